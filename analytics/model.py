@@ -1,0 +1,68 @@
+"""The objects that pass between the reader, the checks and the pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from analytics.reference import Settings
+
+
+class DropError(Exception):
+    """A drop that cannot be used: one Chinese message naming the file and what to fix.
+
+    Raised before anything is written; the CLI turns it into exit status 2.
+    """
+
+
+@dataclass
+class FileReport:
+    """How one file of a drop was read, for the 数据导入 page and the run summary."""
+
+    table: str                      # contract table name
+    path: str                       # file name as found in the drop
+    format: str                     # csv | xlsx | parquet
+    encoding: str | None            # utf-8 | utf-8-sig | gb18030 (csv only)
+    header_row: int                 # spreadsheet row number of the header
+    rows_read: int                  # data rows seen (closing 合计 row excluded)
+    rows_kept: int                  # rows that passed every column
+    mapping: dict[str, str]         # contract column -> header as written in the file
+    extra_columns: list[str]        # headers kept aside and ignored
+    notes: list[str] = field(default_factory=list)  # e.g. "已跳过末行合计"
+
+
+@dataclass
+class ReadResult:
+    tables: dict[str, pl.DataFrame]  # typed frames, schema.polars_schema(table)
+    rejects: pl.DataFrame            # schema.REJECTS_SCHEMA
+    files: list[FileReport]
+    ignored: list[tuple[str, str]]   # (file name, Chinese reason)
+    missing_optional: list[str]      # optional tables not in the drop
+
+
+@dataclass(frozen=True)
+class Drop:
+    """What a check sees: typed tables, settings, catalogue, calendar and the as-of date."""
+
+    tables: dict[str, pl.LazyFrame]
+    settings: Settings
+    catalogue: pl.DataFrame
+    as_of: date
+    calendar: object | None = None  # analytics.calendar.WorkdayCalendar
+    source: Path | None = None
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: str, build) -> pl.LazyFrame:
+        """A derived frame shared by several checks of one run, computed once."""
+        if key not in self._memo:
+            self._memo[key] = build().collect()
+        return self._memo[key].lazy()
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.tables for n in names)
+
+    def __getitem__(self, name: str) -> pl.LazyFrame:
+        return self.tables[name]

@@ -1,0 +1,64 @@
+"""Reference data an administrator edits: settings, the catalogue of items, the calendar folder.
+
+The data folder is ``data/`` at the project root, or the folder named by ``AIDWATCH_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("AIDWATCH_DATA_DIR", PROJECT_ROOT / "data"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    payment_due_day: int
+    small_amount_cap_fen: int
+    approval_deadline_working_days: int
+    approval_deadline_special_working_days: int
+    custodian_concentration_households: int
+    hub_threshold_persons: int
+    death_grace_days: int
+    visit_cycle_months: dict[str, int]
+    indicator_weights: dict[str, float]
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "Settings":
+        return cls(
+            payment_due_day=int(raw["funds"]["payment_due_day"]),
+            small_amount_cap_fen=int(round(float(raw["funds"]["small_amount_cap_yuan"]) * 100)),
+            approval_deadline_working_days=int(raw["process"]["approval_deadline_working_days"]),
+            approval_deadline_special_working_days=int(
+                raw["process"]["approval_deadline_special_working_days"]),
+            custodian_concentration_households=int(
+                raw["integrity"]["custodian_concentration_households"]),
+            hub_threshold_persons=int(raw["integrity"]["hub_threshold_persons"]),
+            death_grace_days=int(raw["dynamic"]["death_grace_days"]),
+            visit_cycle_months={k: int(v) for k, v in raw["dynamic"]["visit_cycle_months"].items()},
+            indicator_weights={k: float(v) for k, v in raw["indicators"]["weights"].items()},
+        )
+
+
+@lru_cache(maxsize=4)
+def _load_settings(path: str) -> Settings:
+    with open(path, "rb") as fh:
+        return Settings.from_toml(tomllib.load(fh))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    return _load_settings(str(path or data_dir() / "settings.toml"))
+
+
+def load_catalogue(path: Path | None = None) -> pl.DataFrame:
+    """assistance_type, item, fund_code, paid_to (person | provider)."""
+    return pl.read_csv(path or data_dir() / "catalogue.csv", infer_schema=False)

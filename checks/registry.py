@@ -1,0 +1,113 @@
+"""The check registry: a check is one decorated function named for its defect.
+
+A check takes a :class:`analytics.model.Drop` and returns a LazyFrame of the offending rows only:
+its key columns (contract section 5), any further finding columns it knows (street, month, ...),
+``amount_fen`` (money at risk in fen, may be null), ``summary`` (one Chinese sentence) and
+``evidence`` (a struct naming the rows and values behind the finding). The engine adds the rest.
+A check never prints, never reads files and never raises on bad data.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from analytics.model import Drop
+from analytics.schema import FINDING_KEY_COLUMNS, SEVERITIES, TABLES
+
+FAMILIES = {
+    "funds": "资金比对",
+    "integrity": "廉洁风险",
+    "dynamic": "动态管理",
+    "process": "审批流程",
+}
+
+CheckFn = Callable[[Drop], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    check_id: str
+    title: str          # the contract's Chinese name
+    family: str
+    severity: str
+    keys: tuple[str, ...]
+    needs: tuple[str, ...]
+    description: str    # the docstring: the sentence a supervisor reads
+    fn: CheckFn
+
+    def missing(self, drop: Drop) -> list[str]:
+        return [t for t in self.needs if t not in drop.tables]
+
+    def skip_reason(self, drop: Drop) -> str | None:
+        missing = self.missing(drop)
+        if not missing:
+            return None
+        names = "、".join(f"{TABLES[t].zh}（{t}）" for t in missing)
+        return f"缺少{names}，本项未检查"
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
+          needs: tuple[str, ...]) -> Callable[[CheckFn], CheckFn]:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"unknown severity {severity!r}")
+    unknown = [k for k in keys if k not in FINDING_KEY_COLUMNS]
+    if unknown:
+        raise ValueError(f"keys {unknown} are not finding columns")
+    unknown = [t for t in needs if t not in TABLES]
+    if unknown:
+        raise ValueError(f"needs {unknown} are not contract tables")
+
+    def register(fn: CheckFn) -> CheckFn:
+        check_id = fn.__name__
+        if check_id in REGISTRY:
+            raise ValueError(f"check {check_id!r} is registered twice")
+        doc = inspect.getdoc(fn)
+        if not doc:
+            raise ValueError(f"check {check_id!r} has no docstring")
+        REGISTRY[check_id] = CheckSpec(check_id, title, family, severity, tuple(keys),
+                                       tuple(needs), doc, fn)
+        return fn
+
+    return register
+
+
+def load_all() -> dict[str, CheckSpec]:
+    """Import every family module so that their decorators run."""
+    import importlib
+    import pkgutil
+
+    import checks
+
+    for mod in pkgutil.iter_modules(checks.__path__):
+        if mod.name in FAMILIES:
+            importlib.import_module(f"checks.{mod.name}")
+    return REGISTRY
+
+
+def ordered() -> list[CheckSpec]:
+    load_all()
+    family_rank = {f: i for i, f in enumerate(FAMILIES)}
+    order = {cid: i for i, cid in enumerate(REGISTRY)}
+    return sorted(REGISTRY.values(), key=lambda s: (family_rank[s.family], order[s.check_id]))
+
+
+def select(only: list[str] | None) -> list[CheckSpec]:
+    """Checks named by family or check id; all when ``only`` is empty."""
+    specs = ordered()
+    if not only:
+        return specs
+    wanted = set(only)
+    unknown = wanted - set(FAMILIES) - {s.check_id for s in specs}
+    if unknown:
+        raise ValueError("未知的检查项或类别：" + "、".join(sorted(unknown))
+                         + "。可用类别：" + "、".join(FAMILIES))
+    return [s for s in specs if s.family in wanted or s.check_id in wanted]

@@ -1,0 +1,40 @@
+"""救助资金监督审计台: the Streamlit entrypoint (page config, navigation, shared sidebar)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import ui
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+# (file in dashboard/pages, title, icon, url path). A page appears once its file exists.
+PAGES = (
+    ("overview.py", "总览", ":material/dashboard:", "overview"),
+    ("funds.py", "资金比对", ":material/compare_arrows:", "funds"),
+    ("graph.py", "关系图谱", ":material/hub:", "graph"),
+    ("streets.py", "街镇", ":material/location_city:", "streets"),
+    ("import_data.py", "数据导入", ":material/upload_file:", "import"),
+)
+
+st.set_page_config(page_title="救助资金监督审计台", layout="wide")
+
+pages = [
+    st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path)
+    for file, title, icon, url_path in PAGES
+    if (PAGES_DIR / file).exists()
+]
+
+with st.sidebar:
+    st.markdown("### 救助资金监督审计台")
+    st.text_input("数据文件夹", value=str(ui.default_drop_dir()), key=ui.DROP_KEY,
+                  help="各系统导出的数据文件所在文件夹（默认取环境变量 AIDWATCH_DROP）")
+    st.text_input("检查结果文件夹", value=str(ui.default_out_dir()), key=ui.OUT_KEY,
+                  help="aidwatch check 的输出文件夹（默认取环境变量 AIDWATCH_OUT）")
+    for label, path in (("数据文件夹", ui.current_drop_dir()), ("检查结果文件夹", ui.current_out_dir())):
+        if not path.is_dir():
+            st.caption(f":orange[{label}不存在：{path}]")
+
+st.navigation(pages).run()

@@ -1,0 +1,130 @@
+"""Every cached read the dashboard does; the only module with st.cache_data / st.cache_resource.
+
+Cache keys are paths plus a fingerprint of what is on disk (names, sizes, modification times),
+passed as arguments that the cached functions do not use but Streamlit hashes, so a file
+replaced in place is read again. Nothing here reads widgets or session state: pages
+pass plain values in, and apply access rules to what comes out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from analytics import reader, reference, schema
+from analytics.model import FileReport, ReadResult
+
+TTL = "1h"
+DATA_SUFFIXES = (".csv", ".xlsx", ".parquet")
+UPLOAD_ROOT = Path(tempfile.gettempdir()) / "aidwatch-uploads"
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def fingerprint(*paths: Path) -> Fingerprint:
+    """(path, size, mtime) of each file, or of each file directly inside a folder."""
+    out = []
+    for path in paths:
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if f.exists():
+                st_ = f.stat()
+                out.append((str(f), st_.st_size, st_.st_mtime_ns))
+    return tuple(out)
+
+
+def _catalogue_path() -> Path:
+    return reference.data_dir() / "catalogue.csv"
+
+
+@st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
+def _catalogue(path: str, stamp: Fingerprint) -> pl.DataFrame:
+    return reference.load_catalogue(Path(path))
+
+
+def catalogue() -> pl.DataFrame:
+    path = _catalogue_path()
+    return _catalogue(str(path), fingerprint(path))
+
+
+# A drop is shared and large: cache_resource hands every session the same object instead of an
+# unpickled copy per hit. Callers must not mutate it (Polars frames are not changed in place).
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner="正在读取数据文件…")
+def _read_drop(path: str, stamp: Fingerprint, catalogue_stamp: Fingerprint) -> ReadResult:
+    return reader.read_drop(Path(path), catalogue=catalogue())
+
+
+def read_drop(path: Path | str) -> ReadResult:
+    """The drop folder read by the contract reader; raises DropError as the reader does."""
+    path = Path(path)
+    return _read_drop(str(path.resolve()), fingerprint(path), fingerprint(_catalogue_path()))
+
+
+@st.cache_data(ttl=TTL, max_entries=256, show_spinner=False)
+def _identify(path: str, stamp: Fingerprint) -> str | None:
+    return reader.identify_table(Path(path))
+
+
+def identify_table(path: Path) -> str | None:
+    return _identify(str(path), fingerprint(path))
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner="正在读取上传的文件…")
+def _read_table_file(path: str, table: str, stamp: Fingerprint, catalogue_stamp: Fingerprint
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
+    return reader.read_table_file(Path(path), table, catalogue())
+
+
+def read_table_file(path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
+    return _read_table_file(str(path), table, fingerprint(path), fingerprint(_catalogue_path()))
+
+
+def save_uploads(files: list[tuple[str, bytes]]) -> Path:
+    """Write uploaded (name, content) pairs to a folder named by their digest, and return it.
+
+    The same upload always lands in the same folder, so the reads above stay cached.
+    """
+    digest = hashlib.sha256()
+    for name, content in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+    folder = UPLOAD_ROOT / digest.hexdigest()[:24]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files:
+        target = folder / Path(name).name
+        if not target.exists() or target.read_bytes() != content:
+            target.write_bytes(content)
+    return folder
+
+
+def read_uploads(folder: Path) -> ReadResult:
+    """Uploaded files: a whole drop when every required table is there, else table by table.
+
+    Read one by one, a partial upload still shows how each file maps and what it rejects; the
+    DropError of a required table missing would hide that.
+    """
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    identified = {p: identify_table(p) for p in files if p.suffix.lower() in DATA_SUFFIXES}
+    if set(schema.REQUIRED_TABLES) <= set(identified.values()):
+        return read_drop(folder)
+    tables, rejects, reports = {}, [], []
+    ignored = [(p.name, "不是支持的文件格式（应为 .csv、.xlsx 或 .parquet）")
+               for p in files if p not in identified]
+    for path, table in identified.items():
+        if table is None:
+            ignored.append((path.name, "未能识别为数据规范中的任何一张表"))
+            continue
+        frame, table_rejects, report = read_table_file(path, table)
+        tables[table] = frame
+        rejects.append(table_rejects)
+        reports.append(report)
+    return ReadResult(
+        tables=tables,
+        rejects=pl.concat(rejects) if rejects else pl.DataFrame(schema=schema.REJECTS_SCHEMA),
+        files=reports,
+        ignored=ignored,
+        missing_optional=[t for t in schema.OPTIONAL_TABLES if t not in tables],
+    )

@@ -1,0 +1,140 @@
+"""Helpers shared by the pages: folders in use, masked tables, Excel downloads.
+
+The table builders return Polars frames with Chinese headers and are tested without a browser;
+only the functions at the bottom touch Streamlit.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from analytics import reference, schema
+from analytics.masking import mask_rejects
+from analytics.model import ReadResult
+
+DROP_KEY = "app_drop_dir"
+OUT_KEY = "app_out_dir"
+
+REJECT_HEADERS = {"file": "文件", "row": "行号", "column": "列", "value": "值", "reason": "原因"}
+FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GB18030/GBK"}
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- Folders ---------------------------------------------------------------------------------
+
+def default_drop_dir() -> Path:
+    return Path(os.environ.get("AIDWATCH_DROP") or reference.PROJECT_ROOT / "demo" / "drop")
+
+
+def default_out_dir() -> Path:
+    return Path(os.environ.get("AIDWATCH_OUT") or reference.PROJECT_ROOT / "demo" / "out")
+
+
+def current_drop_dir() -> Path:
+    """The drop folder chosen in the sidebar, or the default when a page runs on its own."""
+    return Path(st.session_state.get(DROP_KEY) or default_drop_dir())
+
+
+def current_out_dir() -> Path:
+    return Path(st.session_state.get(OUT_KEY) or default_out_dir())
+
+
+# --- Tables for the 数据导入 page -------------------------------------------------------------
+
+def table_label(name: str) -> str:
+    table = schema.TABLES.get(name)
+    return f"{table.zh}（{name}）" if table else name
+
+
+def files_table(result: ReadResult) -> pl.DataFrame:
+    """One row per recognised file: what it is, how it was read, how many rows survived."""
+    rejected = (
+        result.rejects.group_by("file").agg(pl.col("row").n_unique().alias("n"))
+        if result.rejects.height else pl.DataFrame(schema={"file": pl.String, "n": pl.UInt32})
+    )
+    per_file = dict(zip(rejected["file"].to_list(), rejected["n"].to_list()))
+    rows = [
+        {
+            "数据表": schema.TABLES[r.table].zh if r.table in schema.TABLES else r.table,
+            "英文名": r.table,
+            "文件": r.path,
+            "格式": FORMAT_NAMES.get(r.format, r.format),
+            "编码": ENCODING_NAMES.get(r.encoding, r.encoding) if r.encoding else "—",
+            "表头行": r.header_row,
+            "读入行数": r.rows_read,
+            "保留行数": r.rows_kept,
+            "拒收行数": per_file.get(r.path, r.rows_read - r.rows_kept),
+            "说明": "；".join(r.notes),
+        }
+        for r in result.files
+    ]
+    return pl.DataFrame(rows, schema={
+        "数据表": pl.String, "英文名": pl.String, "文件": pl.String, "格式": pl.String,
+        "编码": pl.String, "表头行": pl.Int64, "读入行数": pl.Int64, "保留行数": pl.Int64,
+        "拒收行数": pl.Int64, "说明": pl.String,
+    })
+
+
+def mapping_table(table: str, mapping: dict[str, str]) -> pl.DataFrame:
+    """Every contract column of the table, the header found for it, and whether it is required."""
+    columns = schema.TABLES[table].columns
+    return pl.DataFrame(
+        {
+            "字段": [c.name for c in columns],
+            "标准表头": [c.zh for c in columns],
+            "必填": ["是" if c.required else "" for c in columns],
+            "文件中的表头": [mapping.get(c.name, "（未提供）") for c in columns],
+        }
+    )
+
+
+def missing_tables(result: ReadResult) -> tuple[list[str], list[str]]:
+    """(required tables not read, optional tables not read), as Chinese labels."""
+    found = {r.table for r in result.files}
+    required = [table_label(t) for t in schema.REQUIRED_TABLES if t not in found]
+    optional = [table_label(t) for t in schema.OPTIONAL_TABLES
+                if t in result.missing_optional or t not in found]
+    return required, optional
+
+
+def ignored_table(result: ReadResult) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"文件": [f for f, _ in result.ignored], "原因": [why for _, why in result.ignored]},
+        schema={"文件": pl.String, "原因": pl.String},
+    )
+
+
+def rejects_for_display(rejects: pl.DataFrame) -> pl.DataFrame:
+    """Rejects with ID numbers, accounts and phones masked and Chinese headers."""
+    masked = mask_rejects(rejects.select(schema.REJECTS_COLUMNS))
+    return masked.sort("file", "row", "column", maintain_order=True).rename(REJECT_HEADERS)
+
+
+def excel_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
+    """An .xlsx workbook with one sheet per frame, written by xlsxwriter."""
+    import xlsxwriter  # polars' Excel writer needs it; imported here to fail where it is used
+
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
+        for sheet, frame in frames.items():
+            frame.write_excel(workbook, worksheet=sheet, autofit=True, freeze_panes=(1, 0),
+                              table_style="Table Style Light 9")
+    return buffer.getvalue()
+
+
+# --- Streamlit ---------------------------------------------------------------------------------
+
+def show_table(frame: pl.DataFrame, **kwargs) -> None:
+    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+
+
+def download_excel(label: str, frames: dict[str, pl.DataFrame], file_name: str, key: str) -> None:
+    # Built only when clicked: a large rejects table need not be rendered to Excel on each rerun.
+    st.download_button(label, data=lambda: excel_bytes(frames), file_name=file_name,
+                       mime=XLSX_MIME, key=key, icon=":material/download:")

@@ -1,0 +1,163 @@
+"""Shared fixtures: a small hand-written drop, a running dashboard, a headless Chromium page."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from stdnum.cn import ric
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def make_id(region_and_birth: str, sequence: str) -> str:
+    """An 18-character ID number with a valid check digit (first 17 characters given in parts)."""
+    body = region_and_birth + sequence
+    return body + ric.calc_check_digit(body)
+
+
+def bad_check_digit(id_number: str) -> str:
+    last = id_number[-1]
+    return id_number[:-1] + ("0" if last != "0" else "1")
+
+
+APPLICANT = make_id("31010519800101", "123")
+SPOUSE = make_id("31010519820305", "224")
+STAFF = make_id("31010519750606", "031")
+BAD_ID = bad_check_digit(make_id("31010519900909", "456"))
+ACCOUNT = "6222021234561929"
+
+
+def write_small_drop(folder: Path) -> Path:
+    """Every required table, a few rows each, one person with a bad check digit (a reject), a
+    GB18030 file with Chinese headers and a file that is no table (ignored)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, text: str, encoding: str = "utf-8") -> None:
+        (folder / name).write_bytes(text.encode(encoding))
+
+    write("staff.csv", "staff_id,name,id_number,role,street\n"
+                       f"S001,王芳,{STAFF},街镇经办,华阳路街道\n")
+    write("persons.csv", "id_number,name,household_id,street,phone\n"
+                         f"{APPLICANT},李明,H001,华阳路街道,13812345678\n"
+                         f"{SPOUSE},张丽,H001,华阳路街道,\n"
+                         f"{BAD_ID},赵强,H002,华阳路街道,\n")
+    write("cases.csv", "case_id,household_id,applicant_id_number,street,assistance_type,status,"
+                       "accepted_date,decided_date,handler_id\n"
+                       f"C001,H001,{APPLICANT},华阳路街道,最低生活保障,在册,2026-01-05,"
+                       "2026-02-10,S001\n")
+    write("accounts.csv", "case_id,account_no,holder_id_number\n"
+                          f"C001,{ACCOUNT},{APPLICANT}\n")
+    write("entitlements.csv", "month,case_id,id_number,item,kind,amount\n"
+                              f"2026-03,C001,{APPLICANT},低保金,正常,1550.00\n")
+    write("资金实发明细.csv", "流水号,发放月份,拨付日期,街镇,资金科目,救助项目,救助编号,收款人证件号,"
+                        "银行账号,金额,状态\n"
+                        f"T0001,2026-03,2026-03-10,华阳路街道,JZ01,低保金,C001,{APPLICANT},"
+                        f"{ACCOUNT},\"1,550.00\",成功\n", encoding="gb18030")
+    write("会议记录.csv", "日期,议题\n2026-03-01,例会\n")
+    return folder
+
+
+@pytest.fixture
+def small_drop(tmp_path) -> Path:
+    return write_small_drop(tmp_path / "drop")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"streamlit not healthy after {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def run_dashboard(tmp_path_factory):
+    """``run_dashboard(drop_dir, out_dir) -> base_url``: one server per pair, stopped at the end."""
+    servers: dict[tuple[str, str], tuple[str, subprocess.Popen]] = {}
+
+    def start(drop_dir: Path, out_dir: Path) -> str:
+        key = (str(drop_dir), str(out_dir))
+        if key not in servers:
+            port = _free_port()
+            log = tmp_path_factory.mktemp("streamlit") / "server.log"
+            env = {**os.environ, "AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1]}
+            with log.open("wb") as fh:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+                     "--server.port", str(port), "--server.address", "127.0.0.1",
+                     "--server.headless", "true", "--server.fileWatcherType", "none",
+                     "--browser.gatherUsageStats", "false"],
+                    cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                )
+            url = f"http://127.0.0.1:{port}"
+            servers[key] = (url, proc)
+            _wait_healthy(url, proc, log)
+        return servers[key][0]
+
+    yield start
+    for _, proc in servers.values():
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A fresh page (own context) with a viewport wide enough for the wide layout."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _wait_for_app(page, timeout_ms: int = 30_000) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
+                           timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                           timeout=timeout_ms)
+
+
+@pytest.fixture
+def wait_for_app():
+    """``wait_for_app(page)``: Streamlit's own readiness signals (connected, script finished, no
+    skeleton left), as its load tests use them."""
+    return _wait_for_app
