@@ -30,10 +30,15 @@ class CalendarError(Exception):
     """The calendar data cannot answer: a year is missing or a calendar file is malformed."""
 
 
-def _missing_year(year: int, folder: Path) -> CalendarError:
+def _missing_year(year: int, folder: Path, known: tuple[int, ...] = ()) -> CalendarError:
+    # Years must stay consecutive, so a date far from the known span needs every year between.
+    first = known[-1] + 1 if known and year > known[-1] else year
+    last = known[0] - 1 if known and year < known[0] else year
+    span, files = (f"{year} 年", f"{year}.csv") if first == last else (
+        f"{first}—{last} 年", f"{first}.csv 至 {last}.csv")
     return CalendarError(
-        f"工作日历缺少 {year} 年的节假日安排，无法计算工作日。请按国务院办公厅公布的 {year} 年"
-        f"部分节假日安排通知，在 {folder} 下新增 {year}.csv（格式见 {README}）。"
+        f"工作日历缺少 {span}的节假日安排，无法计算工作日。请按国务院办公厅公布的 {span}"
+        f"部分节假日安排通知，在 {folder} 下新增 {files}（格式见 {README}）。"
     )
 
 
@@ -134,7 +139,7 @@ class WorkdayCalendar:
 
     def _check_year(self, year: int) -> None:
         if year not in self._years:
-            raise _missing_year(year, self._folder)
+            raise _missing_year(year, self._folder, self._years)
 
     def _is_workday_known(self, d: date) -> bool:
         if d in self._makeup:
@@ -180,11 +185,13 @@ class WorkdayCalendar:
         if outside.any():
             bad = dates.filter(pl.Series(outside))
             year = bad.dt.year().min() if (idx[outside] < 0).any() else bad.dt.year().max()
-            raise _missing_year(int(year), self._folder)
+            raise _missing_year(int(year), self._folder, self._years)
         return idx, null
 
     def _nth_batch(self, columns: list[pl.Series]) -> pl.Series:
-        length = max(len(c) for c in columns)
+        if min(len(c) for c in columns) == 0:
+            return pl.Series(dtype=pl.Date)
+        length = max(len(c) for c in columns)  # a literal n arrives as one value
         dates, n = (c if len(c) == length else c.extend_constant(c[0], length - 1)
                     for c in columns)
         idx, null = self._day_index(dates)
@@ -195,7 +202,7 @@ class WorkdayCalendar:
             raise ValueError("n must be non-negative")
         target = np.where(null, 0, self._ordinal[idx] + steps)
         if (target > len(self._workday_index)).any():
-            raise _missing_year(self._years[-1] + 1, self._folder)
+            raise _missing_year(self._years[-1] + 1, self._folder, self._years)
         result_idx = np.where(steps == 0, idx, self._workday_index[np.maximum(target - 1, 0)])
         days = pl.Series(result_idx + self._first_num, dtype=pl.Int64)
         return days.cast(pl.Date).scatter(np.flatnonzero(null), None)

@@ -109,12 +109,14 @@ def _print_summary(outcome, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from analytics.calendar import CalendarError
+
     args = _parser().parse_args(argv)
     try:
         if args.command == "generate":
             return _generate(args)
         return _check(args)
-    except DropError as exc:
+    except (DropError, CalendarError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
 

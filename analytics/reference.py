@@ -31,6 +31,7 @@ class Settings:
     death_grace_days: int
     visit_cycle_months: dict[str, int]
     indicator_weights: dict[str, float]
+    trainings_per_year: int
 
     @classmethod
     def from_toml(cls, raw: dict) -> "Settings":
@@ -46,6 +47,7 @@ class Settings:
             death_grace_days=int(raw["dynamic"]["death_grace_days"]),
             visit_cycle_months={k: int(v) for k, v in raw["dynamic"]["visit_cycle_months"].items()},
             indicator_weights={k: float(v) for k, v in raw["indicators"]["weights"].items()},
+            trainings_per_year=int(raw["indicators"]["trainings_per_year"]),
         )
 
 

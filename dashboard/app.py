@@ -10,20 +10,24 @@ from dashboard import ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
-# (file in dashboard/pages, title, icon, url path). A page appears once its file exists.
+# (file in dashboard/pages, title, icon). A page appears once its file exists. Its address is
+# the file name: because the folder is called pages/, the first run after the server starts goes
+# through Streamlit's older folder-based page list, and only file-name addresses resolve there
+# (any other address opened directly shows "Page not found" on that first run).
 PAGES = (
-    ("overview.py", "总览", ":material/dashboard:", "overview"),
-    ("funds.py", "资金比对", ":material/compare_arrows:", "funds"),
-    ("graph.py", "关系图谱", ":material/hub:", "graph"),
-    ("streets.py", "街镇", ":material/location_city:", "streets"),
-    ("import_data.py", "数据导入", ":material/upload_file:", "import"),
+    ("overview.py", "总览", ":material/dashboard:"),
+    ("funds.py", "资金比对", ":material/compare_arrows:"),
+    ("graph.py", "关系图谱", ":material/hub:"),
+    ("street.py", "街镇", ":material/location_city:"),
+    ("import_data.py", "数据导入", ":material/upload_file:"),
 )
 
 st.set_page_config(page_title="救助资金监督审计台", layout="wide")
 
 pages = [
-    st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path)
-    for file, title, icon, url_path in PAGES
+    st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=Path(file).stem,
+            default=file == "overview.py")
+    for file, title, icon in PAGES
     if (PAGES_DIR / file).exists()
 ]
 

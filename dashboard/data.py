@@ -128,3 +128,64 @@ def read_uploads(folder: Path) -> ReadResult:
         ignored=ignored,
         missing_optional=[t for t in schema.OPTIONAL_TABLES if t not in tables],
     )
+
+
+# --- What a check run wrote (aidwatch check --out) ----------------------------------------------
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner="正在读取检查结果…")
+def _findings(out_dir: str, stamp: Fingerprint) -> pl.DataFrame:
+    from analytics import results
+
+    return results.load_findings(Path(out_dir))
+
+
+def findings(out_dir: Path | str) -> pl.DataFrame:
+    """findings.csv of a run with finding_id, family, title, amount_fen; empty without a run."""
+    path = Path(out_dir)
+    return _findings(str(path.resolve()), fingerprint(path / "findings.csv"))
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _check_summary(out_dir: str, stamp: Fingerprint) -> pl.DataFrame:
+    from analytics import results
+
+    return results.load_check_summary(Path(out_dir))
+
+
+def check_summary(out_dir: Path | str) -> pl.DataFrame:
+    """checks.csv of a run: per check the findings, money at risk, and why it was skipped."""
+    path = Path(out_dir)
+    return _check_summary(str(path.resolve()), fingerprint(path / "checks.csv"))
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _indicators(out_dir: str, stamp: Fingerprint) -> pl.DataFrame:
+    from analytics import results
+
+    return results.load_indicators(Path(out_dir))
+
+
+def indicators(out_dir: Path | str) -> pl.DataFrame:
+    """indicators.csv of a run (street, period, indicator, value, ...); empty without a run."""
+    path = Path(out_dir)
+    return _indicators(str(path.resolve()), fingerprint(path / "indicators.csv"))
+
+
+# --- 关系图谱 ------------------------------------------------------------------------------------
+
+@st.cache_resource(ttl=TTL, max_entries=2, show_spinner="正在构建关系图谱…")
+def _link_graph(path: str, stamp: Fingerprint, catalogue_stamp: Fingerprint):
+    from datetime import date
+
+    from analytics import linkgraph, pipeline
+
+    read = _read_drop(path, stamp, catalogue_stamp)
+    # The graph does not depend on the as-of date; a fixed one spares a drop without batches.
+    return linkgraph.build_link_graph(pipeline.make_drop(read, as_of=date.today()))
+
+
+def link_graph(path: Path | str):
+    """The drop's link graph (analytics.linkgraph.LinkGraph), built once and shared: pages only
+    read it."""
+    path = Path(path)
+    return _link_graph(str(path.resolve()), fingerprint(path), fingerprint(_catalogue_path()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import streamlit as st
+import xlsxwriter
 
 from analytics import reference, schema
 from analytics.masking import mask_rejects
@@ -98,8 +99,7 @@ def missing_tables(result: ReadResult) -> tuple[list[str], list[str]]:
     """(required tables not read, optional tables not read), as Chinese labels."""
     found = {r.table for r in result.files}
     required = [table_label(t) for t in schema.REQUIRED_TABLES if t not in found]
-    optional = [table_label(t) for t in schema.OPTIONAL_TABLES
-                if t in result.missing_optional or t not in found]
+    optional = [table_label(t) for t in schema.OPTIONAL_TABLES if t in result.missing_optional]
     return required, optional
 
 
@@ -118,8 +118,6 @@ def rejects_for_display(rejects: pl.DataFrame) -> pl.DataFrame:
 
 def excel_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
     """An .xlsx workbook with one sheet per frame, written by xlsxwriter."""
-    import xlsxwriter  # polars' Excel writer needs it; imported here to fail where it is used
-
     buffer = io.BytesIO()
     with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
         for sheet, frame in frames.items():

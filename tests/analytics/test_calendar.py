@@ -101,6 +101,11 @@ def test_unknown_year_fails_closed(call):
         call(CAL)
 
 
+def test_a_date_years_ahead_asks_for_every_year_between():
+    with pytest.raises(CalendarError, match="2027—2029 年.*2027.csv 至 2029.csv"):
+        CAL.is_workday(date(2029, 5, 6))
+
+
 def test_year_end_is_fine_while_result_stays_in_the_year():
     assert CAL.add_workdays(date(2026, 12, 1), 20) == date(2026, 12, 29)
 
@@ -159,6 +164,12 @@ def test_frame_helpers_pass_nulls_through():
     )
     assert out["deadline"].to_list() == [date(2026, 3, 5), None, None]
     assert out["ordinal"].null_count() == 1
+
+
+def test_frame_helpers_on_an_empty_frame():
+    empty = pl.LazyFrame(schema={"d": pl.Date})
+    out = empty.select(CAL.nth_workday_after("d", 20), o=CAL.workday_ordinal("d")).collect()
+    assert out.height == 0 and out.schema["d"] == pl.Date and out.schema["o"] == pl.Int64
 
 
 known_dates = st.dates(date(2004, 1, 1), date(2026, 10, 31))

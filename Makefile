@@ -1,0 +1,47 @@
+# AidWatch: `make demo` to see it, `make test` to check it.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Browser tests need Chromium and a CJK font; PDF tests need pdftotext.
+DEBS   := chromium fonts-wqy-microhei poppler-utils
+DEMO_DROP := $(CURDIR)/demo/drop
+DEMO_OUT  := $(CURDIR)/demo/out
+
+.PHONY: setup debs demo test
+
+setup: $(STAMP) debs
+
+# Reinstalled only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+debs:
+	@missing=""; \
+	for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "Not installing$$missing (needs root and apt-get); browser tests need them."; \
+	fi
+
+demo: setup
+	@# Generated aside and moved into place, so an interrupted run is not taken for a drop.
+	@if [ ! -d $(DEMO_DROP) ]; then \
+	  rm -rf $(DEMO_DROP).tmp && \
+	  $(VENV)/bin/aidwatch generate --out $(DEMO_DROP).tmp --households 3000 --seed 7 && \
+	  mv $(DEMO_DROP).tmp $(DEMO_DROP) && rm -rf $(DEMO_OUT); \
+	fi
+	@if [ ! -d $(DEMO_OUT) ]; then \
+	  $(VENV)/bin/aidwatch check $(DEMO_DROP) --out $(DEMO_OUT); \
+	fi
+	AIDWATCH_DROP=$(DEMO_DROP) AIDWATCH_OUT=$(DEMO_OUT) \
+	  $(VENV)/bin/streamlit run dashboard/app.py --server.port 8501
+
+test: setup
+	$(PY) -m pytest -n 2 tests/

@@ -1,0 +1,159 @@
+"""Figures of the 总览 and 街镇 pages, built from the frames of analytics.views.overview and
+analytics.views.street. Each returns a plotly figure and reads nothing else."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from analytics.charts.funds import FONT
+from analytics.indicators import DISTRICT
+from analytics.views.overview import format_value, indicator_title
+
+EMPTY = "暂无数据"
+BAR_COLOUR = "#4c78a8"
+SHORT_COLOUR = "#e45756"
+DISTRICT_COLOUR = "#222222"
+# Red (poor) to green (good) on the 0–100 scores.
+SCORE_SCALE = [[0.0, "#d73027"], [0.5, "#fee08b"], [1.0, "#1a9850"]]
+
+
+def _empty(title: str, height: int = 240) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=EMPTY, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(title=title, font=FONT, xaxis_visible=False, yaxis_visible=False,
+                      height=height)
+    return fig
+
+
+def ranking_bars(ranking: pl.DataFrame, title: str = "街镇综合得分排名") -> go.Figure:
+    """Composite score per street, best at the top; a street short of trainings in red."""
+    rows = ranking.filter(pl.col("composite_score").is_not_null())
+    if rows.height == 0:
+        return _empty(title)
+    short = rows.get_column("training_mark").fill_null("") == "未达标"
+    labels = [f"{r}. {s}" for r, s in rows.select("rank", "street").iter_rows()]
+    scores = rows.get_column("composite_score").to_list()
+    fig = go.Figure(go.Bar(
+        y=labels, x=scores, orientation="h",
+        marker_color=[SHORT_COLOUR if s else BAR_COLOUR for s in short.to_list()],
+        text=[f"{v:.1f}" for v in scores], textposition="auto",
+        customdata=rows.get_column("training_mark").fill_null("—").to_list(),
+        hovertemplate="%{y}<br>综合得分：%{x:.1f}<br>培训：%{customdata}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="综合得分（分）", range=[0, 100])
+    fig.update_layout(title=title, font=FONT, height=max(260, 32 * rows.height + 110),
+                      margin=dict(l=10, r=10, t=60), bargap=0.3)
+    return fig
+
+
+def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标得分") -> go.Figure:
+    """Streets × indicators coloured by score (0–100, higher better), each cell showing the
+    indicator's own value."""
+    if heat.height == 0:
+        return _empty(title)
+    streets = heat.get_column("street").unique(maintain_order=True).to_list()
+    titles = heat.get_column("title").unique(maintain_order=True).to_list()
+    names = dict(zip(heat["title"], heat["indicator"]))
+    cells = {(s, t): (score, value) for s, t, score, value
+             in heat.select("street", "title", "score", "value").iter_rows()}
+    z = [[cells.get((s, t), (None, None))[0] for t in titles] for s in streets]
+    text = [[format_value(names[t], cells.get((s, t), (None, None))[1]) for t in titles]
+            for s in streets]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=titles, y=streets, text=text, texttemplate="%{text}", zmin=0, zmax=100,
+        colorscale=SCORE_SCALE, colorbar=dict(title="得分"),
+        hovertemplate="%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top", tickangle=0)
+    fig.update_layout(title=title, font=FONT, height=max(300, 34 * len(streets) + 150),
+                      margin=dict(l=10, r=10, t=110))
+    return fig
+
+
+def trend_lines(trends: pl.DataFrame, indicator: str, title: str | None = None) -> go.Figure:
+    """``indicator`` month by month: 全区 bold, each street a thin line."""
+    title = title or f"{indicator_title(indicator)}月度趋势"
+    if trends.height == 0 or trends.get_column("value").is_null().all():
+        return _empty(title)
+    scale = 100 if indicator_title(indicator).endswith("（%）") else 1
+    fig = go.Figure()
+    for street in trends.get_column("street").unique(maintain_order=True).to_list():
+        rows = trends.filter(pl.col("street") == street)
+        district = street == DISTRICT
+        fig.add_trace(go.Scatter(
+            x=rows.get_column("period").to_list(),
+            y=[None if v is None else v * scale for v in rows.get_column("value").to_list()],
+            mode="lines+markers", name=street,
+            line=dict(width=4 if district else 1.5,
+                      color=DISTRICT_COLOUR if district else None),
+            opacity=1.0 if district else 0.55,
+            hovertemplate=f"{street}<br>%{{x}}：%{{y:,.1f}}<extra></extra>"))
+    fig.update_xaxes(title_text="月份", type="category")
+    fig.update_yaxes(title_text=indicator_title(indicator))
+    fig.update_layout(title=title, font=FONT, height=420, margin=dict(l=10, r=10, t=60),
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def leads_bars(leads: pl.DataFrame, title: str = "线索分类") -> go.Figure:
+    """Open leads per family of checks."""
+    if leads.height == 0 or leads.get_column("findings").sum() == 0:
+        return _empty(title)
+    fig = go.Figure(go.Bar(
+        x=leads.get_column("family_title").to_list(), y=leads.get_column("findings").to_list(),
+        marker_color=BAR_COLOUR, text=leads.get_column("findings").to_list(),
+        textposition="auto", hovertemplate="%{x}：%{y}条<extra></extra>"))
+    fig.update_yaxes(title_text="线索数")
+    fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
+    return fig
+
+
+def indicator_lines(over_time: pl.DataFrame, indicators: list[str], title: str) -> go.Figure:
+    """One street's indicators over time (``period``, ``indicator``, ``value``), one line each,
+    rates in percent."""
+    rows = over_time.filter(pl.col("indicator").is_in(indicators))
+    if rows.height == 0 or rows.get_column("value").is_null().all():
+        return _empty(title)
+    fig = go.Figure()
+    for name in indicators:
+        line = rows.filter(pl.col("indicator") == name)
+        scale = 100 if indicator_title(name).endswith("（%）") else 1
+        fig.add_trace(go.Scatter(
+            x=line.get_column("period").to_list(),
+            y=[None if v is None else v * scale for v in line.get_column("value").to_list()],
+            mode="lines+markers", name=indicator_title(name),
+            hovertemplate=f"{indicator_title(name)}<br>%{{x}}：%{{y:,.1f}}<extra></extra>"))
+    fig.update_xaxes(title_text="期间", type="category")
+    fig.update_layout(title=title, font=FONT, height=380, margin=dict(l=10, r=10, t=60),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def check_bars(by_check: pl.DataFrame, title: str = "各检查项线索数") -> go.Figure:
+    """Findings per check (``title``, ``findings``), most first."""
+    rows = by_check.filter(pl.col("findings") > 0)
+    if rows.height == 0:
+        return _empty(title)
+    fig = go.Figure(go.Bar(
+        y=rows.get_column("title").to_list(), x=rows.get_column("findings").to_list(),
+        orientation="h", marker_color=BAR_COLOUR, text=rows.get_column("findings").to_list(),
+        textposition="auto", hovertemplate="%{y}：%{x}条<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="线索数")
+    fig.update_layout(title=title, font=FONT, height=max(240, 30 * rows.height + 110),
+                      margin=dict(l=10, r=10, t=60), bargap=0.3)
+    return fig
+
+
+def circle_bars(circles: pl.DataFrame, title: str = "低收入人口四个圈层") -> go.Figure:
+    """Households per circle (``name``, ``households``)."""
+    if circles.height == 0 or circles.get_column("households").is_null().all():
+        return _empty(title)
+    fig = go.Figure(go.Bar(
+        x=circles.get_column("name").to_list(), y=circles.get_column("households").to_list(),
+        marker_color=BAR_COLOUR, text=circles.get_column("households").to_list(),
+        textposition="auto", hovertemplate="%{x}：%{y}户<extra></extra>"))
+    fig.update_yaxes(title_text="户数")
+    fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
+    return fig

@@ -1,0 +1,564 @@
+"""Street-office performance indicators (indicators.csv, contract section 4) and the four circles
+of the low-income population.
+
+Every indicator is defined once, in :data:`INDICATORS`: its Chinese title, unit, definition,
+numerator and denominator. The 总览 and 街镇 pages and the yearly PDF show that table as it is.
+
+Rows: each of the ten street offices and the district (``全区``), for each month from the first
+month of the entitlements and the ledger up to the as-of month, and for the quarters (``2026Q1``)
+and years (``2026``) those months fall in. A *flow* indicator counts what happened inside the
+period; a *stock* indicator is taken at the period's end, the last day of the period or the
+as-of date if earlier. Money is in yuan. A value that cannot be computed (no denominator, or a
+table missing from the drop) is blank, never zero.
+
+To add an indicator (file audits and look-backs will come): one :class:`Indicator` in
+``INDICATORS`` and one builder in ``_BUILDERS``.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from analytics import reference
+from analytics.model import Drop
+from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA, STREETS
+from checks.common import paid_rows
+from checks.dynamic import visit_due
+from checks.funds import paid as in_scope_paid
+from checks.process import approval_assessment
+
+DISTRICT = "全区"
+AREAS: tuple[str, ...] = (DISTRICT, *STREETS)
+LEVELS = ("month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    title: str
+    unit: str           # 比率 (0–1), 每千笔, 元, 件, 个, 次, 户, 分
+    better: str         # higher | lower | "" (context, never scored)
+    kind: str           # flow: within the period; stock: at the period's end
+    definition: str
+    numerator: str
+    denominator: str    # "—": the value is the numerator itself
+
+    @property
+    def has_denominator(self) -> bool:
+        return self.denominator != "—"
+
+
+_ACTIVE = ("期末处于救助期的案件：期末日前已审批，现状态为在册，或现状态为终止而终止日期晚于期末日"
+           "（期末日为该期最后一天，晚于检查基准日的取检查基准日）")
+_LEADS = ("至期末已发生、检查基准日仍存在的{family}类线索数；线索按其月份归期，未填月份的视为检查基准日"
+          "所在月份。分母为期末处于救助期的案件数，综合得分按“每案件线索数”比较不同规模的街镇")
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("cases_active", "在册案件数", "件", "", "stock", _ACTIVE + "。",
+              "期末处于救助期的案件数", "—"),
+    Indicator("money_paid", "实发金额", "元", "", "flow",
+              "资金实发明细中状态为成功的拨付金额合计，按发放月份和实发明细的街镇归期（退票不计）。",
+              "成功拨付金额（元）", "—"),
+    Indicator("approval_on_time_rate", "审批及时率", "比率", "higher", "flow",
+              "审批日期不晚于受理日后第20个工作日（有特殊情形的第45个；工作日按国务院节假日安排，"
+              "含调休上班日，受理日不计）的案件占比。已审批的案件按审批日期归期；至检查基准日已超过"
+              "时限仍在申请中的案件计为不及时，归入超时首日所在的期。",
+              "按时审批的案件数", "本期审批的案件数与本期超时仍未审批的案件数之和"),
+    Indicator("disbursement_on_time_rate", "发放及时率", "比率", "higher", "flow",
+              "在救助目录范围内的成功拨付中，拨付日期不晚于当月规定发放日（设置文件 "
+              "payment_due_day）的笔数占比，按发放月份和实发明细的街镇归期。",
+              "按时拨付笔数", "范围内成功拨付笔数"),
+    Indicator("funds_findings_per_1000", "资金线索率", "每千笔", "lower", "flow",
+              "资金比对类线索数除以成功拨付笔数再乘以1000；线索按其发放月份和街镇归期。",
+              "资金比对类线索数", "成功拨付笔数"),
+    Indicator("money_at_risk", "涉及金额", "元", "lower", "flow",
+              "本期各类线索的涉及金额合计：同一流水号只计一次（取最大）；汇总金额不符是其他线索的"
+              "汇总，不计入；未填月份的线索计入检查基准日所在的期。",
+              "涉及金额（元）", "—"),
+    Indicator("visit_compliance_rate", "探访合规率", "比率", "higher", "stock",
+              "期末处于救助期的案件中，最近一次探访（无探访记录的自审批日起算）加探访周期（困难程度"
+              "高1个月、中3个月、低或未填6个月，日按月末截取）不早于期末日的案件占比。",
+              "未逾期的案件数", "期末处于救助期的案件数"),
+    Indicator("integrity_leads", "廉洁风险线索", "个", "lower", "stock",
+              _LEADS.format(family="廉洁风险") + "。", "廉洁风险线索数", "期末处于救助期的案件数"),
+    Indicator("dynamic_leads", "动态管理线索", "个", "lower", "stock",
+              _LEADS.format(family="动态管理") + "。", "动态管理线索数", "期末处于救助期的案件数"),
+    Indicator("trainings_held", "培训次数", "次", "", "flow",
+              "培训记录中本期举办的培训次数；全年少于设置文件 trainings_per_year 次的街镇在年度评价中"
+              "标注。区民政局举办的培训只计入全区。",
+              "培训次数", "—"),
+    Indicator("composite_score", "综合得分", "分", "higher", "flow",
+              "设置文件 [indicators.weights] 所列各项得分的加权平均（权重按参与计分的项归一）。比率类"
+              "得分为比率×100；越少越好的项（资金线索率，廉洁风险、动态管理线索按每案件线索数）得分为"
+              "100×(1−本单位值÷十个街镇中的最大值)，最大值为0时得100分；缺值的项不参与计分。",
+              "加权得分之和", "参与计分的权重之和"),
+    *(Indicator(f"circle_{n}", f"{name}户数", "户", "", "stock",
+                f"检查基准日按 data/circles.toml 的规则归入{name}的家庭户数（每户只归入第一个满足"
+                "规则的圈层）；只在包含检查基准日的月、季、年报告。",
+                f"{name}户数", "区内已掌握的家庭户数")
+      for n, name in ((1, "第一圈层"), (2, "第二圈层"), (3, "第三圈层"), (4, "第四圈层"))),
+)
+BY_NAME: dict[str, Indicator] = {i.name: i for i in INDICATORS}
+FAMILY_LEADS = {"integrity_leads": "integrity", "dynamic_leads": "dynamic"}
+
+
+def definitions_table() -> pl.DataFrame:
+    """The one table of definitions, with Chinese headers, as the pages and the PDF show it."""
+    return pl.DataFrame(
+        [(i.title, i.name, i.unit, {"higher": "越高越好", "lower": "越低越好"}.get(i.better, "参考"),
+          "期内累计" if i.kind == "flow" else "期末时点", i.definition, i.numerator, i.denominator)
+         for i in INDICATORS],
+        schema=["指标", "代码", "单位", "方向", "口径", "定义", "分子", "分母"], orient="row")
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+def _month_key(month: str) -> tuple[int, int]:
+    return int(month[:4]), int(month[5:7])
+
+
+def period_of(month: pl.Expr, level: str) -> pl.Expr:
+    """'2026-03' -> '2026-03' (month), '2026Q1' (quarter) or '2026' (year)."""
+    if level == "month":
+        return month
+    if level == "year":
+        return month.str.slice(0, 4)
+    quarter = (month.str.slice(5, 2).cast(pl.Int32) + 2) // 3
+    return pl.concat_str([month.str.slice(0, 4), pl.lit("Q"), quarter.cast(pl.String)])
+
+
+def period_table(drop: Drop) -> pl.DataFrame:
+    """period, level, first_month, last_month, end: the periods reported, with their end date
+    (the last day of the period, or the as-of date if earlier)."""
+    as_of_month = drop.as_of.strftime("%Y-%m")
+    firsts = [drop[t].select(pl.col("month").min()).collect().item()
+              for t in ("entitlements", "ledger") if t in drop.tables]
+    first = min([m for m in firsts if m and m <= as_of_month] or [as_of_month])
+    y, m = _month_key(first)
+    months = []
+    while f"{y:04d}-{m:02d}" <= as_of_month:
+        months.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    rows = {}
+    for month in months:
+        y, m = _month_key(month)
+        q = (m - 1) // 3 + 1
+        spans = {"month": (month, (y, m), (y, m)),
+                 "quarter": (f"{y}Q{q}", (y, 3 * q - 2), (y, 3 * q)),
+                 "year": (str(y), (y, 1), (y, 12))}
+        for level, (name, (fy, fm), (ly, lm)) in spans.items():
+            end = min(date(ly, lm, _cal.monthrange(ly, lm)[1]), drop.as_of)
+            rows[name] = (name, level, f"{fy:04d}-{fm:02d}", f"{ly:04d}-{lm:02d}", end)
+    return pl.DataFrame(list(rows.values()), orient="row", schema={
+        "period": pl.String, "level": pl.String, "first_month": pl.String,
+        "last_month": pl.String, "end": pl.Date})
+
+
+# --- building blocks ------------------------------------------------------------------------------
+
+@dataclass
+class _Context:
+    drop: Drop
+    findings: pl.DataFrame
+    periods: pl.DataFrame
+
+    @property
+    def as_of_month(self) -> str:
+        return self.drop.as_of.strftime("%Y-%m")
+
+    def finding_months(self) -> pl.Expr:
+        return pl.col("month").fill_null(self.as_of_month)
+
+
+Part = pl.DataFrame | None  # street, period, numerator, denominator; None: cannot be computed
+
+
+def _with_district(facts: pl.LazyFrame) -> pl.LazyFrame:
+    return pl.concat([facts, facts.with_columns(pl.lit(DISTRICT).alias("street"))])
+
+
+def _flow(ctx: _Context, facts: pl.LazyFrame) -> pl.DataFrame:
+    """facts: street, month, num, den -> sums per street and period."""
+    facts = _with_district(facts.select("street", "month", pl.col("num").cast(pl.Float64),
+                                        pl.col("den").cast(pl.Float64)))
+    by_level = pl.concat([facts.with_columns(period_of(pl.col("month"), lv).alias("period"))
+                          for lv in LEVELS])
+    return (by_level.join(ctx.periods.lazy().select("period"), on="period", how="semi")
+            .group_by("street", "period")
+            .agg(pl.col("num").sum().alias("numerator"), pl.col("den").sum().alias("denominator"))
+            .collect())
+
+
+def _stock(ctx: _Context, facts: pl.LazyFrame) -> pl.DataFrame:
+    """facts: street, end, num, den (one row per fact and period end) -> sums per period."""
+    facts = _with_district(facts.select("street", "end", pl.col("num").cast(pl.Float64),
+                                        pl.col("den").cast(pl.Float64)))
+    return (facts.join(ctx.periods.lazy().select("period", "end"), on="end", how="inner")
+            .group_by("street", "period")
+            .agg(pl.col("num").sum().alias("numerator"), pl.col("den").sum().alias("denominator"))
+            .collect())
+
+
+def _ends(ctx: _Context) -> pl.LazyFrame:
+    return ctx.periods.lazy().select("end").unique()
+
+
+def active_at_ends(drop: Drop, ends: pl.LazyFrame) -> pl.LazyFrame:
+    """Cases in their assistance period at each end date: decided by then, and 在册 now or
+    terminated after it. Columns of cases plus ``end``."""
+    cases = drop["cases"].filter(pl.col("status").is_in(["在册", "终止"])
+                                 & pl.col("decided_date").is_not_null())
+    return (cases.join(ends, how="cross")
+            .filter((pl.col("decided_date") <= pl.col("end"))
+                    & ((pl.col("status") == "在册") | (pl.col("termination_date") > pl.col("end")))))
+
+
+# --- the builders, one per indicator ----------------------------------------------------------
+
+def _cases_active(ctx: _Context) -> Part:
+    facts = active_at_ends(ctx.drop, _ends(ctx)).select("street", "end", num=pl.lit(1), den=None)
+    return _stock(ctx, facts)
+
+
+def _money_paid(ctx: _Context) -> Part:
+    facts = paid_rows(ctx.drop).select("street", "month", num=pl.col("amount") / 100, den=None)
+    return _flow(ctx, facts)
+
+
+def _approval_on_time(ctx: _Context) -> Part:
+    judged = (approval_assessment(ctx.drop)
+              .filter(~pl.col("pending") | pl.col("overdue"))
+              .select("street", "month", num=(~pl.col("overdue")).cast(pl.Int64), den=pl.lit(1)))
+    return _flow(ctx, judged)
+
+
+def _disbursement_on_time(ctx: _Context) -> Part:
+    due_day = ctx.drop.settings.payment_due_day
+    due = pl.date(pl.col("month").str.slice(0, 4).cast(pl.Int32),
+                  pl.col("month").str.slice(5, 2).cast(pl.Int32), due_day)
+    facts = in_scope_paid(ctx.drop).select("street", "month",
+                                  num=(pl.col("pay_date") <= due).cast(pl.Int64), den=pl.lit(1))
+    return _flow(ctx, facts)
+
+
+def _funds_findings_per_1000(ctx: _Context) -> Part:
+    leads = (ctx.findings.lazy().filter(pl.col("family") == "funds")
+             .select("street", ctx.finding_months().alias("month"), num=pl.lit(1), den=pl.lit(0)))
+    rows = paid_rows(ctx.drop).select("street", "month", num=pl.lit(0), den=pl.lit(1))
+    return _flow(ctx, pl.concat([leads, rows]))
+
+
+def _money_at_risk(ctx: _Context) -> Part:
+    f = (ctx.findings.lazy()
+         .filter((pl.col("check_id") != "control_total_mismatch")
+                 & pl.col("amount_fen").is_not_null())
+         .with_columns(ctx.finding_months().alias("month")))
+    per_txn = (f.filter(pl.col("txn_id").is_not_null())
+               .sort("txn_id", pl.col("amount_fen"), "check_id", descending=[False, True, False])
+               .unique("txn_id", keep="first"))
+    rows = pl.concat([per_txn, f.filter(pl.col("txn_id").is_null())])
+    return _flow(ctx, rows.select("street", "month", num=pl.col("amount_fen") / 100, den=None))
+
+
+def _visit_compliance(ctx: _Context) -> Part:
+    if "visits" not in ctx.drop.tables:
+        return None
+    cases = active_at_ends(ctx.drop, _ends(ctx))
+    due = visit_due(cases, ctx.drop["visits"], pl.col("end"),
+                    ctx.drop.settings.visit_cycle_months)
+    facts = due.select("street", "end", num=(pl.col("due") >= pl.col("end")).cast(pl.Int64),
+                       den=pl.lit(1))
+    return _stock(ctx, facts)
+
+
+def _leads(family: str) -> Callable[[_Context], Part]:
+    def build(ctx: _Context) -> Part:
+        from checks.registry import ordered
+
+        if all(s.skip_reason(ctx.drop) for s in ordered() if s.family == family):
+            return None  # every check of the family lacked a table: unknown, not zero
+        ends = ctx.periods.lazy().select("end").unique().with_columns(
+            pl.col("end").dt.strftime("%Y-%m").alias("end_month"))
+        counts = (ctx.findings.lazy().filter(pl.col("family") == family)
+                  .with_columns(ctx.finding_months().alias("month"))
+                  .group_by("street", "month").agg(pl.len().alias("num")))
+        leads = (counts.join(ends, how="cross").filter(pl.col("month") <= pl.col("end_month"))
+                 .select("street", "end", "num", den=pl.lit(0)))
+        cases = active_at_ends(ctx.drop, ends.select("end")).select("street", "end", num=pl.lit(0),
+                                                                    den=pl.lit(1))
+        return _stock(ctx, pl.concat([leads, cases], how="vertical_relaxed"))
+    return build
+
+
+def _trainings(ctx: _Context) -> Part:
+    if "trainings" not in ctx.drop.tables:
+        return None
+    facts = ctx.drop["trainings"].select("street", pl.col("date").dt.strftime("%Y-%m")
+                                         .alias("month"), num=pl.lit(1), den=None)
+    return _flow(ctx, facts)
+
+
+def _circles(ctx: _Context) -> dict[str, Part]:
+    households = household_circles(ctx.drop)
+    at = ctx.periods.filter(pl.col("end") == ctx.drop.as_of).select("period")
+    facts = _with_district(households.lazy().select("street", "circle"))
+    total = facts.group_by("street").agg(pl.len().cast(pl.Float64).alias("denominator"))
+    out = {}
+    for n in (1, 2, 3, 4):
+        counts = (facts.group_by("street")
+                  .agg((pl.col("circle") == n).sum().cast(pl.Float64).alias("numerator"))
+                  .join(total, on="street"))
+        out[f"circle_{n}"] = counts.join(at.lazy(), how="cross").collect()
+    return out
+
+
+_BUILDERS: dict[str, Callable[[_Context], Part]] = {
+    "cases_active": _cases_active,
+    "money_paid": _money_paid,
+    "approval_on_time_rate": _approval_on_time,
+    "disbursement_on_time_rate": _disbursement_on_time,
+    "funds_findings_per_1000": _funds_findings_per_1000,
+    "money_at_risk": _money_at_risk,
+    "visit_compliance_rate": _visit_compliance,
+    "integrity_leads": _leads("integrity"),
+    "dynamic_leads": _leads("dynamic"),
+    "trainings_held": _trainings,
+}
+
+
+# --- the four circles ----------------------------------------------------------------------------
+
+class CircleRulesError(ValueError):
+    """data/circles.toml cannot be used; the message says what to fix, in Chinese."""
+
+
+RULE_KEYS = {"status", "assistance_type", "within_window"}
+WINDOW_FIELDS = ("decided_date", "termination_date", "active")
+
+
+@dataclass(frozen=True)
+class Circle:
+    number: int
+    name: str
+    label: str
+    description: str
+    rules: tuple[dict, ...]   # each: status, assistance_type (tuples or None), within_window
+    rest: bool
+
+
+def load_circles(path: Path | None = None) -> tuple[int, tuple[Circle, ...]]:
+    """(window_years, circles) from data/circles.toml, validated.
+
+    A rule may look only at a household's cases (status, assistance type, a date inside the
+    window); any other key, such as hukou, gender, age or disability, is refused."""
+    path = path or reference.data_dir() / "circles.toml"
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    where = f"圈层规则文件 {path.name}"
+    window = raw.get("window_years")
+    if not isinstance(window, int) or window < 1:
+        raise CircleRulesError(f"{where}：window_years 应为正整数（年）。")
+    circles = []
+    for i, c in enumerate(raw.get("circle", []), start=1):
+        rest = bool(c.get("rest", False))
+        rules = []
+        for rule in c.get("rule", []):
+            unknown = set(rule) - RULE_KEYS
+            if unknown:
+                raise CircleRulesError(
+                    f"{where}：第{i}个圈层的规则含不允许的字段 {'、'.join(sorted(unknown))}；规则只能"
+                    f"使用 {'、'.join(sorted(RULE_KEYS))}（不得使用户籍、性别、年龄或残疾等个人属性）。")
+            if rule.get("within_window") not in (None, *WINDOW_FIELDS):
+                raise CircleRulesError(f"{where}：第{i}个圈层的 within_window 只能是 "
+                                       f"{'、'.join(WINDOW_FIELDS)}。")
+            rules.append({"status": tuple(rule["status"]) if "status" in rule else None,
+                          "assistance_type": (tuple(rule["assistance_type"])
+                                              if "assistance_type" in rule else None),
+                          "within_window": rule.get("within_window")})
+        if rest == bool(rules):
+            raise CircleRulesError(f"{where}：第{i}个圈层应当或写规则（[[circle.rule]]），或写 "
+                                   "rest = true，二者只取其一。")
+        circles.append(Circle(int(c["number"]), c["name"], c.get("label", ""),
+                              c.get("description", ""), tuple(rules), rest))
+    if [c.number for c in circles] != [1, 2, 3, 4] or not circles[-1].rest \
+            or any(c.rest for c in circles[:-1]):
+        raise CircleRulesError(f"{where}：应依次列出第1至第4圈层，且只有最后一个圈层写 rest = true。")
+    return window, tuple(circles)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _rule_expr(rule: dict, start: date, as_of: date) -> pl.Expr:
+    cond = pl.lit(True)
+    if rule["status"] is not None:
+        cond &= pl.col("status").is_in(list(rule["status"]))
+    if rule["assistance_type"] is not None:
+        cond &= pl.col("assistance_type").is_in(list(rule["assistance_type"]))
+    field = rule["within_window"]
+    if field == "active":
+        cond &= ((pl.col("decided_date") <= as_of)
+                 & (pl.col("termination_date").is_null() | (pl.col("termination_date") > start)))
+    elif field is not None:
+        cond &= (pl.col(field) > start) & (pl.col(field) <= as_of)
+    return cond.fill_null(False)
+
+
+def household_circles(drop: Drop, path: Path | None = None) -> pl.DataFrame:
+    """household_id, street, circle (1–4) of every household known to the district.
+
+    Known: in persons or in cases. Street: the street of residence of its members (the first in
+    the list of streets when they differ), else the street of its latest case."""
+    window, circles = load_circles(path)
+    start = _years_before(drop.as_of, window)
+    cases = drop["cases"]
+    circle_of_case = pl.lit(None, dtype=pl.Int32)
+    for c in reversed(circles[:-1]):
+        hit = pl.lit(False)
+        for rule in c.rules:
+            hit |= _rule_expr(rule, start, drop.as_of)
+        circle_of_case = pl.when(hit).then(pl.lit(c.number, dtype=pl.Int32)).otherwise(
+            circle_of_case)
+    rest = circles[-1].number
+    street_rank = {s: i for i, s in enumerate(STREETS)}
+    residence = (drop["persons"]
+                 .with_columns(pl.col("street").replace_strict(street_rank, default=len(STREETS),
+                                                               return_dtype=pl.Int32).alias("_r"))
+                 .sort("household_id", "_r").group_by("household_id").agg(pl.col("street").first()))
+    latest = (cases.sort("household_id", "accepted_date", "case_id")
+              .group_by("household_id").agg(pl.col("street").last().alias("case_street")))
+    by_case = (cases.with_columns(circle_of_case.alias("circle"))
+               .group_by("household_id").agg(pl.col("circle").min()))
+    known = pl.concat([drop["persons"].select("household_id"), cases.select("household_id")]
+                      ).unique()
+    return (known
+            .join(residence, on="household_id", how="left", validate="1:1")
+            .join(latest, on="household_id", how="left", validate="1:1")
+            .join(by_case, on="household_id", how="left", validate="1:1")
+            .select("household_id", pl.coalesce("street", "case_street").alias("street"),
+                    pl.col("circle").fill_null(rest).cast(pl.Int32))
+            .sort("household_id")
+            .collect())
+
+
+# --- the whole table ------------------------------------------------------------------------------
+
+def scored_names() -> list[str]:
+    """Indicators that can carry a weight in the composite score."""
+    return [i.name for i in INDICATORS if i.better and i.name != "composite_score"]
+
+
+def component_scores(values: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """street, period, indicator, score: each named indicator as a 0–100 score, higher better.
+
+    ``values``: rows of indicators.csv. Rates score rate × 100. A lower-is-better indicator scores
+    100 × (1 − x ÷ the largest x of the ten streets in that period), 100 when that is 0; for
+    leads x is per active case, so that a large street is not punished for its size."""
+    parts = []
+    for name in names:
+        ind = BY_NAME[name]
+        rows = values.filter(pl.col("indicator") == name)
+        if ind.better == "higher":
+            score = pl.col("value") * (100 if ind.unit == "比率" else 1)
+        else:
+            x = (pl.when(pl.col("denominator") > 0)
+                 .then(pl.col("numerator") / pl.col("denominator"))
+                 if name in FAMILY_LEADS else pl.col("value"))
+            rows = rows.with_columns(x.alias("x"))
+            worst = (rows.filter(pl.col("street") != DISTRICT).group_by("period")
+                     .agg(pl.col("x").max().alias("worst")))
+            rows = rows.join(worst, on="period", how="left")
+            score = (pl.when(pl.col("x").is_null()).then(None)
+                     .when(pl.col("worst") <= 0).then(100.0)
+                     .otherwise(100 * (1 - pl.col("x") / pl.col("worst"))))
+        parts.append(rows.select("street", "period", "indicator",
+                                 score.cast(pl.Float64).alias("score")))
+    if not parts:
+        return pl.DataFrame(schema={"street": pl.String, "period": pl.String,
+                                    "indicator": pl.String, "score": pl.Float64})
+    return pl.concat(parts)
+
+
+def _composite(values: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
+    """street, period, numerator, denominator of the composite score from the other values."""
+    unknown = [k for k in weights if k not in scored_names()]
+    if unknown:
+        raise ValueError("设置文件 [indicators.weights] 中有无法计分的指标："
+                         + "、".join(unknown) + "；可用：" + "、".join(scored_names()))
+    weight = pl.col("indicator").replace_strict(weights, return_dtype=pl.Float64)
+    return (component_scores(values, list(weights))
+            .filter(pl.col("score").is_not_null())
+            .with_columns(weight.alias("weight"))
+            .group_by("street", "period")
+            .agg((pl.col("score") * pl.col("weight")).sum().alias("numerator"),
+                 pl.col("weight").sum().alias("denominator")))
+
+
+def _values(long: pl.DataFrame) -> pl.DataFrame:
+    unit = pl.col("indicator").replace_strict({i.name: i.unit for i in INDICATORS})
+    ratio = pl.when(pl.col("denominator") > 0).then(pl.col("numerator") / pl.col("denominator"))
+    value = (pl.when(unit.is_in(["比率", "分"])).then(ratio)
+             .when(unit == "每千笔").then(ratio * 1000)
+             .otherwise(pl.col("numerator")))
+    return long.with_columns(value.alias("value"))
+
+
+def compute(drop: Drop, findings: pl.DataFrame) -> pl.DataFrame:
+    """indicators.csv: street, period, indicator, value, numerator, denominator.
+
+    ``findings`` needs check_id, family, street, month, txn_id and amount_fen (the engine's
+    findings, or analytics.results.load_findings)."""
+    ctx = _Context(drop, findings, period_table(drop))
+    parts: dict[str, Part] = {name: build(ctx) for name, build in _BUILDERS.items()}
+    parts.update(_circles(ctx))
+    grid = (pl.DataFrame({"street": AREAS})
+            .join(ctx.periods.select("period"), how="cross"))
+    frames = []
+    for ind in INDICATORS:
+        if ind.name == "composite_score":
+            continue
+        part = parts[ind.name]
+        rows = grid
+        if part is None:
+            rows = rows.with_columns(numerator=pl.lit(None, pl.Float64),
+                                     denominator=pl.lit(None, pl.Float64))
+        else:
+            rows = rows.join(part, on=["street", "period"], how="left")
+            if ind.name.startswith("circle_"):
+                rows = rows.filter(pl.col("period").is_in(part["period"].unique().to_list()
+                                                          if part.height else []))
+            rows = rows.with_columns(pl.col("numerator", "denominator").fill_null(0.0))
+        if not ind.has_denominator:
+            rows = rows.with_columns(denominator=pl.lit(None, pl.Float64))
+        frames.append(rows.select("street", "period", pl.lit(ind.name).alias("indicator"),
+                                  pl.col("numerator").cast(pl.Float64),
+                                  pl.col("denominator").cast(pl.Float64)))
+    values = _values(pl.concat(frames))
+    composite = (grid.join(_composite(values, drop.settings.indicator_weights),
+                           on=["street", "period"], how="left")
+                 .select("street", "period", pl.lit("composite_score").alias("indicator"),
+                         "numerator", "denominator"))
+    out = pl.concat([values, _values(composite)], how="diagonal_relaxed")
+    street_rank = {s: i for i, s in enumerate(AREAS)}
+    ind_rank = {i.name: k for k, i in enumerate(INDICATORS)}
+    money = pl.col("indicator").is_in(["money_paid", "money_at_risk"])
+    return (out
+            .with_columns(pl.col("value").round(6),
+                          pl.when(money).then(pl.col("numerator").round(2))
+                          .otherwise(pl.col("numerator").round(6)).alias("numerator"),
+                          pl.col("denominator").round(6))
+            .sort(pl.col("street").replace_strict(street_rank),
+                  "period", pl.col("indicator").replace_strict(ind_rank))
+            .select(INDICATORS_COLUMNS)
+            .cast(INDICATORS_SCHEMA))

@@ -1,0 +1,189 @@
+"""The yearly performance evaluation of the street offices, as a PDF a district office files.
+
+Built with fpdf2 from a run's indicators.csv and findings.csv. The CJK font is embedded (subset),
+so the Chinese shows in any viewer; without a CJK font on the machine the report is refused
+rather than printed as boxes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from analytics.indicators import BY_NAME, DISTRICT, INDICATORS, load_circles
+from analytics.reference import load_settings
+from analytics.views.overview import (RANKED, format_value, leads_by_street, ranking,
+                                      training_marks, values_at)
+
+DISTRICT_NAME = "长宁区"
+ISSUER = "长宁区民政局"
+FONT_FAMILY = "cjk"
+# (path, index in a collection): WenQuanYi Micro Hei first, Noto Sans CJK SC as a fallback.
+FONT_CANDIDATES = (
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
+)
+HEAD_FILL = (230, 236, 245)
+
+
+class ReportError(Exception):
+    """The report cannot be produced; the message says why, in Chinese."""
+
+
+def cjk_font() -> tuple[Path, int]:
+    for path, index in FONT_CANDIDATES:
+        if Path(path).exists():
+            return Path(path), index
+    raise ReportError("未找到中文字体，无法生成PDF报告。请安装 fonts-wqy-microhei 或 fonts-noto-cjk"
+                      "（如 apt-get install fonts-wqy-microhei）。")
+
+
+def report_years(indicators: pl.DataFrame) -> list[str]:
+    """The years present in indicators.csv, latest first."""
+    periods = indicators.get_column("period").unique().to_list()
+    return sorted((p for p in periods if p.isdigit()), reverse=True)
+
+
+class _Pdf(FPDF):
+    def __init__(self, footer_text: str):
+        super().__init__(orientation="L", unit="mm", format="A4")
+        self.footer_text = footer_text
+        path, index = cjk_font()
+        self.add_font(FONT_FAMILY, fname=str(path), collection_font_number=index)
+        self.set_font(FONT_FAMILY, size=10)
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_margins(12, 12, 12)
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font(FONT_FAMILY, size=8)
+        self.cell(0, 5, f"{self.footer_text}    第 {self.page_no()} 页", align="C")
+
+    def heading(self, text: str) -> None:
+        self.ln(3)
+        self.set_font(FONT_FAMILY, size=13)
+        self.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FONT_FAMILY, size=9)
+
+    def paragraph(self, text: str, size: float = 9) -> None:
+        self.set_font(FONT_FAMILY, size=size)
+        self.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
+
+    def grid(self, header: list[str], rows: list[list[str]], widths: list[float],
+             size: float = 8, align: str = "CENTER") -> None:
+        self.set_font(FONT_FAMILY, size=size)
+        style = FontFace(emphasis=None, fill_color=HEAD_FILL)
+        with self.table(col_widths=widths, width=sum(widths), line_height=size * 0.55,
+                        text_align=align, headings_style=style, wrapmode="CHAR",
+                        align="LEFT", padding=1) as table:
+            for values in [header, *rows]:
+                row = table.row()
+                for value in values:
+                    row.cell(value)
+
+
+def _fmt(indicator: str, value: float | None) -> str:
+    return format_value(indicator, value)
+
+
+def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
+                  generated: date | None = None) -> bytes:
+    """The evaluation of ``year`` as PDF bytes: title, period, per-street indicators and score,
+    rank, trainings mark, findings by family, the four circles, definitions, generated date."""
+    if year not in report_years(indicators):
+        raise ReportError(f"检查结果中没有 {year} 年的指标，无法生成该年度报告。")
+    generated = generated or date.today()
+    months = sorted(p for p in indicators["period"].unique().to_list()
+                    if p.startswith(f"{year}-"))
+    all_months = sorted(p for p in indicators["period"].unique().to_list() if "-" in p)
+    as_of_month = all_months[-1] if all_months else None
+    span = (f"{months[0][:4]}年{int(months[0][5:])}月至{months[-1][:4]}年{int(months[-1][5:])}月"
+            if months else f"{year}年")
+    settings = load_settings()
+
+    pdf = _Pdf(f"{ISSUER} · {year}年度街镇绩效评价 · 生成于 {generated.isoformat()}")
+    pdf.set_title(f"{DISTRICT_NAME}社会救助街镇{year}年度绩效评价报告")
+    pdf.set_creation_date(_midnight(generated))
+    pdf.add_page()
+    pdf.set_font(FONT_FAMILY, size=18)
+    pdf.cell(0, 12, f"{DISTRICT_NAME}社会救助街镇{year}年度绩效评价报告", align="C",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT_FAMILY, size=10)
+    pdf.cell(0, 6, f"评价年度：{year}年　　评价期间：{span}　　报送单位：{ISSUER}　　"
+                   f"生成日期：{generated.isoformat()}", align="C", new_x="LMARGIN", new_y="NEXT")
+
+    # 一、per-street indicators, score and rank
+    ranked = ranking(indicators, year)
+    district = values_at(indicators, year).filter(pl.col("street") == DISTRICT)
+    pdf.heading("一、街镇绩效指标与综合得分")
+    header = ["排名", "街镇", *[BY_NAME[n].title for n in RANKED], "培训达标"]
+    rows = [[str(r["rank"]) if r["rank"] is not None else "—", r["street"],
+             *[_fmt(n, r[n]) for n in RANKED], r["training_mark"] or "—"]
+            for r in ranked.iter_rows(named=True)]
+    if district.height:
+        d = district.row(0, named=True)
+        rows.append(["", DISTRICT, *[_fmt(n, d[n]) for n in RANKED], ""])
+    widths = [11, 26, 20, 20, 20, 22, 26, 20, 20, 20, 17, 17]
+    pdf.grid(header, rows, widths)
+    weights = "，".join(f"{BY_NAME[k].title} {v:g}" for k, v in
+                       settings.indicator_weights.items())
+    pdf.paragraph(f"比率以百分数表示，资金线索率为每千笔拨付的线索数，金额单位为元。综合得分权重"
+                  f"（设置文件）：{weights}。排名按综合得分从高到低，得分相同的并列。")
+
+    # 二、trainings
+    marks = training_marks(indicators, year).filter(pl.col("street") != DISTRICT)
+    short = marks.filter(pl.col("training_mark") == "未达标")["street"].to_list()
+    unknown = marks.filter(pl.col("training_mark").is_null())["street"].to_list()
+    pdf.heading("二、培训情况")
+    if unknown and len(unknown) == marks.height:
+        pdf.paragraph("本次数据未包含培训记录，无法评价培训情况。")
+    elif short:
+        pdf.paragraph(f"按每年至少举办 {settings.trainings_per_year} 次培训的要求，以下街镇"
+                      f"{year}年培训次数未达标（已在上表标注）：{'、'.join(short)}。")
+    else:
+        pdf.paragraph(f"各街镇{year}年均达到每年至少举办 {settings.trainings_per_year} 次培训的要求。")
+
+    # 三、findings by family
+    leads = leads_by_street(findings, year, as_of_month)
+    family_titles = [c for c in leads.columns if c not in ("street", "total")]
+    pdf.heading("三、问题线索分类统计")
+    pdf.paragraph(f"截至{year}年末（或检查基准日）已发生、尚未处理的线索，按检查类别统计。")
+    rows = [[r["street"], *[f"{r[t]:,}" for t in family_titles], f"{r['total']:,}"]
+            for r in leads.iter_rows(named=True)]
+    totals = leads.select(pl.exclude("street").sum()).row(0, named=True)
+    rows.append([f"{DISTRICT}（十个街镇合计）", *[f"{totals[t]:,}" for t in family_titles],
+                 f"{totals['total']:,}"])
+    pdf.grid(["街镇", *family_titles, "合计"], rows, [50, *[32] * len(family_titles), 32])
+
+    # 四、the four circles
+    circles = indicators.filter((pl.col("period") == year)
+                                & pl.col("indicator").str.starts_with("circle_"))
+    if circles.height:
+        _, rules = load_circles()
+        names = [f"{c.name}（{c.label}）" for c in rules]
+        wide = circles.pivot(on="indicator", index="street", values="value",
+                             aggregate_function=None)
+        pdf.heading("四、低收入人口四个圈层（户）")
+        rows = [[r["street"], *[format_value("circle_1", r.get(f"circle_{n}"))
+                                for n in range(1, 5)]]
+                for r in wide.sort(pl.col("street") == DISTRICT).iter_rows(named=True)]
+        pdf.grid(["街镇", *names], rows, [50, 55, 55, 55, 55])
+
+    # 五、definitions
+    pdf.heading("五、指标定义")
+    rows = [[i.title, i.unit, i.definition, i.numerator, i.denominator] for i in INDICATORS]
+    pdf.grid(["指标", "单位", "定义", "分子", "分母"], rows, [26, 14, 150, 42, 41], size=7.5,
+             align="LEFT")
+    pdf.paragraph(f"本报告由救助资金监督审计台根据检查结果自动生成，生成日期 {generated.isoformat()}。")
+    return bytes(pdf.output())
+
+
+def _midnight(day: date):
+    from datetime import datetime, timezone
+
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)

@@ -1,0 +1,522 @@
+"""资金比对: the funds family's findings as the page shows them, sliced, summed, compared, exported.
+
+Frames with English column names feed the charts and the comparison; the ``*_table`` frames are
+what the screen and the export show: Chinese headers, ID numbers and accounts masked. The page
+only renders what these functions return.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import polars as pl
+
+from analytics import schema
+from analytics.masking import (SENSITIVE_COLUMNS, mask_account, mask_account_expr, mask_id,
+                               mask_id_expr)
+
+FAMILY = "funds"
+UNKNOWN_STREET = "（未知街镇）"
+SHEET = "资金比对发现"
+YUAN = pl.Decimal(38, 2)
+SEVERITY_RANK = {s: i for i, s in enumerate(schema.SEVERITIES)}
+# A payee is a person (masked) or an organisation (its credit code is public, shown as is).
+PERSON_ID = r"^\d{17}[\dX]$"
+
+FINDING_HEADERS = {
+    "finding_id": "编号", "title": "检查项", "severity": "严重程度", "street": "街镇",
+    "month": "发放月份", "item": "救助项目", "case_id": "救助编号", "txn_id": "流水号",
+    "id_number": "身份证号", "account_no": "银行账号", "amount": "涉及金额（元）",
+    "summary": "摘要",
+}
+# Both sides list the compared fields first and in the same order, so that they line up.
+ENTITLED_HEADERS = {
+    "month": "发放月份", "case_id": "救助编号", "item": "救助项目", "id_number": "身份证号",
+    "amount": "应发金额（元）", "account_no": "银行账号", "kind": "类型",
+}
+PAID_HEADERS = {
+    "txn_id": "流水号", "month": "发放月份", "case_id": "救助编号", "item": "救助项目",
+    "payee_id": "收款人证件号", "amount": "金额（元）", "account_no": "银行账号", "status": "状态",
+    "pay_date": "拨付日期", "street": "街镇", "fund_code": "资金科目", "batch_id": "批次号",
+}
+OWN_ROW = "本条"
+DIFF = "差异"
+# (entitlements column, ledger column): the values both sides should agree on.
+COMPARED = (("month", "month"), ("case_id", "case_id"), ("item", "item"),
+            ("id_number", "payee_id"), ("amount", "amount"), ("account_no", "account_no"))
+# The ledger values that make a txn-level finding, marked on the finding's own row.
+OWN_ROW_CELLS = {
+    "paid_without_entitlement": ("txn_id",),
+    "duplicate_payment": ("txn_id",),
+    "paid_after_termination": ("month",),
+    "paid_after_death": ("month",),
+    "payee_not_registered": ("account_no",),
+    "late_disbursement": ("pay_date",),
+}
+EVIDENCE_LABELS = {
+    "finding_id": "发现编号", "reason": "原因", "catalogue_fund_code": "目录资金科目",
+    "ledger": "资金实发明细", "entitlements": "应发名册", "entitlement_rows": "应发笔数",
+    "entitled_rows": "应发笔数", "paid_rows": "实发笔数", "entitled_total": "应发合计（元）",
+    "paid_total": "实发合计（元）", "returned_rows": "退票笔数", "termination_date": "终止日期",
+    "death_date": "身故日期", "death_source": "来源部门", "registered_account": "登记收款账户",
+    "due_date": "规定发放日", "days_late": "迟延天数", "cap": "上限（元）", "amount": "金额（元）",
+}
+_EXTRA_SENSITIVE = {"registered_account": "account"}
+
+
+class Viewer(Protocol):
+    """Who is looking. ``streets``: the street offices they may see; None: every one."""
+
+    streets: Collection[str] | None
+
+
+# --- the findings of the family ----------------------------------------------------------------
+
+def funds_checks() -> pl.DataFrame:
+    """check_id, title, severity of every funds check, in registry order."""
+    from checks.registry import ordered
+
+    rows = [(s.check_id, s.title, s.severity) for s in ordered() if s.family == FAMILY]
+    return pl.DataFrame(rows, schema={"check_id": pl.String, "title": pl.String,
+                                      "severity": pl.String}, orient="row")
+
+
+def funds_findings(findings: pl.DataFrame, viewer: Viewer | None = None) -> pl.DataFrame:
+    """The funds findings (as analytics.results.load_findings gives them) this viewer may see,
+    most severe and costly first. Access rules belong here, never in the page."""
+    rows = findings.filter(pl.col("family") == FAMILY)
+    streets = None if viewer is None else viewer.streets
+    if streets is not None:
+        rows = rows.filter(pl.col("street").is_in(list(streets)))
+    return (rows.with_columns(pl.col("street").fill_null(UNKNOWN_STREET))
+            .sort(pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK),
+                                                    return_dtype=pl.Int32),
+                  pl.col("amount_fen"), pl.col("finding_id"),
+                  descending=[False, True, False], nulls_last=True))
+
+
+def _street_rank(street: pl.Expr) -> pl.Expr:
+    order = {s: i for i, s in enumerate((*schema.STREETS, schema.DISTRICT_OFFICE))}
+    return street.replace_strict(order, default=len(order), return_dtype=pl.Int32)
+
+
+def filter_options(findings: pl.DataFrame) -> dict[str, list[str]]:
+    """The choices for the filters: months (latest first), streets (contract order), check ids
+    (registry order) that occur in ``findings``."""
+    months = findings.get_column("month").drop_nulls().unique().sort(descending=True).to_list()
+    streets = (findings.select(pl.col("street").unique()).drop_nulls()
+               .sort(_street_rank(pl.col("street")), pl.col("street")).get_column("street"))
+    present = set(findings.get_column("check_id").to_list())
+    checks = [c for c in funds_checks().get_column("check_id") if c in present]
+    return {"months": months, "streets": streets.to_list(), "checks": checks}
+
+
+def filter_findings(findings: pl.DataFrame, months: Sequence[str] | None = None,
+                    streets: Sequence[str] | None = None,
+                    checks: Sequence[str] | None = None) -> pl.DataFrame:
+    """Rows in the chosen months, streets and checks; an empty choice keeps everything."""
+    for column, chosen in (("month", months), ("street", streets), ("check_id", checks)):
+        if chosen:
+            findings = findings.filter(pl.col(column).is_in(list(chosen)))
+    return findings
+
+
+def finding_by_id(findings: pl.DataFrame, finding_id: str) -> dict[str, Any] | None:
+    rows = findings.filter(pl.col("finding_id") == finding_id)
+    return rows.row(0, named=True) if rows.height else None
+
+
+# --- totals --------------------------------------------------------------------------------
+
+def _totals(findings: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    return findings.group_by(by).agg(pl.len().cast(pl.Int64).alias("findings"),
+                                     pl.col("amount_fen").sum().alias("amount_fen"))
+
+
+def by_check(findings: pl.DataFrame) -> pl.DataFrame:
+    """Every funds check with its count and money at risk (fen), zero where it found nothing."""
+    counts = _totals(findings, ["check_id"])
+    return (funds_checks().join(counts, on="check_id", how="left", validate="1:1")
+            .with_columns(pl.col("findings", "amount_fen").fill_null(0)))
+
+
+def by_street(findings: pl.DataFrame) -> pl.DataFrame:
+    """street, findings, amount_fen: the streets with findings, most money first."""
+    return (_totals(findings, ["street"])
+            .sort(pl.col("amount_fen"), pl.col("findings"), _street_rank(pl.col("street")),
+                  descending=[True, True, False]))
+
+
+def street_check(findings: pl.DataFrame) -> pl.DataFrame:
+    """street, check_id, title, findings, amount_fen: one row per pair that has findings."""
+    checks = funds_checks().with_row_index("_check_rank")
+    streets = by_street(findings).select("street").with_row_index("_street_rank")
+    return (_totals(findings, ["street", "check_id"])
+            .join(checks.select("check_id", "title", "_check_rank"), on="check_id", how="left",
+                  validate="m:1")
+            .join(streets, on="street", how="left", validate="m:1")
+            .sort("_street_rank", "_check_rank")
+            .select("street", "check_id", "title", "findings", "amount_fen"))
+
+
+def matrix(findings: pl.DataFrame, value: str = "findings") -> pl.DataFrame:
+    """Street × check: ``street`` and one column per check title that has findings, holding
+    ``value`` (``findings`` or ``amount_fen``), zero where a street has none; streets as in
+    :func:`by_street`, checks in registry order."""
+    if value not in ("findings", "amount_fen"):
+        raise ValueError(f"unknown value {value!r}")
+    long = street_check(findings)
+    titles = [t for t in funds_checks().get_column("title") if t in set(long["title"])]
+    streets = by_street(findings).select("street")
+    if long.height == 0:
+        return streets
+    wide = long.pivot(on="title", index="street", values=value, aggregate_function=None)
+    return (streets.join(wide, on="street", how="left", validate="1:1")
+            .select("street", *[pl.col(t).fill_null(0) for t in titles]))
+
+
+@dataclass(frozen=True)
+class Metrics:
+    findings: int
+    amount_fen: int
+    checks_fired: int
+    checks_run: int
+    skipped: tuple[tuple[str, str], ...]  # (check title, Chinese reason)
+
+
+def metrics(findings: pl.DataFrame, summary: pl.DataFrame) -> Metrics:
+    """Headline numbers of the filtered findings, and the funds checks the run skipped or did not
+    run (``summary`` as analytics.results.load_check_summary gives it)."""
+    checks = funds_checks()
+    if summary.height:
+        ran = summary.filter(pl.col("family") == FAMILY)
+        skipped = ran.filter(pl.col("skipped").is_not_null())
+        not_run = checks.join(ran, on="check_id", how="anti")
+        reasons = ([(t, r) for t, r in skipped.select("title", "skipped").iter_rows()]
+                   + [(t, "本次检查未运行此项") for t in not_run.get_column("title")])
+        run_count = ran.height - skipped.height
+    else:
+        reasons, run_count = [], checks.height
+    return Metrics(findings=findings.height,
+                   amount_fen=int(findings.get_column("amount_fen").sum() or 0),
+                   checks_fired=findings.get_column("check_id").n_unique(),
+                   checks_run=run_count, skipped=tuple(reasons))
+
+
+# --- what the screen and the export show ---------------------------------------------------------
+
+def yuan_text(fen: int) -> str:
+    """155000 -> '1,550.00'."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def _yuan(fen: pl.Expr) -> pl.Expr:
+    return fen.cast(YUAN) / 100
+
+
+def _mask_payee(value: pl.Expr) -> pl.Expr:
+    return pl.when(value.str.contains(PERSON_ID)).then(mask_id_expr(value)).otherwise(value)
+
+
+def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
+    """The findings as the screen and the export show them: Chinese headers, IDs and accounts
+    masked, evidence left out (it is shown masked for one finding at a time)."""
+    return findings.select(
+        *[pl.col(c) for c in ("finding_id", "title", "severity", "street", "month", "item",
+                              "case_id", "txn_id")],
+        _mask_payee(pl.col("id_number")).alias("id_number"),
+        mask_account_expr("account_no").alias("account_no"),
+        _yuan(pl.col("amount_fen")).alias("amount"),
+        "summary",
+    ).rename(FINDING_HEADERS)
+
+
+def check_table(totals: pl.DataFrame) -> pl.DataFrame:
+    """:func:`by_check` for the screen."""
+    return totals.select(pl.col("title").alias("检查项"), pl.col("severity").alias("严重程度"),
+                         pl.col("findings").alias("发现数"),
+                         _yuan(pl.col("amount_fen")).alias("涉及金额（元）"))
+
+
+def street_table(totals: pl.DataFrame) -> pl.DataFrame:
+    """:func:`by_street` for the screen."""
+    return totals.select(pl.col("street").alias("街镇"), pl.col("findings").alias("发现数"),
+                         _yuan(pl.col("amount_fen")).alias("涉及金额（元）"))
+
+
+def matrix_table(findings: pl.DataFrame) -> pl.DataFrame:
+    """:func:`matrix` of counts for the screen."""
+    return matrix(findings).rename({"street": "街镇"})
+
+
+def excel_bytes(table: pl.DataFrame, sheet: str = SHEET) -> bytes:
+    """An .xlsx workbook holding ``table`` on one sheet."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
+        table.write_excel(workbook, worksheet=sheet, autofit=True, freeze_panes=(1, 0),
+                          float_precision=2, table_style="Table Style Light 9")
+    return buffer.getvalue()
+
+
+def findings_excel(findings: pl.DataFrame) -> bytes:
+    """The export of the findings on screen: exactly the rows of :func:`findings_table`."""
+    return excel_bytes(findings_table(findings))
+
+
+# --- one finding: the entitlement rows against the ledger rows ------------------------------------
+
+@dataclass(frozen=True)
+class Comparison:
+    """The rows behind one finding, both sides masked, with Chinese headers.
+
+    ``*_cells`` are the (row, header) positions whose values differ from the other side or make
+    the finding; the ``差异`` column names them for each row, for readers who cannot see colour.
+    """
+
+    entitled: pl.DataFrame
+    paid: pl.DataFrame
+    entitled_cells: tuple[tuple[int, str], ...]
+    paid_cells: tuple[tuple[int, str], ...]
+    scope: str  # which rows are shown, in Chinese
+
+
+def _frame(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], name: str) -> pl.LazyFrame:
+    frame = tables.get(name)
+    return schema.empty_frame(name).lazy() if frame is None else frame.lazy()
+
+
+def _month_zh(month: str | None) -> str:
+    if not month or len(month) < 7:
+        return month or ""
+    return f"{month[:4]}年{int(month[5:7])}月"
+
+
+def _related(finding: Mapping[str, Any], tables: Mapping[str, pl.DataFrame | pl.LazyFrame]
+             ) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """Entitlement rows, ledger rows and a sentence saying which, chosen by the check's keys."""
+    from checks.registry import REGISTRY, load_all
+
+    load_all()
+    keys = REGISTRY[finding["check_id"]].keys
+    ent, led = _frame(tables, "entitlements"), _frame(tables, "ledger")
+    month, item, case_id = finding.get("month"), finding.get("item"), finding.get("case_id")
+
+    if "txn_id" in keys:
+        txn = finding["txn_id"]
+        own = led.filter(pl.col("txn_id") == txn).collect()
+        if own.height == 0:
+            return (schema.empty_frame("entitlements"), schema.empty_frame("ledger"),
+                    f"数据文件夹的资金实发明细中没有流水号{txn}（数据可能已更新），无法对照。")
+        row = own.row(0, named=True)
+        if row["case_id"] is None:
+            return (schema.empty_frame("entitlements"), own,
+                    f"流水号{txn}没有救助编号，应发名册中无可对照的记录。")
+        key = pl.all_horizontal(pl.col(c) == row[c] for c in ("case_id", "month", "item"))
+        scope = (f"流水号{txn}，以及案件{row['case_id']}在{_month_zh(row['month'])}的"
+                 f"{row['item']}全部应发与实发记录（含退票）。")
+        return ent.filter(key).collect(), led.filter(key).collect(), scope
+
+    if keys == ("id_number", "month"):
+        person = finding["id_number"]
+        ent_rows = ent.filter((pl.col("id_number") == person) & (pl.col("month") == month)
+                              & (pl.col("item") == item))
+        led_rows = led.filter((pl.col("payee_id") == person) & (pl.col("month") == month)
+                              & (pl.col("item") == item))
+        scope = f"该收款人在{_month_zh(month)}的{item}全部应发与实发记录（含退票）。"
+        return ent_rows.collect(), led_rows.collect(), scope
+
+    if "street" in keys and "case_id" not in keys:
+        street = finding.get("street")
+        same_street = (pl.col("street").is_null() if street in (None, UNKNOWN_STREET)
+                       else pl.col("street") == street)
+        cases = _frame(tables, "cases").select("case_id", "street")
+        ent_rows = (ent.filter((pl.col("month") == month) & (pl.col("item") == item))
+                    .join(cases, on="case_id", how="left", validate="m:1")
+                    .filter(same_street).drop("street"))
+        led_rows = led.filter(same_street & (pl.col("month") == month) & (pl.col("item") == item))
+        scope = (f"{street}在{_month_zh(month)}的{item}全部应发记录（按案件所属街镇）与实发记录"
+                 "（按实发明细的街镇，含退票）。")
+        return ent_rows.collect(), led_rows.collect(), scope
+
+    key = ((pl.col("case_id") == case_id) & (pl.col("month") == month)
+           & (pl.col("item") == item))
+    scope = f"案件{case_id}在{_month_zh(month)}的{item}全部应发与实发记录（含退票）。"
+    return ent.filter(key).collect(), led.filter(key).collect(), scope
+
+
+def _flag(column: str) -> str:
+    return f"_diff_{column}"
+
+
+def _own_row_cells(finding: Mapping[str, Any]) -> tuple[str, ...]:
+    check_id = finding["check_id"]
+    if check_id != "out_of_scope_spending":
+        return OWN_ROW_CELLS.get(check_id, ())
+    evidence = json.loads(finding.get("evidence") or "{}")
+    catalogue_code = evidence.get("catalogue_fund_code")
+    if catalogue_code is None:
+        return ("item",)
+    ledger = evidence.get("ledger") or [{}]
+    if ledger[0].get("fund_code") != catalogue_code:
+        return ("fund_code",)
+    return ("payee_id",)
+
+
+def _with_flags(finding: Mapping[str, Any], ent: pl.DataFrame, led: pl.DataFrame
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add a boolean ``_diff_<column>`` for each marked column of each side."""
+    ent_flags: dict[str, pl.Expr] = {}
+    led_flags: dict[str, pl.Expr] = {}
+
+    def absent_from(other: pl.DataFrame, other_col: str, col: str) -> pl.Expr:
+        values = other.get_column(other_col).drop_nulls().unique()
+        if values.len() == 0:
+            return pl.lit(False)
+        return pl.col(col).is_not_null() & ~pl.col(col).is_in(values.implode())
+
+    for ent_col, led_col in COMPARED:
+        ent_flags[ent_col] = absent_from(led, led_col, ent_col)
+        led_flags[led_col] = absent_from(ent, ent_col, led_col)
+
+    def add(flags: dict[str, pl.Expr], col: str, expr: pl.Expr) -> None:
+        flags[col] = flags[col] | expr if col in flags else expr
+
+    add(led_flags, "status", pl.col("status") != "成功")
+    check_id = finding["check_id"]
+    if check_id == "entitled_not_paid":
+        add(ent_flags, "amount", pl.lit(True))
+    if check_id == "control_total_mismatch":
+        # With one side missing, the other side's amounts are the whole difference.
+        if led.filter(pl.col("status") == "成功").height == 0:
+            add(ent_flags, "amount", pl.lit(True))
+        if ent.height == 0:
+            add(led_flags, "amount", pl.col("status") == "成功")
+    if check_id == "small_rescue_over_cap":
+        add(led_flags, "amount", pl.col("status") == "成功")
+    txn = finding.get("txn_id")
+    own = pl.lit(False) if txn is None else pl.col("txn_id") == txn
+    for col in _own_row_cells(finding):
+        add(led_flags, col, own)
+
+    def apply(frame: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
+        return frame.with_columns([e.fill_null(False).alias(_flag(c)) for c, e in flags.items()])
+
+    led = apply(led, led_flags)
+    if txn is not None:
+        led = led.with_columns(own.fill_null(False).alias(_flag(OWN_ROW)))
+    return apply(ent, ent_flags), led
+
+
+def _display(frame: pl.DataFrame, headers: dict[str, str], masks: dict[str, pl.Expr]
+             ) -> tuple[pl.DataFrame, tuple[tuple[int, str], ...]]:
+    flagged = [c for c in headers if _flag(c) in frame.columns]
+    names = pl.concat_list([pl.when(pl.col(_flag(c))).then(pl.lit(headers[c]))
+                            for c in flagged]).list.drop_nulls().list.join("、")
+    columns: list[pl.Expr] = []
+    if _flag(OWN_ROW) in frame.columns:
+        columns.append(pl.when(pl.col(_flag(OWN_ROW))).then(pl.lit("●")).otherwise(pl.lit(""))
+                       .alias(OWN_ROW))
+    columns.append((names if flagged else pl.lit("")).alias(DIFF))
+    for c, header in headers.items():
+        expr = masks.get(c, pl.col(c))
+        if c == "amount":
+            expr = _yuan(pl.col(c))
+        elif frame.schema[c] == pl.Date:
+            expr = pl.col(c).dt.strftime("%Y-%m-%d")
+        columns.append(expr.alias(header))
+    shown = frame.select(columns)
+    indexed = frame.with_row_index("_row")
+    cells = [(row, headers[c])
+             for c in flagged
+             for row in indexed.filter(pl.col(_flag(c))).get_column("_row").to_list()]
+    return shown, tuple(sorted(cells))
+
+
+def compare(finding: Mapping[str, Any], tables: Mapping[str, pl.DataFrame | pl.LazyFrame]
+            ) -> Comparison:
+    """The entitlement rows and ledger rows behind a funds finding, with the differing values.
+
+    ``finding`` is one row of :func:`funds_findings`; ``tables`` the drop's typed tables
+    (entitlements, ledger, cases). Case-level findings take the rows of their case, month and
+    item; ledger-level ones the rows of their transaction's case, month and item (their own row
+    marked ``本条``); 小金额救助超限 the payee's rows of the month; 汇总金额不符 the street's.
+    A value is marked when the other side has values for that field and none equals it, when a
+    ledger row was returned (退票), where it makes the finding (a late pay date, an unregistered
+    account, a month after termination, a duplicate's transaction), and for amounts with nothing
+    on the other side to match them (应发未发, 汇总金额不符 with one side missing)."""
+    ent, led, scope = _related(finding, tables)
+    ent = ent.sort("month", "case_id", "kind", "amount", nulls_last=True)
+    led = led.sort("pay_date", "txn_id", nulls_last=True)
+    ent, led = _with_flags(finding, ent, led)
+    entitled, entitled_cells = _display(ent, ENTITLED_HEADERS, {
+        "id_number": mask_id_expr("id_number"), "account_no": mask_account_expr("account_no")})
+    paid, paid_cells = _display(led, PAID_HEADERS, {
+        "payee_id": _mask_payee(pl.col("payee_id")),
+        "account_no": mask_account_expr("account_no")})
+    return Comparison(entitled, paid, entitled_cells, paid_cells, scope)
+
+
+def styled(frame: pl.DataFrame, cells: Collection[tuple[int, str]],
+           colour: str = "#ffd6d6"):
+    """A pandas Styler of ``frame`` with ``cells`` highlighted (st.dataframe renders it)."""
+    import pandas as pd
+
+    data = frame.to_pandas()
+    css = pd.DataFrame("", index=data.index, columns=data.columns)
+    for row, column in cells:
+        css.loc[row, column] = f"background-color: {colour}; color: #8a1c1c; font-weight: 600"
+    # The Styler's display text replaces the value on screen; a Decimal left as is shows blank.
+    money = {c: (lambda x: "—" if x is None else f"{x:,.2f}") for c in money_columns(frame)}
+    rest = [c for c in frame.columns if c not in money]
+    return (data.style.apply(lambda _: css, axis=None)
+            .format(money).format(na_rep="—", subset=rest))
+
+
+def money_columns(frame: pl.DataFrame) -> list[str]:
+    """The yuan columns of a screen frame (exact decimals), for the page's number format."""
+    return [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+def _label_map() -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for table in ("ledger", "entitlements", "cases", "accounts"):
+        for column in schema.TABLES[table].columns:
+            labels.setdefault(column.name, column.zh)
+    labels.update(EVIDENCE_LABELS)
+    return labels
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    kind = _EXTRA_SENSITIVE.get(key) or SENSITIVE_COLUMNS.get(key)
+    if not isinstance(value, str) or kind is None:
+        return value
+    if kind == "account":
+        return mask_account(value)
+    if kind == "id" and (key != "payee_id" or re.match(PERSON_ID, value)):
+        return mask_id(value)
+    return value
+
+
+def evidence_for_display(evidence: str | None) -> dict[str, Any]:
+    """The evidence JSON of a finding with sensitive values masked and keys in Chinese."""
+    labels = _label_map()
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {labels.get(k, k): walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        return _mask_value(key, value)
+
+    return walk(json.loads(evidence or "{}"))

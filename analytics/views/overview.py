@@ -1,0 +1,318 @@
+"""总览: the district at a glance and the ranking of the ten street offices, from a run's
+indicators.csv and findings.csv.
+
+:func:`overview` is the one call the page makes; the ``*_table`` functions give what the screen
+and the Excel export show (Chinese headers, formatted values). Nothing here holds personal data:
+every figure is a count or a sum over a street office.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import polars as pl
+
+from analytics import schema
+from analytics.indicators import BY_NAME, DISTRICT, INDICATORS, component_scores
+from analytics.reference import load_settings
+
+LEVELS = {"month": "月度", "quarter": "季度", "year": "年度"}
+# The columns of the ranking, in order; the composite score leads.
+RANKED = ("composite_score", "approval_on_time_rate", "disbursement_on_time_rate",
+          "funds_findings_per_1000", "money_at_risk", "visit_compliance_rate", "integrity_leads",
+          "dynamic_leads", "trainings_held")
+# The heat map shows the indicators that score (0–100, higher better), composite last.
+HEAT = ("approval_on_time_rate", "disbursement_on_time_rate", "funds_findings_per_1000",
+        "visit_compliance_rate", "integrity_leads", "dynamic_leads", "composite_score")
+# Indicators a trend can follow, the composite score first (the page's default).
+TRENDED = ("composite_score", *(i.name for i in INDICATORS
+                                if i.name != "composite_score" and not i.name.startswith("circle_")))
+TRAINING_SHORT = "未达标"
+TRAINING_OK = "达标"
+
+
+# --- periods and formatting --------------------------------------------------------------------
+
+def level_of(period: str) -> str:
+    if "Q" in period:
+        return "quarter"
+    return "month" if "-" in period else "year"
+
+
+def period_label(period: str) -> str:
+    """'2026-03' -> '2026年3月', '2026Q1' -> '2026年第1季度', '2026' -> '2026年'."""
+    level = level_of(period)
+    if level == "month":
+        return f"{period[:4]}年{int(period[5:7])}月"
+    if level == "quarter":
+        return f"{period[:4]}年第{period[-1]}季度"
+    return f"{period}年"
+
+
+def period_options(indicators: pl.DataFrame) -> dict[str, list[str]]:
+    """The periods of each level present in indicators.csv, latest first."""
+    periods = indicators.get_column("period").unique().to_list()
+    return {level: sorted((p for p in periods if level_of(p) == level), reverse=True)
+            for level in LEVELS}
+
+
+def last_month(period: str) -> str:
+    level = level_of(period)
+    if level == "month":
+        return period
+    if level == "quarter":
+        return f"{period[:4]}-{3 * int(period[-1]):02d}"
+    return f"{period}-12"
+
+
+def format_value(indicator: str, value: float | None) -> str:
+    """A value as the screen and the PDF print it: rates in %, money in yuan."""
+    if value is None:
+        return "—"
+    unit = BY_NAME[indicator].unit
+    if unit == "比率":
+        return f"{value * 100:.1f}%"
+    if unit == "元":
+        return f"{value:,.2f}"
+    if unit in ("每千笔", "分"):
+        return f"{value:.1f}"
+    return f"{int(round(value)):,}"
+
+
+def indicator_title(indicator: str) -> str:
+    ind = BY_NAME[indicator]
+    suffix = {"比率": "（%）", "元": "（元）", "每千笔": "（每千笔）", "分": "（分）"}.get(ind.unit, "")
+    return ind.title + suffix
+
+
+def display_value(indicator: str, value: pl.Expr | None = None) -> pl.Expr:
+    """``value`` (default: the column ``value``) as the tables show it: rates in percent with one
+    decimal, money with two, scores and per-thousand rates with one, counts whole."""
+    value = pl.col("value") if value is None else value
+    unit = BY_NAME[indicator].unit
+    if unit == "比率":
+        return (value * 100).round(1)
+    if unit == "元":
+        return value.round(2)
+    if unit in ("每千笔", "分"):
+        return value.round(1)
+    return value.round(0).cast(pl.Int64)
+
+
+def _street_rank(street: pl.Expr) -> pl.Expr:
+    order = {s: i for i, s in enumerate((DISTRICT, *schema.STREETS))}
+    return street.replace_strict(order, default=len(order), return_dtype=pl.Int32)
+
+
+def _visible(frame: pl.DataFrame, streets: Collection[str] | None) -> pl.DataFrame:
+    """Access rule: a viewer limited to some streets sees those (and no district total)."""
+    if streets is None:
+        return frame
+    return frame.filter(pl.col("street").is_in(list(streets)))
+
+
+# --- the parts -----------------------------------------------------------------------------------
+
+def values_at(indicators: pl.DataFrame, period: str) -> pl.DataFrame:
+    """street, then one column per indicator: the values of one period, ten streets and 全区."""
+    rows = indicators.filter(pl.col("period") == period)
+    wide = (rows.pivot(on="indicator", index="street", values="value", aggregate_function=None)
+            if rows.height else pl.DataFrame({"street": []}, schema={"street": pl.String}))
+    for name in BY_NAME:
+        if name not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+    return wide.select("street", *BY_NAME).sort(_street_rank(pl.col("street")))
+
+
+def training_marks(indicators: pl.DataFrame, year: str) -> pl.DataFrame:
+    """street, trainings_year, training_mark: each street's trainings in ``year`` against the
+    yearly minimum of the settings file; blank where no trainings table was read."""
+    required = load_settings().trainings_per_year
+    rows = indicators.filter((pl.col("period") == year)
+                             & (pl.col("indicator") == "trainings_held"))
+    return rows.select(
+        "street", pl.col("value").alias("trainings_year"),
+        pl.when(pl.col("value").is_null()).then(None)
+        .when(pl.col("value") < required).then(pl.lit(TRAINING_SHORT))
+        .otherwise(pl.lit(TRAINING_OK)).alias("training_mark"))
+
+
+def ranking(indicators: pl.DataFrame, period: str) -> pl.DataFrame:
+    """The ten streets by composite score (highest first; equal scores share a rank; no score
+    last), each ranked indicator beside it, and the trainings mark of the period's year."""
+    wide = values_at(indicators, period).filter(pl.col("street") != DISTRICT)
+    marks = training_marks(indicators, period[:4])
+    return (wide.select("street", *RANKED)
+            .join(marks, on="street", how="left", validate="1:1")
+            .with_columns(pl.col("composite_score").rank("min", descending=True)
+                          .cast(pl.Int64).alias("rank"))
+            .sort(pl.col("rank"), _street_rank(pl.col("street")), nulls_last=True)
+            .select("rank", "street", *RANKED, "trainings_year", "training_mark"))
+
+
+def heat(indicators: pl.DataFrame, period: str) -> pl.DataFrame:
+    """street, indicator, title, value, score (0–100, higher better) for the heat map: the ten
+    streets × the scored indicators and the composite."""
+    rows = indicators.filter((pl.col("period") == period) & (pl.col("street") != DISTRICT))
+    scores = component_scores(rows, [n for n in HEAT if n != "composite_score"])
+    composite = rows.filter(pl.col("indicator") == "composite_score").select(
+        "street", "period", "indicator", pl.col("value").alias("score"))
+    order = {n: i for i, n in enumerate(HEAT)}
+    titles = {n: indicator_title(n) for n in HEAT}
+    return (pl.concat([scores, composite])
+            .join(rows.select("street", "indicator", "value"), on=["street", "indicator"],
+                  how="left", validate="1:1")
+            .with_columns(pl.col("indicator").replace_strict(titles).alias("title"))
+            .sort(_street_rank(pl.col("street")), pl.col("indicator").replace_strict(order))
+            .select("street", "indicator", "title", "value", "score"))
+
+
+def trends(indicators: pl.DataFrame, indicator: str) -> pl.DataFrame:
+    """period, street, value: ``indicator`` month by month for 全区 and the ten streets."""
+    return (indicators.filter((pl.col("indicator") == indicator)
+                              & pl.col("period").str.contains("-"))
+            .select("period", "street", "value")
+            .sort("period", _street_rank(pl.col("street"))))
+
+
+def open_leads(findings: pl.DataFrame, period: str, as_of_month: str | None) -> pl.DataFrame:
+    """family, family_title, findings: leads arisen by the period's end (a finding without a
+    month counts from the run's latest month), by family in registry order. Money at risk is the
+    money_at_risk indicator, which counts a payment behind several findings once."""
+    from checks.registry import FAMILIES
+
+    end = last_month(period)
+    month = pl.col("month").fill_null(as_of_month or end)
+    counts = (findings.filter(month <= end)
+              .group_by("family").agg(pl.len().cast(pl.Int64).alias("findings")))
+    return (pl.DataFrame({"family": list(FAMILIES), "family_title": list(FAMILIES.values())})
+            .join(counts, on="family", how="left", validate="1:1")
+            .with_columns(pl.col("findings").fill_null(0)))
+
+
+def leads_by_street(findings: pl.DataFrame, period: str, as_of_month: str | None
+                    ) -> pl.DataFrame:
+    """street, then one column of lead counts per family title, and total: the leads of
+    :func:`open_leads` for each of the ten streets (findings without a street are left out)."""
+    from checks.registry import FAMILIES
+
+    end = last_month(period)
+    month = pl.col("month").fill_null(as_of_month or end)
+    rows = findings.filter((month <= end) & pl.col("street").is_in(list(schema.STREETS)))
+    counts = [(pl.col("family") == f).sum().cast(pl.Int64).alias(t) for f, t in FAMILIES.items()]
+    per_street = rows.group_by("street").agg(*counts, pl.len().cast(pl.Int64).alias("total"))
+    return (pl.DataFrame({"street": list(schema.STREETS)})
+            .join(per_street, on="street", how="left", validate="1:1")
+            .with_columns(pl.exclude("street").fill_null(0)))
+
+
+@dataclass(frozen=True)
+class Headline:
+    cases_active: float | None
+    money_paid: float | None          # yuan, in the period (the month on a monthly view)
+    money_at_risk: float | None       # yuan, in the period
+    open_leads: int
+    composite_score: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: str
+    label: str
+    headline: Headline
+    leads: pl.DataFrame       # open_leads
+    ranking: pl.DataFrame     # ranking
+    heat: pl.DataFrame        # heat
+    trend_indicator: str
+    trends: pl.DataFrame      # trends
+
+
+def overview(indicators: pl.DataFrame, findings: pl.DataFrame, period: str | None = None,
+             trend_indicator: str = "composite_score",
+             streets: Collection[str] | None = None) -> Overview:
+    """Everything the 总览 page shows for ``period`` (default: the latest month).
+
+    ``streets``: the street offices this viewer may see; None: every one and the district."""
+    options = period_options(indicators)
+    if period is None:
+        period = options["month"][0] if options["month"] else ""
+    months = indicators.filter(pl.col("period").str.contains("-"))["period"]
+    as_of_month = months.max() if months.len() else None
+    at = values_at(indicators, period)
+    district = at.filter(pl.col("street") == DISTRICT)
+    area = _visible(at, streets) if streets is not None else district
+
+    def total(name: str) -> float | None:
+        col = area.get_column(name).drop_nulls()
+        if not col.len():
+            return None
+        return float(col.sum()) if streets is not None else float(col[0])
+
+    visible_findings = _visible(findings, streets)
+    leads = open_leads(visible_findings, period, as_of_month)
+    composite = district.get_column("composite_score") if streets is None else None
+    headline = Headline(
+        cases_active=total("cases_active"), money_paid=total("money_paid"),
+        money_at_risk=total("money_at_risk"), open_leads=int(leads["findings"].sum()),
+        composite_score=(float(composite[0]) if composite is not None and composite.len()
+                         and composite[0] is not None else None))
+    return Overview(
+        period=period, label=period_label(period) if period else "", headline=headline,
+        leads=leads,
+        ranking=_visible(ranking(indicators, period), streets),
+        heat=_visible(heat(indicators, period), streets),
+        trend_indicator=trend_indicator,
+        trends=_visible(trends(indicators, trend_indicator), streets))
+
+
+# --- tables for the screen and the export ---------------------------------------------------------
+
+def ranking_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`ranking` with Chinese headers and display values."""
+    return frame.select(
+        pl.col("rank").alias("排名"), pl.col("street").alias("街镇"),
+        *[display_value(n, pl.col(n)).alias(indicator_title(n)) for n in RANKED],
+        pl.col("trainings_year").cast(pl.Int64).alias("本年培训次数"),
+        pl.col("training_mark").alias("培训达标"))
+
+
+def heat_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`heat` as a street × indicator table of scores (0–100)."""
+    titles = [indicator_title(n) for n in HEAT]
+    if frame.height == 0:
+        return pl.DataFrame(schema={"街镇": pl.String, **{t: pl.Float64 for t in titles}})
+    wide = frame.with_columns(pl.col("score").round(1)).pivot(
+        on="title", index="street", values="score", aggregate_function=None)
+    for t in titles:
+        if t not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(t))
+    return wide.select(pl.col("street").alias("街镇"), *titles)
+
+
+def trend_table(frame: pl.DataFrame, indicator: str) -> pl.DataFrame:
+    """:func:`trends` as a month × street table of display values."""
+    if frame.height == 0:
+        return pl.DataFrame(schema={"月份": pl.String})
+    streets = frame.select(pl.col("street").unique(maintain_order=True))["street"].to_list()
+    wide = (frame.with_columns(display_value(indicator).alias("shown"))
+            .pivot(on="street", index="period", values="shown", aggregate_function=None))
+    return wide.select(pl.col("period").alias("月份"), *streets).sort("月份")
+
+
+def leads_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`open_leads` for the screen."""
+    return frame.select(pl.col("family_title").alias("类别"), pl.col("findings").alias("线索数"))
+
+
+def definitions_table() -> pl.DataFrame:
+    from analytics.indicators import definitions_table as table
+
+    return table()
+
+
+def excel_sheets(view: Overview) -> dict[str, pl.DataFrame]:
+    """The workbook the page exports: every table it shows, one sheet each."""
+    return {"街镇排名": ranking_table(view.ranking), "指标热力图": heat_table(view.heat),
+            "月度趋势": trend_table(view.trends, view.trend_indicator),
+            "线索分类": leads_table(view.leads), "指标定义": definitions_table()}

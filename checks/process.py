@@ -1,0 +1,160 @@
+"""Process: approval within the statutory number of working days.
+
+Working days come from the official calendar (``drop.calendar``, data/calendar): weekends off,
+the State Council's holidays off, its make-up Saturdays and Sundays worked.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from analytics.calendar import CalendarError
+from analytics.model import Drop, DropError
+from checks.common import date_str, month_of
+from checks.registry import check
+
+PENDING = "申请中"
+
+
+class ApprovalCalendarError(DropError, CalendarError):
+    """An approval verdict needs a year the working-day calendar does not know.
+
+    A :class:`DropError` so that the CLI stops with exit status 2 and this Chinese message before
+    anything is written; a :class:`CalendarError` for callers that handle calendar gaps."""
+
+
+def approval_assessment(drop: Drop) -> pl.LazyFrame:
+    """Every case whose approval can be judged, with its deadline and verdict.
+
+    A case is judged on ``on_date``: its decided_date, or the as-of date while it is 申请中
+    without one; other cases without a decided_date are left out. Columns: case_id, street,
+    status, special_circumstance, accepted_date, decided_date, on_date, pending, working_days,
+    deadline (null when it falls after the calendar's last year), overdue, overdue_workdays (null
+    when on_date falls after the calendar's last year) and month (of the decision, or of the
+    first overdue day of a pending case).
+
+    Fails closed: a verdict is computed exactly from the known years when it can be (a case
+    decided on or before 31 December of the last known year, whose deadline lies beyond it, is on
+    time whatever next year's holidays are). When the verdict itself depends on a year the
+    calendar does not know (accepted before its first year, or both the deadline and on_date after
+    its last year), this raises :class:`ApprovalCalendarError` naming the year to add; no case is
+    guessed and none is silently passed.
+    """
+    frame = drop.memo("process.approval", lambda: _assess(drop))
+    unknown = frame.filter(pl.col("needs_year").is_not_null()).collect()
+    if unknown.height:
+        year = int(unknown["needs_year"].min())
+        try:
+            drop.calendar.is_workday(date(year, 1, 1))
+        except CalendarError as exc:
+            first = unknown.sort("case_id")["case_id"][0]
+            raise ApprovalCalendarError(
+                f"审批超时无法判定：{unknown.height} 件案件（如 {first}）的审批时限需要"
+                f" {year} 年的工作日历。{exc}") from exc
+    return frame.drop("needs_year")
+
+
+def _assess(drop: Drop) -> pl.LazyFrame:
+    cal = drop.calendar
+    first_day = date(cal.years[0], 1, 1)
+    last_day = date(cal.years[-1], 12, 31)
+    last_ordinal = _ordinal(cal, last_day)
+    settings = drop.settings
+    n = (pl.when(pl.col("special_circumstance").is_not_null())
+         .then(pl.lit(settings.approval_deadline_special_working_days))
+         .otherwise(pl.lit(settings.approval_deadline_working_days)))
+    pending = (pl.col("status") == PENDING) & pl.col("decided_date").is_null()
+    known = lambda c: pl.col(c).is_between(pl.lit(first_day), pl.lit(last_day))  # noqa: E731
+    cases = (drop["cases"]
+             .filter(pl.col("decided_date").is_not_null() | pending)
+             .select("case_id", "street", "status", "special_circumstance", "accepted_date",
+                     "decided_date",
+                     pl.coalesce("decided_date", pl.lit(drop.as_of)).alias("on_date"),
+                     pending.alias("pending"), n.cast(pl.Int64).alias("working_days"))
+             # Deciding on or before the day of acceptance can never be late.
+             .with_columns((pl.col("on_date") > pl.col("accepted_date")).alias("_needs_calendar"))
+             .with_columns(
+                 pl.when(known("accepted_date"))
+                 .then(cal.workday_ordinal(pl.when(known("accepted_date"))
+                                           .then(pl.col("accepted_date")))
+                       + pl.col("working_days"))
+                 .alias("_target")))
+    in_calendar = pl.col("_target") <= last_ordinal
+    cases = cases.with_columns(
+        cal.nth_workday_after(pl.when(in_calendar).then(pl.col("accepted_date")),
+                              pl.when(in_calendar).then(pl.col("working_days")))
+        .alias("deadline"))
+    beyond = pl.col("_target") > last_ordinal  # deadline after the calendar's last day
+    needs_year = (
+        pl.when(~pl.col("_needs_calendar")).then(None)
+        .when(pl.col("accepted_date") < pl.lit(first_day))
+        .then(pl.col("accepted_date").dt.year())
+        .when((pl.col("accepted_date") > pl.lit(last_day))
+              | (beyond & (pl.col("on_date") > pl.lit(last_day))))
+        .then(pl.lit(cal.years[-1] + 1))
+    )
+    on_known = pl.col("on_date") <= pl.lit(last_day)
+    return (cases
+            .with_columns(needs_year.cast(pl.Int32).alias("needs_year"),
+                          (pl.col("deadline").is_not_null()
+                           & (pl.col("on_date") > pl.col("deadline"))).alias("overdue"))
+            .with_columns(
+                pl.when(pl.col("overdue") & on_known)
+                .then(cal.workday_ordinal(pl.when(pl.col("overdue") & on_known)
+                                          .then(pl.col("on_date")))
+                      - cal.workday_ordinal(pl.when(pl.col("overdue") & on_known)
+                                            .then(pl.col("deadline"))))
+                .alias("overdue_workdays"),
+                pl.when(pl.col("pending"))
+                .then(month_of(pl.coalesce(pl.col("deadline") + timedelta(days=1),
+                                           pl.col("on_date"))))
+                .otherwise(month_of(pl.col("decided_date"))).alias("month"))
+            .drop("_needs_calendar", "_target"))
+
+
+def _ordinal(cal, day: date) -> int:
+    return int(pl.select(cal.workday_ordinal(pl.lit(day))).item())
+
+
+@check(title="审批超时", family="process", severity="低", keys=("case_id",),
+       needs=("cases",))
+def approval_overdue(drop: Drop) -> pl.LazyFrame:
+    """审批日期晚于受理日后第20个工作日（有特殊情形的第45个），或至检查基准日超过时限仍未审批；工作日按国务院节假日安排（含调休）计算。
+
+    A case whose verdict needs a year missing from the working-day calendar stops the run with
+    :class:`ApprovalCalendarError` (exit status 2 in the CLI) rather than passing or guessing;
+    see :func:`approval_assessment`.
+    """
+    rows = approval_assessment(drop).filter(pl.col("overdue"))
+    special = (pl.when(pl.col("special_circumstance").is_not_null())
+               .then(pl.concat_str([pl.lit("（特殊情形："), pl.col("special_circumstance"),
+                                    pl.lit("）")]))
+               .otherwise(pl.lit("")))
+    late = (pl.when(pl.col("overdue_workdays") == 0)
+            .then(pl.lit("晚于时限（该日为休息日，超期不足1个工作日）"))
+            .when(pl.col("overdue_workdays").is_not_null())
+            .then(pl.concat_str([pl.lit("超期"), pl.col("overdue_workdays").cast(pl.String),
+                                 pl.lit("个工作日")]))
+            .otherwise(pl.lit("已超期（超期工作日数待补充下一年工作日历后计算）")))
+    outcome = (pl.when(pl.col("pending"))
+               .then(pl.concat_str([pl.lit("截至"), date_str(pl.col("on_date")),
+                                    pl.lit("仍未审批，"), late]))
+               .otherwise(pl.concat_str([pl.lit("实际审批"), date_str(pl.col("decided_date")),
+                                         pl.lit("，"), late])))
+    return rows.select(
+        "case_id", "street", "month",
+        pl.concat_str([pl.lit("案件"), pl.col("case_id"), special, pl.lit("受理日"),
+                       date_str(pl.col("accepted_date")), pl.lit("，第"),
+                       pl.col("working_days").cast(pl.String), pl.lit("个工作日为"),
+                       date_str(pl.col("deadline")), pl.lit("，"), outcome,
+                       pl.lit("。")]).alias("summary"),
+        pl.struct(date_str(pl.col("accepted_date")).alias("accepted_date"),
+                  "special_circumstance", "working_days",
+                  pl.lit("国务院办公厅节假日安排（含调休上班日），受理日不计").alias("calendar"),
+                  date_str(pl.col("deadline")).alias("deadline"), "status",
+                  date_str(pl.col("decided_date")).alias("decided_date"),
+                  date_str(pl.col("on_date")).alias("judged_on"),
+                  "overdue_workdays").alias("evidence"),
+    )

@@ -1,0 +1,95 @@
+"""总览: the district at a glance, the ranking of the ten street offices, the heat map, the trends
+and the yearly evaluation report."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import report
+from analytics.charts import overview as charts
+from analytics.views import overview as view
+from dashboard import data, ui
+
+st.title("总览")
+st.caption("全区救助对象、资金发放与问题线索概况，十个街镇的绩效指标、综合得分排名与月度趋势。")
+
+out_dir = ui.current_out_dir()
+indicators = data.indicators(out_dir)
+if indicators.height == 0:
+    st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。"
+            f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
+    st.stop()
+findings = data.findings(out_dir)
+options = view.period_options(indicators)
+levels = [lv for lv in view.LEVELS if options[lv]]
+
+# --- state ---------------------------------------------------------------------------------------
+left, middle, right = st.columns([2, 2, 3])
+level = left.radio("期间类型", levels, format_func=view.LEVELS.get, horizontal=True,
+                   key="overview_level")
+period_key = f"overview_period_{level}"
+if st.session_state.get(period_key) not in options[level]:
+    st.session_state.pop(period_key, None)  # a period of an earlier run
+period = middle.selectbox("期间", options[level], format_func=view.period_label, key=period_key)
+trend = right.selectbox("趋势指标", view.TRENDED, format_func=view.indicator_title,
+                        key="overview_trend")
+
+ov = view.overview(indicators, findings, period, trend)
+h = ov.headline
+
+# --- metrics -------------------------------------------------------------------------------------
+cols = st.columns(5)
+cols[0].metric("在册案件数", view.format_value("cases_active", h.cases_active),
+               help="期末处于救助期的案件")
+cols[1].metric(f"{ov.label}实发金额（元）", view.format_value("money_paid", h.money_paid))
+cols[2].metric("未处理线索（条）", f"{h.open_leads:,}", help="截至期末已发生的各类线索")
+cols[3].metric(f"{ov.label}涉及金额（元）", view.format_value("money_at_risk", h.money_at_risk),
+               help="同一笔拨付触发多项检查时只计一次")
+cols[4].metric("全区综合得分", view.format_value("composite_score", h.composite_score))
+family_cols = st.columns(len(ov.leads))
+for col, (title, count) in zip(family_cols, ov.leads.select("family_title", "findings").iter_rows()):
+    col.metric(f"{title}线索", f"{count:,}")
+
+# --- charts, each with its table -----------------------------------------------------------------
+st.subheader(f"街镇排名 · {ov.label}")
+chart_col, table_col = st.columns([2, 3])
+chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
+with table_col:
+    ui.show_table(view.ranking_table(ov.ranking))
+    st.caption("排名按综合得分从高到低；红色条表示当年培训次数未达要求。")
+
+st.subheader("街镇 × 指标")
+chart_col, table_col = st.columns([3, 2])
+chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
+with table_col:
+    ui.show_table(view.heat_table(ov.heat))
+    st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
+               "格内数字为指标本身的值。")
+
+st.subheader("月度趋势")
+chart_col, table_col = st.columns([3, 2])
+chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
+with table_col:
+    ui.show_table(view.trend_table(ov.trends, trend))
+
+st.subheader("线索分类")
+chart_col, table_col = st.columns([3, 2])
+chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")
+with table_col:
+    ui.show_table(view.leads_table(ov.leads))
+
+ui.download_excel("导出本页表格（Excel）", view.excel_sheets(ov), f"总览_{ov.period}.xlsx",
+                  key="overview_download")
+
+# --- the yearly evaluation -----------------------------------------------------------------------
+st.subheader("年度绩效评价报告")
+years = report.report_years(indicators)
+year_col, button_col = st.columns([1, 3])
+year = year_col.selectbox("评价年度", years, format_func=view.period_label, key="overview_year")
+button_col.download_button(
+    "生成并下载 PDF 报告", data=lambda: report.yearly_report(indicators, findings, year),
+    file_name=f"街镇绩效评价_{year}.pdf", mime="application/pdf", key="overview_report",
+    icon=":material/picture_as_pdf:")
+
+with st.expander("指标定义"):
+    ui.show_table(view.definitions_table())

@@ -1,0 +1,72 @@
+"""街镇: one street office's indicators over time, its findings by check, its overdue items and its
+four circles."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.charts import overview as charts
+from analytics.views import overview as periods
+from analytics.views import street as view
+from dashboard import data, ui
+
+st.title("街镇")
+st.caption("单个街镇的绩效指标变化、各检查项线索、超期事项和低收入人口四个圈层。")
+
+out_dir = ui.current_out_dir()
+indicators = data.indicators(out_dir)
+if indicators.height == 0:
+    st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。"
+            f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
+    st.stop()
+findings = data.findings(out_dir)
+
+# --- state ---------------------------------------------------------------------------------------
+streets = view.street_options(indicators)
+left, right = st.columns([2, 3])
+street = left.selectbox("街镇", streets, key="street_name")
+level = right.radio("期间类型", list(periods.LEVELS), format_func=periods.LEVELS.get,
+                    horizontal=True, key="street_level")
+
+sv = view.street_view(indicators, findings, street, level)
+
+# --- metrics -------------------------------------------------------------------------------------
+st.markdown(f"**{street} · {sv.label}**")
+headline = sv.latest.filter(sv.latest["indicator"].is_in(
+    ["composite_score", "approval_on_time_rate", "disbursement_on_time_rate",
+     "visit_compliance_rate", "funds_findings_per_1000", "dynamic_leads"]))
+cols = st.columns(headline.height)
+for col, row in zip(cols, headline.iter_rows(named=True)):
+    col.metric(row["title"], row["shown"],
+               help=f"上一期：{row['previous']}" if row["previous"] else None)
+
+# --- charts, each with its table -----------------------------------------------------------------
+st.subheader("指标变化")
+chart_col, table_col = st.columns([3, 2])
+chart_col.plotly_chart(charts.indicator_lines(sv.over_time, list(view.RATES), "及时率与合规率"),
+                       key="street_chart_rates")
+chart_col.plotly_chart(charts.indicator_lines(sv.over_time, ["composite_score"], "综合得分"),
+                       key="street_chart_score")
+with table_col:
+    ui.show_table(view.over_time_table(sv))
+
+st.subheader("各检查项线索")
+chart_col, table_col = st.columns([3, 2])
+chart_col.plotly_chart(charts.check_bars(sv.by_check), key="street_chart_checks")
+with table_col:
+    ui.show_table(view.by_check_table(sv))
+
+st.subheader("超期事项")
+overdue = view.overdue_table(sv)
+st.caption(f"审批超时与探访逾期共 {overdue.height:,} 件；身份证号、银行账号已脱敏。")
+ui.show_table(overdue)
+
+st.subheader("低收入人口四个圈层")
+chart_col, table_col = st.columns([3, 2])
+chart_col.plotly_chart(charts.circle_bars(sv.circles), key="street_chart_circles")
+with table_col:
+    ui.show_table(view.circles_table(sv))
+    st.caption("按检查基准日和 data/circles.toml 的规则划分，每户只计入一个圈层。")
+
+ui.download_excel("导出本页表格（Excel）", view.excel_sheets(sv), f"街镇_{street}.xlsx",
+                  key="street_download")

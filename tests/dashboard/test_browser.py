@@ -1,0 +1,50 @@
+import polars as pl
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_import_page_in_headless_chromium(run_dashboard, browser_page, wait_for_app, small_drop,
+                                          tmp_path):
+    base_url = run_dashboard(small_drop, tmp_path / "out")
+    page = browser_page
+
+    page.goto(base_url)
+    wait_for_app(page)
+    assert page.title() == "救助资金监督审计台"
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").click()
+    wait_for_app(page)
+
+    assert page.url.endswith("/import_data")
+    page.get_by_role("heading", name="数据导入").wait_for()
+    page.get_by_text("已识别的数据表").wait_for()
+    page.get_by_text("拒收记录", exact=True).wait_for()
+    assert page.get_by_role("textbox", name="数据文件夹").first.input_value() == str(small_drop)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "import.png"), full_page=True)
+    assert (tmp_path / "import.png").stat().st_size > 10_000
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载拒收记录（Excel）").click()
+    assert download.value.suggested_filename == "拒收记录.xlsx"
+    download.value.save_as(tmp_path / "rejects.xlsx")
+    rejects = pl.read_excel(tmp_path / "rejects.xlsx", infer_schema_length=0)
+    assert rejects["文件"].to_list() == ["persons.csv"]
+    assert rejects["值"].item().count("*") == 8
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "A folder named pages/ beside app.py makes Streamlit 1.67 serve a fresh server's first "
+    "deep link in its legacy folder mode: the page runs without app.py (no sidebar, no page "
+    "config, and no login once app.py has one). Renaming dashboard/pages fixes it."))
+def test_a_deep_link_on_a_fresh_server_runs_the_entrypoint(run_dashboard, browser_page,
+                                                          wait_for_app, small_drop, tmp_path):
+    base_url = run_dashboard(small_drop, tmp_path / "fresh-server")
+    page = browser_page
+
+    page.goto(f"{base_url}/import_data")
+    wait_for_app(page)
+
+    page.get_by_role("heading", name="数据导入").wait_for()
+    assert page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").count() == 1
+    assert page.title() == "救助资金监督审计台"

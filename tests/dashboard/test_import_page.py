@@ -1,0 +1,88 @@
+import polars as pl
+from streamlit.testing.v1 import AppTest
+
+from analytics import schema
+from dashboard import data, ui
+
+PAGE = str(data.reference.PROJECT_ROOT / "dashboard" / "pages" / "import_data.py")
+
+
+def frames(at) -> list[pl.DataFrame]:
+    return [pl.from_pandas(df.value) for df in at.dataframe]
+
+
+def run_page(monkeypatch, drop) -> AppTest:
+    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_page_shows_recognised_tables_and_a_masked_reject(monkeypatch, small_drop):
+    at = run_page(monkeypatch, small_drop)
+
+    assert at.title[0].value == "数据导入"
+    files = frames(at)[0]
+    assert set(files["英文名"]) == set(schema.REQUIRED_TABLES)
+    ledger = files.filter(pl.col("英文名") == "ledger").row(0, named=True)
+    assert ledger["数据表"] == "资金实发明细" and ledger["编码"] == "GB18030/GBK"
+    assert files.filter(pl.col("英文名") == "persons")["拒收行数"].item() == 1
+
+    rejects = frames(at)[-1]
+    assert list(rejects.columns) == ["文件", "行号", "列", "值", "原因"]
+    bad = rejects.filter(pl.col("文件") == "persons.csv").row(0, named=True)
+    assert bad["行号"] == 4
+    assert bad["值"] == bad["值"][:6] + "********" + bad["值"][-4:]
+    assert bad["原因"]
+    assert "会议记录.csv" in frames(at)[1]["文件"].to_list()
+    assert any("可选数据表" in info.value for info in at.info)
+    assert [b.label for b in at.get("download_button")] == ["下载拒收记录（Excel）"]
+
+
+def test_no_unmasked_id_reaches_the_page(monkeypatch, small_drop):
+    lines = (small_drop / "persons.csv").read_text(encoding="utf-8").splitlines()
+    ids = [line.split(",")[0] for line in lines[1:]]
+    at = run_page(monkeypatch, small_drop)
+    shown = " ".join(
+        str(v) for frame in frames(at) for column in frame.columns for v in frame[column])
+    shown += " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning))
+    assert not any(id_number in shown for id_number in ids)
+
+
+def test_drop_error_is_shown_as_an_error(monkeypatch, small_drop):
+    (small_drop / "资金实发明细.csv").unlink()
+    at = run_page(monkeypatch, small_drop)
+    assert len(at.error) == 1
+    assert "资金实发明细" in at.error[0].value or "ledger" in at.error[0].value
+    assert not at.dataframe
+
+
+def test_missing_folder_is_a_warning(monkeypatch, tmp_path):
+    at = run_page(monkeypatch, tmp_path / "nowhere")
+    assert "找不到文件夹" in at.warning[0].value
+    assert not at.error
+
+
+def test_partial_upload_is_read_table_by_table(small_drop, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "UPLOAD_ROOT", tmp_path / "uploads")
+    uploads = [(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())
+               if p.name in ("persons.csv", "会议记录.csv")]
+    folder = data.save_uploads(uploads)
+    assert folder.parent == tmp_path / "uploads"
+    assert data.save_uploads(list(reversed(uploads))) == folder
+
+    result = data.read_uploads(folder)
+
+    assert [r.table for r in result.files] == ["persons"]
+    assert result.rejects["file"].to_list() == ["persons.csv"]
+    assert [name for name, _ in result.ignored] == ["会议记录.csv"]
+    required, _ = ui.missing_tables(result)
+    assert "资金实发明细（ledger）" in required and "人员信息（persons）" not in required
+
+
+def test_full_upload_is_read_as_a_drop(small_drop, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "UPLOAD_ROOT", tmp_path / "uploads")
+    uploads = [(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())]
+    result = data.read_uploads(data.save_uploads(uploads))
+    assert {r.table for r in result.files} == set(schema.REQUIRED_TABLES)
+    assert result.rejects.height >= 1
