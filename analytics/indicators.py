@@ -135,8 +135,8 @@ def period_of(month: pl.Expr, level: str) -> pl.Expr:
 
 
 def period_table(drop: Drop) -> pl.DataFrame:
-    """period, level, first_month, last_month, end: the periods reported, with their end date
-    (the last day of the period, or the as-of date if earlier)."""
+    """period, level, end: the periods reported, with their end date (the last day of the
+    period, or the as-of date if earlier)."""
     as_of_month = drop.as_of.strftime("%Y-%m")
     firsts = [drop[t].select(pl.col("month").min()).collect().item()
               for t in ("entitlements", "ledger") if t in drop.tables]
@@ -150,15 +150,11 @@ def period_table(drop: Drop) -> pl.DataFrame:
     for month in months:
         y, m = _month_key(month)
         q = (m - 1) // 3 + 1
-        spans = {"month": (month, (y, m), (y, m)),
-                 "quarter": (f"{y}Q{q}", (y, 3 * q - 2), (y, 3 * q)),
-                 "year": (str(y), (y, 1), (y, 12))}
-        for level, (name, (fy, fm), (ly, lm)) in spans.items():
-            end = min(date(ly, lm, _cal.monthrange(ly, lm)[1]), drop.as_of)
-            rows[name] = (name, level, f"{fy:04d}-{fm:02d}", f"{ly:04d}-{lm:02d}", end)
-    return pl.DataFrame(list(rows.values()), orient="row", schema={
-        "period": pl.String, "level": pl.String, "first_month": pl.String,
-        "last_month": pl.String, "end": pl.Date})
+        last = {"month": (month, m), "quarter": (f"{y}Q{q}", 3 * q), "year": (str(y), 12)}
+        for level, (name, lm) in last.items():
+            rows[name] = (name, level, min(date(y, lm, _cal.monthrange(y, lm)[1]), drop.as_of))
+    return pl.DataFrame(list(rows.values()), orient="row",
+                        schema={"period": pl.String, "level": pl.String, "end": pl.Date})
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -243,8 +239,8 @@ def _disbursement_on_time(ctx: _Context) -> Part:
     due_day = ctx.drop.settings.payment_due_day
     due = pl.date(pl.col("month").str.slice(0, 4).cast(pl.Int32),
                   pl.col("month").str.slice(5, 2).cast(pl.Int32), due_day)
-    facts = in_scope_paid(ctx.drop).select("street", "month",
-                                  num=(pl.col("pay_date") <= due).cast(pl.Int64), den=pl.lit(1))
+    on_time = (pl.col("pay_date") <= due).cast(pl.Int64)
+    facts = in_scope_paid(ctx.drop).select("street", "month", num=on_time, den=pl.lit(1))
     return _flow(ctx, facts)
 
 
@@ -284,8 +280,7 @@ def _leads(family: str) -> Callable[[_Context], Part]:
 
         if all(s.skip_reason(ctx.drop) for s in ordered() if s.family == family):
             return None  # every check of the family lacked a table: unknown, not zero
-        ends = ctx.periods.lazy().select("end").unique().with_columns(
-            pl.col("end").dt.strftime("%Y-%m").alias("end_month"))
+        ends = _ends(ctx).with_columns(pl.col("end").dt.strftime("%Y-%m").alias("end_month"))
         counts = (ctx.findings.lazy().filter(pl.col("family") == family)
                   .with_columns(ctx.finding_months().alias("month"))
                   .group_by("street", "month").agg(pl.len().alias("num")))

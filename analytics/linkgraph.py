@@ -17,6 +17,7 @@ finding's path can be drawn and highlighted on the graph without translation.
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass
 
@@ -100,9 +101,11 @@ class LinkGraph:
     """The district's link graph as integer-indexed frames, with components precomputed.
 
     ``nodes``: idx (row number), key, kind, ident (the raw identifier), hub, component, paid_fen
-    (money paid for a case node, else null).
+    (money paid for a case node, else null); sorted by key, so a key is found by binary search.
     ``edges``: src, dst (node idx), kind, label, glue (whether it joins clusters).
     ``hubs``: phones and addresses shared by more than the threshold (kind, key, people).
+    The numpy arrays repeat what the views read per node or edge, so that a page's work does
+    not scan a city-sized frame.
     """
 
     nodes: pl.DataFrame
@@ -111,24 +114,42 @@ class LinkGraph:
     indptr: np.ndarray       # adjacency of every edge, both directions, CSR layout
     neighbour: np.ndarray
     edge_of: np.ndarray
+    glue: np.ndarray         # per edge
+    hub: np.ndarray          # per node
+    component: np.ndarray    # per node
+    paid: np.ndarray         # per node, fen (0 where nothing was paid)
+    component_first: np.ndarray  # per component: its smallest node index (= smallest key)
+    component_size: np.ndarray   # per component: its number of nodes
 
     @property
     def size(self) -> int:
         return self.nodes.height
 
+    def lookup(self, keys: list[str] | pl.Series) -> np.ndarray:
+        """Node index of each key, -1 where the graph has no such node."""
+        wanted = pl.Series(keys, dtype=pl.String)
+        if wanted.len() == 0:
+            return np.empty(0, dtype=np.int64)
+        column = self.nodes.get_column("key")
+        pos = column.search_sorted(wanted.fill_null(""), side="left").to_numpy().astype(np.int64)
+        pos = np.minimum(pos, self.size - 1)
+        hit = (column.gather(pos) == wanted).fill_null(False).to_numpy()
+        return np.where(hit, pos, -1)
+
     def index_of(self, keys: list[str]) -> np.ndarray:
         """Node indices of the given keys, in order; unknown keys are left out."""
-        if not keys:
-            return np.empty(0, dtype=np.int64)
-        found = (pl.DataFrame({"key": keys}).with_row_index("_order")
-                 .join(self.nodes.select("key", "idx"), on="key", how="inner")
-                 .sort("_order"))
-        return found.get_column("idx").to_numpy().astype(np.int64)
+        found = self.lookup(keys)
+        return found[found >= 0]
 
     def neighbours(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
         """(neighbour node indices, edge row indices) of one node."""
         lo, hi = self.indptr[idx], self.indptr[idx + 1]
         return self.neighbour[lo:hi], self.edge_of[lo:hi]
+
+    def cluster_name(self, component: int) -> str:
+        """A stable, non-personal name: a hash of the component's smallest node key."""
+        key = self.nodes.get_column("key")[int(self.component_first[component])]
+        return "K" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10].upper()
 
 
 def _contact_edges(owners: pl.LazyFrame, kind: str, label: str,
@@ -264,6 +285,8 @@ def build_link_graph(drop) -> LinkGraph:
                     .select(node_key(CASE, pl.col("case_id")).alias("key"), "paid_fen")
                     .collect())
     nodes = nodes.join(paid_by_case, on="key", how="left", validate="1:1", maintain_order="left")
+    paid = nodes.get_column("paid_fen").fill_null(0).to_numpy().astype(np.int64)
+    component_ids, first = np.unique(component, return_index=True)
     eid = np.arange(edge_frame.height, dtype=np.int64)
     both_from = np.concatenate([src, dst])
     both_to = np.concatenate([dst, src])
@@ -271,9 +294,13 @@ def build_link_graph(drop) -> LinkGraph:
     order = np.argsort(both_from, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(both_from, minlength=n), out=indptr[1:])
-    return LinkGraph(nodes=nodes, edges=edge_frame, hubs=hubs.sort("people", "key",
-                                                                    descending=[True, False]),
-                     indptr=indptr, neighbour=both_to[order], edge_of=both_eid[order])
+    return LinkGraph(nodes=nodes, edges=edge_frame,
+                     hubs=hubs.sort("people", "key", descending=[True, False]),
+                     indptr=indptr, neighbour=both_to[order], edge_of=both_eid[order],
+                     glue=edge_frame.get_column("glue").to_numpy().astype(bool),
+                     hub=nodes.get_column("hub").to_numpy().astype(bool),
+                     component=component, paid=paid, component_first=first.astype(np.int64),
+                     component_size=np.bincount(component, minlength=len(component_ids)))
 
 
 def _components(n: int, src: np.ndarray, dst: np.ndarray, glue: np.ndarray) -> np.ndarray:
@@ -302,9 +329,8 @@ def neighbourhood(graph: LinkGraph, seeds: list[int], max_nodes: int = 150) -> l
     should show the care home) but not expanded, so a care home's address does not pull in all
     its residents; handling edges are not followed (a handler's caseload is no cluster).
     """
-    glue = graph.edges.get_column("glue").to_numpy()
+    glue, hub = graph.glue, graph.hub
     seen: dict[int, None] = dict.fromkeys(int(s) for s in seeds)
-    hub = graph.nodes.get_column("hub").to_numpy()
     queue = deque(seen)
     while queue and len(seen) < max_nodes:
         current = queue.popleft()

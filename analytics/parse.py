@@ -664,6 +664,12 @@ def address_column(raw: pl.Series, *, numeric: pl.Series | None = None, required
     return _column(raw, numeric, dtype=pl.String, slow=slow, dedupe=False)
 
 
+def address_expr(expr: pl.Expr) -> pl.Expr:
+    """address_column's normalised form as an expression, for frames built in code."""
+    return expr.map_batches(lambda s: address_column(s)[0], return_dtype=pl.String,
+                            is_elementwise=True)
+
+
 def _date_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:
     d = raw.str.to_date("%Y-%m-%d", strict=False)
     ok = raw.str.contains("^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & d.is_between(

@@ -331,6 +331,9 @@ def read_table_file(path: str | Path, table_name: str,
             rejects.append(pl.DataFrame({
                 "row": cells.rows, "column": _shown(cells.headers[pos]), "value": raw,
                 "reason": reasons}).filter(failed))
+        if column.name not in table.unique:  # the text is done with: let it go at city scale
+            cells.data = cells.data.drop(f"c{pos}")
+        del raw, values, reasons
 
     out_schema = schema.polars_schema(table.name)
     frame = pl.DataFrame({name: typed.get(name, pl.repeat(None, height, dtype=dtype, eager=True))
@@ -349,7 +352,7 @@ def read_table_file(path: str | Path, table_name: str,
             }))
             bad = bad.scatter(dups["i"], True)
 
-    kept = frame.filter(~bad)
+    kept = frame.filter(~bad) if bad.any() else frame
     reject_frame = _rejects_frame(rejects, path.name)
     extra = [_shown(h) for i, h in enumerate(cells.headers)
              if i not in mapping.values() and _shown(h)]

@@ -7,7 +7,6 @@ summary (check_id, title, rows examined, findings, money at risk, skipped and wh
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from checks.registry import FAMILIES, CheckSpec, select
 SUMMARY_SCHEMA = {
     "check_id": pl.String, "title": pl.String, "family": pl.String, "severity": pl.String,
     "rows_examined": pl.Int64, "findings": pl.Int64, "amount_fen": pl.Int64,
-    "skipped": pl.String, "seconds": pl.Float64,
+    "skipped": pl.String,
 }
 
 Progress = Callable[[str, float], None]
@@ -114,9 +113,8 @@ def run_checks(drop: Drop, only: list[str] | None = None,
         if reason:
             summary.append(dict(check_id=spec.check_id, title=spec.title, family=spec.family,
                                 severity=spec.severity, rows_examined=0, findings=0,
-                                amount_fen=0, skipped=reason, seconds=0.0))
+                                amount_fen=0, skipped=reason))
             continue
-        started = time.perf_counter()
         rows = spec.fn(drop).collect()
         shaped = shape_findings(spec, rows)
         frames.append(shaped)
@@ -124,8 +122,7 @@ def run_checks(drop: Drop, only: list[str] | None = None,
         summary.append(dict(
             check_id=spec.check_id, title=spec.title, family=spec.family,
             severity=spec.severity, rows_examined=examined, findings=shaped.height,
-            amount_fen=int(shaped.get_column("amount_fen").sum() or 0), skipped=None,
-            seconds=round(time.perf_counter() - started, 3)))
+            amount_fen=int(shaped.get_column("amount_fen").sum() or 0), skipped=None))
     if progress:
         progress("检查完成", 1.0)
     findings = pl.concat(frames, how="vertical") if frames else empty_findings()

@@ -110,7 +110,7 @@ def _relation_text() -> pl.Expr:
                                       pl.lit(" "), mask_id_expr(pl.col("via")), pl.lit("）")])))
 
 
-# --- frames shared by the checks of one run ---------------------------------------------------
+# --- tables ------------------------------------------------------------------------------------
 
 def _optional(drop: Drop, table: str) -> pl.LazyFrame:
     if table in drop.tables:
@@ -125,25 +125,110 @@ def _staff(drop: Drop) -> pl.LazyFrame:
         pl.col("address_norm").alias("staff_address"), "salary_account")
 
 
-def staff_relatives(drop: Drop) -> pl.LazyFrame:
-    """Close relatives of every staff member: staff_id, sid, role, rid, relation_zh, via."""
-    def build() -> pl.LazyFrame:
-        ids = drop["staff"].select("id_number").unique()
-        kin = relatives_of(drop.tables.get("relations"), ids)
-        return (_staff(drop).select("staff_id", "sid", "role")
-                .join(kin.rename({"id_a": "sid", "id_b": "rid"}), on="sid", how="inner"))
-    return drop.memo("integrity.staff_relatives", build)
-
-
 def _cases(drop: Drop) -> pl.LazyFrame:
     return drop["cases"].select("case_id", "household_id", "street", "status")
 
 
+# --- frames shared by the checks of one run ---------------------------------------------------
+#
+# Built together, in two rounds of collect_all: first the ledger's sums per (account, case), the
+# staff's relatives and the active cases (independent, so they run side by side); then what
+# derives from them, from memory: money per case, household and account, the accounts tied to
+# cases and the cases tied to staff.
+
+def _first_round(drop: Drop) -> dict[str, pl.LazyFrame]:
+    staff = _staff(drop).select("staff_id", "sid", "role")
+    kin = relatives_of(drop.tables.get("relations"), drop["staff"].select("id_number").unique())
+    return {
+        "paid_pairs": (paid_rows(drop).group_by("account_no", "case_id")
+                       .agg(pl.col("amount").sum().alias("paid_fen"))),
+        "staff_relatives": staff.join(kin.rename({"id_a": "sid", "id_b": "rid"}), on="sid",
+                                      how="inner"),
+        "active_case": (_cases(drop).filter(pl.col("status") == "在册").group_by("household_id")
+                        .agg(pl.col("case_id").min().alias("active_case"))),
+    }
+
+
+def _second_round(drop: Drop, pairs: pl.LazyFrame, kin: pl.LazyFrame
+                  ) -> dict[str, pl.LazyFrame]:
+    cases = _cases(drop)
+    by_case = (pairs.filter(pl.col("case_id").is_not_null())
+               .group_by("case_id").agg(pl.col("paid_fen").sum()))
+    registered = drop["accounts"].select("account_no", "case_id",
+                                         pl.lit(REGISTERED).alias("link"))
+    paid_ties = (pairs.filter(pl.col("case_id").is_not_null()).select("account_no", "case_id")
+                 .join(registered, on=["account_no", "case_id"], how="anti")
+                 .with_columns(pl.lit(PAID_TO).alias("link")))
+    own = (_staff(drop).select("staff_id", "sid", "role")
+           .with_columns(pl.col("sid").alias("rid"), pl.lit(SELF).alias("relation_zh"),
+                         pl.lit(None, pl.String).alias("via")))
+    linked = pl.concat([own.with_columns(pl.lit(0).alias("rank")),
+                        kin.with_columns(pl.lit(1).alias("rank"))], how="vertical")
+    return {
+        "paid_by_case": by_case,
+        "paid_by_household": (by_case.join(cases.select("case_id", "household_id"),
+                                           on="case_id", how="inner")
+                              .group_by("household_id").agg(pl.col("paid_fen").sum())),
+        "paid_by_account": pairs.group_by("account_no").agg(pl.col("paid_fen").sum()),
+        "case_accounts": pl.concat([registered, paid_ties], how="vertical"),
+        "related_cases": (linked
+                          .join(drop["persons"].select(pl.col("id_number").alias("rid"),
+                                                       "household_id"), on="rid", how="inner")
+                          .join(cases.select("case_id", "household_id", "street"),
+                                on="household_id", how="inner")),
+    }
+
+
+def _shared(drop: Drop, name: str) -> pl.LazyFrame:
+    def build_all() -> pl.LazyFrame:
+        first = _first_round(drop)
+        done = dict(zip(first, pl.collect_all(list(first.values()))))
+        second = _second_round(drop, done["paid_pairs"].lazy(), done["staff_relatives"].lazy())
+        done.update(zip(second, pl.collect_all(list(second.values()))))
+        for key, frame in done.items():
+            drop.memo(f"integrity.{key}", frame.lazy)
+        return pl.LazyFrame()
+
+    drop.memo("integrity.shared", build_all)
+    return drop.memo(f"integrity.{name}", _never_built)
+
+
+def _never_built() -> pl.LazyFrame:
+    raise KeyError("shared integrity frame missing")
+
+
+def staff_relatives(drop: Drop) -> pl.LazyFrame:
+    """Close relatives of every staff member: staff_id, sid, role, rid, relation_zh, via."""
+    return _shared(drop, "staff_relatives")
+
+
+def related_cases(drop: Drop) -> pl.LazyFrame:
+    """(staff_id, case_id) where the staff member is a member of the case household (``rank`` 0)
+    or a close relative of a member (``rank`` 1), with the member, relation and via behind it."""
+    return _shared(drop, "related_cases")
+
+
+def case_accounts(drop: Drop) -> pl.LazyFrame:
+    """Every (account_no, case_id) tie: registered in accounts, or paid (paid rows with a case_id,
+    any scope), with ``link`` 登记账户 or 实发账户. Join the cases after narrowing it down."""
+    return _shared(drop, "case_accounts")
+
+
 def _active_case(drop: Drop) -> pl.LazyFrame:
     """household_id -> the first active case (for a recipient's evidence)."""
-    return drop.memo("integrity.active_case", lambda: (
-        drop["cases"].filter(pl.col("status") == "在册")
-        .group_by("household_id").agg(pl.col("case_id").min().alias("active_case"))))
+    return _shared(drop, "active_case")
+
+
+def _paid_by_case(drop: Drop) -> pl.LazyFrame:
+    return _shared(drop, "paid_by_case")
+
+
+def _paid_by_household(drop: Drop) -> pl.LazyFrame:
+    return _shared(drop, "paid_by_household")
+
+
+def _paid_by_account(drop: Drop) -> pl.LazyFrame:
+    return _shared(drop, "paid_by_account")
 
 
 def _as_recipients(drop: Drop, people: pl.LazyFrame) -> pl.LazyFrame:
@@ -157,46 +242,6 @@ def _persons(drop: Drop) -> pl.LazyFrame:
     return drop["persons"].select("id_number", "household_id", "street", "phone", "address_norm")
 
 
-def _paid_pairs(drop: Drop) -> pl.LazyFrame:
-    """Paid rows summed per (account_no, case_id): one pass over the ledger serves the money of
-    cases, households and accounts, and the accounts paid for a case."""
-    return drop.memo("integrity.paid_pairs", lambda: (
-        paid_rows(drop).group_by("account_no", "case_id")
-        .agg(pl.col("amount").sum().alias("paid_fen"))))
-
-
-def _paid_by_case(drop: Drop) -> pl.LazyFrame:
-    return drop.memo("integrity.paid_by_case", lambda: (
-        _paid_pairs(drop).filter(pl.col("case_id").is_not_null())
-        .group_by("case_id").agg(pl.col("paid_fen").sum())))
-
-
-def _paid_by_household(drop: Drop) -> pl.LazyFrame:
-    return drop.memo("integrity.paid_by_household", lambda: (
-        _paid_by_case(drop).join(_cases(drop).select("case_id", "household_id"),
-                                 on="case_id", how="inner")
-        .group_by("household_id").agg(pl.col("paid_fen").sum())))
-
-
-def _paid_by_account(drop: Drop) -> pl.LazyFrame:
-    return drop.memo("integrity.paid_by_account", lambda: (
-        _paid_pairs(drop).group_by("account_no").agg(pl.col("paid_fen").sum())))
-
-
-def case_accounts(drop: Drop) -> pl.LazyFrame:
-    """Every (account_no, case_id) tie: registered in accounts, or paid (paid rows with a case_id,
-    any scope), with ``link`` 登记账户 or 实发账户. Join the cases after narrowing it down."""
-    def build() -> pl.LazyFrame:
-        registered = drop["accounts"].select("account_no", "case_id",
-                                             pl.lit(REGISTERED).alias("link"))
-        paid = (_paid_pairs(drop).filter(pl.col("case_id").is_not_null())
-                .select("account_no", "case_id")
-                .join(registered, on=["account_no", "case_id"], how="anti")
-                .with_columns(pl.lit(PAID_TO).alias("link")))
-        return pl.concat([registered, paid], how="vertical")
-    return drop.memo("integrity.case_accounts", build)
-
-
 def _with_case(drop: Drop, ties: pl.LazyFrame) -> pl.LazyFrame:
     """``ties`` with the case's household and street (null for a case not in cases)."""
     return ties.join(_cases(drop).select("case_id", "household_id", "street"), on="case_id",
@@ -207,10 +252,11 @@ def _with_roles(drop: Drop, pairs: pl.LazyFrame) -> pl.LazyFrame:
     """The ``pairs`` (case_id, staff_id, ...) where the staff member handled, reviewed or
     approved the case, with ``roles_zh`` ('经办人、审核人'). Roles are gathered for the candidate
     pairs only, not for every case of the district."""
-    parts = [drop["cases"].select("case_id", pl.col(col).alias("staff_id"),
-                                  pl.lit(zh).alias("role_zh"), pl.lit(i).alias("_o"))
-             for i, (col, zh) in enumerate(ROLE_ZH.items())]
     wanted = pairs.select("case_id", "staff_id").unique()
+    cases = drop["cases"].join(wanted.select("case_id").unique(), on="case_id", how="semi")
+    parts = [cases.select("case_id", pl.col(col).alias("staff_id"),
+                          pl.lit(zh).alias("role_zh"), pl.lit(i).alias("_o"))
+             for i, (col, zh) in enumerate(ROLE_ZH.items())]
     roles = (pl.concat(parts, how="vertical")
              .join(wanted, on=["case_id", "staff_id"], how="semi")
              .group_by("case_id", "staff_id")
@@ -229,6 +275,12 @@ def _valid_custody(drop: Drop) -> pl.LazyFrame:
 def _filings(drop: Drop) -> pl.LazyFrame:
     return (_optional(drop, "relative_filings")
             .select("staff_id", pl.col("relative_id_number").alias("rid")).unique())
+
+
+def _settle(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Compute a narrowed-down frame once: the summary, the counts and each evidence branch read
+    it next, and the engine would otherwise run its joins again for every one of them."""
+    return frame.collect().lazy()
 
 
 def _first(frame: pl.LazyFrame, keys: list[str], order: list[str]) -> pl.LazyFrame:
@@ -264,30 +316,13 @@ def relative_not_filed(drop: Drop) -> pl.LazyFrame:
     )
 
 
-def related_cases(drop: Drop) -> pl.LazyFrame:
-    """(staff_id, case_id) where the staff member is a member of the case household (``rank`` 0)
-    or a close relative of a member (``rank`` 1), with the member, relation and via behind it."""
-    def build() -> pl.LazyFrame:
-        staff = _staff(drop).select("staff_id", "sid", "role")
-        own = staff.with_columns(pl.col("sid").alias("rid"),
-                                 pl.lit(SELF).alias("relation_zh"),
-                                 pl.lit(None, pl.String).alias("via"), pl.lit(0).alias("rank"))
-        kin = staff_relatives(drop).with_columns(pl.lit(1).alias("rank"))
-        linked = pl.concat([own, kin.select(own.collect_schema().names())], how="vertical")
-        members = drop["persons"].select(pl.col("id_number").alias("rid"), "household_id")
-        return (linked.join(members, on="rid", how="inner")
-                .join(_cases(drop).select("case_id", "household_id", "street"),
-                      on="household_id", how="inner"))
-    return drop.memo("integrity.related_cases", build)
-
-
 @check(title="经办近亲属案件未回避", family="integrity", severity="高",
        keys=("staff_id", "case_id"), needs=("staff", "persons", "cases"))
 def handled_relative_case(drop: Drop) -> pl.LazyFrame:
     """案件的经办、审核或审批人员本人是该户家庭成员，或是家庭成员的近亲属，未回避（无论是否备案）。"""
     rows = _with_roles(drop, related_cases(drop))
-    rows = (_first(rows, ["staff_id", "case_id"], ["rank", "rid"])
-            .join(_paid_by_case(drop), on="case_id", how="left"))
+    rows = _settle(_first(rows, ["staff_id", "case_id"], ["rank", "rid"])
+                   .join(_paid_by_case(drop), on="case_id", how="left"))
     is_self = pl.col("rank") == 0
     own_path = (_Path(STAFF, pl.col("staff_id"), pl.concat_str([pl.lit("（"), pl.col("roles_zh"),
                                                                   pl.lit("）")]))
@@ -358,28 +393,29 @@ def handled_linked_case(drop: Drop) -> pl.LazyFrame:
                .select("staff_id", "sid", "role", "case_id", "street", "link", "via",
                        pl.col("id_number").alias("member")))
     accounts = drop["accounts"]
+    staff_ids = drop["staff"].select(pl.col("id_number").alias("sid")).unique()
     held = pl.concat([
-        accounts.select("case_id", "account_no", pl.col("holder_id_number").alias("sid"),
-                        pl.lit(HOLDER).alias("link")),
-        accounts.select("case_id", "account_no", pl.col("custodian_id_number").alias("sid"),
-                        pl.lit(CUSTODIAN).alias("link")),
-    ], how="vertical").filter(pl.col("sid").is_not_null())
+        accounts.join(staff_ids, left_on=column, right_on="sid", how="semi")
+        .select("case_id", "account_no", pl.col(column).alias("sid"), pl.lit(link).alias("link"))
+        for column, link in (("holder_id_number", HOLDER), ("custodian_id_number", CUSTODIAN))
+    ], how="vertical")
     holding = (_staff(drop).select("staff_id", "sid", "role")
                .join(held, on="sid", how="inner")
                .join(_cases(drop).select("case_id", "street"), on="case_id", how="inner")
                .select("staff_id", "sid", "role", "case_id", "street", "link",
                        pl.col("account_no").alias("via"), pl.lit(None, pl.String).alias("member")))
-    rows = (_with_roles(drop, pl.concat([holding, contact], how="vertical"))
-            .join(related_cases(drop).select("staff_id", "case_id").unique(),
-                  on=["staff_id", "case_id"], how="anti")
-            .with_columns(pl.col("link").replace_strict(_LINK_ORDER, return_dtype=pl.Int32)
-                          .alias("_o")))
+    rows = _settle(_with_roles(drop, pl.concat([holding, contact], how="vertical"))
+                   .join(related_cases(drop).select("staff_id", "case_id").unique(),
+                         on=["staff_id", "case_id"], how="anti")
+                   .with_columns(pl.col("link").replace_strict(_LINK_ORDER,
+                                                               return_dtype=pl.Int32)
+                                 .alias("_o")))
     links = (rows.group_by("staff_id", "case_id")
              .agg(pl.col("link").sort_by("_o").unique(maintain_order=True)
                   .str.join("、").alias("links")))
-    rows = (_first(rows, ["staff_id", "case_id"], ["_o", "member", "via"])
-            .join(links, on=["staff_id", "case_id"], how="inner", validate="1:1")
-            .join(_paid_by_case(drop), on="case_id", how="left"))
+    rows = _settle(_first(rows, ["staff_id", "case_id"], ["_o", "member", "via"])
+                   .join(links, on=["staff_id", "case_id"], how="inner", validate="1:1")
+                   .join(_paid_by_case(drop), on="case_id", how="left"))
     suffix = pl.concat_str([pl.lit("（"), pl.col("roles_zh"), pl.lit("）")])
     close = (node_key(STAFF, pl.col("staff_id")), pl.col("roles_zh"),
              node_key(CASE, pl.col("case_id")))
@@ -415,20 +451,21 @@ def handled_linked_case(drop: Drop) -> pl.LazyFrame:
        keys=("staff_id", "id_number"), needs=("staff", "persons", "cases"))
 def staff_contact_overlap(drop: Drop) -> pl.LazyFrame:
     """在册救助对象与工作人员登记了同一电话或住址，既非其近亲属，也未见该工作人员的近亲属备案。"""
-    rows = (_as_recipients(drop, _contact_matches(drop, _persons(drop)))
-            .filter(pl.col("id_number") != pl.col("sid"))
-            .join(staff_relatives(drop).select("staff_id", pl.col("rid").alias("id_number")),
-                  on=["staff_id", "id_number"], how="anti")
-            .join(_filings(drop).rename({"rid": "id_number"}), on=["staff_id", "id_number"],
-                  how="anti")
-            .with_columns(pl.col("link").replace_strict(_LINK_ORDER, return_dtype=pl.Int32)
-                          .alias("_o")))
+    rows = _settle(
+        _as_recipients(drop, _contact_matches(drop, _persons(drop)))
+        .filter(pl.col("id_number") != pl.col("sid"))
+        .join(staff_relatives(drop).select("staff_id", pl.col("rid").alias("id_number")),
+              on=["staff_id", "id_number"], how="anti")
+        .join(_filings(drop).rename({"rid": "id_number"}), on=["staff_id", "id_number"],
+              how="anti")
+        .with_columns(pl.col("link").replace_strict(_LINK_ORDER, return_dtype=pl.Int32)
+                      .alias("_o")))
     links = (rows.group_by("staff_id", "id_number")
              .agg(pl.col("link").sort_by("_o").unique(maintain_order=True)
                   .str.join("、").alias("links")))
-    rows = (_first(rows, ["staff_id", "id_number"], ["_o"])
-            .join(links, on=["staff_id", "id_number"], how="inner", validate="1:1")
-            .join(_paid_by_household(drop), on="household_id", how="left"))
+    rows = _settle(_first(rows, ["staff_id", "id_number"], ["_o"])
+                   .join(links, on=["staff_id", "id_number"], how="inner", validate="1:1")
+                   .join(_paid_by_household(drop), on="household_id", how="left"))
     phone_path = (_Path(STAFF, pl.col("staff_id")).to(SHARED_PHONE, PHONE, pl.col("via"))
                   .to(SHARED_PHONE, PERSON, pl.col("id_number"))
                   .to(MEMBER, CASE, pl.col("active_case")))
@@ -463,17 +500,17 @@ def _case_node_label() -> pl.Expr:
 def shared_account(drop: Drop) -> pl.LazyFrame:
     """同一银行账户登记为或实际收取了两户及以上家庭的救助金。"""
     # Two households need two cases: a cheap count narrows the ties before the cases join.
-    ties = case_accounts(drop)
-    several = (ties.group_by("account_no").agg(pl.col("case_id").n_unique().alias("_n"))
+    ties = case_accounts(drop)  # distinct pairs: counting rows counts cases
+    several = (ties.group_by("account_no").agg(pl.len().alias("_n"))
                .filter(pl.col("_n") >= 2).select("account_no"))
-    ties = (_with_case(drop, ties.join(several, on="account_no", how="semi"))
-            .filter(pl.col("household_id").is_not_null()))
+    ties = _settle(_with_case(drop, ties.join(several, on="account_no", how="semi"))
+                   .filter(pl.col("household_id").is_not_null()))
     shared = (ties.group_by("account_no")
               .agg(pl.col("household_id").n_unique().alias("households"))
               .filter(pl.col("households") >= 2))
-    rows = (ties.join(shared, on="account_no", how="semi")
-            .sort("account_no", "case_id")
-            .with_columns(pl.int_range(pl.len()).over("account_no").alias("_i")))
+    rows = _settle(ties.join(shared, on="account_no", how="semi")
+                   .sort("account_no", "case_id")
+                   .with_columns(pl.int_range(pl.len()).over("account_no").alias("_i")))
     listed = rows.filter(pl.col("_i") < MAX_LISTED)
     account_key = node_key(ACCOUNT, pl.col("account_no"))
     star = (listed.group_by("account_no", maintain_order=True).agg(
@@ -513,12 +550,12 @@ def payee_not_household(drop: Drop) -> pl.LazyFrame:
                                      "household_id")
     holder_home = drop["persons"].select(pl.col("id_number").alias("holder_id_number"),
                                          pl.col("household_id").alias("holder_household"))
-    rows = (drop["accounts"]
-            .join(_cases(drop).select("case_id", "household_id", "street"), on="case_id",
-                  how="inner")
-            .join(members, on=["holder_id_number", "household_id"], how="anti")
-            .join(_valid_custody(drop).select("account_no").unique(), on="account_no",
-                  how="anti"))
+    rows = _settle(drop["accounts"]
+                   .join(_cases(drop).select("case_id", "household_id", "street"),
+                         on="case_id", how="inner")
+                   .join(members, on=["holder_id_number", "household_id"], how="anti")
+                   .join(_valid_custody(drop).select("account_no").unique(), on="account_no",
+                         how="anti"))
     counts = rows.group_by("account_no").agg(pl.len().alias("cases"))
     rows = (_first(rows, ["account_no"], ["case_id"])
             .join(counts, on="account_no", how="inner", validate="1:1")
@@ -569,7 +606,7 @@ def staff_linked_account(drop: Drop) -> pl.LazyFrame:
     ], how="vertical")
         .join(suspects, on="pid", how="semi")
         .join(_cases(drop).select("case_id", "household_id", "street"), on="case_id",
-              how="inner"))
+              how="left"))
     own = (staff.join(named, left_on="sid", right_on="pid", how="inner")
            .select("staff_id", "sid", "role", "account_no", "case_id", "street",
                    pl.lit(REGISTERED).alias("link"), "how",
@@ -584,12 +621,12 @@ def staff_linked_account(drop: Drop) -> pl.LazyFrame:
                 .select("staff_id", "sid", "role", "account_no", "case_id", "street",
                         pl.lit(REGISTERED).alias("link"), "how", "rid", "relation_zh", "via",
                         (pl.lit(3) + (pl.col("how") == CUSTODIAN).cast(pl.Int32)).alias("_o")))
-    every = pl.concat([salary, own, relative], how="vertical")
+    every = _settle(pl.concat([salary, own, relative], how="vertical"))
     reasons = (every.group_by("account_no")
                .agg(pl.col("staff_id").n_unique().alias("staff_count")))
-    rows = (_first(every, ["account_no"], ["_o", "staff_id", "case_id", "rid"])
-            .join(reasons, on="account_no", how="inner", validate="1:1")
-            .join(_paid_by_account(drop), on="account_no", how="left"))
+    rows = _settle(_first(every, ["account_no"], ["_o", "staff_id", "case_id", "rid"])
+                   .join(reasons, on="account_no", how="inner", validate="1:1")
+                   .join(_paid_by_account(drop), on="account_no", how="left"))
     salary_path = (_Path(STAFF, pl.col("staff_id")).to(SALARY, ACCOUNT, pl.col("account_no"))
                    .to(pl.col("link"), CASE, pl.col("case_id")))
     own_path = (_Path(STAFF, pl.col("staff_id")).to(SELF, PERSON, pl.col("sid"))
@@ -628,10 +665,10 @@ def staff_linked_account(drop: Drop) -> pl.LazyFrame:
 def custody_not_filed(drop: Drop) -> pl.LazyFrame:
     """收款账户登记了代管人，但基准日没有该账户、该代管人的有效卡折代管备案。"""
     filings = _optional(drop, "custody_filings")
-    rows = (drop["accounts"].filter(pl.col("custodian_id_number").is_not_null())
-            .join(_valid_custody(drop).select("account_no", "custodian_id_number").unique(),
-                  on=["account_no", "custodian_id_number"], how="anti")
-            .join(_cases(drop).select("case_id", "street"), on="case_id", how="left"))
+    rows = _settle(drop["accounts"].filter(pl.col("custodian_id_number").is_not_null())
+                   .join(_valid_custody(drop).select("account_no", "custodian_id_number")
+                         .unique(), on=["account_no", "custodian_id_number"], how="anti")
+                   .join(_cases(drop).select("case_id", "street"), on="case_id", how="left"))
     on_file = (filings.join(rows.select("account_no").unique(), on="account_no", how="semi")
                .sort("account_no", "filed_date", "custodian_id_number")
                .group_by("account_no", maintain_order=True)
@@ -663,16 +700,16 @@ def custody_not_filed(drop: Drop) -> pl.LazyFrame:
 def custodian_concentration(drop: Drop) -> pl.LazyFrame:
     """同一代管人代管了达到阈值户数及以上家庭的收款账户（无论是否备案）。"""
     threshold = drop.settings.custodian_concentration_households
-    kept = (drop["accounts"].filter(pl.col("custodian_id_number").is_not_null())
-            .join(_cases(drop).select("case_id", "household_id", "street"), on="case_id",
-                  how="inner")
-            .rename({"custodian_id_number": "cid"}))
+    kept = _settle(drop["accounts"].filter(pl.col("custodian_id_number").is_not_null())
+                   .join(_cases(drop).select("case_id", "household_id", "street"),
+                         on="case_id", how="inner")
+                   .rename({"custodian_id_number": "cid"}))
     many = (kept.group_by("cid").agg(pl.col("household_id").n_unique().alias("households"),
                                      pl.col("account_no").n_unique().alias("accounts"),
                                      pl.len().alias("cases"))
             .filter(pl.col("households") >= threshold))
-    kept = (kept.join(many.select("cid"), on="cid", how="semi")
-            .sort("cid", "account_no", "case_id"))
+    kept = _settle(kept.join(many.select("cid"), on="cid", how="semi")
+                   .sort("cid", "account_no", "case_id"))
     cid_key = node_key(PERSON, pl.col("cid"))
     account_key = node_key(ACCOUNT, pl.col("account_no"))
     accounts = (kept.select("cid", "account_no").unique(maintain_order=True)

@@ -46,13 +46,14 @@ def approval_assessment(drop: Drop) -> pl.LazyFrame:
     unknown = frame.filter(pl.col("needs_year").is_not_null()).collect()
     if unknown.height:
         year = int(unknown["needs_year"].min())
-        try:
+        try:  # the calendar's own message says which file to add and how
             drop.calendar.is_workday(date(year, 1, 1))
+            how = ""
         except CalendarError as exc:
-            first = unknown.sort("case_id")["case_id"][0]
-            raise ApprovalCalendarError(
-                f"审批超时无法判定：{unknown.height} 件案件（如 {first}）的审批时限需要"
-                f" {year} 年的工作日历。{exc}") from exc
+            how = str(exc)
+        first = unknown.sort("case_id")["case_id"][0]
+        raise ApprovalCalendarError(f"审批超时无法判定：{unknown.height} 件案件（如 {first}）的审批"
+                                    f"时限需要 {year} 年的工作日历。{how}")
     return frame.drop("needs_year")
 
 
@@ -66,7 +67,9 @@ def _assess(drop: Drop) -> pl.LazyFrame:
          .then(pl.lit(settings.approval_deadline_special_working_days))
          .otherwise(pl.lit(settings.approval_deadline_working_days)))
     pending = (pl.col("status") == PENDING) & pl.col("decided_date").is_null()
-    known = lambda c: pl.col(c).is_between(pl.lit(first_day), pl.lit(last_day))  # noqa: E731
+    # The calendar raises on any date outside its years, even in a row a when() discards, so
+    # such dates are nulled before they reach it.
+    accepted_known = pl.col("accepted_date").is_between(pl.lit(first_day), pl.lit(last_day))
     cases = (drop["cases"]
              .filter(pl.col("decided_date").is_not_null() | pending)
              .select("case_id", "street", "status", "special_circumstance", "accepted_date",
@@ -76,9 +79,8 @@ def _assess(drop: Drop) -> pl.LazyFrame:
              # Deciding on or before the day of acceptance can never be late.
              .with_columns((pl.col("on_date") > pl.col("accepted_date")).alias("_needs_calendar"))
              .with_columns(
-                 pl.when(known("accepted_date"))
-                 .then(cal.workday_ordinal(pl.when(known("accepted_date"))
-                                           .then(pl.col("accepted_date")))
+                 pl.when(accepted_known)
+                 .then(cal.workday_ordinal(pl.when(accepted_known).then(pl.col("accepted_date")))
                        + pl.col("working_days"))
                  .alias("_target")))
     in_calendar = pl.col("_target") <= last_ordinal
@@ -95,17 +97,16 @@ def _assess(drop: Drop) -> pl.LazyFrame:
               | (beyond & (pl.col("on_date") > pl.lit(last_day))))
         .then(pl.lit(cal.years[-1] + 1))
     )
-    on_known = pl.col("on_date") <= pl.lit(last_day)
+    # Working days past the deadline, when on_date is inside the calendar.
+    counted = pl.col("overdue") & (pl.col("on_date") <= pl.lit(last_day))
     return (cases
             .with_columns(needs_year.cast(pl.Int32).alias("needs_year"),
                           (pl.col("deadline").is_not_null()
                            & (pl.col("on_date") > pl.col("deadline"))).alias("overdue"))
             .with_columns(
-                pl.when(pl.col("overdue") & on_known)
-                .then(cal.workday_ordinal(pl.when(pl.col("overdue") & on_known)
-                                          .then(pl.col("on_date")))
-                      - cal.workday_ordinal(pl.when(pl.col("overdue") & on_known)
-                                            .then(pl.col("deadline"))))
+                pl.when(counted)
+                .then(cal.workday_ordinal(pl.when(counted).then(pl.col("on_date")))
+                      - cal.workday_ordinal(pl.when(counted).then(pl.col("deadline"))))
                 .alias("overdue_workdays"),
                 pl.when(pl.col("pending"))
                 .then(month_of(pl.coalesce(pl.col("deadline") + timedelta(days=1),

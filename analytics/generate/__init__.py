@@ -18,7 +18,7 @@ from pathlib import Path
 from analytics.generate.base import BaseParams, build_base, new_context
 from analytics.generate.core import PlantContext
 from analytics.generate.plant_funds import plant_funds
-from analytics.generate.write import FORMATS, write_drop
+from analytics.generate.write import FORMATS, check_destination, write_drop
 
 __all__ = ["FORMATS", "BaseParams", "GenerateSummary", "build_base", "build_district", "generate",
            "plant_all"]
@@ -84,11 +84,12 @@ def generate(out: Path, *, households: int = 3000, seed: int = 7, fmt: str = "cs
             return None
         return lambda message, share: progress(message, lo + (hi - lo) * share)
 
+    out = Path(out)
+    check_destination(out)  # before minutes of work, not after
     params = BaseParams(households=households, seed=seed, months=months, end_month=end_month)
     ctx = build_district(params, stage(0.0, 0.6))
     truth = ctx.truth_frame()
     lookalikes = ctx.lookalike_frame()
-    out = Path(out)
     files = write_drop(ctx.tables, out, fmt=fmt, seed=seed, export_month=ctx.months[-1],
                        truth=truth, lookalikes=lookalikes, progress=stage(0.6, 1.0))
     if progress:

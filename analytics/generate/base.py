@@ -282,9 +282,8 @@ class _Builder:
         t_staff = rng.choice(len(TEMPLATES), size=n_staff, p=STAFF_TEMPLATE_P)
         self.hh_template = np.concatenate([t_rec, t_staff])
         self.hh_local = np.where(self.hh_staff, True, rng.random(self.n_hh) < 0.92)
-        number = rng.permutation(self.n_hh) + 1
-        self.hh_id = (pl.lit("HH") + pl.Series(number).cast(pl.String).str.zfill(8))
-        self.hh_id = pl.select(self.hh_id).to_series()
+        number = pl.Series(rng.permutation(self.n_hh) + 1).cast(pl.String).str.zfill(8)
+        self.hh_id = ("HH" + number).alias("household_id")
         committee_counts = np.array([len(c) for c in ids.COMMITTEES])
         committee_offsets = np.cumsum(np.r_[0, committee_counts])[:-1]
         pick = (rng.random(self.n_hh) * committee_counts[self.hh_street]).astype(np.int64)
@@ -409,7 +408,6 @@ class _Builder:
     def cases(self) -> None:
         rng, H, cal = self.rng, self.H, self.cal
         hh = np.arange(H)
-        first = self.hh_first[hh]
         size = np.array([len(t) for t in TEMPLATES])[self.hh_template[hh]]
         minor = np.zeros(self.n_hh, dtype=bool)
         np.logical_or.at(minor, self.p_hh, (self.p_role == C) & (self.p_age < 18))
@@ -499,6 +497,7 @@ class _Builder:
         c["amount"] = np.where(paying, amt, -1)
         dec = c["decided"]
         day = (dec - dec.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
+        # decided late in a month: paid from the next month's batch
         c["start"] = np.where(paying, _ym(np.where(paying, dec, self.as_of)) + (day >= 20), -1)
         diff = rng.choice(3, size=n, p=DIFFICULTY_P)
         c["difficulty"] = np.where(paying, diff, -1)
@@ -544,7 +543,6 @@ class _Builder:
 
     def accounts(self) -> None:
         c = self.c
-        hh = c["hh"]
         self.hh_account = ids.account_strings(self.account_key[:self.H])
         self.hh_bank = ids.bank_names(self.account_bank[:self.H])
         self.holder = c["applicant"].copy()
@@ -1071,9 +1069,9 @@ class _Builder:
                 span = (hi - lo).days
                 days = np.sort(rng.integers(0, span + 1, k))
                 for d in days:
+                    topic = TRAINING_TOPICS[int(rng.integers(0, len(TRAINING_TOPICS)))]
                     rows.append({"street": u, "date": lo + timedelta(days=int(d)),
-                                 "topic": TRAINING_TOPICS[int(rng.integers(0, len(TRAINING_TOPICS)))],
-                                 "participants": int(rng.integers(8, 61))})
+                                 "topic": topic, "participants": int(rng.integers(8, 61))})
         frame = pl.DataFrame(rows, schema={"street": pl.String, "date": pl.Date,
                                            "topic": pl.String, "participants": pl.Int64})
         dates = self.cal.on_or_before(frame["date"].to_numpy())

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-import numpy as np
 import polars as pl
 
 from analytics import schema
@@ -69,17 +68,18 @@ class Edits:
         for (table, key_col), by_key in self.updates.items():
             frame = tables[table]
             columns = sorted({c for v in by_key.values() for c in v})
-            for col in columns:
-                keys = [k for k, v in by_key.items() if col in v]
-                patch = pl.DataFrame({key_col: pl.Series(keys, dtype=pl.String),
-                                      "__value": pl.Series([by_key[k][col] for k in keys],
-                                                           dtype=frame.schema[col])})
-                frame = (frame.with_row_index("__row")
-                         .join(patch, on=key_col, how="left", maintain_order="left")
-                         .with_columns(pl.when(pl.col(key_col).is_in(patch[key_col].implode()))
-                                       .then(pl.col("__value")).otherwise(pl.col(col))
-                                       .alias(col))
-                         .sort("__row").drop("__row", "__value"))
+            keys = list(by_key)
+            patch = pl.DataFrame(
+                {key_col: pl.Series(keys, dtype=pl.String)}
+                | {f"__v_{c}": pl.Series([by_key[k].get(c) for k in keys], dtype=frame.schema[c])
+                   for c in columns}
+                | {f"__s_{c}": pl.Series([c in by_key[k] for k in keys], dtype=pl.Boolean)
+                   for c in columns})
+            frame = (frame.join(patch, on=key_col, how="left", maintain_order="left")
+                     .with_columns([pl.when(pl.col(f"__s_{c}").fill_null(False))
+                                    .then(pl.col(f"__v_{c}")).otherwise(pl.col(c)).alias(c)
+                                    for c in columns])
+                     .select(frame.columns))
             tables[table] = frame
             touched.add(table)
         for (table, key_col), keys in self.removals.items():
@@ -109,18 +109,24 @@ class _Planter:
         self.code_of = dict(zip(cat["item"].to_list(), cat["fund_code"].to_list()))
         self.due = ctx.settings.payment_due_day
         plain = plain_households(ctx)
-        order = self.rng.permutation(plain.height)
-        self.plain = plain[order].to_dicts()
+        self.plain = plain[self.rng.permutation(plain.height)]
         self.next_plain = 0
         self.ledger_of: dict[str, list[dict]] = {}
+        # Fresh accounts and organisation codes for every plant, drawn in one go: looking up
+        # what is taken costs a pass over the whole ledger.
+        self.accounts = [a for a, _ in fresh_accounts(ctx, 4 * self.n)]
+        taken = set(ctx.tables["ledger"]["payee_id"].unique().to_list())
+        if "providers" in ctx.tables:
+            taken |= set(ctx.tables["providers"]["uscc"].to_list())
+        self.taken_codes = taken
 
     # -- households --------------------------------------------------------------------------
 
     def take(self, k: int) -> list[dict]:
         """k plain households, claimed now; their paid rows are loaded by load_rows()."""
         out = []
-        while len(out) < k and self.next_plain < len(self.plain):
-            row = self.plain[self.next_plain]
+        while len(out) < k and self.next_plain < self.plain.height:
+            row = self.plain.row(self.next_plain, named=True)
             self.next_plain += 1
             if row["household_id"] in self.ctx.claimed_households:
                 continue
@@ -183,11 +189,12 @@ class _Planter:
         y, m = month.split("-")
         return f"{'补发' if back else ''}{y}年{m}月{item}"
 
+    def account(self) -> str:
+        return self.accounts.pop()
+
     def org(self, names: tuple[str, ...], kind: str) -> tuple[str, str]:
-        taken = set(self.ctx.tables["ledger"]["payee_id"].to_list())
-        if "providers" in self.ctx.tables:
-            taken |= set(self.ctx.tables["providers"]["uscc"].to_list())
-        code = ids.uscc_codes(self.rng, 1, [kind], taken=taken)[0]
+        code = ids.uscc_codes(self.rng, 1, [kind], taken=self.taken_codes)[0]
+        self.taken_codes.add(code)
         word = SUPPLIER_WORDS[int(self.rng.integers(0, len(SUPPLIER_WORDS)))]
         return code, names[int(self.rng.integers(0, len(names)))].format(word)
 
@@ -244,7 +251,7 @@ class _Planter:
                     payee, name = self.org(UNREGISTERED_ORGS, "52")
                     note = "服务类救助支付给未登记的服务机构"
                 street = STREETS[int(self.rng.integers(0, len(STREETS)))]
-                account = fresh_accounts(self.ctx, 1)[0][0]
+                account = self.account()
                 amount = int(self.rng.integers(20, 200)) * 10_000
                 row = self.add_ledger(month=month, pay_date=pay, street=street, item=item,
                                       fund_code=fund, case_id=None, payee_id=payee,
@@ -255,7 +262,6 @@ class _Planter:
     def without_entitlement(self, cases: list[dict]) -> None:
         """A one-off payment for a case with no such entitlement, or paid to a person with no
         case at all."""
-        accounts = fresh_accounts(self.ctx, len(cases))
         for i, case in enumerate(cases):
             month = self.month()
             amount = int(self.rng.integers(5, 31)) * 10_000
@@ -272,7 +278,7 @@ class _Planter:
                     month=month, pay_date=self.pay_date(month), street=case["street"],
                     item=ONE_OFF_ITEM, fund_code=self.code_of[ONE_OFF_ITEM], case_id=None,
                     payee_id=case["applicant_id_number"], payee_name=self.name(case),
-                    account_no=accounts[i][0], amount=amount,
+                    account_no=self.account(), amount=amount,
                     purpose=self.purpose(month, ONE_OFF_ITEM))
                 note = "无救助编号向个人拨付临时救助金"
             self.ctx.fire("paid_without_entitlement", note, txn_id=row["txn_id"])
@@ -343,11 +349,12 @@ class _Planter:
         cand = cand.join(t["persons"].select(pl.col("id_number").alias("applicant_id_number"),
                                              "name"),
                          on="applicant_id_number", how="left", validate="m:1").sort("case_id")
-        rows = cand[self.rng.permutation(cand.height)].to_dicts()
+        cand = cand[self.rng.permutation(cand.height)]
         done = 0
-        for case in rows:
+        for i in range(cand.height):
             if done == self.n:
                 break
+            case = cand.row(i, named=True)
             if case["household_id"] in self.ctx.claimed_households:
                 continue
             self.ctx.claimed_households.add(case["household_id"])
@@ -392,7 +399,6 @@ class _Planter:
                               case_id=case["case_id"])
 
     def not_registered(self, cases: list[dict]) -> None:
-        accounts = fresh_accounts(self.ctx, len(cases))
         for i, case in enumerate(cases):
             if i % 3 == 2:
                 self.edits.remove("accounts", "case_id", case["case_id"])
@@ -401,7 +407,7 @@ class _Planter:
                                   txn_id=row["txn_id"])
             else:
                 src = self.pick_row(case)
-                self.edits.update("ledger", "txn_id", src["txn_id"], account_no=accounts[i][0])
+                self.edits.update("ledger", "txn_id", src["txn_id"], account_no=self.account())
                 self.ctx.fire("payee_not_registered", "拨付账户不是案件登记的收款账户",
                               txn_id=src["txn_id"])
 

@@ -91,6 +91,10 @@ def _title(table: str, export_month: str) -> str:
     return f"长宁区{schema.TABLES[table].zh}表（{y}年{int(m)}月导出）"
 
 
+_WIDTHS = {"id18": 21, "payee": 21, "account": 22, "date": 12, "month": 10, "money": 13,
+           "address": 34, "phone": 14}
+
+
 def _write_xlsx(table: str, frame: pl.DataFrame, path: Path, export_month: str) -> None:
     import xlsxwriter
 
@@ -106,6 +110,9 @@ def _write_xlsx(table: str, frame: pl.DataFrame, path: Path, export_month: str) 
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     money_fmt = wb.add_format({"num_format": "#,##0.00"})
     text_fmt = wb.add_format({"num_format": "@"})
+    for j, col in enumerate(t.columns):
+        ws.set_column(j, j, _WIDTHS.get(col.type, 14))
+    ws.freeze_panes(2, 0)
     ws.write_string(0, 0, _title(table, export_month), bold)
     for j, col in enumerate(t.columns):
         ws.write_string(1, j, col.zh, bold)
@@ -162,6 +169,22 @@ def previous_outputs(out: Path) -> list[Path]:
     return sorted(p for p in out.iterdir() if p.name in names) if out.is_dir() else []
 
 
+def check_destination(out: Path) -> list[Path]:
+    """Files of an earlier run in ``out``; refuses a folder holding contract tables that no
+    generator run wrote (no truth.csv beside them): a real drop is never overwritten."""
+    old = previous_outputs(out)
+    if old and not (out / TRUTH_FILE).exists():
+        raise ValueError(f"目录 {out} 中已有数据表文件（如 {old[0].name}），且不是演示数据生成的，"
+                         "为避免覆盖，请指定一个空目录或演示数据目录。")
+    return old
+
+
+def clear_previous(out: Path) -> None:
+    """Remove what an earlier run left, so that the reader never finds a table twice."""
+    for path in check_destination(out):
+        path.unlink()
+
+
 def write_drop(tables: dict[str, pl.DataFrame], out: Path, *, fmt: str, seed: int,
                export_month: str, truth: pl.DataFrame, lookalikes: pl.DataFrame,
                progress=None) -> list[str]:
@@ -172,8 +195,7 @@ def write_drop(tables: dict[str, pl.DataFrame], out: Path, *, fmt: str, seed: in
     if fmt == "xlsx":
         check_excel_limits(frames)
     out.mkdir(parents=True, exist_ok=True)
-    for old in previous_outputs(out):
-        old.unlink()
+    clear_previous(out)
     written = []
     for i, (name, frame) in enumerate(frames.items()):
         path = out / file_name(name, fmt)

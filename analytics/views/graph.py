@@ -8,7 +8,6 @@ findings, ranked per street by how many findings and how much money they hold.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from analytics.schema import STREETS
 MAX_NODES = 150
 FAMILY = "integrity"
 ALL_STREETS = "全部街镇"
+UNKNOWN_STREET = "（未知街镇）"
 STREET_ORDER = {s: i for i, s in enumerate(STREETS)}
 
 FINDING_HEADERS = {
@@ -94,10 +94,10 @@ def evidence_keys(findings: pl.DataFrame) -> pl.DataFrame:
 def money_of(graph: LinkGraph, findings: pl.DataFrame) -> int:
     """Money paid for the distinct cases the findings name: each case counted once, however
     many findings point at it."""
-    cases = evidence_keys(findings).filter(pl.col("key").str.starts_with(CASE + ":"))
-    paid = (graph.nodes.join(cases.select("key").unique(), on="key", how="semi")
-            .get_column("paid_fen").sum())
-    return int(paid or 0)
+    cases = (evidence_keys(findings).filter(pl.col("key").str.starts_with(CASE + ":"))
+             .get_column("key").unique())
+    idx = graph.index_of(cases.to_list())
+    return int(graph.paid[idx].sum()) if idx.size else 0
 
 
 def _parse(evidence: str | None, fallback: list[str]) -> tuple[list[dict], list[dict]]:
@@ -263,37 +263,34 @@ def node_view(graph: LinkGraph, findings: pl.DataFrame, kind: str, ident: str,
 
 # --- clusters -------------------------------------------------------------------------------
 
-def _cluster_names(graph: LinkGraph, components: list[int]) -> dict[int, str]:
-    """Stable, non-personal names: a hash of each component's smallest node key."""
-    if not components:
-        return {}
-    smallest = (graph.nodes.filter(pl.col("component").is_in(components))
-                .group_by("component").agg(pl.col("key").min()))
-    return {c: "K" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:10].upper()
-            for c, k in smallest.iter_rows()}
-
-
 def _finding_components(graph: LinkGraph, findings: pl.DataFrame) -> pl.DataFrame:
     """finding_id, component, cluster for findings whose anchor is in the graph."""
-    anchored = anchors(findings).join(
-        graph.nodes.select(pl.col("key").alias("anchor"), "component"), on="anchor",
-        how="inner")
-    names = _cluster_names(graph, anchored.get_column("component").unique().to_list())
-    return anchored.with_columns(
-        pl.col("component").replace_strict(names, return_dtype=pl.String).alias("cluster"))
+    anchored = anchors(findings)
+    idx = graph.lookup(anchored.get_column("anchor"))
+    found = idx >= 0
+    component = graph.component[idx[found]]
+    names = {int(c): graph.cluster_name(int(c)) for c in np.unique(component)}
+    return (anchored.filter(pl.Series(found))
+            .with_columns(pl.Series("component", component, dtype=pl.Int64))
+            .with_columns(pl.col("component").replace_strict(names, return_dtype=pl.String)
+                          .alias("cluster")))
 
 
 def _cluster_id_of_keys(graph: LinkGraph, keys: list[str]) -> str | None:
     idx = graph.index_of(keys)
     if idx.size == 0:
         return None
-    component = int(graph.nodes.get_column("component")[int(idx[0])])
-    return _cluster_names(graph, [component])[component]
+    return graph.cluster_name(int(graph.component[int(idx[0])]))
 
 
 def cluster_of(graph: LinkGraph, findings: pl.DataFrame, finding_id: str) -> str | None:
     hit = _finding_components(graph, findings.filter(pl.col("finding_id") == finding_id))
     return hit.get_column("cluster")[0] if hit.height else None
+
+
+def _paid_of_keys(graph: LinkGraph, keys: pl.Series) -> pl.Series:
+    idx = graph.lookup(keys)
+    return pl.Series(np.where(idx >= 0, graph.paid[np.maximum(idx, 0)], 0), dtype=pl.Int64)
 
 
 def rank_clusters(graph: LinkGraph, findings: pl.DataFrame, street: str | None = None
@@ -308,29 +305,29 @@ def rank_clusters(graph: LinkGraph, findings: pl.DataFrame, street: str | None =
               "size": pl.UInt32}
     if own.height == 0:
         return pl.DataFrame(schema=schema)
-    placed = _finding_components(graph, own).join(
-        own.select("finding_id", "street", "amount_fen", "title"), on="finding_id", how="inner")
+    placed = (_finding_components(graph, own)
+              .join(own.select("finding_id", "street", "title"), on="finding_id", how="inner")
+              .with_columns(pl.col("street").fill_null(UNKNOWN_STREET)))
     if street and street != ALL_STREETS:
         placed = placed.filter(pl.col("street") == street)
-    sizes = (graph.nodes.filter(pl.col("component").is_in(placed.get_column("component")
-                                                          .unique().implode()))
-             .group_by("component").agg(pl.len().alias("size")))
     # Money: paid for the distinct cases the cluster's findings name (no double counting when
     # several checks point at the same case).
-    case_money = (evidence_keys(own).join(placed.select("finding_id", "street", "cluster"),
-                                          on="finding_id", how="inner")
-                  .filter(pl.col("key").str.starts_with(CASE + ":"))
-                  .select("street", "cluster", "key").unique()
-                  .join(graph.nodes.select("key", "paid_fen"), on="key", how="inner")
+    cases = (evidence_keys(own).join(placed.select("finding_id", "street", "cluster"),
+                                     on="finding_id", how="inner")
+             .filter(pl.col("key").str.starts_with(CASE + ":"))
+             .select("street", "cluster", "key").unique())
+    case_money = (cases.with_columns(_paid_of_keys(graph, cases.get_column("key"))
+                                     .alias("paid_fen"))
                   .group_by("street", "cluster").agg(pl.col("paid_fen").sum()
                                                      .alias("amount_fen")))
-    ranked = (placed.with_columns(pl.col("street").fill_null("（未知街镇）"))
-              .group_by("street", "cluster", "component")
+    ranked = (placed.group_by("street", "cluster", "component")
               .agg(pl.len().alias("findings"),
                    pl.col("title").unique().sort().str.join("、").alias("checks"))
               .join(case_money, on=["street", "cluster"], how="left")
               .with_columns(pl.col("amount_fen").fill_null(0))
-              .join(sizes, on="component", how="left")
+              .with_columns(pl.col("component").map_batches(
+                  lambda c: pl.Series(graph.component_size[c.to_numpy()], dtype=pl.UInt32),
+                  return_dtype=pl.UInt32).alias("size"))
               .with_columns(pl.col("street").replace_strict(STREET_ORDER, default=len(STREETS),
                                                             return_dtype=pl.Int32)
                             .alias("_street"))

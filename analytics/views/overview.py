@@ -26,8 +26,9 @@ RANKED = ("composite_score", "approval_on_time_rate", "disbursement_on_time_rate
 HEAT = ("approval_on_time_rate", "disbursement_on_time_rate", "funds_findings_per_1000",
         "visit_compliance_rate", "integrity_leads", "dynamic_leads", "composite_score")
 # Indicators a trend can follow, the composite score first (the page's default).
-TRENDED = ("composite_score", *(i.name for i in INDICATORS
-                                if i.name != "composite_score" and not i.name.startswith("circle_")))
+TRENDED = ("composite_score",
+           *(i.name for i in INDICATORS
+             if i.name != "composite_score" and not i.name.startswith("circle_")))
 TRAINING_SHORT = "未达标"
 TRAINING_OK = "达标"
 

@@ -6,7 +6,9 @@ For each district size, a parquet drop is built once and cached under bench/.dat
 fresh process per engine reads the drop with analytics.reader.read_drop (timed on its own),
 hands the typed frames to its engine, and times the eleven funds checks only, materialising
 every result. Each process reports its peak resident memory during the checks, so memory is per
-engine. Results are printed and written to bench/funds/results.md.
+engine. Wall and CPU seconds are both kept: on a shared machine the wall clock of a run depends
+on its neighbours, its CPU seconds much less. Results are printed and written to
+bench/funds/results.md.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ ENGINES = ("polars", "duckdb", "pandas")
 COMPLETE = ".complete"
 
 
-# --- memory -------------------------------------------------------------------------------------
+# --- memory and time ----------------------------------------------------------------------------
 
 def _rss_mb() -> float:
     import psutil
@@ -43,20 +45,34 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def _reset_peak() -> bool:
-    """Start a new high-water mark (Linux: writing 5 to clear_refs resets VmHWM and maxrss)."""
+def _reset_peak() -> None:
+    """Start a new high-water mark: on Linux, writing 5 to clear_refs resets VmHWM and with it
+    ru_maxrss. Elsewhere the peak includes the read."""
     try:
         with open("/proc/self/clear_refs", "w") as fh:
             fh.write("5")
-        return True
     except OSError:
-        return False
+        pass
+
+
+class Clock:
+    """Wall and CPU (all threads of this process) seconds since creation."""
+
+    def __init__(self) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall0, time.process_time() - self.cpu0
 
 
 # --- the drops ----------------------------------------------------------------------------------
 
 def drop_dir(households: int, seed: int) -> Path:
-    return DATA / f"synthetic-{households}-seed{seed}"
+    """Keyed by the builder's source too, so that a changed builder never reuses old drops."""
+    import hashlib
+
+    builder = hashlib.sha1((Path(__file__).parent / "data.py").read_bytes()).hexdigest()[:8]
+    return DATA / f"synthetic-{households}-seed{seed}-{builder}"
 
 
 def ensure_drop(households: int, seed: int) -> Path:
@@ -84,104 +100,152 @@ def _build(out: Path, households: int, seed: int) -> None:
 
 # --- one engine in this process -----------------------------------------------------------------
 
-def _worker(engine: str, drop: Path, repeat: int, threads: int) -> dict:
+def _use_variant(path: Path) -> None:
+    """Replace the registered funds checks by those of another module (a candidate change of
+    checks/funds.py), to measure it with the same harness before it lands."""
+    import importlib.util
+
+    from checks import registry
+
+    registry.load_all()
+    for check_id in [k for k, v in registry.REGISTRY.items() if v.family == "funds"]:
+        del registry.REGISTRY[check_id]
+    spec = importlib.util.spec_from_file_location("funds_variant", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+
+def _polars(read, as_of, repeat: int) -> dict:
+    from analytics.pipeline import make_drop
+    from checks.engine import run_checks, shape_findings
+    from checks.registry import select
+
+    runs, best = [], None
+    for _ in range(repeat):
+        marks: list[tuple[str, float, float]] = []
+        clock = Clock()
+
+        def progress(message: str, _frac: float) -> None:
+            marks.append((message, *clock.read()))
+
+        result = run_checks(make_drop(read, as_of), only=["funds"], progress=progress)
+        runs.append(clock.read())
+        if best is None or runs[-1][0] <= min(r[0] for r in runs[:-1]):
+            ids = list(result.summary["check_id"])
+            best = dict(
+                wall=dict(zip(ids, result.summary["seconds"])),
+                cpu={cid: marks[i + 1][2] - marks[i][2] for i, cid in enumerate(ids)},
+                findings=dict(zip(ids, result.summary["findings"])))
+        del result
+    peak = _peak_mb()
+    # Where the CPU goes: each check's own frame, then the engine's shaping of it.
+    detail = {}
+    d = make_drop(read, as_of)
+    for spec in select(["funds"]):
+        clock = Clock()
+        frame = spec.fn(d).collect()
+        frame_cpu = clock.read()[1]
+        shape_findings(spec, frame)
+        detail[spec.check_id] = {"frame_cpu": frame_cpu, "shape_cpu": clock.read()[1] - frame_cpu}
+    return dict(runs=runs, per_check=best["wall"], per_check_cpu=best["cpu"],
+                findings=best["findings"], peak_mb=peak, detail=detail)
+
+
+def _peer(run_funds, data, settings, repeat: int, count) -> dict:
+    runs, best = [], None
+    for _ in range(repeat):
+        wall: dict[str, float] = {}
+        cpu: dict[str, float] = {}
+        clock = Clock()
+        out = run_funds(data, settings, wall, cpu)
+        runs.append(clock.read())
+        if best is None or runs[-1][0] <= min(r[0] for r in runs[:-1]):
+            best = dict(wall=wall, cpu=cpu, findings={k: count(v) for k, v in out.items()})
+        del out
+    return dict(runs=runs, per_check=best["wall"], per_check_cpu=best["cpu"],
+                findings=best["findings"], peak_mb=_peak_mb(), detail={})
+
+
+def _worker(engine: str, drop: Path, repeat: int, threads: int,
+            variant: Path | None) -> dict:
     import polars as pl
 
     from analytics.pipeline import make_drop
     from analytics.reader import read_drop
     from checks.registry import select
 
-    specs = select(["funds"])  # imports the check modules before any timing
-    started = time.perf_counter()
+    if variant is not None:
+        _use_variant(variant)
+    select(["funds"])  # imports the check modules before any timing
+    load = os.getloadavg()[0]
+    clock = Clock()
     read = read_drop(drop)
-    read_s = time.perf_counter() - started
-    read_peak = _peak_mb()
-    drop_obj = make_drop(read)
-    settings, catalogue = drop_obj.settings, drop_obj.catalogue
-    rows = {t: read.tables[t].height for t in ("entitlements", "ledger")}
+    read_s = clock.read()[0]
     if read.rejects.height:
         raise SystemExit(f"drop {drop} has {read.rejects.height} rejects; rebuild it")
-
-    runs: list[float] = []
-    per_check: dict[str, float] = {}
-    findings: dict[str, int] = {}
-    detail: dict[str, dict[str, float]] = {}
+    first = make_drop(read)
+    settings, catalogue, as_of = first.settings, first.catalogue, first.as_of
+    rows = {t: read.tables[t].height for t in ("entitlements", "ledger")}
+    del first
 
     if engine == "polars":
-        from checks.engine import run_checks, shape_findings
-
         gc.collect()
         baseline = _rss_mb()
         _reset_peak()
-        for _ in range(repeat):
-            d = make_drop(read, drop_obj.as_of)
-            started = time.perf_counter()
-            result = run_checks(d, only=["funds"])
-            runs.append(time.perf_counter() - started)
-            if runs[-1] == min(runs):
-                per_check = dict(zip(result.summary["check_id"], result.summary["seconds"]))
-            findings = dict(zip(result.summary["check_id"], result.summary["findings"]))
-            del result, d
-        peak = _peak_mb()
-        # Where the time goes: the check's own frame, then the engine's shaping of it.
-        d = make_drop(read, drop_obj.as_of)
-        for spec in specs:
-            t0 = time.perf_counter()
-            frame = spec.fn(d).collect()
-            t1 = time.perf_counter()
-            shape_findings(spec, frame)
-            detail[spec.check_id] = {"rows_s": t1 - t0, "shape_s": time.perf_counter() - t1}
+        out = _polars(read, as_of, repeat)
     elif engine == "duckdb":
         from bench.funds import peers_duckdb
 
         con = peers_duckdb.connect(read.tables, catalogue, threads)
-        del read, drop_obj
+        del read  # DuckDB scans its own Arrow copy
         gc.collect()
         baseline = _rss_mb()
         _reset_peak()
-        for _ in range(repeat):
-            seconds: dict[str, float] = {}
-            started = time.perf_counter()
-            out = peers_duckdb.run_funds(con, settings, seconds)
-            runs.append(time.perf_counter() - started)
-            if runs[-1] == min(runs):
-                per_check = seconds
-            findings = {k: v.num_rows for k, v in out.items()}
-            del out
-        peak = _peak_mb()
+        out = _peer(peers_duckdb.run_funds, con, settings, repeat, lambda t: t.num_rows)
     elif engine == "pandas":
         from bench.funds import peers_pandas
 
         frames = peers_pandas.frames(read.tables, catalogue)
-        del read, drop_obj
+        del read
         gc.collect()
         baseline = _rss_mb()
         _reset_peak()
-        for _ in range(repeat):
-            seconds = {}
-            started = time.perf_counter()
-            out = peers_pandas.run_funds(frames, settings, seconds)
-            runs.append(time.perf_counter() - started)
-            if runs[-1] == min(runs):
-                per_check = seconds
-            findings = {k: len(v) for k, v in out.items()}
-            del out
-        peak = _peak_mb()
+        out = _peer(peers_pandas.run_funds, frames, settings, repeat, len)
     else:
         raise SystemExit(f"unknown engine {engine}")
 
-    return dict(engine=engine, rows=rows, read_s=read_s, read_peak_mb=read_peak,
-                checks_s=min(runs), runs=runs, per_check=per_check, findings=findings,
-                baseline_mb=baseline, peak_mb=peak, detail=detail,
-                threads=pl.thread_pool_size())
+    best = min(out["runs"])
+    return dict(engine=engine, rows=rows, read_s=read_s, checks_s=best[0],
+                checks_cpu=min(r[1] for r in out["runs"]), baseline_mb=baseline,
+                threads=pl.thread_pool_size(), load=[load, os.getloadavg()[0]], **out)
 
 
-def run_engine(engine: str, drop: Path, repeat: int, threads: int) -> dict:
-    env = {**os.environ, "POLARS_MAX_THREADS": str(threads)}
-    proc = subprocess.run([sys.executable, __file__, "--worker", engine, "--drop", str(drop),
-                           "--repeat", str(repeat), "--threads", str(threads)],
-                          env=env, check=True, stdout=subprocess.PIPE, text=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def run_engine(engine: str, drop: Path, args: argparse.Namespace) -> dict:
+    """One engine in a fresh process, killed if it grows past ``args.max_mb``."""
+    import psutil
+
+    env = {**os.environ, "POLARS_MAX_THREADS": str(args.threads)}
+    cmd = [sys.executable, __file__, "--worker", engine, "--drop", str(drop),
+           "--repeat", str(args.repeat), "--threads", str(args.threads)]
+    if args.funds_variant:
+        cmd += ["--funds-variant", str(args.funds_variant)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    watched = psutil.Process(proc.pid)
+    top = 0.0
+    while proc.poll() is None:
+        try:
+            top = max(top, watched.memory_info().rss / 2**20)
+        except psutil.NoSuchProcess:
+            break
+        if top > args.max_mb:
+            proc.kill()
+            proc.wait()
+            return dict(engine=engine, error=f"stopped above {args.max_mb:,} MB")
+        time.sleep(0.2)
+    stdout = proc.stdout.read()
+    if proc.returncode:
+        return dict(engine=engine, error=f"exit status {proc.returncode}")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -195,7 +259,7 @@ def _versions() -> str:
             f"DuckDB {duckdb.__version__}, pandas {pandas.__version__}")
 
 
-def _cpu() -> str:
+def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -205,18 +269,31 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def render(results: list[dict], command: str, threads: int, repeat: int) -> str:
+def _f(r: dict, key: str, fmt: str) -> str:
+    return format(r[key], fmt) if key in r else "—"
+
+
+def _ratio(a: dict, b: dict, key: str) -> str:
+    return f"{a[key] / b[key]:.2f}" if key in a and key in b else "—"
+
+
+def render(results: list[dict], command: str, args: argparse.Namespace) -> str:
     by = {(r["households"], r["engine"]): r for r in results}
     sizes = sorted({r["households"] for r in results})
+    loads = [x for r in results for x in r.get("load", [])]
+    ok = [r for r in results if "error" not in r]
     lines = [
         "# Funds checks: Polars against DuckDB and pandas",
         "",
         f"Command: `{command}`",
         "",
-        f"Machine: {_cpu()}, {os.cpu_count()} cores; {_versions()}. "
-        f"{threads} threads for Polars and DuckDB (pandas runs on one). Times are the best of "
-        f"{repeat} runs in one fresh process per engine and size; peak MB is that process's "
-        "highest resident memory while the checks ran, the typed tables included.",
+        f"Machine: {_cpu_name()}, {os.cpu_count()} cores; {_versions()}. "
+        f"{args.threads} threads for Polars and DuckDB (pandas runs on one). One fresh process "
+        f"per engine and size; best of {args.repeat} runs. Load average (1 min) during the runs: "
+        f"{min(loads):.1f} to {max(loads):.1f}." if loads else "",
+        "",
+        "Seconds of wall clock for the eleven checks (read excluded), peak MB of the engine's "
+        "process while they ran (its tables included), and the ratios of the wall times.",
         "",
         "| households | entitlements | ledger | read s | Polars s | Polars MB | DuckDB s "
         "| DuckDB MB | pandas s | pandas MB | Polars/DuckDB | Polars/pandas |",
@@ -224,49 +301,68 @@ def render(results: list[dict], command: str, threads: int, repeat: int) -> str:
     ]
     for n in sizes:
         p, d, q = by[(n, "polars")], by[(n, "duckdb")], by[(n, "pandas")]
+        done = next((r for r in (p, d, q) if "rows" in r), {"rows": {}})
         lines.append(
-            f"| {n:,} | {p['rows']['entitlements']:,} | {p['rows']['ledger']:,} "
-            f"| {p['read_s']:.2f} | {p['checks_s']:.2f} | {p['peak_mb']:,.0f} "
-            f"| {d['checks_s']:.2f} | {d['peak_mb']:,.0f} | {q['checks_s']:.2f} "
-            f"| {q['peak_mb']:,.0f} | {p['checks_s'] / d['checks_s']:.2f} "
-            f"| {p['checks_s'] / q['checks_s']:.2f} |")
-    lines += ["", "Growth: seconds of checks per million input rows (entitlements + ledger); "
-              "a flat row means linear cost.", "",
+            f"| {n:,} | {done['rows'].get('entitlements', 0):,} "
+            f"| {done['rows'].get('ledger', 0):,} "
+            f"| {_f(done, 'read_s', '.2f')} | {_f(p, 'checks_s', '.2f')} "
+            f"| {_f(p, 'peak_mb', ',.0f')} "
+            f"| {_f(d, 'checks_s', '.2f')} | {_f(d, 'peak_mb', ',.0f')} "
+            f"| {_f(q, 'checks_s', '.2f')} | {_f(q, 'peak_mb', ',.0f')} "
+            f"| {_ratio(p, d, 'checks_s')} | {_ratio(p, q, 'checks_s')} |")
+    lines += ["", "CPU seconds (all threads) for the same runs, and their ratios.", "",
+              "| households | Polars | DuckDB | pandas | Polars/DuckDB | Polars/pandas |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    for n in sizes:
+        p, d, q = by[(n, "polars")], by[(n, "duckdb")], by[(n, "pandas")]
+        lines.append(f"| {n:,} | {_f(p, 'checks_cpu', '.2f')} | {_f(d, 'checks_cpu', '.2f')} "
+                     f"| {_f(q, 'checks_cpu', '.2f')} | {_ratio(p, d, 'checks_cpu')} "
+                     f"| {_ratio(p, q, 'checks_cpu')} |")
+    lines += ["", "Growth: CPU seconds of the checks per million input rows (entitlements + "
+              "ledger); a flat row means linear cost.", "",
               "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
               "|---|" + "---:|" * len(sizes)]
     for engine in ENGINES:
         cells = []
         for n in sizes:
             r = by[(n, engine)]
-            cells.append(f"{r['checks_s'] / (sum(r['rows'].values()) / 1e6):.2f}")
+            cells.append(f"{r['checks_cpu'] / (sum(r['rows'].values()) / 1e6):.2f}"
+                         if "checks_cpu" in r else "—")
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
-    lines += ["", "Resident memory before the checks (MB): the typed tables as each engine holds "
-              "them.", "", "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+    lines += ["", "Resident MB before the checks: the typed tables as each engine holds them.",
+              "", "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
               "|---|" + "---:|" * len(sizes)]
     for engine in ENGINES:
         lines.append(f"| {engine} | " + " | ".join(
-            f"{by[(n, engine)]['baseline_mb']:,.0f}" for n in sizes) + " |")
+            _f(by[(n, engine)], "baseline_mb", ",.0f") for n in sizes) + " |")
 
-    top = sizes[-1]
-    p, d, q = by[(top, "polars")], by[(top, "duckdb")], by[(top, "pandas")]
-    lines += ["", f"Per check at {top:,} households, seconds (a shared intermediate result counts "
-              "in the first check that uses it). Polars split: the check's own frame, then the "
-              "engine's shaping (sentence, evidence JSON, finding id), timed in a separate pass.",
-              "", "| check | findings | Polars | Polars frame | Polars shaping | DuckDB "
-              "| pandas |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for check_id, seconds in p["per_check"].items():
-        det = p["detail"].get(check_id, {})
-        lines.append(
-            f"| {check_id} | {p['findings'][check_id]:,} | {seconds:.2f} "
-            f"| {det.get('rows_s', float('nan')):.2f} | {det.get('shape_s', float('nan')):.2f} "
-            f"| {d['per_check'][check_id]:.2f} | {q['per_check'][check_id]:.2f} |")
-    mismatched = [c for c in p["findings"]
-                  if not p["findings"][c] == d["findings"][c] == q["findings"][c]]
-    lines += ["", "Findings per check agree across the three engines at every size."
-              if not any(by[(n, "polars")]["findings"] != by[(n, "duckdb")]["findings"]
-                         or by[(n, "polars")]["findings"] != by[(n, "pandas")]["findings"]
-                         for n in sizes)
-              else f"Findings differ between engines: {', '.join(mismatched)}.", ""]
+    top = max((n for n in sizes if all("error" not in by[(n, e)] for e in ENGINES)),
+              default=None)
+    if top is not None:
+        p, d, q = by[(top, "polars")], by[(top, "duckdb")], by[(top, "pandas")]
+        lines += ["", f"Per check at {top:,} households, CPU seconds (a shared intermediate "
+                  "result counts in the first check that uses it). The Polars column is the "
+                  "engine run; a separate pass splits it into the check's own frame and the "
+                  "engine's shaping (sentence, evidence JSON, finding id).", "",
+                  "| check | findings | Polars | frame | shaping | DuckDB | pandas |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for check_id, cpu in p["per_check_cpu"].items():
+            det = p["detail"].get(check_id, {})
+            lines.append(
+                f"| {check_id} | {p['findings'][check_id]:,} | {cpu:.2f} "
+                f"| {det.get('frame_cpu', float('nan')):.2f} "
+                f"| {det.get('shape_cpu', float('nan')):.2f} "
+                f"| {d['per_check_cpu'][check_id]:.2f} | {q['per_check_cpu'][check_id]:.2f} |")
+    differ = [f"{n:,}" for n in sizes
+              if len({json.dumps(r["findings"], sort_keys=True) for r in ok
+                      if r["households"] == n}) > 1]
+    lines += [""]
+    lines += ["Finding counts per check agree across the engines that finished, at every size."
+              if not differ else f"Finding counts differ between engines at {', '.join(differ)}."]
+    for r in results:
+        if "error" in r:
+            lines.append(f"{r['engine']} at {r['households']:,} households: {r['error']}.")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -276,8 +372,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="district sizes in households, comma-separated")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=2, help="timed runs per engine; best counts")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per engine; best counts")
     ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--max-mb", type=int, default=None,
+                    help="stop an engine's process above this resident memory "
+                         "(default: 60%% of the machine's memory)")
+    ap.add_argument("--funds-variant", type=Path,
+                    help="a module to register instead of checks/funds.py (a candidate change)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--drop", type=Path, help=argparse.SUPPRESS)
@@ -288,27 +389,34 @@ def main(argv: list[str] | None = None) -> int:
         _build(args.drop, args.households, args.seed)
         return 0
     if args.worker:
-        print(json.dumps(_worker(args.worker, args.drop, args.repeat, args.threads)))
+        print(json.dumps(_worker(args.worker, args.drop, args.repeat, args.threads,
+                                 args.funds_variant)))
         return 0
 
-    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.max_mb is None:
+        import psutil
+        args.max_mb = int(psutil.virtual_memory().total / 2**20 * 0.6)
     engines = args.engines.split(",")
     results = []
-    for n in sizes:
+    for n in (int(s) for s in args.sizes.split(",")):
         drop = ensure_drop(n, args.seed)
         for engine in engines:
-            r = run_engine(engine, drop, args.repeat, args.threads)
+            r = run_engine(engine, drop, args)
             r["households"] = n
             results.append(r)
+            if "error" in r:
+                print(f"{n:>9,} {engine:<7} {r['error']}", file=sys.stderr)
+                continue
             print(f"{n:>9,} {engine:<7} read {r['read_s']:6.2f} s  checks {r['checks_s']:6.2f} s"
-                  f"  peak {r['peak_mb']:7,.0f} MB  (threads {r['threads']})", file=sys.stderr)
+                  f" (cpu {r['checks_cpu']:6.2f} s)  peak {r['peak_mb']:7,.0f} MB"
+                  f"  threads {r['threads']}  load {r['load'][0]:.1f}", file=sys.stderr)
     if set(engines) != set(ENGINES):
         print(json.dumps(results, indent=1))
         return 0
     command = "python bench/funds/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = render(results, command.strip(), args.threads, args.repeat)
+    text = render(results, command.strip(), args)
     print(text)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    args.out.write_text(text, encoding="utf-8")
     return 0
 
 

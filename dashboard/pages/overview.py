@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import report
 from analytics.charts import overview as charts
 from analytics.views import overview as view
 from dashboard import data, ui
@@ -47,49 +46,64 @@ cols[3].metric(f"{ov.label}涉及金额（元）", view.format_value("money_at_r
                help="同一笔拨付触发多项检查时只计一次")
 cols[4].metric("全区综合得分", view.format_value("composite_score", h.composite_score))
 family_cols = st.columns(len(ov.leads))
-for col, (title, count) in zip(family_cols, ov.leads.select("family_title", "findings").iter_rows()):
+leads = ov.leads.select("family_title", "findings").iter_rows()
+for col, (title, count) in zip(family_cols, leads):
     col.metric(f"{title}线索", f"{count:,}")
 
 # --- charts, each with its table -----------------------------------------------------------------
-st.subheader(f"街镇排名 · {ov.label}")
-chart_col, table_col = st.columns([2, 3])
-chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
-with table_col:
-    ui.show_table(view.ranking_table(ov.ranking))
-    st.caption("排名按综合得分从高到低；红色条表示当年培训次数未达要求。")
-
-st.subheader("街镇 × 指标")
-chart_col, table_col = st.columns([3, 2])
-chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
-with table_col:
-    ui.show_table(view.heat_table(ov.heat))
-    st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
-               "格内数字为指标本身的值。")
-
-st.subheader("月度趋势")
-chart_col, table_col = st.columns([3, 2])
-chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
-with table_col:
-    ui.show_table(view.trend_table(ov.trends, trend))
-
-st.subheader("线索分类")
-chart_col, table_col = st.columns([3, 2])
-chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")
-with table_col:
-    ui.show_table(view.leads_table(ov.leads))
+# Only the open tab runs and draws (on_change="rerun"), so a visit pays for one chart at a time.
+ranking_tab, heat_tab, trend_tab, leads_tab = st.tabs(
+    ["街镇排名", "街镇 × 指标", "月度趋势", "线索分类"], key="overview_tab", on_change="rerun")
+if ranking_tab.open:
+    with ranking_tab:
+        chart_col, table_col = st.columns([2, 3])
+        chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
+        with table_col:
+            ui.show_table(view.ranking_table(ov.ranking))
+            st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列；"
+                       "红色条表示当年培训次数未达要求。")
+if heat_tab.open:
+    with heat_tab:
+        chart_col, table_col = st.columns([3, 2])
+        chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
+        with table_col:
+            ui.show_table(view.heat_table(ov.heat))
+            st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
+                       "格内数字为指标本身的值。")
+if trend_tab.open:
+    with trend_tab:
+        chart_col, table_col = st.columns([3, 2])
+        chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
+        with table_col:
+            ui.show_table(view.trend_table(ov.trends, trend))
+if leads_tab.open:
+    with leads_tab:
+        chart_col, table_col = st.columns([3, 2])
+        chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")
+        with table_col:
+            ui.show_table(view.leads_table(ov.leads))
 
 ui.download_excel("导出本页表格（Excel）", view.excel_sheets(ov), f"总览_{ov.period}.xlsx",
                   key="overview_download")
 
 # --- the yearly evaluation -----------------------------------------------------------------------
 st.subheader("年度绩效评价报告")
-years = report.report_years(indicators)
 year_col, button_col = st.columns([1, 3])
-year = year_col.selectbox("评价年度", years, format_func=view.period_label, key="overview_year")
+year = year_col.selectbox("评价年度", options["year"], format_func=view.period_label,
+                          key="overview_year")
+
+
+def yearly_pdf() -> bytes:
+    from analytics import report  # fpdf2 is loaded only when a report is asked for
+
+    return report.yearly_report(indicators, findings, year)
+
+
 button_col.download_button(
-    "生成并下载 PDF 报告", data=lambda: report.yearly_report(indicators, findings, year),
+    "生成并下载 PDF 报告", data=yearly_pdf,
     file_name=f"街镇绩效评价_{year}.pdf", mime="application/pdf", key="overview_report",
     icon=":material/picture_as_pdf:")
 
 with st.expander("指标定义"):
-    ui.show_table(view.definitions_table())
+    # A static table wraps the long definitions, which a data grid would cut off.
+    st.table(view.definitions_table())

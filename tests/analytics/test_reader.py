@@ -413,13 +413,11 @@ def test_xlsx_long_numbers_in_text_columns_are_rejected(tmp_path):
 
 
 def test_csv_title_line_above_header(tmp_path):
-    body = io.StringIO()
-    body.write("长宁区探访记录\r\n\r\n")
-    write_csv(tmp_path / "v.csv", "visits", [dict(DROP["visits"][0], mode="上门")])
+    table = write_csv(tmp_path / "v.csv", "visits", [dict(DROP["visits"][0], mode="上门")])
     path = tmp_path / "visits.csv"
-    path.write_bytes(body.getvalue().encode() + (tmp_path / "v.csv").read_bytes())
+    path.write_bytes("长宁区探访记录,,\r\n\r\n".encode() + table.read_bytes())
     frame, rejects, report = read_table_file(path, "visits")
-    assert report.header_row == 3
+    assert (report.header_row, report.encoding, frame.height) == (3, "utf-8", 0)
     assert rejects.select("row", "column", "value").rows() == [(4, "mode", "上门")]
 
 

@@ -35,7 +35,9 @@ def test_overview_renders_metrics_charts_and_tables(out_dir):
     assert metrics["在册案件数"] == "1"
     assert metrics["2026年3月实发金额（元）"] == "1,550.00"
     assert metrics["审批流程线索"] == "1"  # the small drop's one late approval
-    assert len(at.get("plotly_chart")) == 4
+    # Only the open tab draws: the ranking, its chart and its table.
+    assert [t.label for t in at.tabs] == ["街镇排名", "街镇 × 指标", "月度趋势", "线索分类"]
+    assert len(at.get("plotly_chart")) == 1
     ranking = at.dataframe[0].value
     assert list(ranking.columns[:3]) == ["排名", "街镇", "综合得分（分）"]
     assert ranking.iloc[0]["街镇"] == "华阳路街道"
@@ -49,9 +51,22 @@ def test_overview_period_filter_changes_the_view(out_dir):
     assert not at.exception
     assert at.selectbox(key="overview_period_year").value == "2026"
     assert "2026年实发金额（元）" in {m.label for m in at.metric}
+
+
+@pytest.mark.parametrize(("tab", "columns"), [
+    ("街镇 × 指标", ["街镇", "审批及时率（%）"]),
+    ("月度趋势", ["月份", "全区"]),
+    ("线索分类", ["类别", "线索数"]),
+])
+def test_overview_tabs_draw_their_chart_and_table(out_dir, tab, columns):
+    at = page("overview.py")
     at.selectbox(key="overview_trend").set_value("approval_on_time_rate").run()
+    at.session_state["overview_tab"] = tab
+    at.run()
     assert not at.exception
-    assert at.subheader[2].value == "月度趋势"
+    assert len(at.get("plotly_chart")) == 1
+    table = at.dataframe[0].value
+    assert list(table.columns[:2]) == columns
 
 
 def test_street_page_shows_overdue_items_masked(out_dir):
@@ -92,7 +107,9 @@ def test_overview_in_headless_chromium(run_dashboard, browser_page, wait_for_app
     wait_for_app(p)
     p.get_by_text("2026年实发金额（元）").wait_for()
     assert p.locator('[data-testid="stException"]').count() == 0
-    assert p.locator(".js-plotly-plot").count() >= 4
+    p.get_by_role("tab", name="街镇 × 指标").click()
+    wait_for_app(p)
+    p.locator(".js-plotly-plot .heatmaplayer").wait_for()
     p.get_by_test_id("stSidebarNav").get_by_role("link", name="街镇").click()
     wait_for_app(p)
     p.get_by_role("heading", name="超期事项").wait_for()

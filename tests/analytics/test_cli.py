@@ -1,0 +1,96 @@
+"""The aidwatch command end to end: generate, check, rerun byte for byte, bad drops."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics.cli import main
+from analytics.schema import FINDINGS_COLUMNS, INDICATORS_COLUMNS, REJECTS_COLUMNS
+
+OUTPUTS = ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv")
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory) -> Path:
+    drop = tmp_path_factory.mktemp("cli") / "drop"
+    assert main(["generate", "--out", str(drop), "--households", "400", "--seed", "3",
+                 "--quiet"]) == 0
+    return drop
+
+
+def test_check_writes_the_contract_files_and_a_rerun_is_byte_identical(district, tmp_path,
+                                                                      capsys):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["check", str(district), "--out", str(first), "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "检查基准日：2026-10-31" in summary and "发现线索" in summary
+    assert main(["check", str(district), "--out", str(second), "--quiet"]) == 0
+    for name in OUTPUTS:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert tuple(pl.read_csv(first / "findings.csv").columns) == FINDINGS_COLUMNS
+    assert tuple(pl.read_csv(first / "rejects.csv").columns) == REJECTS_COLUMNS
+    assert tuple(pl.read_csv(first / "indicators.csv").columns) == INDICATORS_COLUMNS
+    findings = pl.read_csv(first / "findings.csv", infer_schema=False)
+    assert findings.height > 0
+    assert findings.get_column("check_id").n_unique() == 26
+
+
+def test_only_runs_the_named_family_and_check(district, tmp_path):
+    assert main(["check", str(district), "--out", str(tmp_path), "--quiet",
+                 "--only", "process,late_disbursement"]) == 0
+    ids = set(pl.read_csv(tmp_path / "findings.csv").get_column("check_id"))
+    assert ids == {"approval_overdue", "late_disbursement"}
+
+
+def test_unknown_only_is_refused(district, tmp_path, capsys):
+    assert main(["check", str(district), "--out", str(tmp_path / "o"), "--only", "nope"]) == 2
+    assert "未知的检查项" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_as_of_moves_the_base_date(district, tmp_path, capsys):
+    assert main(["check", str(district), "--out", str(tmp_path), "--quiet",
+                 "--as-of", "2026-09-30"]) == 0
+    assert "检查基准日：2026-09-30" in capsys.readouterr().out
+
+
+def test_missing_required_table_stops_with_status_2_and_writes_nothing(district, tmp_path,
+                                                                      capsys):
+    drop = tmp_path / "drop"
+    shutil.copytree(district, drop)
+    (drop / "ledger.csv").unlink()
+    out = tmp_path / "out"
+    assert main(["check", str(drop), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ledger" in err and "资金实发明细" in err
+    assert not out.exists()
+
+
+def test_strict_turns_a_reject_into_status_2(district, tmp_path, capsys):
+    drop = tmp_path / "drop"
+    shutil.copytree(district, drop)
+    ledger = (drop / "ledger.csv").read_text(encoding="utf-8").splitlines()
+    head, first = ledger[0].split(","), ledger[1].split(",")
+    first[head.index("amount")] = "一千元"
+    ledger[1] = ",".join(first)
+    (drop / "ledger.csv").write_text("\n".join(ledger) + "\n", encoding="utf-8")
+
+    lenient = tmp_path / "lenient"
+    assert main(["check", str(drop), "--out", str(lenient), "--quiet"]) == 0
+    rejects = pl.read_csv(lenient / "rejects.csv", infer_schema=False)
+    assert rejects.rows() == [("ledger.csv", "2", "amount", "一千元", rejects["reason"][0])]
+
+    strict = tmp_path / "strict"
+    assert main(["check", str(drop), "--out", str(strict), "--strict", "--quiet"]) == 2
+    assert "严格模式" in capsys.readouterr().err
+    assert not (strict / "findings.csv").exists()
+
+
+def test_bad_as_of_is_a_usage_error(district, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", str(district), "--out", str(tmp_path), "--as-of", "2026-13-01"])
+    assert exc.value.code == 2
