@@ -49,6 +49,14 @@ SHARED_PHONE = "共用手机"
 SHARED_ADDRESS = "共用地址"
 ROLE_ZH = {"handler_id": "经办人", "reviewer_id": "审核人", "approver_id": "审批人"}
 
+EDGE_KINDS = ("kin", "member", "self", "holding", "custody", "account", "salary", "contact",
+              "handling")
+EDGE_LABELS = ("配偶", "父母", MEMBER, SELF, HOLDER, CUSTODIAN, REGISTERED, PAID_TO, SALARY,
+               SHARED_PHONE, SHARED_ADDRESS, *ROLE_ZH.values())
+# Enums: four million edges sort and sit in memory as small integers, not text.
+EDGE_KIND = pl.Enum(EDGE_KINDS)
+EDGE_LABEL = pl.Enum(EDGE_LABELS)
+
 # Edge kinds that tie people into clusters. Handling does not: one handler serves hundreds of
 # cases, and the tie that matters (staff member to case household) is found by the other kinds.
 GLUE_KINDS = ("kin", "member", "self", "holding", "custody", "account", "salary", "contact")
@@ -93,15 +101,12 @@ def edge_expr(source: pl.Expr, target: pl.Expr, label: pl.Expr | str) -> pl.Expr
 
 # --- the graph ----------------------------------------------------------------------------------
 
-EDGE_SCHEMA = {"src": pl.String, "dst": pl.String, "kind": pl.String, "label": pl.String}
-
-
 @dataclass
 class LinkGraph:
     """The district's link graph as integer-indexed frames, with components precomputed.
 
-    ``nodes``: idx (row number), key, kind, ident (the raw identifier), hub, component, paid_fen
-    (money paid for a case node, else null); sorted by key, so a key is found by binary search.
+    ``nodes``: idx (row number), key ('<kind>:<identifier>'), hub, component, paid_fen (money
+    paid for a case node, else null); sorted by key, so a key is found by binary search.
     ``edges``: src, dst (node idx), kind, label, glue (whether it joins clusters).
     ``hubs``: phones and addresses shared by more than the threshold (kind, key, people).
     The numpy arrays repeat what the views read per node or edge, so that a page's work does
@@ -187,8 +192,9 @@ def build_link_graph(drop) -> LinkGraph:
     person_key = node_key(PERSON, pl.col("id_number"))
 
     def edges(frame: pl.LazyFrame, kind: str, glue: bool = True) -> pl.LazyFrame:
-        return frame.select(pl.col("src"), pl.col("dst"), pl.col("label"),
-                            pl.lit(kind).alias("kind"), pl.lit(glue).alias("glue"))
+        return frame.select(pl.col("src"), pl.col("dst"), pl.col("label").cast(EDGE_LABEL),
+                            pl.lit(kind, dtype=EDGE_KIND).alias("kind"),
+                            pl.lit(glue).alias("glue"))
 
     parts: list[pl.LazyFrame] = []
     if "relations" in drop.tables:
@@ -247,32 +253,33 @@ def build_link_graph(drop) -> LinkGraph:
                          pl.col(column).alias("value")),
         ], how="vertical")
         contact, hubs = _contact_edges(owners, kind, label, threshold)
-        parts.append(contact.with_columns(pl.lit("contact").alias("kind"))
-                     .select("src", "dst", "label", "kind", "glue"))
+        parts.append(contact.select("src", "dst", pl.col("label").cast(EDGE_LABEL),
+                                    pl.lit("contact", dtype=EDGE_KIND).alias("kind"), "glue"))
         hub_parts.append(hubs)
 
     every = pl.concat(parts, how="vertical").filter(pl.col("src") != pl.col("dst"))
     every, hubs = pl.collect_all([every, pl.concat(hub_parts, how="vertical")])
-    extra = pl.concat([
+    keys = (pl.concat([
+        every.lazy().select(pl.col("src").alias("key")),
+        every.lazy().select(pl.col("dst").alias("key")),
         persons.select(person_key.alias("key")),
         staff.select(node_key(STAFF, pl.col("staff_id")).alias("key")),
         cases.select(node_key(CASE, pl.col("case_id")).alias("key")),
-    ]).collect()
-    keys = (pl.concat([every.select(pl.col("src").alias("key")),
-                       every.select(pl.col("dst").alias("key")), extra])
-            .unique().sort("key"))
+    ]).unique().sort("key").collect())
     hub_keys = hubs.get_column("key")
+    # kind and identifier are split off the key only for the nodes a view shows (split_key)
     nodes = (keys.with_row_index("idx")
-             .with_columns(pl.col("key").str.extract(r"^([a-z]+):").alias("kind"),
-                           pl.col("key").str.splitn(":", 2).struct.field("field_1").alias("ident"),
-                           pl.col("key").is_in(hub_keys.implode()).alias("hub")))
-    index = nodes.select("key", "idx")
-    edge_frame = (every
+             .with_columns(pl.col("key").is_in(hub_keys.implode()).alias("hub")))
+    # Joins map edge ends to node indices (a binary search per end is slower when the ends
+    # come in no order); the sort makes the edge order, and so every view, reproducible.
+    index = nodes.lazy().select("key", "idx")
+    edge_frame = (every.lazy()
                   .join(index.rename({"key": "src", "idx": "s"}), on="src", how="inner")
                   .join(index.rename({"key": "dst", "idx": "d"}), on="dst", how="inner")
                   .select(pl.col("s").alias("src"), pl.col("d").alias("dst"), "kind", "label",
                           "glue")
-                  .sort("src", "dst", "kind", "label"))
+                  .sort("src", "dst", "kind", "label")
+                  .collect())
     n = nodes.height
     src = edge_frame.get_column("src").to_numpy().astype(np.int64)
     dst = edge_frame.get_column("dst").to_numpy().astype(np.int64)
@@ -312,6 +319,13 @@ def _components(n: int, src: np.ndarray, dst: np.ndarray, glue: np.ndarray) -> n
                            shape=(n, n)).tocsr()
     _, labels = connected_components(adjacency, directed=False)
     return labels.astype(np.int64)
+
+
+def split_key() -> list[pl.Expr]:
+    """``kind`` and ``ident`` of a node frame's ``key`` ('person:3101...')."""
+    parts = pl.col("key").str.splitn(":", 2)
+    return [parts.struct.field("field_0").alias("kind"),
+            parts.struct.field("field_1").alias("ident")]
 
 
 def label_expr() -> pl.Expr:
@@ -358,6 +372,7 @@ def induced(graph: LinkGraph, idx: list[int]) -> tuple[pl.DataFrame, pl.DataFram
         eids.append(edge_rows[inside[near]])
     rows = np.unique(np.concatenate(eids)) if eids else np.empty(0, dtype=np.int64)
     nodes = (graph.nodes[chosen.tolist()]
+             .with_columns(split_key())
              .with_columns(label_expr().alias("label"))
              .select("idx", "key", "kind", "ident", "label", "hub", "component"))
     edges = graph.edges[rows.tolist()]

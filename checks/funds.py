@@ -31,6 +31,51 @@ def entitled(drop: Drop) -> pl.LazyFrame:
     return drop["entitlements"]
 
 
+def paid_case(drop: Drop) -> pl.LazyFrame:
+    """In-scope paid rows that name a case."""
+    return drop.memo("funds.paid_case", lambda: paid(drop).filter(pl.col("case_id").is_not_null()))
+
+
+def _sums(drop: Drop) -> pl.LazyFrame:
+    """Per case, month and item: entitled sum and rows, paid sum and rows (duplicates included).
+
+    Both sides go through one group-by over their concatenation, which costs less than two
+    group-bys and a full join of millions of keys."""
+
+    def build() -> pl.LazyFrame:
+        ent = entitled(drop).select(*KEY, "amount", pl.lit(False).alias("is_paid"))
+        p = paid_case(drop).select(*KEY, "amount", pl.lit(True).alias("is_paid"))
+        is_paid = pl.col("is_paid")
+        return (pl.concat([ent, p], how="vertical")
+                .group_by(KEY)
+                .agg(pl.col("amount").filter(~is_paid).sum().alias("entitled_fen"),
+                     (~is_paid).sum().alias("entitled_rows"),
+                     pl.col("amount").filter(is_paid).sum().alias("paid_fen"),
+                     is_paid.sum().alias("paid_rows")))
+
+    return drop.memo("funds.sums", build)
+
+
+def sides(drop: Drop) -> pl.LazyFrame:
+    """Per case, month and item: the entitled sum and the paid sum with duplicates left out; a
+    side with no row is null. It serves amount_mismatch, entitled_not_paid and
+    paid_without_entitlement."""
+
+    def build() -> pl.LazyFrame:
+        dup = duplicates(drop).group_by(KEY).agg(pl.col("amount").sum().alias("dup_fen"))
+        return (_sums(drop).join(dup, on=KEY, how="left", validate="1:1")
+                .with_columns(
+                    pl.when(pl.col("entitled_rows") > 0).then(pl.col("entitled_fen"))
+                    .alias("entitled_fen"),
+                    # Removing duplicates never empties a key: the first max(e, 1) rows stay.
+                    pl.when(pl.col("paid_rows") > 0)
+                    .then(pl.col("paid_fen") - pl.col("dup_fen").fill_null(0))
+                    .alias("paid_fen"))
+                .drop("dup_fen"))
+
+    return drop.memo("funds.sides", build)
+
+
 def _ledger_evidence() -> pl.Expr:
     return pl.struct(
         "txn_id", "batch_id", "month", date_str(pl.col("pay_date")).alias("pay_date"), "street",
@@ -50,9 +95,12 @@ def duplicates(drop: Drop) -> pl.LazyFrame:
 
     def build() -> pl.LazyFrame:
         group = [*KEY, "amount"]
-        p = paid(drop).filter(pl.col("case_id").is_not_null())
+        # Only a key paid at least twice can hold a duplicate.
+        p = paid_case(drop).join(_sums(drop).filter(pl.col("paid_rows") > 1).select(KEY),
+                                 on=KEY, how="semi")
         multi = (p.group_by(group).agg(pl.len().alias("n")).filter(pl.col("n") > 1))
-        e = entitled(drop).group_by(group).agg(pl.len().alias("e"))
+        e = (entitled(drop).join(multi, on=group, how="semi")
+             .group_by(group).agg(pl.len().alias("e")))
         cand = (multi.join(e, on=group, how="left", validate="1:1")
                 .with_columns(pl.max_horizontal(pl.col("e").fill_null(0), pl.lit(1))
                               .alias("allowed"))
@@ -89,10 +137,9 @@ def out_of_scope_spending(drop: Drop) -> pl.LazyFrame:
        needs=("ledger", "entitlements"))
 def paid_without_entitlement(drop: Drop) -> pl.LazyFrame:
     """实发明细中有拨付，业务系统却没有同一案件、月份、项目的应发记录（或既无案件又非服务机构付款）。"""
-    p = paid(drop)
-    with_case = (p.filter(pl.col("case_id").is_not_null())
-                 .join(entitled(drop).select(KEY).unique(), on=KEY, how="anti"))
-    no_case = p.filter(pl.col("case_id").is_null() & (pl.col("item") != SERVICE_ITEM))
+    unentitled = sides(drop).filter(pl.col("entitled_fen").is_null()).select(KEY)
+    with_case = paid_case(drop).join(unentitled, on=KEY, how="semi")
+    no_case = paid(drop).filter(pl.col("case_id").is_null() & (pl.col("item") != SERVICE_ITEM))
     rows = pl.concat([with_case, no_case], how="vertical")
     reason = (pl.when(pl.col("case_id").is_null())
               .then(pl.lit("该笔拨付没有救助编号，且不是付给服务机构的款项"))
@@ -135,17 +182,18 @@ def duplicate_payment(drop: Drop) -> pl.LazyFrame:
             ))
 
 
-def _sides(drop: Drop) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Entitled and paid (duplicates left out) per case, month and item, with their rows."""
-    ent = (entitled(drop).sort("month", "case_id", "kind", "amount")
-           .group_by(KEY).agg(pl.col("amount").sum().alias("entitled_fen"),
-                              _entitlement_evidence().alias("entitlements")))
-    p = (paid(drop).filter(pl.col("case_id").is_not_null())
-         .join(duplicates(drop).select("txn_id"), on="txn_id", how="anti")
-         .sort("pay_date", "txn_id")
-         .group_by(KEY).agg(pl.col("amount").sum().alias("paid_fen"),
-                            _ledger_evidence().alias("ledger")))
-    return ent, p
+def _entitlement_rows(drop: Drop, keys: pl.LazyFrame) -> pl.LazyFrame:
+    """The entitlement rows behind the flagged keys only: evidence is built after filtering."""
+    return (entitled(drop).join(keys, on=KEY, how="semi")
+            .sort("month", "case_id", "kind", "amount")
+            .group_by(KEY).agg(_entitlement_evidence().alias("entitlements")))
+
+
+def _ledger_rows(drop: Drop, keys: pl.LazyFrame) -> pl.LazyFrame:
+    return (paid_case(drop).join(keys, on=KEY, how="semi")
+            .join(duplicates(drop).select("txn_id"), on="txn_id", how="anti")
+            .sort("pay_date", "txn_id")
+            .group_by(KEY).agg(_ledger_evidence().alias("ledger")))
 
 
 def _case_street(drop: Drop) -> pl.LazyFrame:
@@ -156,10 +204,14 @@ def _case_street(drop: Drop) -> pl.LazyFrame:
        needs=("ledger", "entitlements", "cases"))
 def amount_mismatch(drop: Drop) -> pl.LazyFrame:
     """同一案件、月份、项目的应发合计与实发合计（不含重复拨付）不一致。"""
-    ent, p = _sides(drop)
-    rows = (ent.join(p, on=KEY, how="inner", validate="1:1")
-            .filter(pl.col("entitled_fen") != pl.col("paid_fen"))
-            .with_columns((pl.col("paid_fen") - pl.col("entitled_fen")).alias("diff_fen"))
+    flagged = (sides(drop)
+               .filter(pl.col("entitled_fen") != pl.col("paid_fen"))
+               .with_columns((pl.col("paid_fen") - pl.col("entitled_fen")).alias("diff_fen"))
+               .collect().lazy())
+    keys = flagged.select(KEY)
+    rows = (flagged
+            .join(_entitlement_rows(drop, keys), on=KEY, how="left", validate="1:1")
+            .join(_ledger_rows(drop, keys), on=KEY, how="left", validate="1:1")
             .join(_case_street(drop), on="case_id", how="left", validate="m:1"))
     return rows.select(
         "case_id", "month", "item", "street",
@@ -179,11 +231,14 @@ def amount_mismatch(drop: Drop) -> pl.LazyFrame:
        needs=("ledger", "entitlements", "cases"))
 def entitled_not_paid(drop: Drop) -> pl.LazyFrame:
     """业务系统有应发记录，实发明细中没有同一案件、月份、项目的成功拨付（退票视为未发）。"""
-    ent, _ = _sides(drop)
-    p_keys = paid(drop).filter(pl.col("case_id").is_not_null()).select(KEY).unique()
+    flagged = (sides(drop).filter(pl.col("paid_fen").is_null())
+               .drop("paid_fen").collect().lazy())
+    keys = flagged.select(KEY)
     returned = (drop["ledger"].filter(pl.col("status") == "退票")
+                .join(keys, on=KEY, how="semi")
                 .group_by(KEY).agg(pl.len().alias("returned_rows")))
-    rows = (ent.join(p_keys, on=KEY, how="anti")
+    rows = (flagged
+            .join(_entitlement_rows(drop, keys), on=KEY, how="left", validate="1:1")
             .join(returned, on=KEY, how="left", validate="1:1")
             .join(_case_street(drop), on="case_id", how="left", validate="m:1"))
     note = (pl.when(pl.col("returned_rows").is_not_null())
@@ -203,7 +258,7 @@ def entitled_not_paid(drop: Drop) -> pl.LazyFrame:
 
 
 def _paid_with_case(drop: Drop, extra: pl.LazyFrame, on: str = "case_id") -> pl.LazyFrame:
-    return paid(drop).filter(pl.col("case_id").is_not_null()).join(extra, on=on, how="inner")
+    return paid_case(drop).join(extra, on=on, how="inner")
 
 
 @check(title="终止后仍拨付", family="funds", severity="高", keys=("txn_id",),
@@ -263,7 +318,7 @@ def payee_not_registered(drop: Drop) -> pl.LazyFrame:
     """拨付的银行账号不是该案件登记的收款账户，或案件没有登记收款账户。"""
     registered = drop["accounts"].select("case_id",
                                          pl.col("account_no").alias("registered_account"))
-    rows = (paid(drop).filter(pl.col("case_id").is_not_null())
+    rows = (paid_case(drop)
             .join(registered, on="case_id", how="left", validate="m:1")
             .filter(pl.col("registered_account").is_null()
                     | (pl.col("registered_account") != pl.col("account_no"))))

@@ -8,14 +8,14 @@ import polars as pl
 
 from analytics.charts.funds import FONT
 from analytics.indicators import DISTRICT
-from analytics.views.overview import format_value, indicator_title
+from analytics.views.overview import SCORE_SCALE as SCORES, format_value, indicator_title
 
 EMPTY = "暂无数据"
 BAR_COLOUR = "#4c78a8"
 SHORT_COLOUR = "#e45756"
 DISTRICT_COLOUR = "#222222"
-# Red (poor) to green (good) on the 0–100 scores.
-SCORE_SCALE = [[0.0, "#d73027"], [0.5, "#fee08b"], [1.0, "#1a9850"]]
+# The landing table's colours, as plotly takes them.
+SCORE_SCALE = [[at, colour] for at, colour in SCORES]
 
 
 def _empty(title: str, height: int = 240) -> go.Figure:

@@ -427,7 +427,9 @@ def cluster_excel(graph: LinkGraph, findings: pl.DataFrame, cluster: str) -> byt
 
 def staff_choices(graph: LinkGraph) -> list[str]:
     """Staff ids in the graph (not personal data), for a picker."""
-    return graph.nodes.filter(pl.col("kind") == STAFF).get_column("ident").sort().to_list()
+    keys = graph.nodes.get_column("key")
+    lo, hi = keys.search_sorted(STAFF + ":"), keys.search_sorted(STAFF + ";")
+    return keys.slice(lo, hi - lo).str.strip_prefix(STAFF + ":").sort().to_list()
 
 
 def path_text(findings: pl.DataFrame, finding_id: str) -> str:

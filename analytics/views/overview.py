@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from html import escape
 
 import polars as pl
 
@@ -31,6 +32,11 @@ TRENDED = ("composite_score",
              if i.name != "composite_score" and not i.name.startswith("circle_")))
 TRAINING_SHORT = "未达标"
 TRAINING_OK = "达标"
+# Red (poor) through yellow to green (good) on the 0–100 scores: the heat map and the landing
+# table colour alike.
+SCORE_SCALE = ((0.0, "#d73027"), (0.5, "#fee08b"), (1.0, "#1a9850"))
+SCORE_BAR = "#9ebfe3"
+SHORT_STYLE = "background-color: #fbd5d2; color: #a50f15; font-weight: 600"
 
 
 # --- periods and formatting --------------------------------------------------------------------
@@ -317,3 +323,106 @@ def excel_sheets(view: Overview) -> dict[str, pl.DataFrame]:
     return {"街镇排名": ranking_table(view.ranking), "指标热力图": heat_table(view.heat),
             "月度趋势": trend_table(view.trends, view.trend_indicator),
             "线索分类": leads_table(view.leads), "指标定义": definitions_table()}
+
+
+# --- static tables: HTML drawn without any of the browser's chart or data-grid code -------------
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def score_colour(score: pl.Expr) -> pl.Expr:
+    """CSS declarations colouring a cell by a 0–100 score on :data:`SCORE_SCALE`, linear between
+    its stops, with white text on the darker ends; null where there is no score."""
+    t = score.clip(0, 100) / 100
+    stops = [(at, _rgb(colour)) for at, colour in SCORE_SCALE]
+
+    def channel(i: int) -> pl.Expr:
+        expr = pl.lit(float(stops[-1][1][i]))
+        for (lo, c_lo), (hi, c_hi) in reversed(list(zip(stops, stops[1:]))):
+            expr = pl.when(t <= hi).then(c_lo[i] + (c_hi[i] - c_lo[i]) * (t - lo) / (hi - lo)
+                                          ).otherwise(expr)
+        return expr.round(0).cast(pl.Int64)
+
+    red, green, blue = channel(0), channel(1), channel(2)
+    # Perceived brightness (ITU-R BT.601 weights) decides the text colour.
+    dark = (0.299 * red + 0.587 * green + 0.114 * blue) < 150
+    text = pl.when(dark).then(pl.lit("#ffffff")).otherwise(pl.lit("#222222"))
+    return pl.when(score.is_not_null()).then(
+        pl.format("background-color: rgb({}, {}, {}); color: {}", red, green, blue, text))
+
+
+def score_bar(score: pl.Expr) -> pl.Expr:
+    """CSS declarations drawing a 0–100 score as a bar filling that share of the cell."""
+    width = score.clip(0, 100).round(1)
+    return pl.format("background: linear-gradient(90deg, {} {}%, transparent {}%)",
+                     pl.lit(SCORE_BAR), width, width)
+
+
+WRAP_AT = 12
+_TABLE = ("border-collapse: collapse; width: 100%; font-size: 0.875rem; "
+          "font-variant-numeric: tabular-nums")
+_TH = ("padding: 0.35rem 0.5rem; border-bottom: 2px solid rgba(128, 128, 128, 0.5); "
+       "text-align: {align}; vertical-align: bottom; font-weight: 600")
+_TD = "padding: 0.3rem 0.5rem; border-bottom: 1px solid rgba(128, 128, 128, 0.2); text-align: {align}"
+
+
+def _html(name: str, headers: list[tuple[str, str]],
+          rows: list[list[tuple[str, str | None]]], wrap: Collection[int] = ()) -> str:
+    """A table: ``headers`` as (text, align), each row as (text, extra CSS) per cell; the cells of
+    the columns in ``wrap`` (positions) wrap, the others keep to one line."""
+    cell_css = [_TD.format(align=align) + ("" if i in wrap else "; white-space: nowrap")
+                for i, (_, align) in enumerate(headers)]
+    head = "".join(f'<th style="{_TH.format(align=align)}">{escape(text)}</th>'
+                   for text, align in headers)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td style="{css}{"; " + style if style else ""}">{escape(text)}</td>'
+            for (text, style), css in zip(row, cell_css)) + "</tr>"
+        for row in rows)
+    return (f'<div style="overflow-x: auto"><table class="aidwatch-{name}" style="{_TABLE}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def glance_html(ranking_frame: pl.DataFrame, heat_frame: pl.DataFrame) -> str:
+    """The landing table: :func:`ranking` with each indicator beside the composite score, the
+    score drawn as a bar in its cell, each scored indicator's cell coloured by its heat-map score
+    (:func:`heat`) and a street short of trainings marked; cells show the indicators' own values.
+
+    Static HTML with inline styles, so the browser draws it without a chart or data grid."""
+    scored = [n for n in HEAT if n != "composite_score"]
+    scores = (heat_frame.filter(pl.col("indicator").is_in(scored))
+              .pivot(on="indicator", index="street", values="score", aggregate_function=None)
+              if heat_frame.height else pl.DataFrame(schema={"street": pl.String}))
+    for name in scored:
+        if name not in scores.columns:
+            scores = scores.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+    styled = (ranking_frame.join(scores.select("street", *(pl.col(n).alias(f"{n}:score")
+                                                           for n in scored)),
+                                 on="street", how="left", validate="1:1")
+              .with_columns(*(score_colour(pl.col(f"{n}:score")).alias(f"{n}:style")
+                              for n in scored),
+                            score_bar(pl.col("composite_score")).alias("composite_score:style"),
+                            pl.when(pl.col("training_mark") == TRAINING_SHORT)
+                            .then(pl.lit(SHORT_STYLE)).alias("training_mark:style")))
+    headers = [("排名", "right"), ("街镇", "left"), *((indicator_title(n), "right") for n in RANKED),
+               ("本年培训次数", "right"), ("培训达标", "center")]
+    rows = []  # ten street offices at most
+    for row in styled.iter_rows(named=True):
+        trainings = row["trainings_year"]
+        rows.append([
+            ("—" if row["rank"] is None else str(row["rank"]), None),
+            (row["street"], None),
+            *((format_value(n, row[n]), row.get(f"{n}:style")) for n in RANKED),
+            ("—" if trainings is None else f"{int(trainings):,}", None),
+            (row["training_mark"] or "—", row["training_mark:style"])])
+    return _html("glance", headers, rows)
+
+
+def table_html(frame: pl.DataFrame) -> str:
+    """Any small frame of text and numbers as a static table; a column holding text longer than
+    :data:`WRAP_AT` characters wraps, the others keep to one line."""
+    headers = [(c, "left" if frame.schema[c] == pl.String else "right") for c in frame.columns]
+    rows = [[("—" if v is None else str(v), None) for v in row] for row in frame.iter_rows()]
+    longest = [max((len(text) for text, _ in column), default=0) for column in zip(*rows)]
+    return _html("table", headers, rows, wrap={i for i, n in enumerate(longest) if n > WRAP_AT})

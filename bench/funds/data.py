@@ -100,6 +100,14 @@ def _month_dates(month_index: np.ndarray, day: np.ndarray) -> pl.Series:
                      .astype("datetime64[D]")).cast(pl.Date)
 
 
+def _rows(**columns) -> pl.DataFrame:
+    """A frame from arrays of one length, scalars repeated: a dict of scalars and empty arrays
+    would give Null-typed columns that no longer stack with the others."""
+    n = next(len(v) for v in columns.values() if not isinstance(v, (str, int)))
+    return pl.DataFrame({k: pl.repeat(v, n, eager=True) if isinstance(v, (str, int)) else v
+                         for k, v in columns.items()})
+
+
 def _typed(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     schema = polars_schema(table)
     missing = [pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in frame.columns]
@@ -214,20 +222,20 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
         payable = (((active | terminated) & (start_m <= m))
                    & (active | (m <= term_m) | (paid_on & (m == term_m + 1))))
         idx = np.flatnonzero(payable)
-        ent_parts.append(pl.DataFrame({"h": idx, "m": m, "item": main_item[idx],
-                                       "kind": "正常", "amount": amount[idx]}))
+        ent_parts.append(_rows(h=idx, m=m, item=main_item[idx], kind="正常", amount=amount[idx]))
         k = len(idx)
         for item, share, amounts in (("临时救助金", 0.05, (50000, 80000, 100000)),
                                      ("小金额救助金", 0.055, (20000, 30000, 40000)),
                                      ("小金额救助金", 0.006, (20000, 30000))):
             sel = idx[rng.random(k) < share]
-            ent_parts.append(pl.DataFrame({
-                "h": sel, "m": m, "item": item, "kind": "正常",
-                "amount": np.asarray(amounts)[rng.integers(0, len(amounts), len(sel))]}))
+            ent_parts.append(_rows(
+                h=sel, m=m, item=item, kind="正常",
+                amount=np.asarray(amounts)[rng.integers(0, len(amounts), len(sel))]))
         back = idx[rng.random(k) < 0.005]
-        ent_parts.append(pl.DataFrame({"h": back, "m": m, "item": main_item[back], "kind": "补发",
-                                       "amount": amount[back] // rng.integers(1, 3, len(back))}))
-    ent = pl.concat(ent_parts).with_columns(pl.col("h").cast(pl.Int64), pl.col("m").cast(pl.Int32))
+        ent_parts.append(_rows(h=back, m=m, item=main_item[back], kind="补发",
+                               amount=amount[back] // rng.integers(1, 3, len(back))))
+    ent = pl.concat(ent_parts, how="vertical_relaxed").with_columns(
+        pl.col("h").cast(pl.Int64), pl.col("m").cast(pl.Int32))
     ent = ent.sort("m", "h", "item", "kind")
     e_h = ent["h"].to_numpy()
     entitlements = pl.DataFrame({
@@ -258,7 +266,7 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
     base = pl.DataFrame({
         "m": e_m, "day": day, "street_i": pay_street, "item": ent["item"], "h": e_h,
         "account_no": account_no.gather(e_h), "amount": e_amount,
-        "status": np.where(unpaid, "退票", "成功"),
+        "status": np.where(unpaid, "退票", "成功"), "changed": changed,
     }).with_columns(
         pl.when(wrong_fund & (pl.col("item") == "临时救助金")).then(pl.lit("JZ01"))
         .when(wrong_fund).then(pl.lit("JZ07"))
@@ -268,7 +276,10 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
     )
     keep = ~unpaid | (rng.random(n_e) < 0.5)  # half of the unpaid rows leave a 退票 row
     base = base.filter(pl.Series(keep))
-    dup = base.filter(pl.Series(rng.random(base.height) < RATES["duplicate"])
+    # Some doubled payments of an amount nobody is entitled to (e = 0): one of the two is the
+    # duplicate, the other an amount mismatch.
+    dup = base.filter((pl.Series(rng.random(base.height) < RATES["duplicate"])
+                       | (pl.col("changed") & pl.Series(rng.random(base.height) < 0.1)))
                       & (pl.col("status") == "成功"))
     dup = dup.with_columns((pl.col("day") + pl.Series(rng.integers(1, 4, dup.height)))
                            .clip(upper_bound=28).alias("day"))
@@ -276,7 +287,8 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
                         & (pl.col("status") == "成功") & (pl.col("item") != "困境儿童基本生活费"))
     stray = stray.with_columns(pl.lit("困境儿童基本生活费").alias("item"), pl.lit("JZ06").alias("fund_code"),
                                pl.lit(60000, dtype=pl.Int64).alias("amount"))
-    case_rows = pl.concat([base, dup, stray]).with_columns(pl.col("h").cast(pl.Int64))
+    case_rows = (pl.concat([base, dup, stray]).drop("changed")
+                 .with_columns(pl.col("h").cast(pl.Int64)))
     c_h = case_rows["h"].to_numpy()
     case_rows = case_rows.with_columns(
         case_id.gather(c_h).alias("case_id"), applicant.gather(c_h).alias("payee_id"),
@@ -335,12 +347,12 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
     others = rng.integers(0, n_persons, max(3, n_persons // 1000))
     kinds = _pick(rng, ["就业参保", "刑事处罚"], len(others), [0.9, 0.1]).astype(str)
     events = pl.concat([
-        pl.DataFrame({"id_number": applicant.gather(d_idx), "event_type": "死亡",
-                      "event_date": _month_dates(rng.integers(0, len(MONTHS) - 1, len(d_idx)),
-                                                 rng.integers(1, 28, len(d_idx)))}),
-        pl.DataFrame({"id_number": person_ids.gather(others), "event_type": kinds,
-                      "event_date": _month_dates(rng.integers(0, len(MONTHS), len(others)),
-                                                 rng.integers(1, 28, len(others)))}),
+        _rows(id_number=applicant.gather(d_idx), event_type="死亡",
+              event_date=_month_dates(rng.integers(0, len(MONTHS) - 1, len(d_idx)),
+                                      rng.integers(1, 28, len(d_idx)))),
+        _rows(id_number=person_ids.gather(others), event_type=kinds,
+              event_date=_month_dates(rng.integers(0, len(MONTHS), len(others)),
+                                      rng.integers(1, 28, len(others)))),
     ]).with_columns(pl.lit("区大数据中心").alias("source"))
 
     frames = dict(persons=persons, staff=staff, cases=cases, accounts=accounts,

@@ -132,8 +132,9 @@ def _polars(read, as_of, repeat: int) -> dict:
         runs.append(clock.read())
         if best is None or runs[-1][0] <= min(r[0] for r in runs[:-1]):
             ids = list(result.summary["check_id"])
+            # run_checks reports before each check and once at the end
             best = dict(
-                wall=dict(zip(ids, result.summary["seconds"])),
+                wall={cid: marks[i + 1][1] - marks[i][1] for i, cid in enumerate(ids)},
                 cpu={cid: marks[i + 1][2] - marks[i][2] for i, cid in enumerate(ids)},
                 findings=dict(zip(ids, result.summary["findings"])))
         del result

@@ -3,7 +3,9 @@
     .venv/bin/python bench/integrity/run.py --persons 10000,100000,1000000
 
 For each size the demo generator builds a district (base plus planted defects) of about that many
-persons, with staff, relations, accounts and payments in proportion, and writes it as Parquet.
+persons, with staff, relations, accounts and payments in proportion; the bench adds one custodian
+of 400 households' cards and a care home address shared by 300 people (a big cluster and a hub,
+which the generator does not make), and writes the tables as Parquet.
 Each engine then runs in fresh processes, taking turns (``--repeat`` runs each): a process loads
 the tables and runs the nine integrity checks once; the best time and the highest peak RSS (its
 own memory map: loading plus checking) are kept. Both engines must find the same keys for every
@@ -71,6 +73,7 @@ def build(persons: int, seed: int, folder: Path) -> dict:
     ctx = new_context(params)
     build_base(params, ctx)
     plant_all(ctx)
+    stress(ctx.tables, seed)
     folder.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         ctx.tables[name].write_parquet(folder / f"{name}.parquet")
@@ -79,6 +82,30 @@ def build(persons: int, seed: int, folder: Path) -> dict:
             "seconds": round(time.perf_counter() - started, 1)}
     (folder / "meta.json").write_text(json.dumps(meta))
     return meta
+
+
+def stress(tables: dict, seed: int, kept: int = 400, residents: int = 300) -> None:
+    """What the generator does not make and a city has: one person keeping the cards of
+    ``kept`` households (a cluster of thousands of nodes) and a care home whose address
+    ``residents`` people share (a hub). Both engines see the same tables."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    accounts = tables["accounts"]
+    rows = np.sort(rng.choice(accounts.height, min(kept, accounts.height), replace=False))
+    keeper = pl.Series(np.zeros(accounts.height, dtype=bool)).scatter(rows, True)
+    tables["accounts"] = accounts.with_columns(
+        pl.when(keeper).then(pl.lit("310105196003070019")).otherwise(pl.col("custodian_id_number"))
+        .alias("custodian_id_number"))
+    persons = tables["persons"]
+    rows = np.sort(rng.choice(persons.height, min(residents, persons.height), replace=False))
+    home = pl.Series(np.zeros(persons.height, dtype=bool)).scatter(rows, True)
+    tables["persons"] = persons.with_columns(
+        pl.when(home).then(pl.lit("上海市长宁区仙霞路999号")).otherwise(pl.col("address"))
+        .alias("address"),
+        pl.when(home).then(pl.lit("仙霞路999号")).otherwise(pl.col("address_norm"))
+        .alias("address_norm"))
 
 
 # --- engines (each runs in its own process) ------------------------------------------------------

@@ -9,6 +9,9 @@ from analytics.charts import overview as charts
 from analytics.views import overview as view
 from dashboard import data, ui
 
+VIEWS = {"glance": "一览", "ranking": "街镇排名", "heat": "街镇 × 指标", "trend": "月度趋势",
+         "leads": "线索分类"}
+
 st.title("总览")
 st.caption("全区救助对象、资金发放与问题线索概况，十个街镇的绩效指标、综合得分排名与月度趋势。")
 
@@ -50,38 +53,40 @@ leads = ov.leads.select("family_title", "findings").iter_rows()
 for col, (title, count) in zip(family_cols, leads):
     col.metric(f"{title}线索", f"{count:,}")
 
-# --- charts, each with its table -----------------------------------------------------------------
-# Only the open tab runs and draws (on_change="rerun"), so a visit pays for one chart at a time.
-ranking_tab, heat_tab, trend_tab, leads_tab = st.tabs(
-    ["街镇排名", "街镇 × 指标", "月度趋势", "线索分类"], key="overview_tab", on_change="rerun")
-if ranking_tab.open:
-    with ranking_tab:
-        chart_col, table_col = st.columns([2, 3])
-        chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
-        with table_col:
-            ui.show_table(view.ranking_table(ov.ranking))
-            st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列；"
-                       "红色条表示当年培训次数未达要求。")
-if heat_tab.open:
-    with heat_tab:
-        chart_col, table_col = st.columns([3, 2])
-        chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
-        with table_col:
-            ui.show_table(view.heat_table(ov.heat))
-            st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
-                       "格内数字为指标本身的值。")
-if trend_tab.open:
-    with trend_tab:
-        chart_col, table_col = st.columns([3, 2])
-        chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
-        with table_col:
-            ui.show_table(view.trend_table(ov.trends, trend))
-if leads_tab.open:
-    with leads_tab:
-        chart_col, table_col = st.columns([3, 2])
-        chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")
-        with table_col:
-            ui.show_table(view.leads_table(ov.leads))
+# --- the view: a static table by default, the charts and data grids on request ----------------
+# The landing view draws plain HTML: Streamlit's Plotly component (4.7 MB of script) and its data
+# grid are fetched by the browser only when a view that uses them is opened.
+shown = st.segmented_control("视图", list(VIEWS), format_func=VIEWS.get, default="glance",
+                             required=True, key="overview_view", label_visibility="collapsed")
+if shown == "glance":
+    st.html(view.glance_html(ov.ranking, ov.heat))
+    st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列，蓝条长短即综合得分。"
+               "指标格按该项得分着色（0–100，红差绿好：比率×100；越少越好的指标与十个街镇中最差者"
+               "比较），格内数字为指标本身的值；培训次数未达要求的街镇标红。")
+elif shown == "ranking":
+    chart_col, table_col = st.columns([2, 3])
+    chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
+    with table_col:
+        ui.show_table(view.ranking_table(ov.ranking))
+        st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列；"
+                   "红色条表示当年培训次数未达要求。")
+elif shown == "heat":
+    chart_col, table_col = st.columns([3, 2])
+    chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
+    with table_col:
+        ui.show_table(view.heat_table(ov.heat))
+        st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
+                   "格内数字为指标本身的值。")
+elif shown == "trend":
+    chart_col, table_col = st.columns([3, 2])
+    chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
+    with table_col:
+        ui.show_table(view.trend_table(ov.trends, trend))
+else:
+    chart_col, table_col = st.columns([3, 2])
+    chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")
+    with table_col:
+        ui.show_table(view.leads_table(ov.leads))
 
 ui.download_excel("导出本页表格（Excel）", view.excel_sheets(ov), f"总览_{ov.period}.xlsx",
                   key="overview_download")
@@ -105,5 +110,6 @@ button_col.download_button(
     icon=":material/picture_as_pdf:")
 
 with st.expander("指标定义"):
-    # A static table wraps the long definitions, which a data grid would cut off.
-    st.table(view.definitions_table())
+    # Static HTML wraps the long definitions, which a data grid would cut off, and needs none of
+    # the browser code of st.table (about 1 MB of Arrow decoding).
+    st.html(view.table_html(view.definitions_table()))
