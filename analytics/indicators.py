@@ -29,7 +29,7 @@ import polars as pl
 from analytics import reference
 from analytics.model import Drop
 from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA, STREETS
-from checks.common import paid_rows
+from checks.common import due_date, paid_rows
 from checks.dynamic import visit_due
 from checks.funds import paid as in_scope_paid
 from checks.process import approval_assessment
@@ -236,9 +236,7 @@ def _approval_on_time(ctx: _Context) -> Part:
 
 
 def _disbursement_on_time(ctx: _Context) -> Part:
-    due_day = ctx.drop.settings.payment_due_day
-    due = pl.date(pl.col("month").str.slice(0, 4).cast(pl.Int32),
-                  pl.col("month").str.slice(5, 2).cast(pl.Int32), due_day)
+    due = due_date(pl.col("month"), ctx.drop.settings.payment_due_day)
     on_time = (pl.col("pay_date") <= due).cast(pl.Int64)
     facts = in_scope_paid(ctx.drop).select("street", "month", num=on_time, den=pl.lit(1))
     return _flow(ctx, facts)

@@ -47,6 +47,12 @@ def month_of(d: pl.Expr) -> pl.Expr:
     return d.dt.strftime("%Y-%m")
 
 
+def due_date(month: pl.Expr, due_day: int) -> pl.Expr:
+    """The day by which a month's batch is due: '2026-03' with 15 -> 2026-03-15."""
+    return pl.date(month.str.slice(0, 4).cast(pl.Int32), month.str.slice(5, 2).cast(pl.Int32),
+                   due_day)
+
+
 # --- contract terms -----------------------------------------------------------------------------
 
 def paid_rows(drop: Drop) -> pl.LazyFrame:
@@ -85,6 +91,14 @@ def with_scope(drop: Drop) -> pl.LazyFrame:
 
 def in_scope_paid(drop: Drop) -> pl.LazyFrame:
     return with_scope(drop).filter(pl.col("in_scope")).drop("in_scope", "scope_reason")
+
+
+def deaths(drop: Drop) -> pl.LazyFrame:
+    """id_number, death_date, death_source: the earliest 死亡 event of each person."""
+    return (drop["events"].filter(pl.col("event_type") == "死亡")
+            .sort("event_date", "source", nulls_last=True)
+            .group_by("id_number").agg(pl.col("event_date").first().alias("death_date"),
+                                       pl.col("source").first().alias("death_source")))
 
 
 def members(drop: Drop) -> pl.LazyFrame:

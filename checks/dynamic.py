@@ -14,8 +14,7 @@ from datetime import timedelta
 import polars as pl
 
 from analytics.model import Drop
-from checks.common import date_str, month_of
-from checks.funds import deaths
+from checks.common import date_str, deaths, month_of
 from checks.registry import check
 
 ACTIVE = "在册"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import polars as pl
 
 from analytics.model import Drop
-from checks.common import SERVICE_ITEM, SMALL_ITEM, date_str, month_of, month_zh, with_scope, yuan
+from checks.common import (SERVICE_ITEM, SMALL_ITEM, date_str, deaths, due_date, month_of,
+                           month_zh, with_scope, yuan)
 from checks.registry import check
 
 KEY = ["case_id", "month", "item"]
@@ -282,13 +283,6 @@ def paid_after_termination(drop: Drop) -> pl.LazyFrame:
     )
 
 
-def deaths(drop: Drop) -> pl.LazyFrame:
-    """id_number, death_date: the earliest 死亡 event of each person."""
-    return (drop["events"].filter(pl.col("event_type") == "死亡")
-            .group_by("id_number").agg(pl.col("event_date").min().alias("death_date"),
-                                       pl.col("source").first().alias("death_source")))
-
-
 @check(title="身故后仍拨付", family="funds", severity="高", keys=("txn_id",),
        needs=("ledger", "cases", "events"))
 def paid_after_death(drop: Drop) -> pl.LazyFrame:
@@ -340,10 +334,8 @@ def payee_not_registered(drop: Drop) -> pl.LazyFrame:
        needs=("ledger",))
 def late_disbursement(drop: Drop) -> pl.LazyFrame:
     """拨付日期晚于当月规定的发放日。"""
-    due_day = drop.settings.payment_due_day
-    due = pl.date(pl.col("month").str.slice(0, 4).cast(pl.Int32),
-                  pl.col("month").str.slice(5, 2).cast(pl.Int32), due_day)
-    rows = (paid(drop).with_columns(due.alias("due_date"))
+    rows = (paid(drop).with_columns(due_date(pl.col("month"), drop.settings.payment_due_day)
+                                    .alias("due_date"))
             .filter(pl.col("pay_date") > pl.col("due_date"))
             .with_columns((pl.col("pay_date") - pl.col("due_date")).dt.total_days()
                           .alias("days_late")))

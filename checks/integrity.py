@@ -670,7 +670,8 @@ def custody_not_filed(drop: Drop) -> pl.LazyFrame:
                          .unique(), on=["account_no", "custodian_id_number"], how="anti")
                    .join(_cases(drop).select("case_id", "street"), on="case_id", how="left"))
     on_file = (filings.join(rows.select("account_no").unique(), on="account_no", how="semi")
-               .sort("account_no", "filed_date", "custodian_id_number")
+               .sort("account_no", "filed_date", "custodian_id_number", "valid_to",
+                     nulls_last=True)
                .group_by("account_no", maintain_order=True)
                .agg(pl.struct(mask_id_expr(pl.col("custodian_id_number")).alias("custodian"),
                               pl.col("filed_date").dt.strftime("%Y-%m-%d").alias("filed_date"),
@@ -713,7 +714,8 @@ def custodian_concentration(drop: Drop) -> pl.LazyFrame:
     cid_key = node_key(PERSON, pl.col("cid"))
     account_key = node_key(ACCOUNT, pl.col("account_no"))
     accounts = (kept.select("cid", "account_no").unique(maintain_order=True)
-                .join(_paid_by_account(drop), on="account_no", how="left")
+                .join(_paid_by_account(drop), on="account_no", how="left",
+                      maintain_order="left")  # the evidence lists follow this order
                 .group_by("cid", maintain_order=True).agg(
                     pl.col("paid_fen").sum().alias("paid_fen"),
                     node_expr(ACCOUNT, pl.col("account_no")).head(MAX_LISTED).alias("_a_nodes"),

@@ -47,6 +47,14 @@ def ranking_bars(ranking: pl.DataFrame, title: str = "街镇综合得分排名")
     return fig
 
 
+def _stacked(title: str, width: int = 3) -> str:
+    """A column title in lines of ``width`` characters, the unit on its own line: seven titles
+    side by side overlap otherwise."""
+    name, bracket, unit = title.partition("（")
+    lines = [name[i:i + width] for i in range(0, len(name), width)]
+    return "<br>".join(lines + ([bracket + unit] if bracket else []))
+
+
 def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标得分") -> go.Figure:
     """Streets × indicators coloured by score (0–100, higher better), each cell showing the
     indicator's own value."""
@@ -65,9 +73,10 @@ def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标得分") -> go.Fig
         colorscale=SCORE_SCALE, colorbar=dict(title="得分"),
         hovertemplate="%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top", tickangle=0)
-    fig.update_layout(title=title, font=FONT, height=max(300, 34 * len(streets) + 150),
-                      margin=dict(l=10, r=10, t=110))
+    fig.update_xaxes(side="top", tickangle=0, tickvals=titles,
+                     ticktext=[_stacked(t) for t in titles])
+    fig.update_layout(title=title, font=FONT, height=max(330, 34 * len(streets) + 180),
+                      margin=dict(l=10, r=10, t=150))
     return fig
 
 

@@ -1,9 +1,10 @@
 """总览: the district at a glance and the ranking of the ten street offices, from a run's
 indicators.csv and findings.csv.
 
-:func:`overview` is the one call the page makes; the ``*_table`` functions give what the screen
-and the Excel export show (Chinese headers, formatted values). Nothing here holds personal data:
-every figure is a count or a sum over a street office.
+:func:`overview` is the one call the page makes; the ``*_table`` functions give what the data
+grids and the Excel export show (Chinese headers, formatted values), the ``*_html`` functions the
+static blocks of the landing view (headline figures, the ranking coloured as a heat map).
+Nothing here holds personal data: every figure is a count or a sum over a street office.
 """
 
 from __future__ import annotations
@@ -273,6 +274,25 @@ def overview(indicators: pl.DataFrame, findings: pl.DataFrame, period: str | Non
         trends=_visible(trends(indicators, trend_indicator), streets))
 
 
+Metric = tuple[str, str, str | None]  # label, value, help
+
+
+def headline_metrics(view: Overview) -> list[list[Metric]]:
+    """The headline figures above the page's views, in two rows: the district's cases, money paid
+    and at risk, open leads and composite score; then the open leads of each family of checks."""
+    h, label = view.headline, view.label
+    return [
+        [("在册案件数", format_value("cases_active", h.cases_active), "期末处于救助期的案件"),
+         (f"{label}实发金额（元）", format_value("money_paid", h.money_paid), None),
+         ("未处理线索（条）", f"{h.open_leads:,}", "截至期末已发生的各类线索"),
+         (f"{label}涉及金额（元）", format_value("money_at_risk", h.money_at_risk),
+          "同一笔拨付触发多项检查时只计一次"),
+         ("全区综合得分", format_value("composite_score", h.composite_score), None)],
+        [(f"{title}线索", f"{count:,}", None)
+         for title, count in view.leads.select("family_title", "findings").iter_rows()],
+    ]
+
+
 # --- tables for the screen and the export ---------------------------------------------------------
 
 def ranking_table(frame: pl.DataFrame) -> pl.DataFrame:
@@ -360,11 +380,15 @@ def score_bar(score: pl.Expr) -> pl.Expr:
 
 
 WRAP_AT = 12
+_ELLIPSIS = "white-space: nowrap; overflow: hidden; text-overflow: ellipsis"
+_LABEL = f"font-size: 0.875rem; opacity: 0.8; {_ELLIPSIS}"
+_VALUE = f"font-size: 2rem; line-height: 1.3; {_ELLIPSIS}"
 _TABLE = ("border-collapse: collapse; width: 100%; font-size: 0.875rem; "
           "font-variant-numeric: tabular-nums")
 _TH = ("padding: 0.35rem 0.5rem; border-bottom: 2px solid rgba(128, 128, 128, 0.5); "
        "text-align: {align}; vertical-align: bottom; font-weight: 600")
-_TD = "padding: 0.3rem 0.5rem; border-bottom: 1px solid rgba(128, 128, 128, 0.2); text-align: {align}"
+_TD = ("padding: 0.3rem 0.5rem; border-bottom: 1px solid rgba(128, 128, 128, 0.2); "
+       "text-align: {align}; vertical-align: top")
 
 
 def _html(name: str, headers: list[tuple[str, str]],
@@ -426,3 +450,19 @@ def table_html(frame: pl.DataFrame) -> str:
     rows = [[("—" if v is None else str(v), None) for v in row] for row in frame.iter_rows()]
     longest = [max((len(text) for text, _ in column), default=0) for column in zip(*rows)]
     return _html("table", headers, rows, wrap={i for i, n in enumerate(longest) if n > WRAP_AT})
+
+
+def metrics_html(rows: list[list[Metric]]) -> str:
+    """Headline figures drawn like st.metric (label above, large value below, the help as the
+    label's tooltip), each row's figures side by side, all in one static block."""
+    def figure(label: str, value: str, help_: str | None) -> str:
+        tip = f' title="{escape(help_)}"' if help_ else ""
+        return ('<div style="min-width: 0">'
+                f'<div style="{_LABEL}"{tip}>{escape(label)}{" ⓘ" if help_ else ""}</div>'
+                f'<div style="{_VALUE}" title="{escape(value)}">{escape(value)}</div></div>')
+
+    return ('<div class="aidwatch-metrics">' + "".join(
+        '<div style="display: grid; gap: 1rem; margin-bottom: 0.75rem; '
+        f'grid-template-columns: repeat({len(row)}, minmax(0, 1fr))">'
+        + "".join(figure(*m) for m in row) + "</div>"
+        for row in rows if row) + "</div>")

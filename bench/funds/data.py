@@ -91,7 +91,8 @@ def _pick(rng: np.random.Generator, choices, n: int, p=None) -> np.ndarray:
 
 
 def _names(rng: np.random.Generator, n: int) -> pl.Series:
-    return pl.Series(_pick(rng, SURNAMES, n).astype(str)) + pl.Series(_pick(rng, GIVEN, n).astype(str))
+    surname = pl.Series(_pick(rng, SURNAMES, n).astype(str))
+    return surname + pl.Series(_pick(rng, GIVEN, n).astype(str))
 
 
 def _month_dates(month_index: np.ndarray, day: np.ndarray) -> pl.Series:
@@ -166,7 +167,8 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
     amount = np.zeros(n, dtype=np.int64)
     for i, t in enumerate(types):
         sel = type_idx == i
-        amount[sel] = np.asarray(MAIN_TYPES[t][1])[rng.integers(0, len(MAIN_TYPES[t][1]), sel.sum())]
+        choices = np.asarray(MAIN_TYPES[t][1])
+        amount[sel] = choices[rng.integers(0, len(choices), sel.sum())]
     # start month index: most cases started before the period
     start_m = np.where(rng.random(n) < 0.85, -1, rng.integers(0, len(MONTHS), n))
     term_m = rng.integers(0, len(MONTHS), n)
@@ -252,7 +254,8 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
     e_m = ent["m"].to_numpy()
     e_amount = ent["amount"].to_numpy().copy()
     changed = rng.random(n_e) < RATES["amount"]
-    e_amount[changed] += rng.choice([-1, 1], changed.sum()) * rng.integers(10, 200, changed.sum()) * 100
+    n_changed = changed.sum()
+    e_amount[changed] += rng.choice([-1, 1], n_changed) * rng.integers(10, 200, n_changed) * 100
     e_amount = np.maximum(e_amount, 100)
     day = rng.integers(3, 16, n_e)
     late = rng.random(n_e) < RATES["late"]

@@ -67,34 +67,51 @@ class Clock:
 
 # --- the drops ----------------------------------------------------------------------------------
 
-def drop_dir(households: int, seed: int) -> Path:
-    """Keyed by the builder's source too, so that a changed builder never reuses old drops."""
+SOURCES = {
+    "synthetic": "the benchmark's synthetic builder (bench/funds/data.py)",
+    "generator": "the project's generator (analytics.generate)",
+}
+
+
+def drop_dir(households: int, seed: int, source: str) -> Path:
+    """Keyed by the builder's source code too, so that a changed builder never reuses old
+    drops."""
     import hashlib
 
-    builder = hashlib.sha1((Path(__file__).parent / "data.py").read_bytes()).hexdigest()[:8]
-    return DATA / f"synthetic-{households}-seed{seed}-{builder}"
+    if source == "synthetic":
+        files = [Path(__file__).parent / "data.py"]
+    else:
+        files = sorted((ROOT / "analytics" / "generate").glob("*.py"))
+    digest = hashlib.sha1(b"".join(f.read_bytes() for f in files)).hexdigest()[:8]
+    return DATA / f"{source}-{households}-seed{seed}-{digest}"
 
 
-def ensure_drop(households: int, seed: int) -> Path:
+def ensure_drop(households: int, seed: int, source: str) -> Path:
     """The cached drop of this size, built in a child process the first time."""
-    out = drop_dir(households, seed)
+    out = drop_dir(households, seed, source)
     if not (out / COMPLETE).exists():
         started = time.perf_counter()
         subprocess.run([sys.executable, __file__, "--worker", "build", "--drop", str(out),
-                        "--households", str(households), "--seed", str(seed)], check=True)
+                        "--households", str(households), "--seed", str(seed),
+                        "--source", source], check=True)
         print(f"built {out.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
     return out
 
 
-def _build(out: Path, households: int, seed: int) -> None:
+def _build(out: Path, households: int, seed: int, source: str) -> None:
     import shutil
-
-    from bench.funds.data import build_drop
 
     if out.exists():
         shutil.rmtree(out)
-    build_drop(out, households, seed)
+    if source == "synthetic":
+        from bench.funds.data import build_drop
+
+        build_drop(out, households, seed)
+    else:
+        from analytics.generate import generate
+
+        generate(out, households=households, seed=seed, fmt="parquet")
     (out / COMPLETE).write_text("")
 
 
@@ -177,6 +194,7 @@ def _worker(engine: str, drop: Path, repeat: int, threads: int,
 
     if variant is not None:
         _use_variant(variant)
+    funds = _funds_version(variant)
     select(["funds"])  # imports the check modules before any timing
     load = os.getloadavg()[0]
     clock = Clock()
@@ -218,7 +236,8 @@ def _worker(engine: str, drop: Path, repeat: int, threads: int,
     best = min(out["runs"])
     return dict(engine=engine, rows=rows, read_s=read_s, checks_s=best[0],
                 checks_cpu=min(r[1] for r in out["runs"]), baseline_mb=baseline,
-                threads=pl.thread_pool_size(), load=[load, os.getloadavg()[0]], **out)
+                threads=pl.thread_pool_size(), load=[load, os.getloadavg()[0]], funds=funds,
+                **out)
 
 
 def run_engine(engine: str, drop: Path, args: argparse.Namespace) -> dict:
@@ -270,6 +289,35 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _funds_version(variant: Path | None) -> str:
+    """Which funds checks this process runs: checks/funds.py as committed or changed, or a
+    candidate module."""
+    import hashlib
+
+    if variant is not None:
+        return f"the candidate module `{variant}` in place of checks/funds.py"
+    path = ROOT / "checks" / "funds.py"
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:12]
+    try:
+        commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", str(path)], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"checks/funds.py (sha1 {digest})"
+    state = "with uncommitted changes" if dirty else "as committed"
+    return f"checks/funds.py (sha1 {digest}; last commit {commit}, {state})"
+
+
+def _measured(results: list[dict]) -> str:
+    versions = sorted({r["funds"] for r in results if r["engine"] == "polars" and "funds" in r})
+    if not versions:
+        return ""
+    if len(versions) == 1:
+        return f"Polars ran {versions[0]}."
+    return "Polars ran different versions during this run: " + "; ".join(versions) + "."
+
+
 def _f(r: dict, key: str, fmt: str) -> str:
     return format(r[key], fmt) if key in r else "—"
 
@@ -292,6 +340,8 @@ def render(results: list[dict], command: str, args: argparse.Namespace) -> str:
         f"{args.threads} threads for Polars and DuckDB (pandas runs on one). One fresh process "
         f"per engine and size; best of {args.repeat} runs. Load average (1 min) during the runs: "
         f"{min(loads):.1f} to {max(loads):.1f}." if loads else "",
+        "",
+        f"Data: {SOURCES[args.source]}, seed {args.seed}. {_measured(results)}",
         "",
         "Seconds of wall clock for the eleven checks (read excluded), peak MB of the engine's "
         "process while they ran (its tables included), and the ratios of the wall times.",
@@ -372,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10000,100000,1000000",
                     help="district sizes in households, comma-separated")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--source", choices=sorted(SOURCES), default="synthetic",
+                    help="who builds the drops (default: synthetic, with a few percent of "
+                         "defects of every funds kind)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per engine; best counts")
     ap.add_argument("--engines", default=",".join(ENGINES))
@@ -387,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.worker == "build":
-        _build(args.drop, args.households, args.seed)
+        _build(args.drop, args.households, args.seed, args.source)
         return 0
     if args.worker:
         print(json.dumps(_worker(args.worker, args.drop, args.repeat, args.threads,
@@ -400,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     engines = args.engines.split(",")
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        drop = ensure_drop(n, args.seed)
+        drop = ensure_drop(n, args.seed, args.source)
         for engine in engines:
             r = run_engine(engine, drop, args)
             r["households"] = n

@@ -8,19 +8,22 @@ title, and drives Debian's Chromium with the flags of the field notes:
 
 - load: a new tab (a new Streamlit session) opens the page; timed until Streamlit reports it
   connected, the script finished and no skeleton is left, and the page's own content is drawn
-  (总览: the rows of its landing table, the ranking; title page: its heading). Measured twice: in a fresh browser
-  context each time (empty HTTP and code caches: every script downloaded and compiled again) and
-  in a context that has opened the app once (the browser cache a returning user has). The first
-  load after each server starts (server caches and imports cold) is reported on its own. Loads of
-  the two servers are interleaved so both see the same machine load; the verdict uses the ratio
-  of the medians.
+  (总览: the rows of its landing table, the ranking; title page: its heading). Measured twice:
+  in a fresh browser context each time (empty HTTP and code caches: every script downloaded and
+  compiled again) and in a context that has opened the app once (the browser cache a returning
+  user has). The first load after each server starts (server caches and imports cold) is
+  reported on its own. Loads of the two servers are interleaved so both see the same machine
+  load; the verdict uses the ratio of the medians.
 - filter change: on a loaded 总览, switching the period type (月度 / 季度 / 年度, in turn) until
-  the headline metric names the new period, the script has finished and the table is redrawn.
+  the headline figures name the new period, the script has finished and the table is drawn.
 - chart view (reported, no target): on a 总览 just loaded in a fresh context, opening the
   街镇排名 view until its Plotly chart is drawn: the first chart a visit asks for, with the
   browser fetching Streamlit's Plotly component then.
+- app shell (reported, no target): dashboard/app.py with each of its pages replaced by a title,
+  loaded cold in the same interleaved rounds: what the page config, sidebar and navigation cost
+  before any of 总览's content.
 - scripts: the JavaScript files a fresh browser fetches for each page, and those 总览 fetches
-  beyond the title page's, largest first.
+  beyond the title page's, largest first, split into those the app shell brings and the page's.
 
 Prints the figures and the verdicts against the targets (filter ≤ 1 s, cold load ≤ 1.5× the
 title page).
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -183,6 +187,15 @@ def filter_changes(browser, url: str, runs: int) -> list[float]:
         context.close()
 
 
+def shell_app(folder: Path) -> Path:
+    """A copy of dashboard/app.py whose pages each hold only a title."""
+    (folder / "pages").mkdir(parents=True)
+    shutil.copy(ROOT / "dashboard" / "app.py", folder / "app.py")
+    for page in (ROOT / "dashboard" / "pages").glob("*.py"):
+        (folder / "pages" / page.name).write_text(TITLE_PAGE, encoding="utf-8")
+    return folder / "app.py"
+
+
 def ensure_demo(drop: Path, out: Path, households: int, seed: int) -> None:
     aidwatch = [sys.executable, "-m", "analytics.cli"]
     if not drop.is_dir():
@@ -210,26 +223,31 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         title_script = Path(tmp) / "title_only.py"
         title_script.write_text(TITLE_PAGE, encoding="utf-8")
+        shell_script = shell_app(Path(tmp) / "shell")
         with streamlit_server(ROOT / "dashboard" / "app.py", env) as app_url, \
-                streamlit_server(title_script, {}) as title_url, sync_playwright() as pw:
+                streamlit_server(title_script, {}) as title_url, \
+                streamlit_server(shell_script, env) as shell_url, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             first_app = cold_load(browser, app_url, app_drawn)
             first_title = cold_load(browser, title_url, title_drawn)
+            cold_load(browser, shell_url, title_drawn)
             # A browser that has opened each app once keeps its scripts cached, as a user's does.
             warm_app_ctx, warm_title_ctx = new_context(browser), new_context(browser)
             load(warm_app_ctx, app_url, app_drawn)
             load(warm_title_ctx, title_url, title_drawn)
-            runs: dict[str, list[float]] = {k: [] for k in
-                                            ("cold_app", "cold_title", "warm_app", "warm_title")}
-            for _ in range(args.runs):  # interleaved, so both see the same machine load
+            runs: dict[str, list[float]] = {
+                k: [] for k in ("cold_app", "cold_title", "cold_shell", "warm_app", "warm_title")}
+            for _ in range(args.runs):  # interleaved, so all see the same machine load
                 runs["cold_app"].append(cold_load(browser, app_url, app_drawn))
                 runs["cold_title"].append(cold_load(browser, title_url, title_drawn))
+                runs["cold_shell"].append(cold_load(browser, shell_url, title_drawn))
                 runs["warm_app"].append(load(warm_app_ctx, app_url, app_drawn))
                 runs["warm_title"].append(load(warm_title_ctx, title_url, title_drawn))
             filters = filter_changes(browser, app_url, args.runs)
             charts = [chart_view(browser, app_url) for _ in range(max(1, args.runs // 2))]
             app_js = scripts_loaded(browser, app_url, app_drawn)
             title_js = scripts_loaded(browser, title_url, title_drawn)
+            shell_js = scripts_loaded(browser, shell_url, title_drawn)
             browser.close()
 
     def spread(xs: list[float]) -> str:
@@ -246,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  总览 beyond the title page: {len(extra)} files, "
           f"{sum(size for size, _ in extra) / 1e3:.0f} kB; largest: "
           + ", ".join(f"{name} {size / 1e3:.0f} kB" for size, name in extra[:8]))
+    for label, part in (("with the app shell", [e for e in extra if e[1] in shell_js]),
+                        ("with the page", [e for e in extra if e[1] not in shell_js])):
+        print(f"    {label}: {len(part)} files, {sum(size for size, _ in part) / 1e3:.0f} kB")
     ok = True
     for mode, label in (("cold", "empty browser cache"), ("warm", "browser cache warm")):
         app, title = runs[f"{mode}_app"], runs[f"{mode}_title"]
@@ -260,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{'OK' if max(filters) <= FILTER_TARGET_S else 'OVER'}")
     ok &= max(filters) <= FILTER_TARGET_S
     print(f"opening the 街镇排名 chart view (no target): {spread(charts)}")
+    shell, title = runs["cold_shell"], runs["cold_title"]
+    print(f"app shell, each page a title (no target), empty browser cache: {spread(shell)}; "
+          f"{statistics.median(shell) / statistics.median(title):.2f}× the title page")
     return 0 if ok else 1
 
 

@@ -26,32 +26,23 @@ options = view.period_options(indicators)
 levels = [lv for lv in view.LEVELS if options[lv]]
 
 # --- state ---------------------------------------------------------------------------------------
-left, middle, right = st.columns([2, 2, 3])
-level = left.radio("期间类型", levels, format_func=view.LEVELS.get, horizontal=True,
-                   key="overview_level")
+# Segmented controls rather than radios and select boxes where the choices are few: the browser
+# already has their code for the view selector below.
+left, middle, _ = st.columns([2, 2, 3])
+level = left.segmented_control("期间类型", levels, format_func=view.LEVELS.get, default=levels[0],
+                               required=True, key="overview_level")
 period_key = f"overview_period_{level}"
 if st.session_state.get(period_key) not in options[level]:
     st.session_state.pop(period_key, None)  # a period of an earlier run
 period = middle.selectbox("期间", options[level], format_func=view.period_label, key=period_key)
-trend = right.selectbox("趋势指标", view.TRENDED, format_func=view.indicator_title,
-                        key="overview_trend")
+# Chosen on the trend view, kept while another view is open, and exported with the workbook.
+trend = st.session_state.get("overview_trend") or view.TRENDED[0]
 
 ov = view.overview(indicators, findings, period, trend)
-h = ov.headline
 
 # --- metrics -------------------------------------------------------------------------------------
-cols = st.columns(5)
-cols[0].metric("在册案件数", view.format_value("cases_active", h.cases_active),
-               help="期末处于救助期的案件")
-cols[1].metric(f"{ov.label}实发金额（元）", view.format_value("money_paid", h.money_paid))
-cols[2].metric("未处理线索（条）", f"{h.open_leads:,}", help="截至期末已发生的各类线索")
-cols[3].metric(f"{ov.label}涉及金额（元）", view.format_value("money_at_risk", h.money_at_risk),
-               help="同一笔拨付触发多项检查时只计一次")
-cols[4].metric("全区综合得分", view.format_value("composite_score", h.composite_score))
-family_cols = st.columns(len(ov.leads))
-leads = ov.leads.select("family_title", "findings").iter_rows()
-for col, (title, count) in zip(family_cols, leads):
-    col.metric(f"{title}线索", f"{count:,}")
+# One static block rather than nine st.metric elements: less for the browser to fetch and draw.
+st.html(view.metrics_html(view.headline_metrics(ov)))
 
 # --- the view: a static table by default, the charts and data grids on request ----------------
 # The landing view draws plain HTML: Streamlit's Plotly component (4.7 MB of script) and its data
@@ -78,6 +69,8 @@ elif shown == "heat":
         st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
                    "格内数字为指标本身的值。")
 elif shown == "trend":
+    st.selectbox("趋势指标", view.TRENDED, format_func=view.indicator_title, key="overview_trend",
+                 persist_state="page", width=360)
     chart_col, table_col = st.columns([3, 2])
     chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
     with table_col:
@@ -93,9 +86,10 @@ ui.download_excel("导出本页表格（Excel）", view.excel_sheets(ov), f"总�
 
 # --- the yearly evaluation -----------------------------------------------------------------------
 st.subheader("年度绩效评价报告")
-year_col, button_col = st.columns([1, 3])
-year = year_col.selectbox("评价年度", options["year"], format_func=view.period_label,
-                          key="overview_year")
+year_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+year = year_col.segmented_control("评价年度", options["year"], format_func=view.period_label,
+                                  default=options["year"][0] if options["year"] else None,
+                                  required=bool(options["year"]), key="overview_year")
 
 
 def yearly_pdf() -> bytes:
@@ -109,7 +103,10 @@ button_col.download_button(
     file_name=f"街镇绩效评价_{year}.pdf", mime="application/pdf", key="overview_report",
     icon=":material/picture_as_pdf:")
 
-with st.expander("指标定义"):
-    # Static HTML wraps the long definitions, which a data grid would cut off, and needs none of
-    # the browser code of st.table (about 1 MB of Arrow decoding).
-    st.html(view.table_html(view.definitions_table()))
+# Drawn only once opened (a rerun): the long table would otherwise be laid out on every load.
+definitions = st.expander("指标定义", key="overview_definitions", on_change="rerun")
+if definitions.open:
+    with definitions:
+        # Static HTML wraps the long definitions, which a data grid would cut off, and needs none
+        # of the browser code of st.table (about 1 MB of Arrow decoding).
+        st.html(view.table_html(view.definitions_table()))

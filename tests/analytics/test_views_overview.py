@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+
 import polars as pl
 import pytest
 
@@ -162,6 +165,157 @@ def test_leads_by_street():
     assert (a["动态管理"], a["审批流程"], a["total"]) == (2, 1, 3)
 
 
+# --- static blocks of the landing view ------------------------------------------------------
+
+class Cells(HTMLParser):
+    """Every <th>/<td> of an HTML table as (text, style), row by row."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, str]]] = []
+        self._cell: list | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = ["", dict(attrs).get("style", "")]
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0] += data
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.rows[-1].append(tuple(self._cell))
+            self._cell = None
+
+
+def background(style: str) -> tuple[int, int, int] | None:
+    found = re.search(r"background-color: rgb\((\d+), (\d+), (\d+)\)", style)
+    return tuple(map(int, found.groups())) if found else None
+
+
+def bar_width(style: str) -> float | None:
+    found = re.search(r"linear-gradient\(90deg, #[0-9a-f]{6} ([\d.]+)%", style)
+    return float(found.group(1)) if found else None
+
+
+RED, YELLOW, GREEN = (215, 48, 39), (254, 224, 139), (26, 152, 80)
+
+
+@pytest.mark.parametrize(("score", "rgb", "text"), [
+    (0.0, RED, "#ffffff"), (50.0, YELLOW, "#222222"), (100.0, GREEN, "#ffffff"),
+    (75.0, (140, 188, 110), "#222222"),  # halfway from yellow to green
+    (-5.0, RED, "#ffffff"), (130.0, GREEN, "#ffffff"),  # clipped to 0–100
+])
+def test_score_colour(score, rgb, text):
+    style = pl.select(view.score_colour(pl.lit(score))).item()
+    assert background(style) == rgb
+    assert style.endswith(f"color: {text}")
+
+
+def test_score_colour_and_bar_leave_a_missing_score_blank():
+    blank = pl.lit(None, dtype=pl.Float64)
+    assert pl.select(view.score_colour(blank), view.score_bar(blank).alias("bar")).row(0) == (
+        None, None)
+
+
+def test_heat_map_and_table_share_the_colour_scale():
+    assert charts.SCORE_SCALE == [[0.0, "#d73027"], [0.5, "#fee08b"], [1.0, "#1a9850"]]
+    assert [list(stop) for stop in view.SCORE_SCALE] == charts.SCORE_SCALE
+
+
+def test_glance_table():
+    rows = Cells(view.glance_html(view.ranking(IND, "2026-03"), view.heat(IND, "2026-03"))).rows
+    header, body = [text for text, _ in rows[0]], rows[1:]
+    assert header == view.ranking_table(view.ranking(IND, "2026-03")).columns
+    assert len(body) == 10
+    col = {name: header.index(view.indicator_title(name)) for name in view.RANKED}
+    by_street = {row[1][0]: row for row in body}
+    a, b, c = by_street[A], by_street[B], by_street[C]
+    assert [row[1][0] for row in body[:3]] == [B, A, C]
+    assert [row[0][0] for row in body[:4]] == ["1", "2", "2", "—"]
+    # Each scored indicator's cell is coloured by its heat-map score and shows its own value.
+    approval = col["approval_on_time_rate"]
+    assert (a[approval][0], background(a[approval][1])) == ("50.0%", YELLOW)
+    assert (b[approval][0], background(b[approval][1])) == ("100.0%", GREEN)
+    funds = col["funds_findings_per_1000"]
+    assert [(row[funds][0], background(row[funds][1])) for row in (a, b, c)] == [
+        ("20.0", RED), ("5.0", (140, 188, 110)), ("0.0", GREEN)]
+    # No score, no colour: a street without data, and money at risk, which is not scored.
+    assert background(by_street[STREETS[5]][approval][1]) is None
+    assert background(b[col["money_at_risk"]][1]) is None
+    # The composite score is a bar as long as the score; none where there is no score.
+    composite = col["composite_score"]
+    assert [(row[composite][0], bar_width(row[composite][1])) for row in (b, a)] == [
+        ("90.0", 90.0), ("70.0", 70.0)]
+    assert bar_width(by_street[STREETS[5]][composite][1]) is None
+    # The trainings of the year, and the street short of them marked.
+    assert (a[-2][0], a[-1][0], b[-2][0], b[-1][0], c[-1][0]) == ("1", "达标", "0", "未达标", "—")
+    assert b[-1][1].endswith(view.SHORT_STYLE) and view.SHORT_STYLE not in a[-1][1]
+
+
+def test_glance_table_of_a_period_without_scores():
+    rows = Cells(view.glance_html(view.ranking(IND, "2026Q1"), view.heat(IND, "2026Q1"))).rows
+    assert len(rows) == 11
+    assert all(text == "—" for row in rows[1:] for text, _ in row[2:-2])
+    assert not any(background(style) or bar_width(style) for row in rows for _, style in row)
+
+
+def test_table_html_escapes_and_wraps_long_text():
+    frame = pl.DataFrame({"名称": ["<b>甲</b>", None], "说明": ["很长" * 10, "短"], "数": [1, 2]})
+    html = view.table_html(frame)
+    assert "<b>" not in html and "&lt;b&gt;甲&lt;/b&gt;" in html
+    rows = Cells(html).rows
+    assert [text for text, _ in rows[0]] == ["名称", "说明", "数"]
+    assert rows[2][0][0] == "—"
+    name, note, number = rows[1]
+    assert "nowrap" in name[1] and "nowrap" not in note[1] and "text-align: right" in number[1]
+
+
+class Figures(HTMLParser):
+    """(label, value, tooltip) of each figure of :func:`view.metrics_html`."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.texts: list[tuple[str, str | None]] = []
+        self._open: dict | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self._open = {"title": dict(attrs).get("title"), "text": ""}
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if self._open and self._open["text"]:
+            self.texts.append((self._open["text"], self._open["title"]))
+        self._open = None
+
+    @property
+    def figures(self) -> list[tuple[str, str, str | None]]:
+        pairs = zip(self.texts[::2], self.texts[1::2])
+        return [(label.removesuffix(" ⓘ"), value, tip) for (label, tip), (value, _) in pairs]
+
+
+def test_headline_metrics_drawn_as_figures():
+    ov = view.overview(IND, FINDINGS, "2026-03")
+    rows = view.headline_metrics(ov)
+    assert [len(row) for row in rows] == [5, 4]
+    figures = Figures(view.metrics_html(rows)).figures
+    assert figures[:5] == [
+        ("在册案件数", "12", "期末处于救助期的案件"), ("2026年3月实发金额（元）", "12,345.60", None),
+        ("未处理线索（条）", "5", "截至期末已发生的各类线索"),
+        ("2026年3月涉及金额（元）", "300.00", "同一笔拨付触发多项检查时只计一次"),
+        ("全区综合得分", "75.0", None)]
+    assert dict((label, value) for label, value, _ in figures[5:]) == {
+        "资金比对线索": "1", "廉洁风险线索": "1", "动态管理线索": "2", "审批流程线索": "1"}
+
+
 # --- 街镇 ----------------------------------------------------------------------------------------
 
 def test_street_view():
@@ -211,6 +365,8 @@ def test_heatmap_cells():
     assert list(hm.y)[:3] == [A, B, C]
     col = list(hm.x).index(view.indicator_title("funds_findings_per_1000"))
     assert hm.z[1][col] == pytest.approx(75) and hm.text[1][col] == "5.0"
+    # Column titles stacked in short lines so that seven fit side by side.
+    assert fig.layout.xaxis.ticktext[col] == "资金线<br>索率<br>（每千笔）"
 
 
 def test_trend_lines_draw_the_district_bold():

@@ -361,19 +361,28 @@ def generated(request, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp(f"district{request.param}")
     generate(folder, households=1500, seed=request.param)
-    drop = make_drop(read_drop(folder))
-    findings = run_checks(drop, only=["integrity"]).findings
+    findings = run_checks(make_drop(read_drop(folder)), only=["integrity"]).findings
     truth = pl.read_csv(folder / "truth.csv", infer_schema=False)
-    return findings, truth
+    return findings, truth, folder
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("check_id", INTEGRITY)
 def test_generated_district_matches_truth(generated, check_id):
-    findings, truth = generated
+    findings, truth, _ = generated
     cols = list(REGISTRY[check_id].keys)
     expected = set(truth.filter(pl.col("check_id") == check_id).select(cols).iter_rows())
     found = set(findings.filter(pl.col("check_id") == check_id).select(cols).iter_rows())
     assert expected, f"the generator planted no {check_id}"
     assert found - expected == set(), "false positives (precision < 1)"
     assert expected - found == set(), "missed findings (recall < 1)"
+
+
+@pytest.mark.slow
+def test_generated_district_findings_are_reproducible(generated):
+    from analytics.pipeline import make_drop
+    from analytics.reader import read_drop
+
+    findings, _, folder = generated
+    again = run_checks(make_drop(read_drop(folder)), only=["integrity"]).findings
+    assert again.equals(findings)  # evidence lists included, in the same order

@@ -134,7 +134,7 @@ def test_no_raw_identifier_reaches_the_page(monkeypatch, integrity_run):
 @pytest.mark.parametrize(("start", "key", "value"), [
     ("从人员", "graph_person", X),
     ("从银行账户", "graph_account", ACC1),
-])
+], ids=["person", "account"])
 def test_start_from_a_person_or_an_account(monkeypatch, integrity_run, start, key, value):
     drop, out, _ = integrity_run
     at = run_page(monkeypatch, drop, out)

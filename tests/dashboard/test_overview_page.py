@@ -3,6 +3,8 @@ headless Chromium."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -27,46 +29,79 @@ def page(name: str) -> AppTest:
     return AppTest.from_file(str(PAGES / name), default_timeout=30).run()
 
 
-def test_overview_renders_metrics_charts_and_tables(out_dir):
+def html_text(html: str) -> str:
+    """The visible text of an HTML block, each element's text on its own line."""
+    return "\n".join(t for t in re.split(r"<[^>]+>", html) if t.strip())
+
+
+def test_overview_lands_on_the_static_view(out_dir):
     at = page("overview.py")
     assert not at.exception
     assert at.title[0].value == "总览"
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["在册案件数"] == "1"
-    assert metrics["2026年3月实发金额（元）"] == "1,550.00"
-    assert metrics["审批流程线索"] == "1"  # the small drop's one late approval
-    # Only the open tab draws: the ranking, its chart and its table.
-    assert [t.label for t in at.tabs] == ["街镇排名", "街镇 × 指标", "月度趋势", "线索分类"]
-    assert len(at.get("plotly_chart")) == 1
-    ranking = at.dataframe[0].value
-    assert list(ranking.columns[:3]) == ["排名", "街镇", "综合得分（分）"]
-    assert ranking.iloc[0]["街镇"] == "华阳路街道"
+    metrics, glance = (h.proto.body for h in at.html)
+    lines = html_text(metrics).splitlines()
+    for label, value in [("在册案件数 ⓘ", "1"), ("2026年3月实发金额（元）", "1,550.00"),
+                         ("审批流程线索", "1")]:  # the small drop's one late approval
+        assert lines[lines.index(label) + 1] == value
+    assert at.segmented_control(key="overview_view").value == "glance"
+    # The landing view holds no chart and no data grid: their browser code is fetched only when
+    # a view that draws them is opened.
+    assert not at.get("plotly_chart") and not at.dataframe
+    assert 'class="aidwatch-glance"' in glance
+    table = html_text(glance).splitlines()
+    assert table[:4] == ["排名", "街镇", "综合得分（分）", "审批及时率（%）"]
+    assert table[table.index("培训达标") + 1:][:2] == ["1", "华阳路街道"]
+    assert at.caption[1].value.startswith("2026年3月。排名按综合得分从高到低")
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["导出本页表格（Excel）", "生成并下载 PDF 报告"]
 
 
 def test_overview_period_filter_changes_the_view(out_dir):
     at = page("overview.py")
-    at.radio(key="overview_level").set_value("year").run()
+    at.segmented_control(key="overview_level").set_value("year").run()
     assert not at.exception
     assert at.selectbox(key="overview_period_year").value == "2026"
-    assert "2026年实发金额（元）" in {m.label for m in at.metric}
+    assert "2026年实发金额（元）" in at.html[0].proto.body
+    assert "2026年。排名" in at.caption[1].value
 
 
-@pytest.mark.parametrize(("tab", "columns"), [
-    ("街镇 × 指标", ["街镇", "审批及时率（%）"]),
-    ("月度趋势", ["月份", "全区"]),
-    ("线索分类", ["类别", "线索数"]),
+@pytest.mark.parametrize(("shown", "columns"), [
+    ("ranking", ["排名", "街镇"]),
+    ("heat", ["街镇", "审批及时率（%）"]),
+    ("trend", ["月份", "全区"]),
+    ("leads", ["类别", "线索数"]),
 ])
-def test_overview_tabs_draw_their_chart_and_table(out_dir, tab, columns):
+def test_overview_views_draw_their_chart_and_table(out_dir, shown, columns):
     at = page("overview.py")
-    at.selectbox(key="overview_trend").set_value("approval_on_time_rate").run()
-    at.session_state["overview_tab"] = tab
-    at.run()
+    at.segmented_control(key="overview_view").set_value(shown).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == 1
-    table = at.dataframe[0].value
-    assert list(table.columns[:2]) == columns
+    assert list(at.dataframe[0].value.columns[:2]) == columns
+    assert 'class="aidwatch-glance"' not in "".join(h.proto.body for h in at.html)
+
+
+def test_trend_indicator_is_kept_while_another_view_is_open(out_dir):
+    at = page("overview.py")
+    at.segmented_control(key="overview_view").set_value("trend").run()
+    at.selectbox(key="overview_trend").set_value("approval_on_time_rate").run()
+    rates = at.dataframe[0].value
+    at.segmented_control(key="overview_view").set_value("glance").run()
+    at.segmented_control(key="overview_view").set_value("trend").run()
+    assert not at.exception
+    assert at.selectbox(key="overview_trend").value == "approval_on_time_rate"
+    assert at.dataframe[0].value.equals(rates)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["layout"]["title"]["text"] == "审批及时率（%）月度趋势"
+
+
+def test_overview_definitions_drawn_once_opened(out_dir):
+    at = page("overview.py")
+    assert len(at.html) == 2  # the figures and the landing table, no definitions yet
+    at.session_state["overview_definitions"] = True
+    at.run()
+    assert not at.exception
+    definitions = html_text(at.html[-1].proto.body).splitlines()
+    assert definitions[:2] == ["指标", "代码"] and "cases_active" in definitions
 
 
 def test_street_page_shows_overdue_items_masked(out_dir):
@@ -100,16 +135,23 @@ def test_overview_in_headless_chromium(run_dashboard, browser_page, wait_for_app
     p = browser_page
     p.goto(base_url)
     wait_for_app(p)
-    # 总览 is the landing page.
+    # 总览 is the landing page, its static view first.
     p.get_by_role("heading", name="总览").wait_for()
     p.get_by_text("2026年3月实发金额（元）").wait_for()
+    glance = p.locator("table.aidwatch-glance")
+    assert glance.locator("tbody tr").first.locator("td").nth(1).inner_text() == "华阳路街道"
+    assert p.locator(".js-plotly-plot").count() == 0
     p.get_by_text("年度", exact=True).click()
     wait_for_app(p)
     p.get_by_text("2026年实发金额（元）").wait_for()
     assert p.locator('[data-testid="stException"]').count() == 0
-    p.get_by_role("tab", name="街镇 × 指标").click()
+    p.get_by_text("街镇 × 指标", exact=True).click()
     wait_for_app(p)
     p.locator(".js-plotly-plot .heatmaplayer").wait_for()
+    assert glance.count() == 0
+    p.get_by_text("指标定义").click()
+    wait_for_app(p)
+    p.locator("table.aidwatch-table").get_by_text("cases_active").wait_for()
     p.get_by_test_id("stSidebarNav").get_by_role("link", name="街镇").click()
     wait_for_app(p)
     p.get_by_role("heading", name="超期事项").wait_for()
