@@ -8,12 +8,11 @@ import streamlit as st
 
 from dashboard import ui
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "screens"
 
-# (file in dashboard/pages, title, icon). A page appears once its file exists. Its address is
-# the file name: because the folder is called pages/, the first run after the server starts goes
-# through Streamlit's older folder-based page list, and only file-name addresses resolve there
-# (any other address opened directly shows "Page not found" on that first run).
+# (file in dashboard/screens, title, icon). A page appears once its file exists; its address is
+# the file name. The folder is not called pages/: Streamlit would then serve a fresh server's
+# first deep link in its older folder mode, running the page without this entrypoint.
 PAGES = (
     ("overview.py", "总览", ":material/dashboard:"),
     ("funds.py", "资金比对", ":material/compare_arrows:"),

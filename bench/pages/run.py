@@ -189,10 +189,10 @@ def filter_changes(browser, url: str, runs: int) -> list[float]:
 
 def shell_app(folder: Path) -> Path:
     """A copy of dashboard/app.py whose pages each hold only a title."""
-    (folder / "pages").mkdir(parents=True)
+    (folder / "screens").mkdir(parents=True)
     shutil.copy(ROOT / "dashboard" / "app.py", folder / "app.py")
-    for page in (ROOT / "dashboard" / "pages").glob("*.py"):
-        (folder / "pages" / page.name).write_text(TITLE_PAGE, encoding="utf-8")
+    for page in (ROOT / "dashboard" / "screens").glob("*.py"):
+        (folder / "screens" / page.name).write_text(TITLE_PAGE, encoding="utf-8")
     return folder / "app.py"
 
 

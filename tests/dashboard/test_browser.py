@@ -33,10 +33,6 @@ def test_import_page_in_headless_chromium(run_dashboard, browser_page, wait_for_
     assert rejects["值"].item().count("*") == 8
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A folder named pages/ beside app.py makes Streamlit 1.67 serve a fresh server's first "
-    "deep link in its legacy folder mode: the page runs without app.py (no sidebar, no page "
-    "config, and no login once app.py has one). Renaming dashboard/pages fixes it."))
 def test_a_deep_link_on_a_fresh_server_runs_the_entrypoint(run_dashboard, browser_page,
                                                           wait_for_app, small_drop, tmp_path):
     base_url = run_dashboard(small_drop, tmp_path / "fresh-server")

@@ -20,7 +20,7 @@ from analytics.reference import PROJECT_ROOT
 from analytics.results import load_findings
 from analytics.views import funds as view
 
-PAGE = str(PROJECT_ROOT / "dashboard" / "pages" / "funds.py")
+PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "funds.py")
 
 
 def make_id(body: str) -> str:

@@ -13,7 +13,7 @@ from analytics import pipeline
 from analytics.parse import id18_check_digit
 from analytics.reference import PROJECT_ROOT
 
-PAGE = str(PROJECT_ROOT / "dashboard" / "pages" / "graph.py")
+PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "graph.py")
 
 
 def _id(body17: str) -> str:

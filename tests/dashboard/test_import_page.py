@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import schema
 from dashboard import data, ui
 
-PAGE = str(data.reference.PROJECT_ROOT / "dashboard" / "pages" / "import_data.py")
+PAGE = str(data.reference.PROJECT_ROOT / "dashboard" / "screens" / "import_data.py")
 
 
 def frames(at) -> list[pl.DataFrame]:

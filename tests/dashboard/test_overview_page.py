@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import pipeline
 
-PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "screens"
 
 
 @pytest.fixture
