@@ -31,11 +31,9 @@ def test_every_contract_check_is_registered():
     ids = set(re.findall(r"^\| ([a-z_]+) \| ", section5, re.M))
     ids.discard("check_id")
     assert len(ids) == 26
-    registered = {s.check_id for s in SPECS}
-    # Checks of families not yet built are listed by the missing set; funds are all there.
-    funds = {s.check_id for s in SPECS if s.family == "funds"}
-    assert len(funds) == 11
-    assert registered <= ids
+    assert {s.check_id for s in SPECS} == ids
+    per_family = {f: sum(s.family == f for s in SPECS) for f in FAMILIES}
+    assert per_family == {"funds": 11, "integrity": 9, "dynamic": 5, "process": 1}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.check_id)
