@@ -136,3 +136,15 @@ def download_excel(label: str, frames: dict[str, pl.DataFrame], file_name: str, 
     # Built only when clicked: a large rejects table need not be rendered to Excel on each rerun.
     st.download_button(label, data=lambda: excel_bytes(frames), file_name=file_name,
                        mime=XLSX_MIME, key=key, icon=":material/download:")
+
+
+def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
+    """The run's indicators, or a message saying how to make them and the page stops."""
+    from dashboard import data
+
+    indicators = data.indicators(out_dir)
+    if indicators.height == 0:
+        st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。"
+                f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
+        st.stop()
+    return indicators

@@ -16,11 +16,7 @@ st.title("总览")
 st.caption("全区救助对象、资金发放与问题线索概况，十个街镇的绩效指标、综合得分排名与月度趋势。")
 
 out_dir = ui.current_out_dir()
-indicators = data.indicators(out_dir)
-if indicators.height == 0:
-    st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。"
-            f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
-    st.stop()
+indicators = ui.indicators_or_stop(out_dir)
 findings = data.findings(out_dir)
 options = view.period_options(indicators)
 levels = [lv for lv in view.LEVELS if options[lv]]

@@ -14,11 +14,7 @@ st.title("街镇")
 st.caption("单个街镇的绩效指标变化、各检查项线索、超期事项和低收入人口四个圈层。")
 
 out_dir = ui.current_out_dir()
-indicators = data.indicators(out_dir)
-if indicators.height == 0:
-    st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。"
-            f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
-    st.stop()
+indicators = ui.indicators_or_stop(out_dir)
 findings = data.findings(out_dir)
 
 # --- state ---------------------------------------------------------------------------------------
