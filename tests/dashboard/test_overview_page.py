@@ -60,7 +60,7 @@ def test_overview_period_filter_changes_the_view(out_dir):
     at = page("overview.py")
     at.segmented_control(key="overview_level").set_value("year").run()
     assert not at.exception
-    assert at.selectbox(key="overview_period_year").value == "2026"
+    assert at.pills(key="overview_period_year").value == "2026"
     assert "2026年实发金额（元）" in at.html[0].proto.body
     assert "2026年。排名" in at.caption[1].value
 
