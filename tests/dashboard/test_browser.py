@@ -13,9 +13,9 @@ def test_import_page_in_headless_chromium(run_dashboard, browser_page, wait_for_
     wait_for_app(page)
     assert page.title() == "救助资金监督审计台"
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").click()
+    # The click changes the address before the page's script starts; wait for both.
+    page.wait_for_url("**/import_data", timeout=30_000)
     wait_for_app(page)
-
-    assert page.url.endswith("/import_data")
     page.get_by_role("heading", name="数据导入").wait_for()
     page.get_by_text("已识别的数据表").wait_for()
     page.get_by_text("拒收记录", exact=True).wait_for()
