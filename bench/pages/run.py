@@ -1,6 +1,6 @@
 """总览 in headless Chromium, side by side with a title-only Streamlit page.
 
-    .venv/bin/python bench/pages/run.py --runs 7
+    .venv/bin/python bench/pages/run.py --runs 15
 
 Uses the demo district (demo/drop and demo/out, generated and checked first when missing, as
 `make demo` does). Starts two Streamlit servers, the dashboard and a page holding nothing but a
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "demo" / "out")
     parser.add_argument("--households", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright

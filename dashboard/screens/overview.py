@@ -1,5 +1,7 @@
-"""总览: the district at a glance, the ranking of the ten street offices, the heat map, the trends
-and the yearly evaluation report."""
+"""总览: the district at a glance. The landing view is static: headline figures and the ten street
+offices ranked with every indicator beside the score, coloured as a heat map. The ranking chart,
+the heat map, the trends and the leads, each with its data table, open from a view selector;
+then the yearly evaluation report."""
 
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ levels = [lv for lv in view.LEVELS if options[lv]]
 
 # --- state ---------------------------------------------------------------------------------------
 # Segmented controls and pills rather than radios and select boxes: they share the browser code of
-# the view selector below, where a select box would fetch its own (about 130 kB, a tenth of a
-# second on a cold load).
+# the view selector below, where a select box would fetch its own (8 files, about 130 kB).
 left, right = st.columns([1, 3])
 level = left.segmented_control("期间类型", levels, format_func=view.LEVELS.get, default=levels[0],
                                required=True, key="overview_level")
