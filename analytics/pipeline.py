@@ -71,7 +71,6 @@ def compute_indicators(drop: Drop, findings: pl.DataFrame) -> pl.DataFrame:
 def run(data_dir: Path, *, as_of: date | None = None, only: list[str] | None = None,
         progress: Progress | None = None) -> RunOutcome:
     from analytics.reader import read_drop
-    from checks.engine import run_checks
 
     def sub(lo: float, hi: float) -> Progress | None:
         if progress is None:
@@ -79,10 +78,20 @@ def run(data_dir: Path, *, as_of: date | None = None, only: list[str] | None = N
         return lambda msg, frac: progress(msg, lo + (hi - lo) * frac)
 
     read = read_drop(data_dir, progress=sub(0.0, 0.4))
-    drop = make_drop(read, as_of, Path(data_dir))
-    result = run_checks(drop, only, progress=sub(0.4, 0.9))
+    return run_read(read, source=Path(data_dir), as_of=as_of, only=only,
+                    progress=sub(0.4, 1.0))
+
+
+def run_read(read: ReadResult, *, source: Path | None = None, as_of: date | None = None,
+             only: list[str] | None = None, progress: Progress | None = None) -> RunOutcome:
+    """The checks and indicators over a drop already read (the dashboard reads it once)."""
+    from checks.engine import run_checks
+
+    drop = make_drop(read, as_of, source)
+    result = run_checks(drop, only, progress=(
+        None if progress is None else lambda msg, frac: progress(msg, 0.85 * frac)))
     if progress:
-        progress("计算绩效指标", 0.9)
+        progress("计算绩效指标", 0.85)
     indicators = compute_indicators(drop, result.findings)
     if progress:
         progress("完成", 1.0)

@@ -23,19 +23,23 @@ PAGES = (
 
 st.set_page_config(page_title="救助资金监督审计台", layout="wide")
 
-pages = [
-    st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=Path(file).stem,
-            default=file == "overview.py")
+by_name = {
+    Path(file).stem: st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=Path(file).stem,
+                             default=file == "overview.py")
     for file, title, icon in PAGES
     if (PAGES_DIR / file).exists()
-]
+}
+pages = list(by_name.values())
+ui.register_pages(by_name)
 
+ui.init_folder_state()
 with st.sidebar:
     st.markdown("### 救助资金监督审计台")
-    st.text_input("数据文件夹", value=str(ui.default_drop_dir()), key=ui.DROP_KEY,
+    st.text_input("数据文件夹", key=ui.DROP_KEY,
                   help="各系统导出的数据文件所在文件夹（默认取环境变量 AIDWATCH_DROP）")
-    st.text_input("检查结果文件夹", value=str(ui.default_out_dir()), key=ui.OUT_KEY,
-                  help="aidwatch check 的输出文件夹（默认取环境变量 AIDWATCH_OUT）")
+    st.text_input("检查结果文件夹", key=ui.OUT_KEY,
+                  help="检查结果所在文件夹：「数据导入」页运行检查后自动切换到本次结果"
+                       "（默认取环境变量 AIDWATCH_OUT）")
     for label, path in (("数据文件夹", ui.current_drop_dir()), ("检查结果文件夹", ui.current_out_dir())):
         if not path.is_dir():
             st.caption(f":orange[{label}不存在：{path}]")

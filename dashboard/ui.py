@@ -20,6 +20,8 @@ from analytics.model import ReadResult
 
 DROP_KEY = "app_drop_dir"
 OUT_KEY = "app_out_dir"
+PENDING_FOLDERS_KEY = "app_pending_folders"
+PAGES_KEY = "app_pages"
 
 REJECT_HEADERS = {"file": "文件", "row": "行号", "column": "列", "value": "值", "reason": "原因"}
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
@@ -44,6 +46,27 @@ def current_drop_dir() -> Path:
 
 def current_out_dir() -> Path:
     return Path(st.session_state.get(OUT_KEY) or default_out_dir())
+
+
+def how_to_run(out_dir: Path) -> str:
+    return ("请在「数据导入」页读入数据后点击「运行全部检查」（或由管理员运行 "
+            f"`aidwatch check 数据文件夹 --out {out_dir}`），或在侧栏选择已有检查结果的文件夹。")
+
+
+def init_folder_state() -> None:
+    """Before the sidebar's folder inputs are drawn: their defaults, or the folders a check run
+    started on a page asked for (a widget's value cannot change once it is drawn)."""
+    pending = st.session_state.pop(PENDING_FOLDERS_KEY, None)
+    if pending:
+        st.session_state[DROP_KEY], st.session_state[OUT_KEY] = pending
+    st.session_state.setdefault(DROP_KEY, str(default_drop_dir()))
+    st.session_state.setdefault(OUT_KEY, str(default_out_dir()))
+
+
+def use_folders(drop_dir: Path, out_dir: Path) -> None:
+    """Show this drop and these results on every page from now on: the app runs again."""
+    st.session_state[PENDING_FOLDERS_KEY] = (str(drop_dir), str(out_dir))
+    st.rerun()
 
 
 # --- Tables for the 数据导入 page -------------------------------------------------------------
@@ -128,6 +151,20 @@ def excel_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
 
 # --- Streamlit ---------------------------------------------------------------------------------
 
+def register_pages(pages: dict) -> None:
+    """The app's pages by file name (``funds`` for screens/funds.py), for links between pages;
+    set by the entrypoint on every run."""
+    st.session_state[PAGES_KEY] = pages
+
+
+def page_links(links: list[tuple[str, str]]) -> None:
+    """A row of links to other pages, (file name, label) each; none when a page runs alone."""
+    pages = st.session_state.get(PAGES_KEY) or {}
+    present = [(pages[name], label) for name, label in links if name in pages]
+    for col, (page, label) in zip(st.columns(max(len(present), 1)), present):
+        col.page_link(page, label=label, icon=":material/arrow_forward:")
+
+
 def show_table(frame: pl.DataFrame, **kwargs) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
 
@@ -144,7 +181,6 @@ def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
 
     indicators = data.indicators(out_dir)
     if indicators.height == 0:
-        st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。"
-                f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
+        st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。{how_to_run(out_dir)}")
         st.stop()
     return indicators

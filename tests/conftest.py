@@ -96,15 +96,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
 
 @pytest.fixture(scope="session")
 def run_dashboard(tmp_path_factory):
-    """``run_dashboard(drop_dir, out_dir) -> base_url``: one server per pair, stopped at the end."""
-    servers: dict[tuple[str, str], tuple[str, subprocess.Popen]] = {}
+    """``run_dashboard(drop_dir, out_dir, runs_dir=None) -> base_url``: one server per set of
+    folders, stopped at the end. Runs started in the browser go to ``runs_dir`` (else a folder
+    of the test session)."""
+    servers: dict[tuple[str, str, str], tuple[str, subprocess.Popen]] = {}
+    default_runs = tmp_path_factory.mktemp("runs")
 
-    def start(drop_dir: Path, out_dir: Path) -> str:
-        key = (str(drop_dir), str(out_dir))
+    def start(drop_dir: Path, out_dir: Path, runs_dir: Path | None = None) -> str:
+        key = (str(drop_dir), str(out_dir), str(runs_dir or default_runs))
         if key not in servers:
             port = _free_port()
             log = tmp_path_factory.mktemp("streamlit") / "server.log"
-            env = {**os.environ, "AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1]}
+            env = {**os.environ, "AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1],
+                   "AIDWATCH_RUNS": key[2]}
             with log.open("wb") as fh:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",

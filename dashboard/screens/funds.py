@@ -39,8 +39,7 @@ st.caption("业务系统应发名册与资金内控平台实发明细的比对�
 
 out_dir = ui.current_out_dir()
 if not (out_dir / "findings.csv").exists():
-    st.info(f"检查结果文件夹中还没有检查结果：{out_dir}。"
-            f"请先运行 `aidwatch check 数据文件夹 --out {out_dir}`，或在侧栏选择其他文件夹。")
+    st.info(f"检查结果文件夹中还没有检查结果：{out_dir}。{ui.how_to_run(out_dir)}")
     st.stop()
 
 # Who may see what is decided in the service layer; None: everything.

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from analytics import pipeline, runs
+from analytics.calendar import CalendarError
+from analytics.indicators import CircleRulesError
 from analytics.model import DropError, ReadResult
+from checks.registry import FAMILIES
 from dashboard import data, ui
+
+LAST_RUN_KEY = "import_last_run"
 
 st.title("数据导入")
 st.caption("检查数据文件能否按数据规范读入：识别了哪些表、各列如何对应、哪些行被拒收及原因。")
@@ -15,7 +21,8 @@ st.caption("检查数据文件能否按数据规范读入：识别了哪些表�
 source = st.radio("数据来源", ["数据文件夹", "上传文件"], horizontal=True, key="import_source")
 
 
-def load() -> ReadResult | None:
+def load() -> tuple[Path, ReadResult] | None:
+    """(the folder read, what the reader made of it), or None when there is nothing to read."""
     if source == "数据文件夹":
         folder = st.text_input("数据文件夹", value=str(ui.current_drop_dir()),
                                key="import_drop_dir")
@@ -23,23 +30,88 @@ def load() -> ReadResult | None:
         if not path.is_dir():
             st.warning(f"找不到文件夹：{path}")
             return None
-        return data.read_drop(path)
+        return path, data.read_drop(path)
     uploads = st.file_uploader("上传数据文件（可多选，.csv / .xlsx / .parquet）",
                                type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
                                key="import_uploads")
     if not uploads:
         st.info("请选择要上传的文件。")
         return None
-    return data.read_uploads(data.save_uploads([(f.name, f.getvalue()) for f in uploads]))
+    folder = data.save_uploads([(f.name, f.getvalue()) for f in uploads])
+    return folder, data.read_uploads(folder)
 
 
+def run_section(folder: Path, result: ReadResult) -> None:
+    """运行检查: all checks over the drop just read, with progress; then every page shows them."""
+    st.subheader("运行检查")
+    if required_missing:
+        st.caption("补齐必需的数据表后即可在此运行检查。")
+        return
+    try:
+        default_as_of = pipeline.default_as_of(result.tables)
+    except DropError as exc:
+        st.error(str(exc))
+        return
+    left, right = st.columns([1, 2])
+    as_of = left.date_input("检查基准日", value=default_as_of, format="YYYY-MM-DD",
+                            key="import_as_of",
+                            help="默认取应发名册和资金实发明细中最后一个月的月末；"
+                                 "动态管理和审批时限类检查以此日为准")
+    families = right.multiselect(
+        "检查类别", list(FAMILIES), default=list(FAMILIES), format_func=FAMILIES.get,
+        key="import_families", help="默认运行全部类别；依赖未提供数据表的检查将跳过并说明原因")
+    if result.rejects.height:
+        st.caption(f"有 {result.rejects.height:,} 个单元格被拒收，所在行不参加检查"
+                   "（见下方拒收记录），修正后重新导出可纳入检查。")
+    if st.button("运行全部检查" if len(families) == len(FAMILIES) else "运行所选检查",
+                 type="primary", key="import_run", disabled=not families,
+                 icon=":material/play_arrow:"):
+        bar = st.progress(0.0, text="准备运行检查…")
+        try:
+            out, _ = runs.run_and_write(
+                result, folder, as_of=as_of,
+                only=None if len(families) == len(FAMILIES) else families,
+                progress=lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0),
+                                                                text=message))
+        except (DropError, CalendarError, CircleRulesError) as exc:
+            bar.empty()
+            st.error(f"检查未能完成，未写入任何结果：{exc}")
+            return
+        st.session_state[LAST_RUN_KEY] = {"source": str(folder), "out": str(out)}
+        ui.use_folders(folder, out)
+
+    last = st.session_state.get(LAST_RUN_KEY)
+    if not last or last["source"] != str(folder):
+        return
+    out = Path(last["out"])
+    summary = data.check_summary(out)
+    if summary.height == 0:
+        return
+    head = runs.headline(summary)
+    st.success(f"检查完成：运行 {head['ran']} 项检查，发现线索 {head['findings']:,} 条，"
+               f"涉及金额 {head['amount_fen'] / 100:,.2f} 元。各页面已切换到本次结果（{out}）。")
+    cols = st.columns(4)
+    cols[0].metric("运行的检查", head["ran"])
+    cols[1].metric("跳过的检查", head["skipped"])
+    cols[2].metric("线索", f"{head['findings']:,}")
+    cols[3].metric("涉及金额（元）", f"{head['amount_fen'] / 100:,.2f}")
+    ui.show_table(runs.summary_table(summary), key="import_run_summary", column_config={
+        "涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
+        "检查行数": st.column_config.NumberColumn(format="localized"),
+        "线索数": st.column_config.NumberColumn(format="localized")})
+    ui.page_links([("overview", "查看总览"), ("funds", "查看资金比对"), ("graph", "查看关系图谱"),
+                   ("street", "查看街镇")])
+
+
+loaded = None
 try:
-    result = load()
+    loaded = load()
 except DropError as exc:
     st.error(str(exc))
     st.stop()
-if result is None:
+if loaded is None:
     st.stop()
+folder, result = loaded
 
 files = ui.files_table(result)
 required_missing, optional_missing = ui.missing_tables(result)
@@ -59,6 +131,8 @@ if optional_missing:
 if result.ignored:
     st.markdown("**已忽略的文件**")
     ui.show_table(ui.ignored_table(result))
+
+run_section(folder, result)
 
 st.subheader("列对应")
 for report in result.files:

@@ -1,0 +1,88 @@
+"""Check runs started from the dashboard: where their outputs go and what they report.
+
+A run started in the browser writes the same four files as ``aidwatch check`` into a folder of
+its own under the runs root (``AIDWATCH_RUNS``, else ``aidwatch-runs`` in the system's temporary
+folder). The folder is named by the check date and a digest of the drop's files (names, sizes,
+modification times), the check date and the checks chosen, so the same run lands in the same
+folder and a changed file gets a new one. Nothing here touches Streamlit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from analytics import pipeline
+from analytics.model import ReadResult
+from analytics.pipeline import Progress, RunOutcome
+from checks.registry import FAMILIES
+
+SUMMARY_HEADERS = {
+    "title": "检查项", "family": "类别", "severity": "严重程度", "rows_examined": "检查行数",
+    "findings": "线索数", "amount": "涉及金额（元）", "skipped": "未检查原因",
+}
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("AIDWATCH_RUNS") or Path(tempfile.gettempdir()) / "aidwatch-runs")
+
+
+def drop_digest(folder: Path) -> str:
+    """A digest of the files directly inside a drop folder: names, sizes, modification times."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def run_dir(source: Path, as_of: date, only: list[str] | None = None,
+            root: Path | None = None) -> Path:
+    """The output folder of one run of a drop on a check date with a choice of checks."""
+    key = f"{drop_digest(source)}|{as_of.isoformat()}|{','.join(sorted(only or []))}"
+    name = f"{as_of:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return (root or runs_root()) / name
+
+
+def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
+                  only: list[str] | None = None, root: Path | None = None,
+                  progress: Progress | None = None) -> tuple[Path, RunOutcome]:
+    """Run the checks over a drop already read and write the outputs; (folder, outcome).
+
+    Raises what a check run raises on a drop it cannot judge (DropError, CalendarError), before
+    anything is written."""
+    as_of = as_of or pipeline.default_as_of(read.tables)
+    outcome = pipeline.run_read(read, source=source, as_of=as_of, only=only or None,
+                                progress=progress)
+    out = run_dir(source, as_of, only, root)
+    pipeline.write_outputs(outcome, out)
+    return out, outcome
+
+
+def summary_table(summary: pl.DataFrame) -> pl.DataFrame:
+    """The per-check summary of a run (checks.csv) with Chinese headers, checks with findings
+    first, then the clean ones, then the skipped ones."""
+    return (summary
+            .with_columns(pl.col("family").replace_strict(FAMILIES, default=pl.col("family")),
+                          (pl.col("amount_fen") / 100).round(2).alias("amount"),
+                          pl.col("skipped").fill_null(""))
+            .with_row_index("order")
+            .sort(pl.col("skipped") != "", pl.col("findings") == 0, "order")
+            .select(list(SUMMARY_HEADERS))
+            .rename(SUMMARY_HEADERS))
+
+
+def headline(summary: pl.DataFrame) -> dict[str, int]:
+    """Checks run and skipped, findings and money at risk (fen) of a run's summary."""
+    ran = summary.filter(pl.col("skipped").is_null())
+    return {
+        "ran": ran.height,
+        "skipped": summary.height - ran.height,
+        "findings": int(ran.get_column("findings").sum() or 0),
+        "amount_fen": int(ran.get_column("amount_fen").sum() or 0),
+    }

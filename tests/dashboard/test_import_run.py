@@ -1,0 +1,149 @@
+"""运行检查 on the 数据导入 page: a run started in the browser, its progress, its outputs and the
+switch of every page to them."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import pipeline, runs
+from analytics.calendar import CalendarError
+from analytics.reference import PROJECT_ROOT
+from analytics.views import funds as view
+from dashboard import data, ui
+
+PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "import_data.py")
+RUN_KEY = "import_run"
+
+
+@pytest.fixture
+def drop(small_drop):
+    """The small drop with the March payment made twice (a duplicate and a control total)."""
+    ledger = small_drop / "资金实发明细.csv"
+    first = ledger.read_bytes().decode("gb18030").splitlines()[1]
+    with ledger.open("ab") as fh:
+        fh.write((first.replace("T0001", "T0002").replace("2026-03-10", "2026-03-11")
+                  + "\n").encode("gb18030"))
+    return small_drop
+
+
+def open_page(monkeypatch, drop, tmp_path) -> AppTest:
+    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
+    monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "no-run-yet"))
+    monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, drop, tmp_path):
+    at = open_page(monkeypatch, drop, tmp_path)
+    button = at.button(key=RUN_KEY)
+    assert button.label == "运行全部检查" and not button.disabled
+    assert str(at.date_input(key="import_as_of").value) == "2026-03-31"
+
+    at = button.click().run()
+    assert not at.exception, at.exception
+
+    (out,) = (tmp_path / "runs").iterdir()
+    cli = tmp_path / "cli"
+    pipeline.write_outputs(pipeline.run(drop), cli)
+    for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
+        assert (out / name).read_bytes() == (cli / name).read_bytes(), name
+    findings = pl.read_csv(out / "findings.csv")
+    assert "duplicate_payment" in findings["check_id"].to_list()
+
+    # Every page is asked to show this drop and this run from now on.
+    assert at.session_state[ui.PENDING_FOLDERS_KEY] == (str(drop), str(out))
+    (success,) = at.success
+    assert f"发现线索 {findings.height:,} 条" in success.value and str(out) in success.value
+    (summary,) = [pl.from_pandas(df.value) for df in at.dataframe
+                  if "检查项" in df.value.columns]
+    assert summary.columns[:2] == ["检查项", "类别"]
+    assert summary["线索数"].sum() == findings.height
+    with_findings = (summary["线索数"] > 0).to_list()
+    assert with_findings == sorted(with_findings, reverse=True)  # checks with findings first
+    assert "重复拨付" in summary.filter(pl.col("线索数") > 0)["检查项"].to_list()
+    assert {m.label: m.value for m in at.metric}["线索"] == f"{findings.height:,}"
+
+
+def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path):
+    at = open_page(monkeypatch, drop, tmp_path)
+    at.multiselect(key="import_families").set_value(["funds"]).run()
+    assert at.button(key=RUN_KEY).label == "运行所选检查"
+    at = at.button(key=RUN_KEY).click().run()
+    assert not at.exception, at.exception
+    (out,) = (tmp_path / "runs").iterdir()
+    assert set(pl.read_csv(out / "checks.csv")["family"]) == {"funds"}
+
+    at.multiselect(key="import_families").set_value([]).run()
+    assert at.button(key=RUN_KEY).disabled
+
+
+def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, drop, tmp_path):
+    def refuse(*args, **kwargs):
+        raise CalendarError("缺少 2031 年的工作日历")
+
+    monkeypatch.setattr(runs.pipeline, "run_read", refuse)
+    at = open_page(monkeypatch, drop, tmp_path)
+    at = at.button(key=RUN_KEY).click().run()
+    assert not at.exception, at.exception
+    assert any("检查未能完成" in e.value and "2031" in e.value for e in at.error)
+    assert not (tmp_path / "runs").exists()
+    assert ui.PENDING_FOLDERS_KEY not in at.session_state
+    assert not at.success
+
+
+def test_without_every_required_table_there_is_no_run_button(monkeypatch, small_drop, tmp_path):
+    monkeypatch.setattr(data, "UPLOAD_ROOT", tmp_path / "uploads")
+    at = open_page(monkeypatch, small_drop, tmp_path)
+    at.radio(key="import_source").set_value("上传文件").run()
+    assert not at.button  # nothing uploaded yet: nothing to run
+    assert "请选择要上传的文件。" in [i.value for i in at.info]
+
+
+def test_partial_drop_folder_offers_no_run(monkeypatch, small_drop, tmp_path):
+    (small_drop / "entitlements.csv").rename(tmp_path / "entitlements.csv")
+    at = open_page(monkeypatch, small_drop, tmp_path)
+    assert at.error  # a drop folder must hold every required table
+    assert not at.button
+
+
+@pytest.mark.browser
+def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browser_page,
+                                                           wait_for_app, drop, tmp_path):
+    out, runs_dir = tmp_path / "no-run-yet", tmp_path / "runs"
+    base_url = run_dashboard(drop, out, runs_dir)
+    page = browser_page
+
+    page.goto(base_url)
+    wait_for_app(page)
+    page.get_by_text("检查结果文件夹中还没有").first.wait_for()  # 总览 before any run
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").click()
+    page.wait_for_url("**/import_data", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="运行全部检查").click()
+    page.get_by_text("检查完成：").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    (run,) = runs_dir.iterdir()
+    findings = pl.read_csv(run / "findings.csv")
+    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
+    assert page.get_by_role("textbox", name="数据文件夹").first.input_value() == str(drop)
+
+    links = page.get_by_test_id("stPageLink")
+    assert [links.nth(i).inner_text().split()[-1] for i in range(links.count())] == [
+        "查看总览", "查看资金比对", "查看关系图谱", "查看街镇"]
+    # The link on the page opens 资金比对 on this run.
+    page.get_by_role("link", name="查看资金比对").click()
+    page.wait_for_url("**/funds", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("heading", name="资金比对").wait_for()
+    funds = findings.filter(pl.col("check_id").is_in(list(view.funds_checks()["check_id"])))
+    assert "duplicate_payment" in funds["check_id"].to_list()
+    grid = page.locator(".st-key-funds_table [aria-rowcount]")
+    grid.wait_for(state="attached", timeout=30_000)
+    assert int(grid.get_attribute("aria-rowcount")) - 1 == funds.height  # less the header row
+    assert page.get_by_text("检查结果文件夹中还没有").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
