@@ -171,8 +171,9 @@ def show_table(frame: pl.DataFrame, **kwargs) -> None:
 
 def download_excel(label: str, frames: dict[str, pl.DataFrame], file_name: str, key: str) -> None:
     # Built only when clicked: a large rejects table need not be rendered to Excel on each rerun.
+    # No rerun on the click: a rerun could retire the deferred file before the browser asks.
     st.download_button(label, data=lambda: excel_bytes(frames), file_name=file_name,
-                       mime=XLSX_MIME, key=key, icon=":material/download:")
+                       mime=XLSX_MIME, key=key, icon=":material/download:", on_click="ignore")
 
 
 def indicators_or_stop(out_dir: Path) -> pl.DataFrame:

@@ -95,7 +95,8 @@ event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="
                      column_config=money_format(table), placeholder="—", key="funds_table")
 st.download_button("导出 Excel", data=lambda: view.findings_excel(shown),
                    file_name="资金比对发现.xlsx", mime=ui.XLSX_MIME, key="funds_download",
-                   icon=":material/download:", disabled=table.height == 0)
+                   icon=":material/download:", disabled=table.height == 0,
+                   on_click="ignore")
 
 if table.height == 0:
     st.info("当前筛选条件下没有发现。")

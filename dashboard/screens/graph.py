@@ -108,7 +108,8 @@ else:
     st.download_button("导出该线索群的证据（Excel）",
                        data=lambda: views.cluster_excel(graph, findings, export),
                        file_name=f"线索群{export}.xlsx", mime=ui.XLSX_MIME,
-                       key="graph_export_download", icon=":material/download:")
+                       key="graph_export_download", icon=":material/download:",
+                       on_click="ignore")
 
 hubs = views.hubs_table(graph)
 with st.expander(f"多人共用的电话和住址（{hubs.height} 个，不参与线索群连接）"):

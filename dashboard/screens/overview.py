@@ -100,7 +100,7 @@ def yearly_pdf() -> bytes:
 button_col.download_button(
     "生成并下载 PDF 报告", data=yearly_pdf,
     file_name=f"街镇绩效评价_{year}.pdf", mime="application/pdf", key="overview_report",
-    icon=":material/picture_as_pdf:")
+    icon=":material/picture_as_pdf:", on_click="ignore")
 
 # Drawn only once opened (a rerun): the long table would otherwise be laid out on every load.
 definitions = st.expander("指标定义", key="overview_definitions", on_change="rerun")

@@ -125,6 +125,8 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
     wait_for_app(page)
     page.get_by_role("button", name="运行全部检查").click()
     page.get_by_text("检查完成：").wait_for(timeout=60_000)
+    wait_for_app(page)
+    page.get_by_role("link", name="查看街镇").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
 
     (run,) = runs_dir.iterdir()
