@@ -3,6 +3,8 @@ switch of every page to them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -149,3 +151,37 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
     assert int(grid.get_attribute("aria-rowcount")) - 1 == funds.height  # less the header row
     assert page.get_by_text("检查结果文件夹中还没有").count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.mark.browser
+def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, wait_for_app,
+                                                 drop, tmp_path):
+    runs_dir = tmp_path / "runs"
+    base_url = run_dashboard(tmp_path / "no-drop", tmp_path / "no-run-yet", runs_dir)
+    page = browser_page
+
+    page.goto(base_url)
+    wait_for_app(page)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").click()
+    page.wait_for_url("**/import_data", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_text("上传文件", exact=True).click()
+    wait_for_app(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        sorted(str(p) for p in drop.iterdir()))
+    page.get_by_text("已识别的数据表").wait_for(timeout=60_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="运行全部检查").click()
+    page.get_by_text("检查完成：").wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    (run,) = runs_dir.iterdir()
+    cli = tmp_path / "cli"
+    pipeline.write_outputs(pipeline.run(drop), cli)
+    for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
+        assert (run / name).read_bytes() == (cli / name).read_bytes(), name
+    # The sidebar now names the uploaded copy of the drop and this run.
+    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
+    uploaded = Path(page.get_by_role("textbox", name="数据文件夹").first.input_value())
+    assert sorted(p.name for p in uploaded.iterdir()) == sorted(p.name for p in drop.iterdir())
