@@ -10,9 +10,10 @@ folder and a changed file gets a new one. Nothing here touches Streamlit.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,12 @@ from analytics.model import ReadResult
 from analytics.pipeline import Progress, RunOutcome
 from checks.registry import FAMILIES
 
+MANIFEST = "run.json"
+HISTORY_SCHEMA = {
+    "out": pl.String, "source": pl.String, "label": pl.String, "as_of": pl.Date,
+    "families": pl.String, "finished_at": pl.Datetime("us"), "checks": pl.Int64,
+    "findings": pl.Int64, "amount_fen": pl.Int64,
+}
 SUMMARY_HEADERS = {
     "title": "检查项", "family": "类别", "severity": "严重程度", "rows_examined": "检查行数",
     "findings": "线索数", "amount": "涉及金额（元）", "skipped": "未检查原因",
@@ -51,9 +58,12 @@ def run_dir(source: Path, as_of: date, only: list[str] | None = None,
 
 def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
                   only: list[str] | None = None, root: Path | None = None,
+                  label: str | None = None,
                   progress: Progress | None = None) -> tuple[Path, RunOutcome]:
     """Run the checks over a drop already read and write the outputs; (folder, outcome).
 
+    Beside the four files of ``aidwatch check`` goes ``run.json``: where the drop came from
+    (``label``, shown in the list of runs), the check date, the families and when it finished.
     Raises what a check run raises on a drop it cannot judge (DropError, CalendarError), before
     anything is written."""
     as_of = as_of or pipeline.default_as_of(read.tables)
@@ -61,7 +71,59 @@ def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
                                 progress=progress)
     out = run_dir(source, as_of, only, root)
     pipeline.write_outputs(outcome, out)
+    head = headline(outcome.summary)
+    manifest = {
+        "source": str(source), "label": label or str(source), "as_of": as_of.isoformat(),
+        "families": sorted(only) if only else [],
+        "finished_at": datetime.now().isoformat(timespec="seconds"),
+        "checks": head["ran"], "findings": head["findings"], "amount_fen": head["amount_fen"],
+    }
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, out / MANIFEST)
     return out, outcome
+
+
+def history(root: Path | None = None) -> pl.DataFrame:
+    """The runs under the runs root, newest first (HISTORY_SCHEMA); folders without a readable
+    manifest or without findings are left out."""
+    root = root or runs_root()
+    rows = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            row = {
+                "out": str(folder), "source": manifest["source"], "label": manifest["label"],
+                "as_of": date.fromisoformat(manifest["as_of"]),
+                "families": "、".join(FAMILIES.get(f, f) for f in manifest["families"])
+                or "全部",
+                "finished_at": datetime.fromisoformat(manifest["finished_at"]),
+                "checks": int(manifest["checks"]), "findings": int(manifest["findings"]),
+                "amount_fen": int(manifest["amount_fen"]),
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if (folder / "findings.csv").is_file():
+            rows.append(row)
+    return (pl.DataFrame(rows, schema=HISTORY_SCHEMA)
+            .sort("finished_at", "out", descending=True))
+
+
+HISTORY_HEADERS = {
+    "current": "当前显示", "finished_at": "完成时间", "label": "数据来源", "as_of": "检查基准日", "families": "检查类别",
+    "checks": "检查项数", "findings": "线索数", "amount": "涉及金额（元）",
+}
+
+
+def history_table(runs: pl.DataFrame, current: str | None = None) -> pl.DataFrame:
+    """The list of runs as the page shows it, Chinese headers, same order; 当前显示 marks the
+    run whose folder is ``current``."""
+    return (runs.with_columns((pl.col("amount_fen") / 100).round(2).alias("amount"),
+                              pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M"),
+                              pl.col("as_of").dt.strftime("%Y-%m-%d"),
+                              pl.when(pl.col("out") == current).then(pl.lit("✓"))
+                              .otherwise(pl.lit("")).alias("current"))
+            .select(list(HISTORY_HEADERS)).rename(HISTORY_HEADERS))
 
 
 def summary_table(summary: pl.DataFrame) -> pl.DataFrame:

@@ -69,6 +69,12 @@ def write_small_drop(folder: Path) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _own_runs_folder(tmp_path, monkeypatch):
+    """Runs started by a page under test go to the test's own folder, never to a shared one."""
+    monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "aidwatch-runs"))
+
+
 @pytest.fixture
 def small_drop(tmp_path) -> Path:
     return write_small_drop(tmp_path / "drop")

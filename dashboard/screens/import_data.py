@@ -41,7 +41,14 @@ def load() -> tuple[Path, ReadResult] | None:
     return folder, data.read_uploads(folder)
 
 
-def run_section(folder: Path, result: ReadResult) -> None:
+def source_label(folder: Path, result: ReadResult) -> str:
+    """How a run's drop is named in the list of runs: the folder, or the files uploaded."""
+    if source == "数据文件夹":
+        return str(folder)
+    return f"上传的 {len(result.files)} 个文件（{folder.name[:8]}）"
+
+
+def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -> None:
     """运行检查: all checks over the drop just read, with progress; then every page shows them."""
     st.subheader("运行检查")
     if required_missing:
@@ -53,8 +60,9 @@ def run_section(folder: Path, result: ReadResult) -> None:
         st.error(str(exc))
         return
     left, right = st.columns([1, 2])
+    # Keyed by the default: another drop's check date must not carry over to this one.
     as_of = left.date_input("检查基准日", value=default_as_of, format="YYYY-MM-DD",
-                            key="import_as_of",
+                            key=f"import_as_of_{default_as_of:%Y%m%d}",
                             help="默认取应发名册和资金实发明细中最后一个月的月末；"
                                  "动态管理和审批时限类检查以此日为准")
     families = right.multiselect(
@@ -69,7 +77,7 @@ def run_section(folder: Path, result: ReadResult) -> None:
         bar = st.progress(0.0, text="准备运行检查…")
         try:
             out, _ = runs.run_and_write(
-                result, folder, as_of=as_of,
+                result, folder, as_of=as_of, label=source_label(folder, result),
                 only=None if len(families) == len(FAMILIES) else families,
                 progress=lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0),
                                                                 text=message))
@@ -103,50 +111,84 @@ def run_section(folder: Path, result: ReadResult) -> None:
                    ("street", "查看街镇")])
 
 
-loaded = None
+def show_drop(folder: Path, result: ReadResult) -> None:
+    """What the reader made of the drop, the run section, the header mappings and the rejects."""
+    files = ui.files_table(result)
+    required_missing, optional_missing = ui.missing_tables(result)
+
+    cols = st.columns(4)
+    cols[0].metric("识别的数据表", files.height)
+    cols[1].metric("读入行数", f"{files['读入行数'].sum():,}")
+    cols[2].metric("保留行数", f"{files['保留行数'].sum():,}")
+    cols[3].metric("拒收行数", f"{files['拒收行数'].sum():,}")
+
+    st.subheader("已识别的数据表")
+    ui.show_table(files)
+    if required_missing:
+        st.warning("缺少必需的数据表，不能运行完整检查：" + "、".join(required_missing))
+    if optional_missing:
+        st.info("未提供的可选数据表（依赖它们的检查将跳过）：" + "、".join(optional_missing))
+    if result.ignored:
+        st.markdown("**已忽略的文件**")
+        ui.show_table(ui.ignored_table(result))
+
+    run_section(folder, result, required_missing)
+    history_section()
+
+    st.subheader("列对应")
+    for report in result.files:
+        with st.expander(f"{ui.table_label(report.table)} · {report.path}"):
+            ui.show_table(ui.mapping_table(report.table, report.mapping))
+            if report.extra_columns:
+                st.caption("已忽略的多余列：" + "、".join(report.extra_columns))
+
+    st.subheader("拒收记录")
+    if result.rejects.height == 0:
+        st.success("没有拒收记录。")
+    else:
+        rejects = ui.rejects_for_display(result.rejects)
+        st.caption(f"共 {rejects.height:,} 条。身份证号、银行账号和电话已脱敏显示。")
+        ui.show_table(rejects)
+        ui.download_excel("下载拒收记录（Excel）", {"拒收记录": rejects}, "拒收记录.xlsx",
+                          key="import_rejects_download")
+
+
+def history_section() -> None:
+    """检查记录: the runs started here, newest first; one picked is shown on every page."""
+    past = runs.history()
+    if past.height == 0:
+        return
+    st.subheader("检查记录")
+    st.caption("在本页运行过的检查，最新的在前。选中一次检查后点击下方按钮，各页面即显示该次结果。")
+    current = str(ui.current_out_dir())
+    table = runs.history_table(past, current)
+    picked = st.dataframe(
+        table, hide_index=True, width="stretch", key="import_history",
+        on_select="rerun", selection_mode="single-row",
+        column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
+                       "线索数": st.column_config.NumberColumn(format="localized")})
+    rows = picked.selection.rows
+    if not rows:
+        return
+    chosen = past.row(rows[0], named=True)
+    source = Path(chosen["source"])
+    if not source.is_dir():
+        st.caption(f":orange[该次检查的数据文件夹已不存在（{source}），"
+                   "关系图谱和应发、实发明细对照将不可用，其余结果照常显示。]")
+    if chosen["out"] == current:
+        st.caption("各页面当前显示的就是这次检查。")
+    elif st.button("在各页面查看这次检查", key="import_history_use",
+                   icon=":material/visibility:"):
+        st.session_state[LAST_RUN_KEY] = {"source": str(source), "out": chosen["out"]}
+        ui.use_folders(source, Path(chosen["out"]))
+
+
 try:
     loaded = load()
 except DropError as exc:
     st.error(str(exc))
-    st.stop()
-if loaded is None:
-    st.stop()
-folder, result = loaded
-
-files = ui.files_table(result)
-required_missing, optional_missing = ui.missing_tables(result)
-
-cols = st.columns(4)
-cols[0].metric("识别的数据表", files.height)
-cols[1].metric("读入行数", f"{files['读入行数'].sum():,}")
-cols[2].metric("保留行数", f"{files['保留行数'].sum():,}")
-cols[3].metric("拒收行数", f"{files['拒收行数'].sum():,}")
-
-st.subheader("已识别的数据表")
-ui.show_table(files)
-if required_missing:
-    st.warning("缺少必需的数据表，不能运行完整检查：" + "、".join(required_missing))
-if optional_missing:
-    st.info("未提供的可选数据表（依赖它们的检查将跳过）：" + "、".join(optional_missing))
-if result.ignored:
-    st.markdown("**已忽略的文件**")
-    ui.show_table(ui.ignored_table(result))
-
-run_section(folder, result)
-
-st.subheader("列对应")
-for report in result.files:
-    with st.expander(f"{ui.table_label(report.table)} · {report.path}"):
-        ui.show_table(ui.mapping_table(report.table, report.mapping))
-        if report.extra_columns:
-            st.caption("已忽略的多余列：" + "、".join(report.extra_columns))
-
-st.subheader("拒收记录")
-if result.rejects.height == 0:
-    st.success("没有拒收记录。")
+    loaded = None
+if loaded is not None:
+    show_drop(*loaded)
 else:
-    rejects = ui.rejects_for_display(result.rejects)
-    st.caption(f"共 {rejects.height:,} 条。身份证号、银行账号和电话已脱敏显示。")
-    ui.show_table(rejects)
-    ui.download_excel("下载拒收记录（Excel）", {"拒收记录": rejects}, "拒收记录.xlsx",
-                      key="import_rejects_download")
+    history_section()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 
@@ -60,3 +61,35 @@ def test_summary_table_orders_findings_then_clean_then_skipped():
     assert table["类别"].to_list() == ["资金比对", "动态管理", "资金比对", "廉洁风险"]
     assert table["涉及金额（元）"].to_list() == [123.45, 0.0, 0.0, 0.0]
     assert runs.headline(summary) == {"ran": 3, "skipped": 1, "findings": 3, "amount_fen": 12345}
+
+
+def test_history_lists_runs_newest_first_and_skips_what_is_no_run(small_drop, tmp_path):
+    root = tmp_path / "runs"
+    read = reader.read_drop(small_drop)
+    first, _ = runs.run_and_write(read, small_drop, only=["funds"], root=root, label="三月数据")
+    second, outcome = runs.run_and_write(read, small_drop, root=root)
+    manifest = json.loads((first / runs.MANIFEST).read_text(encoding="utf-8"))
+    manifest["finished_at"] = "2026-01-01T09:00:00"  # the funds run finished earlier
+    (first / runs.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (root / "half-written").mkdir()
+    (root / "broken").mkdir()
+    (root / "broken" / runs.MANIFEST).write_text("{", encoding="utf-8")
+
+    past = runs.history(root)
+
+    assert past["out"].to_list() == [str(second), str(first)]
+    newest = past.row(0, named=True)
+    head = runs.headline(outcome.summary)
+    assert (newest["source"], newest["label"], newest["families"], newest["as_of"]) == (
+        str(small_drop), str(small_drop), "全部", date(2026, 3, 31))
+    assert (newest["checks"], newest["findings"], newest["amount_fen"]) == (
+        head["ran"], head["findings"], head["amount_fen"])
+    assert past.row(1, named=True)["label"] == "三月数据"
+    assert past.row(1, named=True)["families"] == "资金比对"
+
+    table = runs.history_table(past, current=str(first))
+    assert table.columns == ["当前显示", "完成时间", "数据来源", "检查基准日", "检查类别",
+                             "检查项数", "线索数", "涉及金额（元）"]
+    assert table["当前显示"].to_list() == ["", "✓"]
+    assert table["完成时间"][1] == "2026-01-01 09:00"
+    assert runs.history(tmp_path / "nowhere").height == 0

@@ -43,7 +43,7 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
     at = open_page(monkeypatch, drop, tmp_path)
     button = at.button(key=RUN_KEY)
     assert button.label == "运行全部检查" and not button.disabled
-    assert str(at.date_input(key="import_as_of").value) == "2026-03-31"
+    assert str(at.date_input(key="import_as_of_20260331").value) == "2026-03-31"
 
     at = button.click().run()
     assert not at.exception, at.exception
@@ -68,6 +68,14 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
     assert with_findings == sorted(with_findings, reverse=True)  # checks with findings first
     assert "重复拨付" in summary.filter(pl.col("线索数") > 0)["检查项"].to_list()
     assert {m.label: m.value for m in at.metric}["线索"] == f"{findings.height:,}"
+
+    # The run is listed under 检查记录, named by its drop folder.
+    (listed,) = [pl.from_pandas(df.value) for df in at.dataframe
+                 if "完成时间" in df.value.columns]
+    row = listed.row(0, named=True)
+    assert listed.height == 1
+    assert (row["数据来源"], row["检查基准日"], row["检查类别"], row["线索数"]) == (
+        str(drop), "2026-03-31", "全部", findings.height)
 
 
 def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path):
@@ -151,6 +159,20 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
     assert int(grid.get_attribute("aria-rowcount")) - 1 == funds.height  # less the header row
     assert page.get_by_text("检查结果文件夹中还没有").count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
+
+    # A new session starts on the default folders; the run is picked again from 检查记录.
+    page.goto(f"{base_url}/import_data")
+    wait_for_app(page)
+    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(out)
+    page.get_by_role("heading", name="检查记录").wait_for()
+    row_height = 35
+    page.locator(".st-key-import_history .dvn-scroller").click(
+        position={"x": 15, "y": row_height + row_height // 2})
+    wait_for_app(page)
+    page.get_by_role("button", name="在各页面查看这次检查").click()
+    wait_for_app(page)
+    page.get_by_text("检查完成：").wait_for(timeout=30_000)
+    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
 
 
 @pytest.mark.browser
