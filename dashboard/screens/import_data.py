@@ -16,7 +16,8 @@ from dashboard import data, ui
 LAST_RUN_KEY = "import_last_run"
 
 st.title("数据导入")
-st.caption("检查数据文件能否按数据规范读入：识别了哪些表、各列如何对应、哪些行被拒收及原因。")
+st.caption("读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
+           "数据齐全后即可在本页运行检查，各页面随即显示检查结果。")
 
 source = st.radio("数据来源", ["数据文件夹", "上传文件"], horizontal=True, key="import_source")
 
@@ -96,8 +97,10 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
     if summary.height == 0:
         return
     head = runs.headline(summary)
+    where = (f"各页面已切换到本次结果（{out}）。" if ui.current_out_dir() == out
+             else f"结果在 {out}；各页面当前显示的是侧栏所选文件夹的结果。")
     st.success(f"检查完成：运行 {head['ran']} 项检查，发现线索 {head['findings']:,} 条，"
-               f"涉及金额 {head['amount_fen'] / 100:,.2f} 元。各页面已切换到本次结果（{out}）。")
+               f"涉及金额 {head['amount_fen'] / 100:,.2f} 元。{where}")
     cols = st.columns(4)
     cols[0].metric("运行的检查", head["ran"])
     cols[1].metric("跳过的检查", head["skipped"])
