@@ -15,6 +15,7 @@ PAGES_DIR = Path(__file__).resolve().parent / "screens"
 # first deep link in its older folder mode, running the page without this entrypoint.
 PAGES = (
     ("overview.py", "总览", ":material/dashboard:"),
+    ("findings.py", "线索清单", ":material/list_alt:"),
     ("funds.py", "资金比对", ":material/compare_arrows:"),
     ("graph.py", "关系图谱", ":material/hub:"),
     ("street.py", "街镇", ":material/location_city:"),

@@ -157,12 +157,16 @@ def register_pages(pages: dict) -> None:
     st.session_state[PAGES_KEY] = pages
 
 
-def page_links(links: list[tuple[str, str]]) -> None:
-    """A row of links to other pages, (file name, label) each; none when a page runs alone."""
+def page_links(links: list[tuple]) -> None:
+    """A row of links to other pages, (file name, label) or (file name, label, query
+    parameters) each; none when a page runs on its own."""
     pages = st.session_state.get(PAGES_KEY) or {}
-    present = [(pages[name], label) for name, label in links if name in pages]
-    for col, (page, label) in zip(st.columns(max(len(present), 1)), present):
-        col.page_link(page, label=label, icon=":material/arrow_forward:")
+    present = [(pages[link[0]], link[1], link[2] if len(link) > 2 else None)
+               for link in links if link[0] in pages]
+    if not present:
+        return
+    for col, (page, label, params) in zip(st.columns(len(present)), present):
+        col.page_link(page, label=label, icon=":material/arrow_forward:", query_params=params)
 
 
 def show_table(frame: pl.DataFrame, **kwargs) -> None:

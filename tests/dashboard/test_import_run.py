@@ -146,7 +146,7 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
 
     links = page.get_by_test_id("stPageLink")
     assert [links.nth(i).inner_text().split()[-1] for i in range(links.count())] == [
-        "查看总览", "查看资金比对", "查看关系图谱", "查看街镇"]
+        "查看总览", "查看线索清单", "查看资金比对", "查看关系图谱", "查看街镇"]
     # The link on the page opens 资金比对 on this run.
     page.get_by_role("link", name="查看资金比对").click()
     page.wait_for_url("**/funds", timeout=30_000)

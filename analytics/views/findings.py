@@ -1,0 +1,196 @@
+"""线索清单: every finding of a run, of every family, as the page shows it: filtered, masked, one
+opened with its rule and its evidence, exported.
+
+The page only renders what these functions return; who may see which street is decided here
+(``viewer``), never in the page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from analytics.masking import mask_account_expr
+from analytics.views import funds as funds_view
+
+UNKNOWN_STREET = funds_view.UNKNOWN_STREET
+SHEET = "线索清单"
+HEADERS = {
+    "finding_id": "编号", "family_title": "类别", "title": "检查项", "severity": "严重程度",
+    "street": "街镇", "month": "月份", "case_id": "救助编号", "txn_id": "流水号",
+    "id_number": "身份证号", "account_no": "银行账号", "staff_id": "工号", "item": "救助项目",
+    "amount": "涉及金额（元）", "summary": "摘要",
+}
+NODE_KINDS = {
+    "person": "人员", "staff": "工作人员", "case": "案件", "household": "家庭", "account": "银行账户",
+    "phone": "联系电话", "address": "住址", "organisation": "机构",
+}
+# Keys of the evidence of the integrity, dynamic and process checks, in Chinese (the funds
+# checks' keys are labelled by the funds view).
+EVIDENCE_LABELS = {
+    "path": "证据路径", "nodes": "节点", "edges": "关系", "kind": "类型", "label": "名称",
+    "from": "起点", "to": "终点", "how": "关联方式", "relation": "亲属关系",
+    "staff_count": "涉及工作人员数", "accepted_date": "受理日期",
+    "special_circumstance": "特殊情形", "working_days": "办理时限（工作日）",
+    "calendar": "工作日历", "deadline": "审批期限", "status": "案件状态",
+    "decided_date": "审批日期", "judged_on": "判定日", "overdue_workdays": "超期工作日",
+    "dishonesty": "失信记录", "start_date": "公布开始", "end_date": "公布结束",
+    "event_type": "事件类型", "member_events": "家庭成员事件", "event_date": "事件日期",
+    "source": "来源部门", "as_of": "检查基准日", "days_since_death": "身故天数",
+    "grace_days": "宽限天数", "difficulty": "困难程度", "cycle_months": "探访周期（月）",
+    "last_visit": "最近一次探访", "due": "应探访日期", "days_overdue": "逾期天数",
+}
+
+
+# --- the findings -------------------------------------------------------------------------------
+
+def visible_findings(findings: pl.DataFrame, viewer: funds_view.Viewer | None = None
+                     ) -> pl.DataFrame:
+    """The findings (as analytics.results.load_findings gives them) this viewer may see, with
+    the family's Chinese name, most severe and costly first."""
+    from checks.registry import FAMILIES
+
+    streets = None if viewer is None else viewer.streets
+    rows = findings
+    if streets is not None:
+        rows = rows.filter(pl.col("street").is_in(list(streets)))
+    return (rows
+            .with_columns(pl.col("street").fill_null(UNKNOWN_STREET),
+                          pl.col("family").replace_strict(FAMILIES, default=pl.col("family"),
+                                                          return_dtype=pl.String)
+                          .alias("family_title"))
+            .sort(pl.col("severity").replace_strict(funds_view.SEVERITY_RANK,
+                                                    default=len(funds_view.SEVERITY_RANK),
+                                                    return_dtype=pl.Int32),
+                  pl.col("amount_fen"), pl.col("finding_id"),
+                  descending=[False, True, False], nulls_last=True))
+
+
+@dataclass(frozen=True)
+class Options:
+    families: list[str]        # family ids, registry order
+    checks: dict[str, str]     # check id -> title, registry order
+    check_family: dict[str, str]  # check id -> family id
+    streets: list[str]
+    months: list[str]          # latest first
+    severities: list[str]
+
+
+def options(findings: pl.DataFrame) -> Options:
+    """The choices of the filters: only values that occur in ``findings``."""
+    from checks.registry import ordered
+
+    present = set(findings.get_column("check_id").to_list())
+    specs = [s for s in ordered() if s.check_id in present]
+    families = list(dict.fromkeys(s.family for s in specs))
+    base = funds_view.filter_options(findings)
+    severities = [s for s in funds_view.SEVERITY_RANK
+                  if s in set(findings.get_column("severity").to_list())]
+    return Options(families=families, checks={s.check_id: s.title for s in specs},
+                   check_family={s.check_id: s.family for s in specs},
+                   streets=base["streets"], months=base["months"], severities=severities)
+
+
+def filter_findings(findings: pl.DataFrame, *, families: Sequence[str] | None = None,
+                    checks: Sequence[str] | None = None, streets: Sequence[str] | None = None,
+                    months: Sequence[str] | None = None,
+                    severities: Sequence[str] | None = None,
+                    case: str | None = None) -> pl.DataFrame:
+    """Rows in the chosen families, checks, streets, months and severities (an empty choice
+    keeps everything) whose case number contains ``case``."""
+    for column, chosen in (("family", families), ("check_id", checks), ("street", streets),
+                           ("month", months), ("severity", severities)):
+        if chosen:
+            findings = findings.filter(pl.col(column).is_in(list(chosen)))
+    case = (case or "").strip()
+    if case:
+        findings = findings.filter(pl.col("case_id").str.contains(case, literal=True))
+    return findings
+
+
+def by_family(findings: pl.DataFrame) -> dict[str, int]:
+    """Family title -> number of findings, registry order."""
+    from checks.registry import FAMILIES
+
+    counts = dict(findings.group_by("family").len().iter_rows())
+    return {title: int(counts[f]) for f, title in FAMILIES.items() if f in counts}
+
+
+# --- what the screen and the export show ---------------------------------------------------------
+
+def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
+    """The findings as the screen and the export show them: Chinese headers, ID numbers and
+    accounts masked, evidence left out (it is shown masked for one finding at a time)."""
+    return findings.select(
+        "finding_id", "family_title", "title", "severity", "street", "month", "case_id",
+        "txn_id",
+        funds_view._mask_payee(pl.col("id_number")).alias("id_number"),
+        mask_account_expr("account_no").alias("account_no"),
+        "staff_id", "item",
+        funds_view._yuan(pl.col("amount_fen")).alias("amount"),
+        "summary",
+    ).rename(HEADERS)
+
+
+def findings_excel(findings: pl.DataFrame) -> bytes:
+    """The export of the findings on screen: exactly the rows of :func:`findings_table`."""
+    return funds_view.excel_bytes(findings_table(findings), sheet=SHEET)
+
+
+def finding_by_id(findings: pl.DataFrame, finding_id: str | None) -> dict[str, Any] | None:
+    if not finding_id:
+        return None
+    return funds_view.finding_by_id(findings, finding_id)
+
+
+@dataclass(frozen=True)
+class Rule:
+    title: str
+    family_title: str
+    severity: str
+    description: str  # the published rule, as the check's docstring states it
+
+
+def rule(check_id: str) -> Rule | None:
+    """The published rule behind a finding."""
+    from checks.registry import FAMILIES, REGISTRY, load_all
+
+    load_all()
+    spec = REGISTRY.get(check_id)
+    if spec is None:
+        return None
+    return Rule(spec.title, FAMILIES[spec.family], spec.severity, spec.description)
+
+
+def evidence_for_display(evidence: str | None) -> dict[str, Any]:
+    """A finding's evidence with every sensitive value masked and keys in Chinese.
+
+    The nodes of an evidence path carry raw identifiers as their ids; those never reach the
+    screen: nodes are shown by kind and masked label, relations by the labels they join."""
+    body = json.loads(evidence or "{}")
+    if isinstance(body.get("nodes"), list):
+        labels = {n.get("id"): n.get("label") for n in body["nodes"]}
+        body["edges"] = [{"from": labels.get(e.get("from"), "—"), "label": e.get("label"),
+                          "to": labels.get(e.get("to"), "—")}
+                         for e in body.get("edges") or []]
+        body["nodes"] = [{"kind": NODE_KINDS.get(n.get("kind"), n.get("kind")),
+                          "label": n.get("label")} for n in body["nodes"]]
+    shown = funds_view.evidence_for_display(json.dumps(body, ensure_ascii=False))
+
+    def relabel(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {EVIDENCE_LABELS.get(k, k): relabel(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [relabel(v) for v in value]
+        return value
+
+    return relabel(shown)
+
+
+def opens_in_graph(finding: dict[str, Any]) -> bool:
+    """Whether 关系图谱 can draw this finding's evidence path."""
+    return finding.get("family") == "integrity"

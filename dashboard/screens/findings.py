@@ -1,0 +1,105 @@
+"""线索清单: every finding of the run, of every family, filtered, one opened with its rule and its
+evidence, exported to Excel."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.views import findings as view
+from analytics.views.funds import yuan_text
+from checks.registry import FAMILIES
+from dashboard import data, ui
+
+st.title("线索清单")
+st.caption("本次检查发现的全部线索：资金比对、廉洁风险、动态管理和审批流程。线索是需要核实的疑点，"
+           "不是对任何家庭的结论；每条线索附有所依据的规则和证据。")
+
+out_dir = ui.current_out_dir()
+if not (out_dir / "findings.csv").exists():
+    st.info(f"检查结果文件夹中还没有检查结果：{out_dir}。{ui.how_to_run(out_dir)}")
+    st.stop()
+
+# Who may see what is decided in the service layer; None: everything.
+visible = view.visible_findings(data.findings(out_dir), viewer=None)
+options = view.options(visible)
+
+# A choice kept from an earlier run may no longer exist: drop it before the widget sees it.
+for key, choices in (("findings_families", options.families),
+                     ("findings_checks", list(options.checks)),
+                     ("findings_streets", options.streets), ("findings_months", options.months),
+                     ("findings_severities", options.severities)):
+    if key in st.session_state:
+        st.session_state[key] = [v for v in st.session_state[key] if v in choices]
+
+top = st.columns(3)
+families = top[0].multiselect("类别", options.families, format_func=FAMILIES.get,
+                              key="findings_families", placeholder="全部类别")
+check_choices = [c for c in options.checks
+                 if not families or options.check_family[c] in families]
+checks = top[1].multiselect("检查项", check_choices, format_func=options.checks.get,
+                            key="findings_checks", placeholder="全部检查项")
+streets = top[2].multiselect("街镇", options.streets, key="findings_streets",
+                             placeholder="全部街镇")
+bottom = st.columns(3)
+months = bottom[0].multiselect("月份", options.months, key="findings_months",
+                               placeholder="全部月份（含不按月的线索）")
+severities = bottom[1].multiselect("严重程度", options.severities, key="findings_severities",
+                                   placeholder="全部")
+case = bottom[2].text_input("救助编号", key="findings_case", placeholder="输入救助编号的全部或一部分")
+shown = view.filter_findings(visible, families=families, checks=checks, streets=streets,
+                             months=months, severities=severities, case=case)
+
+cols = st.columns([1, 1.6] + [1] * len(FAMILIES))
+cols[0].metric("线索", f"{shown.height:,}")
+cols[1].metric("涉及金额（元）", yuan_text(int(shown.get_column("amount_fen").sum() or 0)))
+counts = view.by_family(shown)
+for col, title in zip(cols[2:], FAMILIES.values()):
+    col.metric(title, f"{counts.get(title, 0):,}")
+
+table = view.findings_table(shown)
+st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
+           "勾选一行即可在下方查看该线索的规则和证据。")
+event = st.dataframe(
+    table, hide_index=True, on_select="rerun", selection_mode="single-row", placeholder="—",
+    key="findings_table",
+    column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting")})
+st.download_button("导出 Excel", data=lambda: view.findings_excel(shown),
+                   file_name="线索清单.xlsx", mime=ui.XLSX_MIME, key="findings_download",
+                   icon=":material/download:", disabled=table.height == 0, on_click="ignore")
+
+if table.height == 0:
+    st.info("当前筛选条件下没有线索。")
+    st.stop()
+
+st.subheader("线索详情")
+ids = table.get_column("编号").to_list()
+labels = dict(zip(ids, (f"{t} · {s}" for t, s in table.select("检查项", "摘要").iter_rows())))
+# A link may name a finding (?finding=F...); a row ticked in the table chooses it too.
+wanted = st.query_params.get("finding")
+if wanted in ids and st.session_state.get("findings_wanted") != wanted:
+    st.session_state["findings_pick"] = wanted
+st.session_state["findings_wanted"] = wanted
+rows = list(event.selection.rows) if event else []
+ticked = ids[rows[0]] if rows and rows[0] < len(ids) else None
+if ticked is not None and ticked != st.session_state.get("findings_ticked"):
+    st.session_state["findings_pick"] = ticked
+st.session_state["findings_ticked"] = ticked
+if st.session_state.get("findings_pick") not in ids:
+    st.session_state.pop("findings_pick", None)
+pick = st.selectbox("查看线索", ids, format_func=labels.get, key="findings_pick")
+finding = view.finding_by_id(shown, pick)
+
+st.markdown(f"**{finding['title']}**（{finding['family_title']} · 严重程度：{finding['severity']}）"
+            f" · {finding['street']} · 编号 `{finding['finding_id']}`")
+st.info(finding["summary"])
+published = view.rule(finding["check_id"])
+if published is not None:
+    st.markdown(f"**规则**：{published.description}")
+links: list[tuple[str, str, dict | None]] = []
+if view.opens_in_graph(finding):
+    links.append(("graph", "在关系图谱中查看证据路径", {"finding": finding["finding_id"]}))
+if finding["family"] == "funds":
+    links.append(("funds", "在资金比对中查看应发与实发", None))
+ui.page_links(links)
+st.markdown("**证据**")
+st.json(view.evidence_for_display(finding["evidence"]), expanded=2)
