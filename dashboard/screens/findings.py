@@ -31,6 +31,12 @@ for key, choices in (("findings_families", options.families),
     if key in st.session_state:
         st.session_state[key] = [v for v in st.session_state[key] if v in choices]
 
+# A link may name a street (?street=...), as 街镇 does: start the list on it.
+linked_street = st.query_params.get("street")
+if linked_street in options.streets and st.session_state.get("findings_linked") != linked_street:
+    st.session_state["findings_streets"] = [linked_street]
+st.session_state["findings_linked"] = linked_street
+
 top = st.columns(3)
 families = top[0].multiselect("类别", options.families, format_func=FAMILIES.get,
                               key="findings_families", placeholder="全部类别")

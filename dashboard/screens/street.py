@@ -51,6 +51,7 @@ chart_col, table_col = st.columns([3, 2])
 chart_col.plotly_chart(charts.check_bars(sv.by_check), key="street_chart_checks")
 with table_col:
     ui.show_table(view.by_check_table(sv))
+ui.page_links([("findings", f"查看{street}的全部线索及证据", {"street": street})])
 
 st.subheader("超期事项")
 overdue = view.overdue_table(sv)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import polars as pl
 import pytest
@@ -95,6 +96,23 @@ def test_a_link_opens_its_finding_with_the_evidence_masked(monkeypatch, district
     assert evidence["家庭成员事件"][0]["身份证号"] == raw[:6] + "********" + raw[-4:]
 
 
+def test_a_link_naming_a_street_starts_the_list_on_it(monkeypatch, district):
+    drop, out = district
+    findings = load_findings(out)
+    street = findings.drop_nulls("street")["street"][0]
+    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
+    monkeypatch.setenv("AIDWATCH_OUT", str(out))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["street"] = street
+    at.run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="findings_streets").value == [street]
+    assert listed(at).height == findings.filter(pl.col("street") == street).height
+    # The visitor may widen the list again; the link does not win back on the next rerun.
+    at.multiselect(key="findings_streets").set_value([]).run()
+    assert listed(at).height == findings.height
+
+
 def test_without_a_run_the_page_says_how_to_make_one(monkeypatch, district, tmp_path):
     drop, _ = district
     at = open_page(monkeypatch, drop, tmp_path / "empty")
@@ -140,3 +158,17 @@ def test_findings_page_in_headless_chromium(run_dashboard, browser_page, wait_fo
     wait_for_app(page)
     page.get_by_role("heading", name="关系图谱").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+    # 街镇 links to the list of its own findings.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="街镇").click()
+    page.wait_for_url("**/street", timeout=30_000)
+    wait_for_app(page)
+    page.get_by_role("link", name="的全部线索及证据").click()
+    page.wait_for_url("**/findings?street=*", timeout=30_000)
+    wait_for_app(page)
+    (street,) = parse_qs(urlparse(page.url).query)["street"]
+    grid = page.locator(".st-key-findings_table [aria-rowcount]")
+    grid.wait_for(state="attached")
+    expected = findings.filter(pl.col("street") == street).height
+    assert 0 < expected < findings.height
+    assert int(grid.get_attribute("aria-rowcount")) - 1 == expected
