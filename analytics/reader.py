@@ -33,6 +33,7 @@ Progress = Callable[[str, float], None]
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 R_IGNORED = "不是数据约定中的表，已忽略"
+R_DAMAGED = "含损坏的字节，无法识别（文件为UTF-8编码，此处字节已损坏），请从原系统重新导出"
 HEADER_SCAN_ROWS = 30  # title lines above the header are a few, never pages
 _TOTAL_PREFIXES = ("合计", "总计")
 _FILLED = "[^" + parse.BLANKS + "]"  # a cell with anything but blanks in it
@@ -128,6 +129,11 @@ def _decode(data: bytes, file_name: str) -> tuple[str, bytes]:
         pass
     else:
         return ("utf-8-sig" if bom else "utf-8"), body
+    damaged = _damaged_utf8(body)
+    if damaged is not None:
+        # UTF-8 with a few broken bytes, not another encoding: the broken bytes become U+FFFD
+        # and the rows holding them are rejected (read_table_file), never read as GB18030.
+        return ("utf-8-sig" if bom else "utf-8"), damaged
     if not bom:
         try:
             return "gb18030", data.decode("gb18030").encode("utf-8")
@@ -135,6 +141,29 @@ def _decode(data: bytes, file_name: str) -> tuple[str, bytes]:
             pass
     raise DropError(f"无法识别文件 {file_name} 的编码（不是UTF-8，也不是GB18030/GBK），"
                     f"请另存为“CSV UTF-8（逗号分隔）”格式")
+
+
+DAMAGED = "\ufffd"
+
+
+def _damaged_utf8(body: bytes) -> bytes | None:
+    """The text as UTF-8 with each broken byte sequence replaced by U+FFFD, when the bytes are
+    UTF-8 with a few broken sequences (at least 20 valid non-ASCII characters, and at least 20
+    of them for each broken sequence); None otherwise. GB18030 text read as UTF-8 breaks at
+    nearly every Chinese character, so it never passes."""
+    def counts(text: str) -> tuple[int, int]:
+        broken = text.count(DAMAGED)
+        return len(text) - len(text.encode("ascii", "ignore")) - broken, broken
+
+    # A large GB18030 file shows what it is in its first megabyte: no need to decode it all.
+    valid, broken = counts(body[:1 << 20].decode("utf-8", errors="replace"))
+    if len(body) > 1 << 20 and valid + broken >= 1000 and valid < 20 * broken:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    valid, broken = counts(text)
+    if valid >= 20 and valid >= 20 * broken:
+        return text.encode("utf-8")
+    return None
 
 
 def _csv_head(body: bytes) -> tuple[list[list[str | None]], list[int]]:
@@ -311,6 +340,7 @@ def read_table_file(path: str | Path, table_name: str,
     height = cells.data.height
 
     typed: dict[str, pl.Series] = {}
+    damaged_cells = 0
     bad = pl.repeat(False, height, eager=True)
     rejects: list[pl.DataFrame] = []
     for column in table.columns:
@@ -320,6 +350,11 @@ def read_table_file(path: str | Path, table_name: str,
         raw = cells.data[f"c{pos}"]
         values, reasons = parse.parse_series(column, raw, numeric=cells.numeric.get(pos),
                                              catalogue=catalogue, today=today)
+        broken = raw.str.contains(DAMAGED, literal=True).fill_null(False)
+        if broken.any():
+            reasons = pl.select(pl.when(broken).then(pl.lit(R_DAMAGED))
+                                .otherwise(reasons)).to_series()
+            damaged_cells += int(broken.sum())
         if column.type == "address":
             typed[column.name] = parse.text_column(raw)[0]
             typed[f"{column.name}_norm"] = values
@@ -352,6 +387,8 @@ def read_table_file(path: str | Path, table_name: str,
             }))
             bad = bad.scatter(dups["i"], True)
 
+    if damaged_cells:
+        notes.append(f"文件为UTF-8编码，但有{damaged_cells}个单元格含损坏的字节，所在行已拒收")
     kept = frame.filter(~bad) if bad.any() else frame
     reject_frame = _rejects_frame(rejects, path.name)
     extra = [_shown(h) for i, h in enumerate(cells.headers)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import xlsxwriter
 from polars.testing import assert_frame_equal
 from stdnum.cn import ric, uscc
@@ -480,3 +482,49 @@ def test_two_files_for_one_table(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(DropError, match="数据目录"):
         read_drop(tmp_path / "nowhere")
+
+
+def _persons_csv(rows: int) -> str:
+    names = ["王芳", "李明", "张丽", "赵强", "陈静", "刘洋", "杨帆", "黄磊"]
+    lines = ["身份证号,姓名,家庭编号,居住街镇"]
+    for i in range(rows):
+        body = f"310105198001{i % 28 + 1:02d}{i:03d}"
+        lines.append(f"{make_id(body)},{names[i % len(names)]},H{i:03d},华阳路街道")
+    return "\n".join(lines) + "\n"
+
+
+def test_utf8_with_a_broken_byte_rejects_that_row_and_reads_the_rest(tmp_path):
+    data = bytearray(_persons_csv(12).encode("utf-8"))
+    # Row 4 (the third person): cut the last byte of the name's first character.
+    start = data.index("张丽".encode("utf-8"))
+    del data[start + 2]
+    (tmp_path / "persons.csv").write_bytes(bytes(data))
+
+    frame, rejects, report = read_table_file(tmp_path / "persons.csv", "persons")
+
+    assert report.encoding == "utf-8"
+    assert frame.height == 11 and "李明" in frame["name"].to_list()
+    assert all("\ufffd" not in n for n in frame["name"].to_list())
+    (reject,) = rejects.iter_rows(named=True)
+    assert (reject["file"], reject["row"], reject["column"]) == ("persons.csv", 4, "姓名")
+    assert "损坏" in reject["reason"] and "UTF-8" in reject["reason"]
+    assert any("损坏" in note for note in report.notes)
+
+
+def test_gb18030_is_still_read_as_gb18030_not_as_broken_utf8(tmp_path):
+    (tmp_path / "persons.csv").write_bytes(_persons_csv(12).encode("gb18030"))
+    frame, rejects, report = read_table_file(tmp_path / "persons.csv", "persons")
+    assert report.encoding == "gb18030"
+    assert rejects.is_empty() and frame.height == 12
+    assert frame["street"].unique().to_list() == ["华阳路街道"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5),
+               min_size=1, max_size=400),
+       st.text(alphabet="0123456789,abc\n", max_size=200))
+def test_gb18030_chinese_never_passes_for_broken_utf8(chinese, ascii_text):
+    from analytics.reader import _damaged_utf8
+
+    data = (ascii_text + chinese).encode("gb18030")
+    assert _damaged_utf8(data) is None
