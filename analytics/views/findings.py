@@ -19,6 +19,9 @@ from analytics.views import funds as funds_view
 
 UNKNOWN_STREET = funds_view.UNKNOWN_STREET
 SHEET = "线索清单"
+# Rows the page draws at most (the export holds them all): a city's run has hundreds of
+# thousands of findings, and a browser grid of that size takes seconds on every rerun.
+MAX_ROWS = 2_000
 HEADERS = {
     "finding_id": "编号", "family_title": "类别", "title": "检查项", "severity": "严重程度",
     "street": "街镇", "month": "月份", "case_id": "救助编号", "txn_id": "流水号",

@@ -3,6 +3,7 @@ evidence, exported to Excel."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from analytics.views import findings as view
@@ -62,9 +63,14 @@ counts = view.by_family(shown)
 for col, title in zip(cols[2:], FAMILIES.values()):
     col.metric(title, f"{counts.get(title, 0):,}")
 
-table = view.findings_table(shown)
-st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
-           "勾选一行即可在下方查看该线索的规则和证据。")
+table = view.findings_table(shown.head(view.MAX_ROWS))
+if shown.height > table.height:
+    st.caption(f"共 {shown.height:,} 条，按严重程度和涉及金额排序，本页显示前 {table.height:,} 条，"
+               "请用上方条件缩小范围；导出的 Excel 包含全部筛选结果。身份证号、银行账号已脱敏。"
+               "勾选一行即可在下方查看该线索的规则和证据。")
+else:
+    st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
+               "勾选一行即可在下方查看该线索的规则和证据。")
 event = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="single-row", placeholder="—",
     key="findings_table",
@@ -79,14 +85,19 @@ if table.height == 0:
 
 st.subheader("线索详情")
 ids = table.get_column("编号").to_list()
-labels = dict(zip(ids, (f"{t} · {s}" for t, s in table.select("检查项", "摘要").iter_rows())))
-# A link may name a finding (?finding=F...); a row ticked in the table chooses it too.
+# A link may name a finding (?finding=F...) beyond the rows drawn; a row ticked in the table
+# chooses one too.
 wanted = st.query_params.get("finding")
+if wanted and wanted not in ids and view.finding_by_id(shown, wanted) is not None:
+    ids = [wanted, *ids]
+labels = {fid: f"{t} · {s}" for fid, t, s in shown.filter(pl.col("finding_id").is_in(ids))
+          .select("finding_id", "title", "summary").iter_rows()}
 if wanted in ids and st.session_state.get("findings_wanted") != wanted:
     st.session_state["findings_pick"] = wanted
 st.session_state["findings_wanted"] = wanted
 rows = list(event.selection.rows) if event else []
-ticked = ids[rows[0]] if rows and rows[0] < len(ids) else None
+drawn = table.get_column("编号").to_list()
+ticked = drawn[rows[0]] if rows and rows[0] < len(drawn) else None
 if ticked is not None and ticked != st.session_state.get("findings_ticked"):
     st.session_state["findings_pick"] = ticked
 st.session_state["findings_ticked"] = ticked
@@ -105,7 +116,7 @@ links: list[tuple[str, str, dict | None]] = []
 if view.opens_in_graph(finding):
     links.append(("graph", "在关系图谱中查看证据路径", {"finding": finding["finding_id"]}))
 if finding["family"] == "funds":
-    links.append(("funds", "在资金比对中查看应发与实发", None))
+    links.append(("funds", "在资金比对中查看应发与实发", {"finding": finding["finding_id"]}))
 ui.page_links(links)
 st.markdown("**证据**")
 st.json(view.evidence_for_display(finding["evidence"]), expanded=2)

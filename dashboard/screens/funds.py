@@ -106,7 +106,12 @@ st.subheader("应发与实发对照")
 ids = table.get_column("编号").to_list()
 labels = dict(zip(ids, (f"{t} · {s}" for t, s in
                         table.select("检查项", "摘要").iter_rows())))
-# A row ticked in the table chooses the finding below; the box also works on its own.
+# A link may name a finding (?finding=F..., as 线索清单 does); a row ticked in the table chooses
+# the finding below; the box also works on its own.
+wanted = st.query_params.get("finding")
+if wanted in ids and st.session_state.get("funds_wanted") != wanted:
+    st.session_state["funds_pick"] = wanted
+st.session_state["funds_wanted"] = wanted
 rows = list(event.selection.rows) if event else []
 ticked = ids[rows[0]] if rows and rows[0] < len(ids) else None
 if ticked is not None and ticked != st.session_state.get("funds_ticked"):

@@ -36,9 +36,11 @@ choices = dict(views.finding_choices(findings))
 if wanted and wanted not in choices and wanted in set(findings.get_column("finding_id")):
     row = findings.filter(findings["finding_id"] == wanted).row(0, named=True)
     choices = {wanted: f"{row['title']}｜{row['summary'][:60]}", **choices}
-if wanted in choices and "graph_finding" not in st.session_state:
+# Each new link wins once; a finding picked by hand afterwards stays picked.
+if wanted in choices and st.session_state.get("graph_wanted") != wanted:
     st.session_state["graph_start"] = FROM_FINDING
     st.session_state["graph_finding"] = wanted
+st.session_state["graph_wanted"] = wanted
 
 start = st.radio("起点", [FROM_FINDING, FROM_PERSON, FROM_STAFF, FROM_ACCOUNT, FROM_CLUSTER],
                  horizontal=True, key="graph_start")
@@ -51,6 +53,7 @@ def pick_view() -> views.GraphView | None:
             return None
         finding = st.selectbox("线索", list(choices), format_func=choices.get,
                                key="graph_finding")
+        ui.page_links([("findings", "在线索清单中查看规则和证据", {"finding": finding})])
         return views.finding_view(graph, findings, finding)
     if start == FROM_CLUSTER:
         if ranked.height == 0:

@@ -172,3 +172,17 @@ def test_findings_page_in_headless_chromium(run_dashboard, browser_page, wait_fo
     expected = findings.filter(pl.col("street") == street).height
     assert 0 < expected < findings.height
     assert int(grid.get_attribute("aria-rowcount")) - 1 == expected
+
+
+def test_a_long_list_draws_its_first_rows_and_a_link_still_opens_any(monkeypatch, district):
+    drop, out = district
+    findings = view.visible_findings(load_findings(out))
+    monkeypatch.setattr(view, "MAX_ROWS", 25)
+    last = findings.row(findings.height - 1, named=True)
+    at = open_page(monkeypatch, drop, out, finding=last["finding_id"])
+    table = listed(at)
+    assert table["编号"].to_list() == findings["finding_id"].head(25).to_list()
+    assert any(f"共 {findings.height:,} 条" in c.value and "前 25 条" in c.value
+               for c in at.caption)
+    assert at.selectbox(key="findings_pick").value == last["finding_id"]
+    assert at.info[0].value == last["summary"]

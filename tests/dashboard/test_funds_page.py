@@ -165,6 +165,24 @@ def test_picking_a_finding_shows_its_rows_side_by_side(monkeypatch, funds_run):
     assert any("案件C2" in c.value for c in at.caption)
 
 
+def test_a_link_naming_a_finding_opens_it(monkeypatch, funds_run):
+    drop, out = funds_run
+    funds = expected(out)
+    last = funds.row(funds.height - 1, named=True)
+    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
+    monkeypatch.setenv("AIDWATCH_OUT", str(out))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["finding"] = last["finding_id"]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="funds_pick").value == last["finding_id"]
+    assert at.info[0].value == last["summary"]
+    # Another finding picked by hand stays picked: the link does not win it back.
+    first = funds.row(0, named=True)
+    at.selectbox(key="funds_pick").set_value(first["finding_id"]).run()
+    assert at.info[0].value == first["summary"]
+
+
 def test_nothing_unmasked_reaches_the_page(monkeypatch, funds_run):
     drop, out = funds_run
     at = run_page(monkeypatch, drop, out)

@@ -123,6 +123,19 @@ def test_opens_on_the_finding_named_in_the_link(monkeypatch, integrity_run):
     assert "证据路径" in markdown and "父母" in markdown and "子女" in markdown
 
 
+def test_a_second_link_wins_over_the_first(monkeypatch, integrity_run):
+    drop, out, findings = integrity_run
+    first = _finding(findings, "handled_relative_case")
+    second = _finding(findings, "staff_linked_account")
+    at = run_page(monkeypatch, drop, out, finding=first)
+    at.query_params["finding"] = second
+    at.run()
+    assert at.selectbox(key="graph_finding").value == second
+    # A finding picked by hand then stays picked while the link is unchanged.
+    at.selectbox(key="graph_finding").set_value(first).run()
+    assert at.selectbox(key="graph_finding").value == first
+
+
 def test_no_raw_identifier_reaches_the_page(monkeypatch, integrity_run):
     drop, out, findings = integrity_run
     at = run_page(monkeypatch, drop, out, finding=_finding(findings, "staff_linked_account"))
