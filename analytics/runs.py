@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
+import threading
+import traceback
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 
 from analytics import pipeline
-from analytics.model import ReadResult
+from analytics.calendar import CalendarError
+from analytics.model import DropError, ReadResult
 from analytics.pipeline import Progress, RunOutcome
 from checks.registry import FAMILIES
 
@@ -82,6 +87,71 @@ def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, out / MANIFEST)
     return out, outcome
+
+
+# --- runs in the background -----------------------------------------------------------------
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One run in a thread of its own: a page that started it may be left and come back, or
+    another session may ask for the same run and follow it."""
+
+    key: str                      # the output folder: the same run is one job
+    source: Path
+    message: str = "准备运行检查…"
+    fraction: float = 0.0
+    out: Path | None = None
+    error: str | None = None      # Chinese, for the page; no personal data
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, message: str, fraction: float) -> None:
+        self.message, self.fraction = message, min(max(fraction, 0.0), 1.0)
+
+
+_JOBS: dict[str, Job] = {}
+_JOBS_LOCK = threading.Lock()
+
+
+def start_job(read: ReadResult, source: Path, *, as_of: date | None = None,
+              only: list[str] | None = None, root: Path | None = None,
+              label: str | None = None) -> Job:
+    """Start :func:`run_and_write` in a thread, or return the job already running this run."""
+    from analytics.indicators import CircleRulesError
+
+    as_of = as_of or pipeline.default_as_of(read.tables)
+    key = str(run_dir(source, as_of, only, root))
+    with _JOBS_LOCK:
+        running = _JOBS.get(key)
+        if running is not None and not running.done.is_set():
+            return running
+        job = _JOBS[key] = Job(key=key, source=source)
+
+    def work() -> None:
+        try:
+            job.out, _ = run_and_write(read, source, as_of=as_of, only=only, root=root,
+                                       label=label, progress=job.progress)
+        except (DropError, CalendarError, CircleRulesError) as exc:
+            job.error = f"检查未能完成，未写入任何结果：{exc}"
+        except Exception as exc:  # noqa: BLE001  (reported on the page, logged without values)
+            # The message of an unexpected error may quote a value of the drop: log only where
+            # it happened.
+            _LOG.error("check run failed: %s\n%s", type(exc).__name__,
+                       "".join(traceback.format_tb(exc.__traceback__)))
+            job.error = f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，请联系管理员。"
+        finally:
+            job.done.set()
+
+    threading.Thread(target=work, name=f"aidwatch-run-{Path(key).name}", daemon=True).start()
+    return job
+
+
+def job(key: str | None) -> Job | None:
+    """The job of this key, running or finished, if this process has it."""
+    with _JOBS_LOCK:
+        return _JOBS.get(key) if key else None
 
 
 def history(root: Path | None = None) -> pl.DataFrame:

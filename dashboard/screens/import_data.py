@@ -7,13 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import pipeline, runs
-from analytics.calendar import CalendarError
-from analytics.indicators import CircleRulesError
 from analytics.model import DropError, ReadResult
 from checks.registry import FAMILIES
 from dashboard import data, ui
 
 LAST_RUN_KEY = "import_last_run"
+JOB_KEY = "import_job"
+JOB_ERROR_KEY = "import_job_error"
 
 st.title("数据导入")
 st.caption("读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
@@ -49,9 +49,33 @@ def source_label(folder: Path, result: ReadResult) -> str:
     return f"上传的 {len(result.files)} 个文件（{folder.name[:8]}）"
 
 
+@st.fragment(run_every=0.5)
+def follow_job() -> None:
+    """The progress of this session's run, redrawn every half second; when it is done, every
+    page is switched to its results (or its error is kept for the page to show)."""
+    job = runs.job(st.session_state.get(JOB_KEY))
+    if job is None:
+        return
+    if not job.done.is_set():
+        st.progress(job.fraction, text=f"{job.message}（{job.fraction:.0%}）")
+        st.caption("检查在后台进行，可以先浏览其他页面，回到本页即可看到进度。")
+        return
+    del st.session_state[JOB_KEY]
+    if job.error:
+        st.session_state[JOB_ERROR_KEY] = job.error
+        st.rerun()
+    st.session_state[LAST_RUN_KEY] = {"source": str(job.source), "out": str(job.out)}
+    ui.use_folders(job.source, job.out)
+
+
 def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -> None:
     """运行检查: all checks over the drop just read, with progress; then every page shows them."""
     st.subheader("运行检查")
+    running = runs.job(st.session_state.get(JOB_KEY))
+    if running is not None:
+        follow_job()
+    if st.session_state.get(JOB_ERROR_KEY):
+        st.error(st.session_state[JOB_ERROR_KEY])
     if required_missing:
         st.caption("补齐必需的数据表后即可在此运行检查。")
         return
@@ -73,22 +97,15 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         st.caption(f"有 {result.rejects.height:,} 个单元格被拒收，所在行不参加检查"
                    "（见下方拒收记录），修正后重新导出可纳入检查。")
     if st.button("运行全部检查" if len(families) == len(FAMILIES) else "运行所选检查",
-                 type="primary", key="import_run", disabled=not families,
+                 type="primary", key="import_run",
+                 disabled=not families or (running is not None and not running.done.is_set()),
                  icon=":material/play_arrow:"):
-        bar = st.progress(0.0, text="准备运行检查…")
-        try:
-            out, _ = runs.run_and_write(
-                result, folder, as_of=as_of, label=source_label(folder, result),
-                only=None if len(families) == len(FAMILIES) else families,
-                progress=lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0),
-                                                                text=message))
-        except (DropError, CalendarError, CircleRulesError) as exc:
-            bar.empty()
-            st.error(f"检查未能完成，未写入任何结果：{exc}")
-            return
-        st.session_state[LAST_RUN_KEY] = {"source": str(folder), "out": str(out)}
-        ui.use_folders(folder, out)
-
+        # The run goes on in a thread of its own: this page may be left and come back to.
+        started = runs.start_job(result, folder, as_of=as_of, label=source_label(folder, result),
+                                 only=None if len(families) == len(FAMILIES) else families)
+        st.session_state[JOB_KEY] = started.key
+        st.session_state.pop(JOB_ERROR_KEY, None)
+        st.rerun()
     last = st.session_state.get(LAST_RUN_KEY)
     if not last or last["source"] != str(folder):
         return
@@ -194,4 +211,7 @@ except DropError as exc:
 if loaded is not None:
     show_drop(*loaded)
 else:
+    # A run started earlier is still followed when no drop is on the page now.
+    if runs.job(st.session_state.get(JOB_KEY)) is not None:
+        follow_job()
     history_section()

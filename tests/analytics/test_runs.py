@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -93,3 +96,69 @@ def test_history_lists_runs_newest_first_and_skips_what_is_no_run(small_drop, tm
     assert table["当前显示"].to_list() == ["", "✓"]
     assert table["完成时间"][1] == "2026-01-01 09:00"
     assert runs.history(tmp_path / "nowhere").height == 0
+
+
+def test_a_run_asked_for_twice_while_running_is_one_job(small_drop, tmp_path, monkeypatch):
+    read = reader.read_drop(small_drop)
+    release = threading.Event()
+    real = runs.run_and_write
+    calls = []
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "run_and_write", slow)
+    first = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    second = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    assert second is first and not first.done.is_set()
+    assert runs.job(first.key) is first
+    release.set()
+    assert first.done.wait(60)
+    assert first.error is None and first.out == Path(first.key)
+    assert (first.out / "findings.csv").is_file() and calls == [1]
+    # Finished, the same run may be asked for again: a new job.
+    third = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    assert third is not first and third.done.wait(60) and third.error is None
+
+
+def test_progress_of_a_job_is_reported_and_clamped(small_drop, tmp_path):
+    read = reader.read_drop(small_drop)
+    job = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    assert job.done.wait(60)
+    assert job.fraction == 1.0 and job.message == "完成"
+    job.progress("x", 1.7)
+    assert job.fraction == 1.0
+    job.progress("x", -1)
+    assert job.fraction == 0.0
+
+
+def test_an_unexpected_error_is_reported_without_the_values_it_names(small_drop, tmp_path,
+                                                                      monkeypatch, caplog):
+    secret = "310105199001011234"
+
+    def broken(*args, **kwargs):
+        raise ValueError(f"cannot cast {secret}")
+
+    monkeypatch.setattr(runs.pipeline, "run_read", broken)
+    read = reader.read_drop(small_drop)
+    with caplog.at_level(logging.ERROR, logger="analytics.runs"):
+        job = runs.start_job(read, small_drop, root=tmp_path / "runs")
+        assert job.done.wait(60)
+    assert job.out is None
+    assert "ValueError" in job.error and secret not in job.error
+    assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_drop_that_cannot_be_judged_is_reported_as_such(small_drop, tmp_path, monkeypatch):
+    from analytics.calendar import CalendarError
+
+    def refuse(*args, **kwargs):
+        raise CalendarError("缺少 2031 年的工作日历")
+
+    monkeypatch.setattr(runs.pipeline, "run_read", refuse)
+    job = runs.start_job(reader.read_drop(small_drop), small_drop, root=tmp_path / "runs")
+    assert job.done.wait(60)
+    assert job.error == "检查未能完成，未写入任何结果：缺少 2031 年的工作日历"

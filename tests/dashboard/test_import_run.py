@@ -3,6 +3,7 @@ switch of every page to them."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +18,7 @@ from dashboard import data, ui
 
 PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "import_data.py")
 RUN_KEY = "import_run"
+JOB_KEY = "import_job"
 
 
 @pytest.fixture
@@ -28,6 +30,18 @@ def drop(small_drop):
         fh.write((first.replace("T0001", "T0002").replace("2026-03-10", "2026-03-11")
                   + "\n").encode("gb18030"))
     return small_drop
+
+
+def finish(at: AppTest) -> AppTest:
+    """Let the run started in the background end, and the page draw what came of it."""
+    for _ in range(10):
+        assert not at.exception, at.exception
+        if JOB_KEY not in at.session_state:
+            return at
+        job = runs.job(at.session_state[JOB_KEY])
+        assert job is not None and job.done.wait(120)
+        at.run()
+    raise AssertionError("the page never took in the end of its run")
 
 
 def open_page(monkeypatch, drop, tmp_path) -> AppTest:
@@ -45,7 +59,7 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
     assert button.label == "运行全部检查" and not button.disabled
     assert str(at.date_input(key="import_as_of_20260331").value) == "2026-03-31"
 
-    at = button.click().run()
+    at = finish(button.click().run())
     assert not at.exception, at.exception
 
     (out,) = (tmp_path / "runs").iterdir()
@@ -78,11 +92,43 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
         str(drop), "2026-03-31", "全部", findings.height)
 
 
+def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tmp_path):
+    release = threading.Event()
+    real = runs.run_and_write
+
+    def slow(read, source, *, progress=None, **kwargs):
+        progress("检查 重复拨付（duplicate_payment）", 0.5)
+        assert release.wait(60)
+        return real(read, source, progress=progress, **kwargs)
+
+    monkeypatch.setattr(runs, "run_and_write", slow)
+    at = open_page(monkeypatch, drop, tmp_path)
+    at = at.button(key=RUN_KEY).click().run()
+    assert not at.exception, at.exception
+    job = runs.job(at.session_state[JOB_KEY])
+    for _ in range(100):  # the thread reports its first step
+        if job.fraction:
+            break
+        threading.Event().wait(0.05)
+    at.run()
+    assert at.button(key=RUN_KEY).disabled
+    (bar,) = at.get("progress")
+    assert "重复拨付" in bar.proto.text and "50%" in bar.proto.text
+    assert any("后台" in c.value for c in at.caption)
+    assert not at.success
+
+    release.set()
+    at = finish(at)
+    assert not at.button(key=RUN_KEY).disabled
+    assert at.success and "检查完成" in at.success[0].value
+    assert not at.get("progress")
+
+
 def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path):
     at = open_page(monkeypatch, drop, tmp_path)
     at.multiselect(key="import_families").set_value(["funds"]).run()
     assert at.button(key=RUN_KEY).label == "运行所选检查"
-    at = at.button(key=RUN_KEY).click().run()
+    at = finish(at.button(key=RUN_KEY).click().run())
     assert not at.exception, at.exception
     (out,) = (tmp_path / "runs").iterdir()
     assert set(pl.read_csv(out / "checks.csv")["family"]) == {"funds"}
@@ -97,7 +143,7 @@ def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, dr
 
     monkeypatch.setattr(runs.pipeline, "run_read", refuse)
     at = open_page(monkeypatch, drop, tmp_path)
-    at = at.button(key=RUN_KEY).click().run()
+    at = finish(at.button(key=RUN_KEY).click().run())
     assert not at.exception, at.exception
     assert any("检查未能完成" in e.value and "2031" in e.value for e in at.error)
     assert not (tmp_path / "runs").exists()
