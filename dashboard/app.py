@@ -45,4 +45,11 @@ with st.sidebar:
         if not path.is_dir():
             st.caption(f":orange[{label}不存在：{path}]")
 
-st.navigation(pages).run()
+current = st.navigation(pages)
+# A run started on 数据导入 is followed there; on any other page, in the sidebar.
+if ui.has_job() and current.url_path != "import_data":
+    with st.sidebar:
+        ui.follow_job("sidebar")
+if notice := st.session_state.pop(ui.NOTICE_KEY, None):
+    st.toast(notice)
+current.run()

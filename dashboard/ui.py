@@ -22,6 +22,10 @@ DROP_KEY = "app_drop_dir"
 OUT_KEY = "app_out_dir"
 PENDING_FOLDERS_KEY = "app_pending_folders"
 PAGES_KEY = "app_pages"
+JOB_KEY = "app_job"              # the run this session started and follows
+JOB_ERROR_KEY = "app_job_error"  # why that run did not finish, for 数据导入 to show
+LAST_RUN_KEY = "app_last_run"    # {"source", "out"} of the run last taken in
+NOTICE_KEY = "app_notice"        # a message for the next run of the app to show once
 
 REJECT_HEADERS = {"file": "文件", "row": "行号", "column": "列", "value": "值", "reason": "原因"}
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
@@ -150,6 +154,36 @@ def excel_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
 
 
 # --- Streamlit ---------------------------------------------------------------------------------
+
+def has_job() -> bool:
+    return bool(st.session_state.get(JOB_KEY))
+
+
+@st.fragment(run_every=0.5)
+def follow_job(where: str = "page") -> None:
+    """The progress of the run this session started, redrawn every half second, on 数据导入
+    (``where="page"``) or in the sidebar of any other page. When it is done, every page is
+    switched to its results; an error is kept for 数据导入 to show."""
+    from analytics import runs
+
+    job = runs.job(st.session_state.get(JOB_KEY))
+    if job is None:
+        st.session_state.pop(JOB_KEY, None)
+        return
+    if not job.done.is_set():
+        st.progress(job.fraction, text=f"{job.message}（{job.fraction:.0%}）")
+        st.caption("检查在后台进行，可以先浏览其他页面，回到本页即可看到进度。" if where == "page"
+                   else "检查在后台进行，完成后各页面自动切换到本次结果。")
+        return
+    del st.session_state[JOB_KEY]
+    if job.error:
+        st.session_state[JOB_ERROR_KEY] = job.error
+        st.session_state[NOTICE_KEY] = "检查未能完成，原因见「数据导入」页。"
+        st.rerun()
+    st.session_state[LAST_RUN_KEY] = {"source": str(job.source), "out": str(job.out)}
+    st.session_state[NOTICE_KEY] = "检查完成，各页面已切换到本次结果。"
+    use_folders(job.source, job.out)
+
 
 def register_pages(pages: dict) -> None:
     """The app's pages by file name (``funds`` for screens/funds.py), for links between pages;

@@ -11,9 +11,6 @@ from analytics.model import DropError, ReadResult
 from checks.registry import FAMILIES
 from dashboard import data, ui
 
-LAST_RUN_KEY = "import_last_run"
-JOB_KEY = "import_job"
-JOB_ERROR_KEY = "import_job_error"
 
 st.title("数据导入")
 st.caption("读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
@@ -49,33 +46,14 @@ def source_label(folder: Path, result: ReadResult) -> str:
     return f"上传的 {len(result.files)} 个文件（{folder.name[:8]}）"
 
 
-@st.fragment(run_every=0.5)
-def follow_job() -> None:
-    """The progress of this session's run, redrawn every half second; when it is done, every
-    page is switched to its results (or its error is kept for the page to show)."""
-    job = runs.job(st.session_state.get(JOB_KEY))
-    if job is None:
-        return
-    if not job.done.is_set():
-        st.progress(job.fraction, text=f"{job.message}（{job.fraction:.0%}）")
-        st.caption("检查在后台进行，可以先浏览其他页面，回到本页即可看到进度。")
-        return
-    del st.session_state[JOB_KEY]
-    if job.error:
-        st.session_state[JOB_ERROR_KEY] = job.error
-        st.rerun()
-    st.session_state[LAST_RUN_KEY] = {"source": str(job.source), "out": str(job.out)}
-    ui.use_folders(job.source, job.out)
-
-
 def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -> None:
     """运行检查: all checks over the drop just read, with progress; then every page shows them."""
     st.subheader("运行检查")
-    running = runs.job(st.session_state.get(JOB_KEY))
+    running = runs.job(st.session_state.get(ui.JOB_KEY))
     if running is not None:
-        follow_job()
-    if st.session_state.get(JOB_ERROR_KEY):
-        st.error(st.session_state[JOB_ERROR_KEY])
+        ui.follow_job("page")
+    if st.session_state.get(ui.JOB_ERROR_KEY):
+        st.error(st.session_state[ui.JOB_ERROR_KEY])
     if required_missing:
         st.caption("补齐必需的数据表后即可在此运行检查。")
         return
@@ -103,10 +81,10 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         # The run goes on in a thread of its own: this page may be left and come back to.
         started = runs.start_job(result, folder, as_of=as_of, label=source_label(folder, result),
                                  only=None if len(families) == len(FAMILIES) else families)
-        st.session_state[JOB_KEY] = started.key
-        st.session_state.pop(JOB_ERROR_KEY, None)
+        st.session_state[ui.JOB_KEY] = started.key
+        st.session_state.pop(ui.JOB_ERROR_KEY, None)
         st.rerun()
-    last = st.session_state.get(LAST_RUN_KEY)
+    last = st.session_state.get(ui.LAST_RUN_KEY)
     if not last or last["source"] != str(folder):
         return
     out = Path(last["out"])
@@ -199,7 +177,7 @@ def history_section() -> None:
         st.caption("各页面当前显示的就是这次检查。")
     elif st.button("在各页面查看这次检查", key="import_history_use",
                    icon=":material/visibility:"):
-        st.session_state[LAST_RUN_KEY] = {"source": str(source), "out": chosen["out"]}
+        st.session_state[ui.LAST_RUN_KEY] = {"source": str(source), "out": chosen["out"]}
         ui.use_folders(source, Path(chosen["out"]))
 
 
@@ -212,6 +190,6 @@ if loaded is not None:
     show_drop(*loaded)
 else:
     # A run started earlier is still followed when no drop is on the page now.
-    if runs.job(st.session_state.get(JOB_KEY)) is not None:
-        follow_job()
+    if runs.job(st.session_state.get(ui.JOB_KEY)) is not None:
+        ui.follow_job("page")
     history_section()

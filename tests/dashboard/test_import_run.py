@@ -18,7 +18,7 @@ from dashboard import data, ui
 
 PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "import_data.py")
 RUN_KEY = "import_run"
-JOB_KEY = "import_job"
+JOB_KEY = ui.JOB_KEY
 
 
 @pytest.fixture
@@ -122,6 +122,46 @@ def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tm
     assert not at.button(key=RUN_KEY).disabled
     assert at.success and "检查完成" in at.success[0].value
     assert not at.get("progress")
+
+
+def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_path):
+    release = threading.Event()
+    real = runs.run_and_write
+
+    def slow(read, source, *, progress=None, **kwargs):
+        progress("检查 身故仍在册（deceased_still_active）", 0.6)
+        assert release.wait(60)
+        return real(read, source, progress=progress, **kwargs)
+
+    monkeypatch.setattr(runs, "run_and_write", slow)
+    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
+    monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "no-run-yet"))
+    monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=120).run()
+    at.switch_page("screens/import_data.py").run()
+    at = at.button(key=RUN_KEY).click().run()
+    assert not at.exception, at.exception
+    job = runs.job(at.session_state[JOB_KEY])
+    while not job.fraction:
+        threading.Event().wait(0.05)
+
+    # 总览 while the run goes on: its progress in the sidebar, the old folders in use.
+    at.switch_page("screens/overview.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "总览"
+    (bar,) = at.sidebar.get("progress")
+    assert "身故仍在册" in bar.proto.text
+    assert at.sidebar.text_input(key=ui.OUT_KEY).value == str(tmp_path / "no-run-yet")
+
+    release.set()
+    assert job.done.wait(120)
+    at.run()
+    assert not at.exception, at.exception
+    (out,) = (tmp_path / "runs").iterdir()
+    assert at.sidebar.text_input(key=ui.OUT_KEY).value == str(out)
+    assert at.title[0].value == "总览" and not at.sidebar.get("progress")
+    assert [t.value for t in at.toast] == ["检查完成，各页面已切换到本次结果。"]
+    assert JOB_KEY not in at.session_state
 
 
 def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path):
