@@ -178,10 +178,12 @@ def follow_job(where: str = "page") -> None:
     del st.session_state[JOB_KEY]
     if job.error:
         st.session_state[JOB_ERROR_KEY] = job.error
-        st.session_state[NOTICE_KEY] = "检查未能完成，原因见「数据导入」页。"
+        if where == "sidebar":
+            st.session_state[NOTICE_KEY] = "检查未能完成，原因见「数据导入」页。"
         st.rerun()
     st.session_state[LAST_RUN_KEY] = {"source": str(job.source), "out": str(job.out)}
-    st.session_state[NOTICE_KEY] = "检查完成，各页面已切换到本次结果。"
+    if where == "sidebar":
+        st.session_state[NOTICE_KEY] = "检查完成，各页面已切换到本次结果。"
     use_folders(job.source, job.out)
 
 
