@@ -140,7 +140,8 @@ def start_job(read: ReadResult, source: Path, *, as_of: date | None = None,
             # it happened.
             _LOG.error("check run failed: %s\n%s", type(exc).__name__,
                        "".join(traceback.format_tb(exc.__traceback__)))
-            job.error = f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，请联系管理员。"
+            job.error = (f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，"
+                         "请联系管理员。")
         finally:
             job.done.set()
 
@@ -180,8 +181,8 @@ def history(root: Path | None = None) -> pl.DataFrame:
 
 
 HISTORY_HEADERS = {
-    "current": "当前显示", "finished_at": "完成时间", "label": "数据来源", "as_of": "检查基准日", "families": "检查类别",
-    "checks": "检查项数", "findings": "线索数", "amount": "涉及金额（元）",
+    "current": "当前显示", "finished_at": "完成时间", "label": "数据来源", "as_of": "检查基准日",
+    "families": "检查类别", "checks": "检查项数", "findings": "线索数", "amount": "涉及金额（元）",
 }
 
 

@@ -29,7 +29,8 @@ HEADERS = {
     "amount": "涉及金额（元）", "summary": "摘要",
 }
 NODE_KINDS = {
-    "person": "人员", "staff": "工作人员", "case": "案件", "household": "家庭", "account": "银行账户",
+    "person": "人员", "staff": "工作人员", "case": "案件", "household": "家庭",
+    "account": "银行账户",
     "phone": "联系电话", "address": "住址", "organisation": "机构",
 }
 # Keys of the evidence of the integrity, dynamic and process checks, in Chinese (the funds

@@ -52,7 +52,8 @@ months = bottom[0].multiselect("月份", options.months, key="findings_months",
                                placeholder="全部月份（含不按月的线索）")
 severities = bottom[1].multiselect("严重程度", options.severities, key="findings_severities",
                                    placeholder="全部")
-case = bottom[2].text_input("救助编号", key="findings_case", placeholder="输入救助编号的全部或一部分")
+case = bottom[2].text_input("救助编号", key="findings_case",
+                            placeholder="输入救助编号的全部或一部分")
 shown = view.filter_findings(visible, families=families, checks=checks, streets=streets,
                              months=months, severities=severities, case=case)
 

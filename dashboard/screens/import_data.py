@@ -11,7 +11,6 @@ from analytics.model import DropError, ReadResult
 from checks.registry import FAMILIES
 from dashboard import data, ui
 
-
 st.title("数据导入")
 st.caption("读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
            "数据齐全后即可在本页运行检查，各页面随即显示检查结果。")
@@ -169,16 +168,16 @@ def history_section() -> None:
     if not rows:
         return
     chosen = past.row(rows[0], named=True)
-    source = Path(chosen["source"])
-    if not source.is_dir():
-        st.caption(f":orange[该次检查的数据文件夹已不存在（{source}），"
+    drop_dir = Path(chosen["source"])
+    if not drop_dir.is_dir():
+        st.caption(f":orange[该次检查的数据文件夹已不存在（{drop_dir}），"
                    "关系图谱和应发、实发明细对照将不可用，其余结果照常显示。]")
     if chosen["out"] == current:
         st.caption("各页面当前显示的就是这次检查。")
     elif st.button("在各页面查看这次检查", key="import_history_use",
                    icon=":material/visibility:"):
-        st.session_state[ui.LAST_RUN_KEY] = {"source": str(source), "out": chosen["out"]}
-        ui.use_folders(source, Path(chosen["out"]))
+        st.session_state[ui.LAST_RUN_KEY] = {"source": str(drop_dir), "out": chosen["out"]}
+        ui.use_folders(drop_dir, Path(chosen["out"]))
 
 
 try:
