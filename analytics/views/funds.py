@@ -217,6 +217,17 @@ def yuan_text(fen: int) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+def yuan_short(fen: int) -> str:
+    """Money for a headline figure that must fit its box: 155000 -> '1,550.00', and from a
+    million yuan on in 万 or 亿 (12345678900 -> '1.23亿'); the full amount goes in its help."""
+    yuan = int(fen) / 100
+    if abs(yuan) >= 1e8:
+        return f"{yuan / 1e8:,.2f}亿"
+    if abs(yuan) >= 1e6:
+        return f"{yuan / 1e4:,.1f}万"
+    return yuan_text(fen)
+
+
 def _yuan(fen: pl.Expr) -> pl.Expr:
     return fen.cast(YUAN) / 100
 

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.views import findings as view
-from analytics.views.funds import yuan_text
+from analytics.views.funds import yuan_short, yuan_text
 from checks.registry import FAMILIES
 from dashboard import data, ui
 
@@ -59,7 +59,8 @@ shown = view.filter_findings(visible, families=families, checks=checks, streets=
 
 cols = st.columns([1, 1.6] + [1] * len(FAMILIES))
 cols[0].metric("线索", f"{shown.height:,}")
-cols[1].metric("涉及金额（元）", yuan_text(int(shown.get_column("amount_fen").sum() or 0)))
+money = int(shown.get_column("amount_fen").sum() or 0)
+cols[1].metric("涉及金额（元）", yuan_short(money), help=f"{yuan_text(money)} 元")
 counts = view.by_family(shown)
 for col, title in zip(cols[2:], FAMILIES.values()):
     col.metric(title, f"{counts.get(title, 0):,}")

@@ -65,7 +65,8 @@ shown = view.filter_findings(visible, months, streets, chosen_checks)
 summary = view.metrics(shown, data.check_summary(out_dir))
 cols = st.columns(4)
 cols[0].metric("发现数", f"{summary.findings:,}")
-cols[1].metric("涉及金额（元）", view.yuan_text(summary.amount_fen))
+cols[1].metric("涉及金额（元）", view.yuan_short(summary.amount_fen),
+               help=f"{view.yuan_text(summary.amount_fen)} 元")
 cols[2].metric("发现问题的检查项", f"{summary.checks_fired} / {summary.checks_run}")
 cols[3].metric("跳过的检查项", len(summary.skipped))
 if summary.skipped:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics import pipeline, runs
 from analytics.model import DropError, ReadResult
+from analytics.views.funds import yuan_short, yuan_text
 from checks.registry import FAMILIES
 from dashboard import data, ui
 
@@ -99,7 +100,8 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
     cols[0].metric("运行的检查", head["ran"])
     cols[1].metric("跳过的检查", head["skipped"])
     cols[2].metric("线索", f"{head['findings']:,}")
-    cols[3].metric("涉及金额（元）", f"{head['amount_fen'] / 100:,.2f}")
+    cols[3].metric("涉及金额（元）", yuan_short(head["amount_fen"]),
+                   help=f"{yuan_text(head['amount_fen'])} 元")
     ui.show_table(runs.summary_table(summary), key="import_run_summary", column_config={
         "涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
         "检查行数": st.column_config.NumberColumn(format="localized"),

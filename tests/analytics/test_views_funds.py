@@ -224,6 +224,14 @@ def test_yuan_text(fen, text):
     assert view.yuan_text(fen) == text
 
 
+@pytest.mark.parametrize(("fen", "text"), [
+    (155000, "1,550.00"), (99_999_999, "999,999.99"), (100_000_000, "100.0万"),
+    (26_547_438_400, "2.65亿"), (-123_456_789, "-123.5万"), (0, "0.00"),
+])
+def test_yuan_short(fen, text):
+    assert view.yuan_short(fen) == text
+
+
 # --- what the screen and the export show --------------------------------------------------------
 
 def shown_text(frame: pl.DataFrame) -> str:
