@@ -20,6 +20,7 @@ PAGES = (
     ("graph.py", "关系图谱", ":material/hub:"),
     ("street.py", "街镇", ":material/location_city:"),
     ("import_data.py", "数据导入", ":material/upload_file:"),
+    ("rules.py", "检查规则", ":material/gavel:"),
 )
 
 st.set_page_config(page_title="救助资金监督审计台", layout="wide")
