@@ -119,6 +119,7 @@ if view.opens_in_graph(finding):
     links.append(("graph", "在关系图谱中查看证据路径", {"finding": finding["finding_id"]}))
 if finding["family"] == "funds":
     links.append(("funds", "在资金比对中查看应发与实发", {"finding": finding["finding_id"]}))
+links.append(("rules", "查看全部检查规则及参数", None))
 ui.page_links(links)
 st.markdown("**证据**")
 st.json(view.evidence_for_display(finding["evidence"]), expanded=2)
