@@ -106,11 +106,19 @@ def _find_header(rows: list[list[str | None]], table: schema.Table, file_name: s
             return i
         if any(_shown(c) for c in cells) and (best is None or len(found) > best[0]):
             best = (len(found), i)
-    cells = rows[best[1]] if best else []
+    if best is None or best[0] == 0:
+        # No row names a single column: the file has no header row, and its first row is data,
+        # which an error message must never repeat (it may hold ID numbers, names, phones).
+        names = "、".join(f"{c.name}（{c.zh}）" for c in
+                         (table.column(n) for n in table.required_columns))
+        raise DropError(f"文件 {file_name} 的前{HEADER_SCAN_ROWS}行中没有找到表头行（没有一列的名称"
+                        f"能识别）。请在数据上方加上列名，至少包括 {names}（中文或英文表头均可）"
+                        f"后重新放入")
+    cells = rows[best[1]]
     found = _header_map(cells, table, file_name)
     missing = [table.column(c) for c in table.required_columns if c not in found]
     names = "、".join(f"{c.name}（{c.zh}）" for c in missing)
-    headers = "、".join(_shown(c) for c in cells if _shown(c)) or "（没有表头）"
+    headers = "、".join(_shown(c) for c in cells if _shown(c))
     raise DropError(f"文件 {file_name} 缺少必需的列 {names}。文件中的表头为：{headers}。"
                     f"请补上这些列（中文或英文表头均可）后重新放入")
 

@@ -465,6 +465,20 @@ def test_missing_required_column(tmp_path):
     assert "month、case_id、id_number、item、kind" in message
 
 
+def test_a_file_without_a_header_row_is_refused_without_repeating_its_data(tmp_path):
+    folder = write_drop(tmp_path / "d", "csv")
+    (folder / "persons.csv").write_text(
+        f"{APPLICANT},李明,H001,华阳路街道,13812345678\n{SPOUSE},张丽,H001,华阳路街道,\n",
+        encoding="utf-8")
+    with pytest.raises(DropError) as err:
+        read_drop(folder)
+    message = str(err.value)
+    assert "persons.csv" in message and "没有找到表头行" in message
+    assert "id_number（身份证号）" in message
+    for value in (APPLICANT, SPOUSE, "李明", "13812345678", "H001"):
+        assert value not in message
+
+
 def test_undecodable_file(tmp_path):
     folder = write_drop(tmp_path / "d", "csv")
     (folder / "visits.csv").write_bytes(b"case_id,visit_date\nC001,\x80\xff\n")
