@@ -21,6 +21,8 @@ from analytics.masking import (SENSITIVE_COLUMNS, mask_account, mask_account_exp
                                mask_id_expr)
 
 FAMILY = "funds"
+# Findings the page draws at most; an export holds them all (see the page).
+MAX_ROWS = 2_000
 UNKNOWN_STREET = "（未知街镇）"
 SHEET = "资金比对发现"
 YUAN = pl.Decimal(38, 2)

@@ -1,14 +1,14 @@
-"""线索清单 on a city-scale run, in headless Chromium.
+"""线索清单 (or 资金比对) on a city-scale run, in headless Chromium.
 
     .venv/bin/aidwatch check bench/.data/funds/synthetic-1000000-seed1-3799f4bc --out /tmp/check1m
-    .venv/bin/python bench/pages/findings_scale.py --out /tmp/check1m --runs 5
+    .venv/bin/python bench/pages/findings_scale.py --out /tmp/check1m --runs 5 [--page funds]
 
 Starts the dashboard on a check-run folder and drives Debian's Chromium (the flags of the field
-notes). Load: a new browser context opens 线索清单, timed until Streamlit reports the script
-finished and the findings grid is in the page. Filter change: on the loaded page, typing a part
-of a case number into 救助编号 (and clearing it again, in turn), timed until the script has
-finished and the grid is drawn again. Prints the medians, and the rows drawn against the
-findings of the run.
+notes). Load: a new browser context opens the page, timed until Streamlit reports the script
+finished and the findings grid is in the page. Change: on the loaded page, 线索清单 gets a part
+of a case number typed into 救助编号 (and cleared again, in turn); 资金比对 gets its first
+finding ticked (and unticked); timed until the script has finished and the grid is drawn again.
+Prints the medians, and the rows drawn against the findings of the run.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-GRID = ".st-key-findings_table [aria-rowcount]"
+ROW_HEIGHT = 35
 
 
 def free_port() -> int:
@@ -49,9 +49,9 @@ def wait_healthy(url: str, timeout: float = 120) -> None:
     raise SystemExit("the dashboard did not start")
 
 
-def drawn(page) -> int:
+def drawn(page, name: str) -> int:
     page.wait_for_selector(DONE, timeout=600_000)
-    grid = page.locator(GRID)
+    grid = page.locator(f".st-key-{name}_table [aria-rowcount]")
     grid.wait_for(state="attached", timeout=600_000)
     return int(grid.get_attribute("aria-rowcount")) - 1
 
@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="a check-run folder")
     ap.add_argument("--drop", type=Path, default=ROOT / "demo" / "drop")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--page", choices=("findings", "funds"), default="findings")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -87,17 +88,21 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
                 start = time.perf_counter()
-                page.goto(f"{url}/findings")
-                rows = drawn(page)
+                page.goto(f"{url}/{args.page}")
+                rows = drawn(page, args.page)
                 if run:
                     loads.append(time.perf_counter() - start)
-                box = page.get_by_role("textbox", name="救助编号")
                 for value in (case, ""):
                     start = time.perf_counter()
-                    box.fill(value)
-                    box.press("Enter")
+                    if args.page == "findings":
+                        box = page.get_by_role("textbox", name="救助编号")
+                        box.fill(value)
+                        box.press("Enter")
+                    else:  # tick the first finding, then untick it
+                        page.locator(".st-key-funds_table .dvn-scroller").click(
+                            position={"x": 15, "y": ROW_HEIGHT + ROW_HEIGHT // 2})
                     page.wait_for_timeout(200)  # the rerun starts
-                    drawn(page)
+                    drawn(page, args.page)
                     if run:
                         filters.append(time.perf_counter() - start)
                 context.close()
@@ -105,11 +110,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"run: {args.out} ({total:,} findings); 线索清单 draws {rows:,} rows; "
+    print(f"run: {args.out} ({total:,} findings); {args.page} draws {rows:,} rows; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"load, new session: median {statistics.median(loads):.2f} s "
           f"(min {min(loads):.2f}, max {max(loads):.2f}) over {len(loads)} runs")
-    print(f"filter change: median {statistics.median(filters):.2f} s "
+    print(f"change: median {statistics.median(filters):.2f} s "
           f"(min {min(filters):.2f}, max {max(filters):.2f}) over {len(filters)} changes")
 
 

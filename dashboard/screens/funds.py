@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from analytics.charts import funds as charts
@@ -89,15 +90,30 @@ with matrix_tab:
     show(view.matrix_table(shown))
 
 st.subheader("发现明细")
-table = view.findings_table(shown)
-st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
-           "勾选一行即可在下方查看应发与实发的对照。")
+drawn = shown.head(view.MAX_ROWS)
+table = view.findings_table(drawn)
+if shown.height > drawn.height:
+    st.caption(f"共 {shown.height:,} 条，按严重程度和涉及金额排序，本页显示前 {drawn.height:,} 条，"
+               "请用上方条件缩小范围；身份证号、银行账号已脱敏。勾选一行即可在下方查看应发与实发的对照。")
+else:
+    st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
+               "勾选一行即可在下方查看应发与实发的对照。")
 event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                      column_config=money_format(table), placeholder="—", key="funds_table")
-st.download_button("导出 Excel", data=lambda: view.findings_excel(shown),
-                   file_name="资金比对发现.xlsx", mime=ui.XLSX_MIME, key="funds_download",
-                   icon=":material/download:", disabled=table.height == 0,
-                   on_click="ignore")
+# The export holds the rows on screen; when the screen shows only the first rows, a second
+# export holds every filtered finding.
+export_col, all_col = st.columns([1, 3])
+export_col.download_button(
+    ("导出 Excel" if shown.height == drawn.height
+     else f"导出本页显示的 {drawn.height:,} 条（Excel）"),
+    data=lambda: view.findings_excel(drawn), file_name="资金比对发现.xlsx", mime=ui.XLSX_MIME,
+    key="funds_download", icon=":material/download:", disabled=table.height == 0,
+    on_click="ignore")
+if shown.height > drawn.height:
+    all_col.download_button(
+        f"导出全部 {shown.height:,} 条筛选结果（Excel）", data=lambda: view.findings_excel(shown),
+        file_name="资金比对发现_全部.xlsx", mime=ui.XLSX_MIME, key="funds_download_all",
+        icon=":material/download:", on_click="ignore")
 
 if table.height == 0:
     st.info("当前筛选条件下没有发现。")
@@ -105,16 +121,19 @@ if table.height == 0:
 
 st.subheader("应发与实发对照")
 ids = table.get_column("编号").to_list()
-labels = dict(zip(ids, (f"{t} · {s}" for t, s in
-                        table.select("检查项", "摘要").iter_rows())))
-# A link may name a finding (?finding=F..., as 线索清单 does); a row ticked in the table chooses
-# the finding below; the box also works on its own.
+# A link may name a finding (?finding=F..., as 线索清单 does) beyond the rows drawn; a row ticked
+# in the table chooses the finding below; the box also works on its own.
 wanted = st.query_params.get("finding")
+if wanted and wanted not in ids and view.finding_by_id(shown, wanted) is not None:
+    ids = [wanted, *ids]
+labels = {fid: f"{t} · {s}" for fid, t, s in shown.filter(pl.col("finding_id").is_in(ids))
+          .select("finding_id", "title", "summary").iter_rows()}
 if wanted in ids and st.session_state.get("funds_wanted") != wanted:
     st.session_state["funds_pick"] = wanted
 st.session_state["funds_wanted"] = wanted
 rows = list(event.selection.rows) if event else []
-ticked = ids[rows[0]] if rows and rows[0] < len(ids) else None
+on_screen = table.get_column("编号").to_list()
+ticked = on_screen[rows[0]] if rows and rows[0] < len(on_screen) else None
 if ticked is not None and ticked != st.session_state.get("funds_ticked"):
     st.session_state["funds_pick"] = ticked
 st.session_state["funds_ticked"] = ticked

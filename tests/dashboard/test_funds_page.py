@@ -183,6 +183,26 @@ def test_a_link_naming_a_finding_opens_it(monkeypatch, funds_run):
     assert at.info[0].value == first["summary"]
 
 
+def test_a_long_list_draws_its_first_rows_and_exports_both(monkeypatch, funds_run):
+    drop, out = funds_run
+    funds = expected(out)
+    assert funds.height > 2
+    monkeypatch.setattr(view, "MAX_ROWS", 2)
+    last = funds.row(funds.height - 1, named=True)
+    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
+    monkeypatch.setenv("AIDWATCH_OUT", str(out))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["finding"] = last["finding_id"]
+    at.run()
+    assert not at.exception, at.exception
+    assert findings_frame(at)["编号"].to_list() == funds["finding_id"].head(2).to_list()
+    assert [b.label for b in at.get("download_button")] == [
+        "导出本页显示的 2 条（Excel）", f"导出全部 {funds.height:,} 条筛选结果（Excel）"]
+    assert any("前 2 条" in c.value for c in at.caption)
+    assert at.selectbox(key="funds_pick").value == last["finding_id"]
+    assert at.info[0].value == last["summary"]
+
+
 def test_nothing_unmasked_reaches_the_page(monkeypatch, funds_run):
     drop, out = funds_run
     at = run_page(monkeypatch, drop, out)

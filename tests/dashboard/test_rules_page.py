@@ -49,5 +49,6 @@ def test_rules_page_in_headless_chromium(run_dashboard, browser_page, wait_for_a
     rows = page.locator(".st-key-rules_table tbody tr")
     rows.first.wait_for()
     assert rows.count() == 26
-    assert page.locator(".st-key-rules_table").get_by_text("拨付日期晚于当月规定的发放日。").count() == 1
+    rules = page.locator(".st-key-rules_table")
+    assert rules.get_by_text("拨付日期晚于当月规定的发放日。").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
