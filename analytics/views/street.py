@@ -19,6 +19,8 @@ from analytics.views.overview import (display_value, format_value, indicator_tit
 
 # The deadline checks whose findings the page lists as overdue items.
 OVERDUE_CHECKS = ("approval_overdue", "visit_overdue")
+# Overdue items the page draws at most; its export holds them all.
+MAX_ROWS = 2_000
 # The indicators shown over time and as headline metrics, in this order.
 SHOWN = tuple(i.name for i in INDICATORS if not i.name.startswith("circle_"))
 RATES = ("approval_on_time_rate", "disbursement_on_time_rate", "visit_compliance_rate")

@@ -55,8 +55,12 @@ ui.page_links([("findings", f"查看{street}的全部线索及证据", {"street"
 
 st.subheader("超期事项")
 overdue = view.overdue_table(sv)
-st.caption(f"审批超时与探访逾期共 {overdue.height:,} 件；身份证号、银行账号已脱敏。")
-ui.show_table(overdue)
+if overdue.height > view.MAX_ROWS:
+    st.caption(f"审批超时与探访逾期共 {overdue.height:,} 件，本页显示前 {view.MAX_ROWS:,} 件，"
+               "下方导出的 Excel 包含全部；身份证号、银行账号已脱敏。")
+else:
+    st.caption(f"审批超时与探访逾期共 {overdue.height:,} 件；身份证号、银行账号已脱敏。")
+ui.show_table(overdue.head(view.MAX_ROWS))
 
 st.subheader("低收入人口四个圈层")
 chart_col, table_col = st.columns([3, 2])

@@ -118,6 +118,19 @@ def test_street_page_shows_overdue_items_masked(out_dir):
     assert len(overdue) == 0
 
 
+def test_street_page_draws_the_first_overdue_items_of_a_long_list(out_dir, monkeypatch):
+    from analytics.views import street as street_view
+
+    whole = next(df.value for df in page("street.py").dataframe if "摘要" in df.value.columns)
+    assert len(whole) >= 1
+    monkeypatch.setattr(street_view, "MAX_ROWS", 0)
+    at = page("street.py")
+    assert not at.exception
+    drawn = next(df.value for df in at.dataframe if "摘要" in df.value.columns)
+    assert len(drawn) == 0
+    assert any(f"共 {len(whole):,} 件，本页显示前 0 件" in c.value for c in at.caption)
+
+
 @pytest.mark.parametrize("name", ["overview.py", "street.py"])
 def test_pages_without_a_run_say_what_to_do(name, tmp_path, monkeypatch):
     monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "nothing"))
