@@ -183,6 +183,52 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     return bytes(pdf.output())
 
 
+# Findings one verification sheet lists at most: a sheet is for people to work through by hand.
+SHEET_MAX_FINDINGS = 1_000
+
+
+def verification_sheet(findings: pl.DataFrame, scope: str, generated: date | None = None) -> bytes:
+    """线索核查单: the findings (as analytics.views.findings.visible_findings gives them, in
+    their order; at most SHEET_MAX_FINDINGS) as a PDF to hand to the people who verify them: one
+    row each with the sentence that states it and blank columns for the result, the verifier
+    and the date; then the published rule of every check listed. ``scope`` says which findings
+    these are (the filters), in Chinese. The sentences name no personal data, and nothing else
+    from the findings is printed."""
+    from analytics.views.findings import rule
+
+    generated = generated or date.today()
+    rows = findings.head(SHEET_MAX_FINDINGS)
+    pdf = _Pdf(f"{ISSUER} · 问题线索核查单 · 生成于 {generated.isoformat()}")
+    pdf.set_title(f"{DISTRICT_NAME}社会救助问题线索核查单")
+    pdf.set_creation_date(_midnight(generated))
+    pdf.add_page()
+    pdf.set_font(FONT_FAMILY, size=16)
+    pdf.cell(0, 10, f"{DISTRICT_NAME}社会救助问题线索核查单", align="C",
+             new_x="LMARGIN", new_y="NEXT")
+    cut = (f"，本单列出前 {rows.height:,} 条" if findings.height > rows.height else "")
+    pdf.paragraph(f"范围：{scope}。共 {findings.height:,} 条线索{cut}，按严重程度和涉及金额排序。"
+                  "线索是需要核实的疑点，不是对任何家庭的结论；请逐条核实后填写核查结果"
+                  "（属实 / 不属实 / 部分属实）、核查人和日期。", size=9.5)
+    pdf.ln(2)
+    header = ["序号", "编号", "检查项", "街镇", "救助编号", "线索", "核查结果", "核查人", "日期"]
+    body = [[str(i), r["finding_id"], r["title"], r["street"] or "—", r["case_id"] or "—",
+             r["summary"], "", "", ""]
+            for i, r in enumerate(rows.iter_rows(named=True), start=1)]
+    pdf.grid(header, body, [10, 30, 24, 22, 26, 102, 20, 17, 17], size=7.5, align="LEFT")
+
+    pdf.heading("所依据的检查规则")
+    checks = rows.get_column("check_id").unique(maintain_order=True).to_list()
+    published = [(c, rule(c)) for c in checks]
+    pdf.grid(["检查项", "类别", "严重程度", "规则"],
+             [[r.title, r.family_title, r.severity, r.description]
+              for _, r in published if r is not None],
+             [34, 22, 16, 196], size=7.5, align="LEFT")
+    pdf.paragraph("本核查单由救助资金监督审计台根据检查结果生成，"
+                  f"生成日期 {generated.isoformat()}；"
+                  "身份证号、银行账号等个人信息不在本单中列出。")
+    return bytes(pdf.output())
+
+
 def _midnight(day: date):
     from datetime import datetime, timezone
 

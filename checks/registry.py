@@ -36,7 +36,7 @@ class CheckSpec:
     severity: str
     keys: tuple[str, ...]
     needs: tuple[str, ...]
-    description: str    # the docstring: the sentence a supervisor reads
+    description: str    # the docstring's first paragraph: the rule as a supervisor reads it
     fn: CheckFn
 
     def missing(self, drop: Drop) -> list[str]:
@@ -73,8 +73,10 @@ def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
         doc = inspect.getdoc(fn)
         if not doc:
             raise ValueError(f"check {check_id!r} has no docstring")
+        # The first paragraph is the published rule; further paragraphs are notes for whoever
+        # maintains the check, never shown to users.
         REGISTRY[check_id] = CheckSpec(check_id, title, family, severity, tuple(keys),
-                                       tuple(needs), doc, fn)
+                                       tuple(needs), doc.split("\n\n")[0].strip(), fn)
         return fn
 
     return register

@@ -116,6 +116,19 @@ def filter_findings(findings: pl.DataFrame, *, families: Sequence[str] | None = 
     return findings
 
 
+def scope_text(*, families: Sequence[str] = (), checks: Sequence[str] = (),
+               streets: Sequence[str] = (), months: Sequence[str] = (),
+               severities: Sequence[str] = (), case: str | None = None) -> str:
+    """The filters in force as one Chinese phrase (titles, not ids), for an export to say which
+    findings it holds."""
+    parts = [f"{label}：{'、'.join(values)}" for label, values in (
+        ("类别", families), ("检查项", checks), ("街镇", streets), ("月份", months),
+        ("严重程度", severities)) if values]
+    if (case or "").strip():
+        parts.append(f"救助编号含“{case.strip()}”")
+    return "；".join(parts) if parts else "全部线索"
+
+
 def by_family(findings: pl.DataFrame) -> dict[str, int]:
     """Family title -> number of findings, registry order."""
     from checks.registry import FAMILIES

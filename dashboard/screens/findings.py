@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from analytics import report
 from analytics.views import findings as view
 from analytics.views.funds import yuan_short, yuan_text
 from checks.registry import FAMILIES
@@ -77,9 +78,22 @@ event = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="single-row", placeholder="—",
     key="findings_table",
     column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting")})
-st.download_button("导出 Excel", data=lambda: view.findings_excel(shown),
-                   file_name="线索清单.xlsx", mime=ui.XLSX_MIME, key="findings_download",
-                   icon=":material/download:", disabled=table.height == 0, on_click="ignore")
+scope = view.scope_text(families=[FAMILIES[f] for f in families],
+                        checks=[options.checks[c] for c in checks], streets=streets,
+                        months=months, severities=severities, case=case)
+excel_col, pdf_col = st.columns([1, 3])
+excel_col.download_button("导出 Excel", data=lambda: view.findings_excel(shown),
+                          file_name="线索清单.xlsx", mime=ui.XLSX_MIME, key="findings_download",
+                          icon=":material/download:", disabled=table.height == 0,
+                          on_click="ignore")
+sheet_rows = min(shown.height, report.SHEET_MAX_FINDINGS)
+pdf_col.download_button(
+    ("导出核查单（PDF）" if sheet_rows == shown.height
+     else f"导出核查单（PDF，前 {sheet_rows:,} 条）"),
+    data=lambda: report.verification_sheet(shown, scope), file_name="线索核查单.pdf",
+    mime="application/pdf", key="findings_sheet", icon=":material/picture_as_pdf:",
+    disabled=table.height == 0, on_click="ignore",
+    help="供核查人员逐条核实的清单：每条线索一行，留有核查结果、核查人和日期栏，附所依据的规则。")
 
 if table.height == 0:
     st.info("当前筛选条件下没有线索。")

@@ -29,6 +29,17 @@ def test_every_check_is_published_with_its_rule():
         "资金比对", "资金实发明细", "流水号")
 
 
+def test_published_rules_are_chinese_sentences_without_developer_notes():
+    load_all()
+    for check_id, spec in REGISTRY.items():
+        assert "\n\n" not in spec.description, check_id
+        assert not re.search(r"[A-Za-z_]{2,}", spec.description), check_id
+        assert re.search(r"[\u4e00-\u9fff]", spec.description), check_id
+        assert spec.description.endswith("。"), check_id
+    # A docstring's further paragraphs stay with the code.
+    assert "ApprovalCalendarError" in REGISTRY["approval_overdue"].fn.__doc__
+
+
 def test_parameters_are_the_settings_in_force():
     settings = load_settings()
     table = view.parameters_table(settings)

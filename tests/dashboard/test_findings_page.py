@@ -63,6 +63,7 @@ def test_page_lists_every_finding_and_opens_the_first(monkeypatch, district):
     assert at.info[0].value == first["summary"]
     assert any(m.value.startswith("**规则**：") for m in at.markdown)
     assert at.json
+    assert [b.label for b in at.get("download_button")] == ["导出 Excel", "导出核查单（PDF）"]
 
 
 def test_filters_narrow_the_list(monkeypatch, district):
@@ -146,6 +147,11 @@ def test_findings_page_in_headless_chromium(run_dashboard, browser_page, wait_fo
     exported = pl.read_excel(io.BytesIO(content), sheet_name=view.SHEET, infer_schema_length=0)
     assert exported.height == rows_on_screen
     assert exported["编号"].to_list() == findings["finding_id"].to_list()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出核查单（PDF）").click()
+    assert download.value.suggested_filename == "线索核查单.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
 
     # An integrity finding opened here links to its evidence path on 关系图谱.
     integrity = findings.filter(pl.col("family") == "integrity").row(0, named=True)
