@@ -96,8 +96,13 @@ _LOG = logging.getLogger(__name__)
 
 @dataclass
 class Job:
-    """One run in a thread of its own: a page that started it may be left and come back, or
-    another session may ask for the same run and follow it."""
+    """One run in a process of its own, followed from the server: a page that started it may be
+    left and come back, or another session may ask for the same run and follow it.
+
+    A process, not a thread: the checks call Python functions from inside Polars (finding ids,
+    the working-day calendar), and Polars' workers then wait for the interpreter lock, which a
+    page drawing a table in another thread may hold while it waits for those same workers: the
+    server would hang. The run's own process rereads the drop from its folder."""
 
     key: str                      # the output folder: the same run is one job
     source: Path
@@ -113,13 +118,45 @@ class Job:
 
 _JOBS: dict[str, Job] = {}
 _JOBS_LOCK = threading.Lock()
+READ_SHARE = 0.3  # of the progress bar, for reading the drop again in the run's process
+
+
+def execute(source: Path, as_of: date, only: list[str] | None, root: Path | None,
+            label: str | None, emit) -> None:
+    """The whole run as the run's process does it: read the drop, check, write. ``emit`` gets
+    ("progress", message, fraction), then ("done", folder) or ("error", Chinese message)."""
+    from analytics.indicators import CircleRulesError
+    from analytics.reader import read_drop
+
+    try:
+        read = read_drop(source, progress=lambda m, f: emit(("progress", m, READ_SHARE * f)))
+        out, _ = run_and_write(
+            read, source, as_of=as_of, only=only, root=root, label=label,
+            progress=lambda m, f: emit(("progress", m, READ_SHARE + (1 - READ_SHARE) * f)))
+        emit(("done", str(out)))
+    except (DropError, CalendarError, CircleRulesError) as exc:
+        emit(("error", f"检查未能完成，未写入任何结果：{exc}"))
+    except Exception as exc:  # noqa: BLE001  (reported on the page, logged without values)
+        # The message of an unexpected error may quote a value of the drop: log only where it
+        # happened.
+        _LOG.error("check run failed: %s\n%s", type(exc).__name__,
+                   "".join(traceback.format_tb(exc.__traceback__)))
+        emit(("error", f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，"
+                       "请联系管理员。"))
+
+
+def _process_main(source: str, as_of: str, only: list[str] | None, root: str | None,
+                  label: str | None, queue) -> None:
+    execute(Path(source), date.fromisoformat(as_of), only, Path(root) if root else None, label,
+            queue.put)
 
 
 def start_job(read: ReadResult, source: Path, *, as_of: date | None = None,
               only: list[str] | None = None, root: Path | None = None,
               label: str | None = None) -> Job:
-    """Start :func:`run_and_write` in a thread, or return the job already running this run."""
-    from analytics.indicators import CircleRulesError
+    """Start the run in a process of its own, or return the job already running this run."""
+    import multiprocessing
+    import queue as queues
 
     as_of = as_of or pipeline.default_as_of(read.tables)
     key = str(run_dir(source, as_of, only, root))
@@ -129,23 +166,45 @@ def start_job(read: ReadResult, source: Path, *, as_of: date | None = None,
             return running
         job = _JOBS[key] = Job(key=key, source=source)
 
-    def work() -> None:
+    # A fresh interpreter: a fork of a server full of threads could inherit held locks.
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    process = context.Process(
+        target=_process_main, name=f"aidwatch-run-{Path(key).name}", daemon=True,
+        args=(str(source), as_of.isoformat(), only, str(root) if root else None, label,
+              messages))
+    process.start()
+
+    def follow() -> None:
+        """Only reads the run's messages: no Polars in the server for the run."""
         try:
-            job.out, _ = run_and_write(read, source, as_of=as_of, only=only, root=root,
-                                       label=label, progress=job.progress)
-        except (DropError, CalendarError, CircleRulesError) as exc:
-            job.error = f"检查未能完成，未写入任何结果：{exc}"
-        except Exception as exc:  # noqa: BLE001  (reported on the page, logged without values)
-            # The message of an unexpected error may quote a value of the drop: log only where
-            # it happened.
-            _LOG.error("check run failed: %s\n%s", type(exc).__name__,
-                       "".join(traceback.format_tb(exc.__traceback__)))
-            job.error = (f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，"
-                         "请联系管理员。")
+            while True:
+                try:
+                    message = messages.get(timeout=0.5)
+                except queues.Empty:
+                    if process.is_alive():
+                        continue
+                    try:  # what it wrote before it ended is in the pipe by now
+                        message = messages.get(timeout=2)
+                    except queues.Empty:
+                        job.error = ("检查进程意外退出（代码 "
+                                     f"{process.exitcode}），未写入完整结果，请联系管理员。")
+                        return
+                if message[0] == "progress":
+                    job.progress(message[1], message[2])
+                elif message[0] == "done":
+                    job.out = Path(message[1])
+                    job.progress("完成", 1.0)
+                    return
+                else:
+                    job.error = message[1]
+                    return
         finally:
+            process.join(timeout=30)
             job.done.set()
 
-    threading.Thread(target=work, name=f"aidwatch-run-{Path(key).name}", daemon=True).start()
+    threading.Thread(target=follow, name=f"aidwatch-follow-{Path(key).name}",
+                     daemon=True).start()
     return job
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from datetime import date
 from pathlib import Path
 
@@ -55,7 +54,8 @@ def test_summary_table_orders_findings_then_clean_then_skipped():
         "check_id": ["a", "b", "c", "d"], "title": ["甲", "乙", "丙", "丁"],
         "family": ["funds", "integrity", "funds", "dynamic"], "severity": ["高", "中", "低", "高"],
         "rows_examined": [10, 0, 10, 10], "findings": [0, 0, 2, 1],
-        "amount_fen": [0, 0, 12345, 0], "skipped": [None, "缺少事件（events），本项未检查", None, None],
+        "amount_fen": [0, 0, 12345, 0],
+        "skipped": [None, "缺少事件（events），本项未检查", None, None],
     })
     table = runs.summary_table(summary)
     assert table.columns == ["检查项", "类别", "严重程度", "检查行数", "线索数", "涉及金额（元）",
@@ -98,40 +98,53 @@ def test_history_lists_runs_newest_first_and_skips_what_is_no_run(small_drop, tm
     assert runs.history(tmp_path / "nowhere").height == 0
 
 
-def test_a_run_asked_for_twice_while_running_is_one_job(small_drop, tmp_path, monkeypatch):
+def test_a_run_asked_for_twice_while_running_is_one_job(small_drop, tmp_path):
     read = reader.read_drop(small_drop)
-    release = threading.Event()
-    real = runs.run_and_write
-    calls = []
-
-    def slow(*args, **kwargs):
-        calls.append(1)
-        assert release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runs, "run_and_write", slow)
     first = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    # A spawned interpreter takes a second to start: the same run asked for again meanwhile.
     second = runs.start_job(read, small_drop, root=tmp_path / "runs")
     assert second is first and not first.done.is_set()
     assert runs.job(first.key) is first
-    release.set()
-    assert first.done.wait(60)
+    assert first.done.wait(120)
     assert first.error is None and first.out == Path(first.key)
-    assert (first.out / "findings.csv").is_file() and calls == [1]
+    assert (first.message, first.fraction) == ("完成", 1.0)
+    cli = tmp_path / "cli"
+    pipeline.write_outputs(pipeline.run(small_drop), cli)
+    for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
+        assert (first.out / name).read_bytes() == (cli / name).read_bytes(), name
     # Finished, the same run may be asked for again: a new job.
     third = runs.start_job(read, small_drop, root=tmp_path / "runs")
-    assert third is not first and third.done.wait(60) and third.error is None
+    assert third is not first and third.done.wait(120) and third.error is None
 
 
-def test_progress_of_a_job_is_reported_and_clamped(small_drop, tmp_path):
+def test_a_run_whose_drop_went_away_says_why(small_drop, tmp_path):
     read = reader.read_drop(small_drop)
+    (small_drop / "资金实发明细.csv").unlink()  # between the page's read and the run's
     job = runs.start_job(read, small_drop, root=tmp_path / "runs")
-    assert job.done.wait(60)
-    assert job.fraction == 1.0 and job.message == "完成"
+    assert job.done.wait(120)
+    assert job.out is None and job.error.startswith("检查未能完成，未写入任何结果：")
+    assert "资金实发明细" in job.error
+    assert not (tmp_path / "runs").exists()
+
+
+def test_progress_is_clamped():
+    job = runs.Job(key="k", source=Path("."))
     job.progress("x", 1.7)
     assert job.fraction == 1.0
     job.progress("x", -1)
     assert job.fraction == 0.0
+
+
+def test_execute_reports_progress_then_the_folder(small_drop, tmp_path):
+    messages = []
+    runs.execute(small_drop, date(2026, 3, 31), None, tmp_path / "runs", "三月", messages.append)
+    kinds = [m[0] for m in messages]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"progress"}
+    fractions = [m[2] for m in messages if m[0] == "progress"]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m[2] <= runs.READ_SHARE and "读取" in m[1] for m in messages[:-1])
+    out = Path(messages[-1][1])
+    assert json.loads((out / runs.MANIFEST).read_text(encoding="utf-8"))["label"] == "三月"
 
 
 def test_an_unexpected_error_is_reported_without_the_values_it_names(small_drop, tmp_path,
@@ -142,12 +155,12 @@ def test_an_unexpected_error_is_reported_without_the_values_it_names(small_drop,
         raise ValueError(f"cannot cast {secret}")
 
     monkeypatch.setattr(runs.pipeline, "run_read", broken)
-    read = reader.read_drop(small_drop)
+    messages = []
     with caplog.at_level(logging.ERROR, logger="analytics.runs"):
-        job = runs.start_job(read, small_drop, root=tmp_path / "runs")
-        assert job.done.wait(60)
-    assert job.out is None
-    assert "ValueError" in job.error and secret not in job.error
+        runs.execute(small_drop, date(2026, 3, 31), None, tmp_path / "runs", None,
+                     messages.append)
+    kind, text = messages[-1]
+    assert kind == "error" and "ValueError" in text and secret not in text
     assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
     assert not (tmp_path / "runs").exists()
 
@@ -159,6 +172,6 @@ def test_a_drop_that_cannot_be_judged_is_reported_as_such(small_drop, tmp_path, 
         raise CalendarError("缺少 2031 年的工作日历")
 
     monkeypatch.setattr(runs.pipeline, "run_read", refuse)
-    job = runs.start_job(reader.read_drop(small_drop), small_drop, root=tmp_path / "runs")
-    assert job.done.wait(60)
-    assert job.error == "检查未能完成，未写入任何结果：缺少 2031 年的工作日历"
+    messages = []
+    runs.execute(small_drop, date(2026, 3, 31), None, tmp_path / "runs", None, messages.append)
+    assert messages[-1] == ("error", "检查未能完成，未写入任何结果：缺少 2031 年的工作日历")

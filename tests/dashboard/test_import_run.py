@@ -3,15 +3,13 @@ switch of every page to them."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import pipeline, runs
-from analytics.calendar import CalendarError
+from analytics import pipeline, reader, runs
 from analytics.reference import PROJECT_ROOT
 from analytics.views import funds as view
 from dashboard import data, ui
@@ -92,24 +90,40 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
         str(drop), "2026-03-31", "全部", findings.height)
 
 
+class Controlled:
+    """A run whose course the test sets: the page starts it and follows it as it would a real
+    one (the real ones run in a process of their own, out of a test's reach)."""
+
+    def __init__(self, monkeypatch, drop, tmp_path):
+        self.drop, self.root = drop, tmp_path / "runs"
+        self.job = runs.Job(key=str(self.root / "controlled"), source=drop)
+
+        def start(read, source, **kwargs):
+            with runs._JOBS_LOCK:
+                runs._JOBS[self.job.key] = self.job
+            return self.job
+
+        monkeypatch.setattr(runs, "start_job", start)
+
+    def finish(self) -> Path:
+        out, _ = runs.run_and_write(reader.read_drop(self.drop), self.drop, root=self.root)
+        self.job.out = out
+        self.job.progress("完成", 1.0)
+        self.job.done.set()
+        return out
+
+    def fail(self, message: str) -> None:
+        self.job.error = message
+        self.job.done.set()
+
+
 def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tmp_path):
-    release = threading.Event()
-    real = runs.run_and_write
-
-    def slow(read, source, *, progress=None, **kwargs):
-        progress("检查 重复拨付（duplicate_payment）", 0.5)
-        assert release.wait(60)
-        return real(read, source, progress=progress, **kwargs)
-
-    monkeypatch.setattr(runs, "run_and_write", slow)
+    run = Controlled(monkeypatch, drop, tmp_path)
     at = open_page(monkeypatch, drop, tmp_path)
     at = at.button(key=RUN_KEY).click().run()
     assert not at.exception, at.exception
-    job = runs.job(at.session_state[JOB_KEY])
-    for _ in range(100):  # the thread reports its first step
-        if job.fraction:
-            break
-        threading.Event().wait(0.05)
+    assert at.session_state[JOB_KEY] == run.job.key
+    run.job.progress("检查 重复拨付（duplicate_payment）", 0.5)
     at.run()
     assert at.button(key=RUN_KEY).disabled
     (bar,) = at.get("progress")
@@ -117,7 +131,7 @@ def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tm
     assert any("后台" in c.value for c in at.caption)
     assert not at.success
 
-    release.set()
+    run.finish()
     at = finish(at)
     assert not at.button(key=RUN_KEY).disabled
     assert at.success and "检查完成" in at.success[0].value
@@ -125,25 +139,14 @@ def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tm
 
 
 def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_path):
-    release = threading.Event()
-    real = runs.run_and_write
-
-    def slow(read, source, *, progress=None, **kwargs):
-        progress("检查 身故仍在册（deceased_still_active）", 0.6)
-        assert release.wait(60)
-        return real(read, source, progress=progress, **kwargs)
-
-    monkeypatch.setattr(runs, "run_and_write", slow)
+    run = Controlled(monkeypatch, drop, tmp_path)
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "no-run-yet"))
-    monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "runs"))
     at = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=120).run()
     at.switch_page("screens/import_data.py").run()
     at = at.button(key=RUN_KEY).click().run()
     assert not at.exception, at.exception
-    job = runs.job(at.session_state[JOB_KEY])
-    while not job.fraction:
-        threading.Event().wait(0.05)
+    run.job.progress("检查 身故仍在册（deceased_still_active）", 0.6)
 
     # 总览 while the run goes on: its progress in the sidebar, the old folders in use.
     at.switch_page("screens/overview.py").run()
@@ -153,11 +156,9 @@ def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_
     assert "身故仍在册" in bar.proto.text
     assert at.sidebar.text_input(key=ui.OUT_KEY).value == str(tmp_path / "no-run-yet")
 
-    release.set()
-    assert job.done.wait(120)
+    out = run.finish()
     at.run()
     assert not at.exception, at.exception
-    (out,) = (tmp_path / "runs").iterdir()
     assert at.sidebar.text_input(key=ui.OUT_KEY).value == str(out)
     assert at.title[0].value == "总览" and not at.sidebar.get("progress")
     assert [t.value for t in at.toast] == ["检查完成，各页面已切换到本次结果。"]
@@ -178,17 +179,16 @@ def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path):
 
 
 def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, drop, tmp_path):
-    def refuse(*args, **kwargs):
-        raise CalendarError("缺少 2031 年的工作日历")
-
-    monkeypatch.setattr(runs.pipeline, "run_read", refuse)
+    run = Controlled(monkeypatch, drop, tmp_path)
     at = open_page(monkeypatch, drop, tmp_path)
-    at = finish(at.button(key=RUN_KEY).click().run())
-    assert not at.exception, at.exception
+    at = at.button(key=RUN_KEY).click().run()
+    run.fail("检查未能完成，未写入任何结果：缺少 2031 年的工作日历")
+    at = finish(at)
     assert any("检查未能完成" in e.value and "2031" in e.value for e in at.error)
     assert not (tmp_path / "runs").exists()
     assert ui.PENDING_FOLDERS_KEY not in at.session_state
     assert not at.success
+    assert not at.button(key=RUN_KEY).disabled
 
 
 def test_without_every_required_table_there_is_no_run_button(monkeypatch, small_drop, tmp_path):
