@@ -325,9 +325,11 @@ def rank_clusters(graph: LinkGraph, findings: pl.DataFrame, street: str | None =
                    pl.col("title").unique().sort().str.join("、").alias("checks"))
               .join(case_money, on=["street", "cluster"], how="left")
               .with_columns(pl.col("amount_fen").fill_null(0))
-              .with_columns(pl.col("component").map_batches(
-                  lambda c: pl.Series(graph.component_size[c.to_numpy()], dtype=pl.UInt32),
-                  return_dtype=pl.UInt32).alias("size"))
+              # Looked up here, not in a Polars callback: a Python function run by Polars'
+              # workers can deadlock the server while another page holds the interpreter lock.
+              .pipe(lambda f: f.with_columns(pl.Series(
+                  "size", graph.component_size[f.get_column("component").to_numpy()],
+                  dtype=pl.UInt32)))
               .with_columns(pl.col("street").replace_strict(STREET_ORDER, default=len(STREETS),
                                                             return_dtype=pl.Int32)
                             .alias("_street"))
