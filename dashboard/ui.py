@@ -187,6 +187,32 @@ def follow_job(where: str = "page") -> None:
     use_folders(job.source, job.out)
 
 
+def pick_finding(findings: pl.DataFrame, drawn: list[str], event, key: str,
+                 label: str) -> str:
+    """The finding to open below a findings grid: the one a link names (``?finding=F...``, even
+    beyond the rows drawn) when the link is new, else a row ticked in the grid when that is new,
+    else the box's own choice. ``findings``: every filtered finding (finding_id, title,
+    summary); ``drawn``: the ids of the grid's rows in order; ``event``: the grid's selection."""
+    ids = list(drawn)
+    wanted = st.query_params.get("finding")
+    if (wanted and wanted not in ids
+            and findings.filter(pl.col("finding_id") == wanted).height):
+        ids = [wanted, *ids]
+    labels = {fid: f"{t} · {s}" for fid, t, s in findings.filter(pl.col("finding_id").is_in(ids))
+              .select("finding_id", "title", "summary").iter_rows()}
+    if wanted in ids and st.session_state.get(f"{key}_wanted") != wanted:
+        st.session_state[key] = wanted
+    st.session_state[f"{key}_wanted"] = wanted
+    rows = list(event.selection.rows) if event else []
+    ticked = drawn[rows[0]] if rows and rows[0] < len(drawn) else None
+    if ticked is not None and ticked != st.session_state.get(f"{key}_ticked"):
+        st.session_state[key] = ticked
+    st.session_state[f"{key}_ticked"] = ticked
+    if st.session_state.get(key) not in ids:
+        st.session_state.pop(key, None)
+    return st.selectbox(label, ids, format_func=labels.get, key=key)
+
+
 def register_pages(pages: dict) -> None:
     """The app's pages by file name (``funds`` for screens/funds.py), for links between pages;
     set by the entrypoint on every run."""

@@ -3,7 +3,6 @@ evidence, exported to Excel."""
 
 from __future__ import annotations
 
-import polars as pl
 import streamlit as st
 
 from analytics import report
@@ -100,26 +99,9 @@ if table.height == 0:
     st.stop()
 
 st.subheader("线索详情")
-ids = table.get_column("编号").to_list()
-# A link may name a finding (?finding=F...) beyond the rows drawn; a row ticked in the table
-# chooses one too.
-wanted = st.query_params.get("finding")
-if wanted and wanted not in ids and view.finding_by_id(shown, wanted) is not None:
-    ids = [wanted, *ids]
-labels = {fid: f"{t} · {s}" for fid, t, s in shown.filter(pl.col("finding_id").is_in(ids))
-          .select("finding_id", "title", "summary").iter_rows()}
-if wanted in ids and st.session_state.get("findings_wanted") != wanted:
-    st.session_state["findings_pick"] = wanted
-st.session_state["findings_wanted"] = wanted
-rows = list(event.selection.rows) if event else []
-drawn = table.get_column("编号").to_list()
-ticked = drawn[rows[0]] if rows and rows[0] < len(drawn) else None
-if ticked is not None and ticked != st.session_state.get("findings_ticked"):
-    st.session_state["findings_pick"] = ticked
-st.session_state["findings_ticked"] = ticked
-if st.session_state.get("findings_pick") not in ids:
-    st.session_state.pop("findings_pick", None)
-pick = st.selectbox("查看线索", ids, format_func=labels.get, key="findings_pick")
+# A link may name a finding (?finding=F...); a row ticked in the table chooses one too.
+pick = ui.pick_finding(shown, table.get_column("编号").to_list(), event, "findings_pick",
+                       "查看线索")
 finding = view.finding_by_id(shown, pick)
 
 st.markdown(f"**{finding['title']}**（{finding['family_title']} · 严重程度：{finding['severity']}）"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
 import streamlit as st
 
 from analytics.charts import funds as charts
@@ -120,26 +119,9 @@ if table.height == 0:
     st.stop()
 
 st.subheader("应发与实发对照")
-ids = table.get_column("编号").to_list()
-# A link may name a finding (?finding=F..., as 线索清单 does) beyond the rows drawn; a row ticked
-# in the table chooses the finding below; the box also works on its own.
-wanted = st.query_params.get("finding")
-if wanted and wanted not in ids and view.finding_by_id(shown, wanted) is not None:
-    ids = [wanted, *ids]
-labels = {fid: f"{t} · {s}" for fid, t, s in shown.filter(pl.col("finding_id").is_in(ids))
-          .select("finding_id", "title", "summary").iter_rows()}
-if wanted in ids and st.session_state.get("funds_wanted") != wanted:
-    st.session_state["funds_pick"] = wanted
-st.session_state["funds_wanted"] = wanted
-rows = list(event.selection.rows) if event else []
-on_screen = table.get_column("编号").to_list()
-ticked = on_screen[rows[0]] if rows and rows[0] < len(on_screen) else None
-if ticked is not None and ticked != st.session_state.get("funds_ticked"):
-    st.session_state["funds_pick"] = ticked
-st.session_state["funds_ticked"] = ticked
-if st.session_state.get("funds_pick") not in ids:
-    st.session_state.pop("funds_pick", None)
-pick = st.selectbox("查看发现", ids, format_func=labels.get, key="funds_pick")
+# A link may name a finding (?finding=F...); a row ticked in the table chooses one too.
+pick = ui.pick_finding(shown, table.get_column("编号").to_list(), event, "funds_pick",
+                       "查看发现")
 finding = view.finding_by_id(shown, pick)
 
 st.markdown(f"**{finding['title']}**（严重程度：{finding['severity']}）· {finding['street']}"

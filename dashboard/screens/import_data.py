@@ -106,8 +106,8 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         "涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
         "检查行数": st.column_config.NumberColumn(format="localized"),
         "线索数": st.column_config.NumberColumn(format="localized")})
-    ui.page_links([("overview", "查看总览"), ("findings", "查看线索清单"), ("funds", "查看资金比对"),
-                   ("graph", "查看关系图谱"), ("street", "查看街镇")])
+    ui.page_links([("overview", "查看总览"), ("findings", "查看线索清单"),
+                   ("funds", "查看资金比对"), ("graph", "查看关系图谱"), ("street", "查看街镇")])
 
 
 def show_drop(folder: Path, result: ReadResult) -> None:
