@@ -9,7 +9,10 @@ pass plain values in, and apply access rules to what comes out.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import polars as pl
@@ -83,10 +86,34 @@ def read_table_file(path: Path, table: str) -> tuple[pl.DataFrame, pl.DataFrame,
     return _read_table_file(str(path), table, fingerprint(path), fingerprint(_catalogue_path()))
 
 
+def uploads_keep_days() -> int:
+    """How long uploaded files are kept (``AIDWATCH_UPLOADS_KEEP_DAYS``, default 30 days)."""
+    try:
+        return max(int(os.environ.get("AIDWATCH_UPLOADS_KEEP_DAYS", "30")), 1)
+    except ValueError:
+        return 30
+
+
+def prune_uploads(keep: Path | None = None, now: float | None = None) -> list[Path]:
+    """Delete upload folders untouched for longer than uploads_keep_days(): they hold personal
+    data, and a copy is no longer needed once its runs are done. ``keep`` is never deleted.
+    Returns the folders deleted."""
+    if not UPLOAD_ROOT.is_dir():
+        return []
+    limit = (now if now is not None else time.time()) - uploads_keep_days() * 86_400
+    gone = []
+    for folder in UPLOAD_ROOT.iterdir():
+        if folder.is_dir() and folder != keep and folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder)
+    return gone
+
+
 def save_uploads(files: list[tuple[str, bytes]]) -> Path:
     """Write uploaded (name, content) pairs to a folder named by their digest, and return it.
 
-    The same upload always lands in the same folder, so the reads above stay cached.
+    The same upload always lands in the same folder, so the reads above stay cached; folders of
+    uploads older than uploads_keep_days() are deleted on the way.
     """
     digest = hashlib.sha256()
     for name, content in sorted(files):
@@ -97,6 +124,8 @@ def save_uploads(files: list[tuple[str, bytes]]) -> Path:
         target = folder / Path(name).name
         if not target.exists() or target.read_bytes() != content:
             target.write_bytes(content)
+    os.utime(folder)  # used now: kept for the full period from today
+    prune_uploads(keep=folder)
     return folder
 
 

@@ -86,3 +86,27 @@ def test_full_upload_is_read_as_a_drop(small_drop, tmp_path, monkeypatch):
     result = data.read_uploads(data.save_uploads(uploads))
     assert {r.table for r in result.files} == set(schema.REQUIRED_TABLES)
     assert result.rejects.height >= 1
+
+
+def test_old_uploads_are_deleted_and_the_current_one_kept(small_drop, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(data, "UPLOAD_ROOT", tmp_path / "uploads")
+    monkeypatch.setenv("AIDWATCH_UPLOADS_KEEP_DAYS", "30")
+    old = data.save_uploads([("persons.csv", b"old")])
+    recent = data.save_uploads([("persons.csv", b"recent")])
+    day = 86_400
+    os.utime(old, (os.path.getatime(old) - 31 * day, os.path.getmtime(old) - 31 * day))
+    os.utime(recent, (os.path.getatime(recent) - 29 * day, os.path.getmtime(recent) - 29 * day))
+
+    current = data.save_uploads([(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())])
+
+    assert not old.exists()
+    assert recent.exists() and current.exists()
+    # Uploading the same files again renews their folder: it is not deleted while in use.
+    os.utime(current, (0, 0))
+    assert data.save_uploads([(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())]) \
+        == current and current.exists()
+    assert data.uploads_keep_days() == 30
+    monkeypatch.setenv("AIDWATCH_UPLOADS_KEEP_DAYS", "nonsense")
+    assert data.uploads_keep_days() == 30
