@@ -87,6 +87,17 @@ class _Pdf(FPDF):
                     row.cell(value)
 
 
+def _document(title: str, subject: str, generated: date, size: float, height: float) -> _Pdf:
+    """A landscape A4 document with its footer, metadata and centred title on page one."""
+    pdf = _Pdf(f"{ISSUER} · {subject} · 生成于 {generated.isoformat()}")
+    pdf.set_title(title)
+    pdf.set_creation_date(_midnight(generated))
+    pdf.add_page()
+    pdf.set_font(FONT_FAMILY, size=size)
+    pdf.cell(0, height, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    return pdf
+
+
 def _fmt(indicator: str, value: float | None) -> str:
     return format_value(indicator, value)
 
@@ -106,13 +117,8 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
             if months else f"{year}年")
     settings = load_settings()
 
-    pdf = _Pdf(f"{ISSUER} · {year}年度街镇绩效评价 · 生成于 {generated.isoformat()}")
-    pdf.set_title(f"{DISTRICT_NAME}社会救助街镇{year}年度绩效评价报告")
-    pdf.set_creation_date(_midnight(generated))
-    pdf.add_page()
-    pdf.set_font(FONT_FAMILY, size=18)
-    pdf.cell(0, 12, f"{DISTRICT_NAME}社会救助街镇{year}年度绩效评价报告", align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf = _document(f"{DISTRICT_NAME}社会救助街镇{year}年度绩效评价报告",
+                    f"{year}年度街镇绩效评价", generated, size=18, height=12)
     pdf.set_font(FONT_FAMILY, size=10)
     pdf.cell(0, 6, f"评价年度：{year}年　　评价期间：{span}　　报送单位：{ISSUER}　　"
                    f"生成日期：{generated.isoformat()}", align="C", new_x="LMARGIN", new_y="NEXT")
@@ -198,13 +204,8 @@ def verification_sheet(findings: pl.DataFrame, scope: str, generated: date | Non
 
     generated = generated or date.today()
     rows = findings.head(SHEET_MAX_FINDINGS)
-    pdf = _Pdf(f"{ISSUER} · 问题线索核查单 · 生成于 {generated.isoformat()}")
-    pdf.set_title(f"{DISTRICT_NAME}社会救助问题线索核查单")
-    pdf.set_creation_date(_midnight(generated))
-    pdf.add_page()
-    pdf.set_font(FONT_FAMILY, size=16)
-    pdf.cell(0, 10, f"{DISTRICT_NAME}社会救助问题线索核查单", align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf = _document(f"{DISTRICT_NAME}社会救助问题线索核查单", "问题线索核查单", generated,
+                    size=16, height=10)
     cut = (f"，本单列出前 {rows.height:,} 条" if findings.height > rows.height else "")
     pdf.paragraph(f"范围：{scope}。共 {findings.height:,} 条线索{cut}，按严重程度和涉及金额排序。"
                   "线索是需要核实的疑点，不是对任何家庭的结论；请逐条核实后填写核查结果"

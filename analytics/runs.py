@@ -151,14 +151,12 @@ def _process_main(source: str, as_of: str, only: list[str] | None, root: str | N
             queue.put)
 
 
-def start_job(read: ReadResult, source: Path, *, as_of: date | None = None,
-              only: list[str] | None = None, root: Path | None = None,
-              label: str | None = None) -> Job:
+def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
+              root: Path | None = None, label: str | None = None) -> Job:
     """Start the run in a process of its own, or return the job already running this run."""
     import multiprocessing
     import queue as queues
 
-    as_of = as_of or pipeline.default_as_of(read.tables)
     key = str(run_dir(source, as_of, only, root))
     with _JOBS_LOCK:
         running = _JOBS.get(key)

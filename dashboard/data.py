@@ -122,8 +122,12 @@ def save_uploads(files: list[tuple[str, bytes]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files:
         target = folder / Path(name).name
-        if not target.exists() or target.read_bytes() != content:
-            target.write_bytes(content)
+        # The folder is named by the content, and a file appears only once whole: one that
+        # exists already holds these bytes, and need not be read again on every rerun.
+        if not target.exists():
+            partial = target.with_name(target.name + ".part")
+            partial.write_bytes(content)
+            os.replace(partial, target)
     os.utime(folder)  # used now: kept for the full period from today
     prune_uploads(keep=folder)
     return folder

@@ -58,20 +58,10 @@ def visible_findings(findings: pl.DataFrame, viewer: funds_view.Viewer | None = 
     the family's Chinese name, most severe and costly first."""
     from checks.registry import FAMILIES
 
-    streets = None if viewer is None else viewer.streets
-    rows = findings
-    if streets is not None:
-        rows = rows.filter(pl.col("street").is_in(list(streets)))
-    return (rows
-            .with_columns(pl.col("street").fill_null(UNKNOWN_STREET),
-                          pl.col("family").replace_strict(FAMILIES, default=pl.col("family"),
+    return (funds_view.ordered_findings(findings, viewer)
+            .with_columns(pl.col("family").replace_strict(FAMILIES, default=pl.col("family"),
                                                           return_dtype=pl.String)
-                          .alias("family_title"))
-            .sort(pl.col("severity").replace_strict(funds_view.SEVERITY_RANK,
-                                                    default=len(funds_view.SEVERITY_RANK),
-                                                    return_dtype=pl.Int32),
-                  pl.col("amount_fen"), pl.col("finding_id"),
-                  descending=[False, True, False], nulls_last=True))
+                          .alias("family_title")))
 
 
 @dataclass(frozen=True)
@@ -145,10 +135,10 @@ def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.select(
         "finding_id", "family_title", "title", "severity", "street", "month", "case_id",
         "txn_id",
-        funds_view._mask_payee(pl.col("id_number")).alias("id_number"),
+        funds_view.mask_payee(pl.col("id_number")).alias("id_number"),
         mask_account_expr("account_no").alias("account_no"),
         "staff_id", "item",
-        funds_view._yuan(pl.col("amount_fen")).alias("amount"),
+        funds_view.yuan_expr(pl.col("amount_fen")).alias("amount"),
         "summary",
     ).rename(HEADERS)
 

@@ -91,7 +91,12 @@ def funds_checks() -> pl.DataFrame:
 def funds_findings(findings: pl.DataFrame, viewer: Viewer | None = None) -> pl.DataFrame:
     """The funds findings (as analytics.results.load_findings gives them) this viewer may see,
     most severe and costly first. Access rules belong here, never in the page."""
-    rows = findings.filter(pl.col("family") == FAMILY)
+    return ordered_findings(findings.filter(pl.col("family") == FAMILY), viewer)
+
+
+def ordered_findings(findings: pl.DataFrame, viewer: Viewer | None = None) -> pl.DataFrame:
+    """The findings this viewer may see, street filled in, most severe and costly first."""
+    rows = findings
     streets = None if viewer is None else viewer.streets
     if streets is not None:
         rows = rows.filter(pl.col("street").is_in(list(streets)))
@@ -230,11 +235,11 @@ def yuan_short(fen: int) -> str:
     return yuan_text(fen)
 
 
-def _yuan(fen: pl.Expr) -> pl.Expr:
+def yuan_expr(fen: pl.Expr) -> pl.Expr:
     return fen.cast(YUAN) / 100
 
 
-def _mask_payee(value: pl.Expr) -> pl.Expr:
+def mask_payee(value: pl.Expr) -> pl.Expr:
     return pl.when(value.str.contains(PERSON_ID)).then(mask_id_expr(value)).otherwise(value)
 
 
@@ -244,9 +249,9 @@ def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.select(
         *[pl.col(c) for c in ("finding_id", "title", "severity", "street", "month", "item",
                               "case_id", "txn_id")],
-        _mask_payee(pl.col("id_number")).alias("id_number"),
+        mask_payee(pl.col("id_number")).alias("id_number"),
         mask_account_expr("account_no").alias("account_no"),
-        _yuan(pl.col("amount_fen")).alias("amount"),
+        yuan_expr(pl.col("amount_fen")).alias("amount"),
         "summary",
     ).rename(FINDING_HEADERS)
 
@@ -255,13 +260,13 @@ def check_table(totals: pl.DataFrame) -> pl.DataFrame:
     """:func:`by_check` for the screen."""
     return totals.select(pl.col("title").alias("检查项"), pl.col("severity").alias("严重程度"),
                          pl.col("findings").alias("发现数"),
-                         _yuan(pl.col("amount_fen")).alias("涉及金额（元）"))
+                         yuan_expr(pl.col("amount_fen")).alias("涉及金额（元）"))
 
 
 def street_table(totals: pl.DataFrame) -> pl.DataFrame:
     """:func:`by_street` for the screen."""
     return totals.select(pl.col("street").alias("街镇"), pl.col("findings").alias("发现数"),
-                         _yuan(pl.col("amount_fen")).alias("涉及金额（元）"))
+                         yuan_expr(pl.col("amount_fen")).alias("涉及金额（元）"))
 
 
 def matrix_table(findings: pl.DataFrame) -> pl.DataFrame:
@@ -442,7 +447,7 @@ def _display(frame: pl.DataFrame, headers: dict[str, str], masks: dict[str, pl.E
     for c, header in headers.items():
         expr = masks.get(c, pl.col(c))
         if c == "amount":
-            expr = _yuan(pl.col(c))
+            expr = yuan_expr(pl.col(c))
         elif frame.schema[c] == pl.Date:
             expr = pl.col(c).dt.strftime("%Y-%m-%d")
         columns.append(expr.alias(header))
@@ -473,7 +478,7 @@ def compare(finding: Mapping[str, Any], tables: Mapping[str, pl.DataFrame | pl.L
     entitled, entitled_cells = _display(ent, ENTITLED_HEADERS, {
         "id_number": mask_id_expr("id_number"), "account_no": mask_account_expr("account_no")})
     paid, paid_cells = _display(led, PAID_HEADERS, {
-        "payee_id": _mask_payee(pl.col("payee_id")),
+        "payee_id": mask_payee(pl.col("payee_id")),
         "account_no": mask_account_expr("account_no")})
     return Comparison(entitled, paid, entitled_cells, paid_cells, scope)
 

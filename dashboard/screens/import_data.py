@@ -78,8 +78,8 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
                  type="primary", key="import_run",
                  disabled=not families or (running is not None and not running.done.is_set()),
                  icon=":material/play_arrow:"):
-        # The run goes on in a thread of its own: this page may be left and come back to.
-        started = runs.start_job(result, folder, as_of=as_of, label=source_label(folder, result),
+        # The run goes on in a process of its own: this page may be left and come back to.
+        started = runs.start_job(folder, as_of, label=source_label(folder, result),
                                  only=None if len(families) == len(FAMILIES) else families)
         st.session_state[ui.JOB_KEY] = started.key
         st.session_state.pop(ui.JOB_ERROR_KEY, None)

@@ -99,10 +99,10 @@ def test_history_lists_runs_newest_first_and_skips_what_is_no_run(small_drop, tm
 
 
 def test_a_run_asked_for_twice_while_running_is_one_job(small_drop, tmp_path):
-    read = reader.read_drop(small_drop)
-    first = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    march = date(2026, 3, 31)
+    first = runs.start_job(small_drop, march, root=tmp_path / "runs")
     # A spawned interpreter takes a second to start: the same run asked for again meanwhile.
-    second = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    second = runs.start_job(small_drop, march, root=tmp_path / "runs")
     assert second is first and not first.done.is_set()
     assert runs.job(first.key) is first
     assert first.done.wait(120)
@@ -113,14 +113,13 @@ def test_a_run_asked_for_twice_while_running_is_one_job(small_drop, tmp_path):
     for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
         assert (first.out / name).read_bytes() == (cli / name).read_bytes(), name
     # Finished, the same run may be asked for again: a new job.
-    third = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    third = runs.start_job(small_drop, march, root=tmp_path / "runs")
     assert third is not first and third.done.wait(120) and third.error is None
 
 
 def test_a_run_whose_drop_went_away_says_why(small_drop, tmp_path):
-    read = reader.read_drop(small_drop)
     (small_drop / "资金实发明细.csv").unlink()  # between the page's read and the run's
-    job = runs.start_job(read, small_drop, root=tmp_path / "runs")
+    job = runs.start_job(small_drop, date(2026, 3, 31), root=tmp_path / "runs")
     assert job.done.wait(120)
     assert job.out is None and job.error.startswith("检查未能完成，未写入任何结果：")
     assert "资金实发明细" in job.error

@@ -30,12 +30,13 @@ def district(tmp_path_factory) -> tuple[Path, Path]:
     return drop, out
 
 
-def open_page(monkeypatch, drop: Path, out: Path, finding: str | None = None) -> AppTest:
+def open_page(monkeypatch, drop: Path, out: Path, **params: str) -> AppTest:
+    """The page run on its own, with the link's query parameters (finding=..., street=...)."""
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(out))
     at = AppTest.from_file(PAGE, default_timeout=60)
-    if finding:
-        at.query_params["finding"] = finding
+    for name, value in params.items():
+        at.query_params[name] = value
     at.run()
     assert not at.exception, at.exception
     return at
@@ -101,12 +102,7 @@ def test_a_link_naming_a_street_starts_the_list_on_it(monkeypatch, district):
     drop, out = district
     findings = load_findings(out)
     street = findings.drop_nulls("street")["street"][0]
-    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
-    monkeypatch.setenv("AIDWATCH_OUT", str(out))
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.query_params["street"] = street
-    at.run()
-    assert not at.exception, at.exception
+    at = open_page(monkeypatch, drop, out, street=street)
     assert at.multiselect(key="findings_streets").value == [street]
     assert listed(at).height == findings.filter(pl.col("street") == street).height
     # The visitor may widen the list again; the link does not win back on the next rerun.

@@ -87,10 +87,13 @@ def expected(out: Path) -> pl.DataFrame:
     return view.funds_findings(load_findings(out))
 
 
-def run_page(monkeypatch, drop: Path, out: Path) -> AppTest:
+def run_page(monkeypatch, drop: Path, out: Path, finding: str | None = None) -> AppTest:
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(out))
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if finding:
+        at.query_params["finding"] = finding
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -169,12 +172,7 @@ def test_a_link_naming_a_finding_opens_it(monkeypatch, funds_run):
     drop, out = funds_run
     funds = expected(out)
     last = funds.row(funds.height - 1, named=True)
-    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
-    monkeypatch.setenv("AIDWATCH_OUT", str(out))
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.query_params["finding"] = last["finding_id"]
-    at.run()
-    assert not at.exception, at.exception
+    at = run_page(monkeypatch, drop, out, finding=last["finding_id"])
     assert at.selectbox(key="funds_pick").value == last["finding_id"]
     assert at.info[0].value == last["summary"]
     # Another finding picked by hand stays picked: the link does not win it back.
@@ -189,12 +187,7 @@ def test_a_long_list_draws_its_first_rows_and_exports_both(monkeypatch, funds_ru
     assert funds.height > 2
     monkeypatch.setattr(view, "MAX_ROWS", 2)
     last = funds.row(funds.height - 1, named=True)
-    monkeypatch.setenv("AIDWATCH_DROP", str(drop))
-    monkeypatch.setenv("AIDWATCH_OUT", str(out))
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.query_params["finding"] = last["finding_id"]
-    at.run()
-    assert not at.exception, at.exception
+    at = run_page(monkeypatch, drop, out, finding=last["finding_id"])
     assert findings_frame(at)["编号"].to_list() == funds["finding_id"].head(2).to_list()
     assert [b.label for b in at.get("download_button")] == [
         "导出本页显示的 2 条（Excel）", f"导出全部 {funds.height:,} 条筛选结果（Excel）"]

@@ -98,7 +98,7 @@ class Controlled:
         self.drop, self.root = drop, tmp_path / "runs"
         self.job = runs.Job(key=str(self.root / "controlled"), source=drop)
 
-        def start(read, source, **kwargs):
+        def start(source, as_of, **kwargs):
             with runs._JOBS_LOCK:
                 runs._JOBS[self.job.key] = self.job
             return self.job
