@@ -9,6 +9,8 @@ account and phone maskers also drop inner spaces and dashes, as those are layout
 
 from __future__ import annotations
 
+import unicodedata
+
 import polars as pl
 
 from analytics import schema
@@ -107,6 +109,17 @@ def mask_account_expr(value: pl.Expr | str) -> pl.Expr:
 _KIND_OF_TYPE = {"id18": "id", "payee": "id", "account": "account", "phone": "phone"}
 
 
+def header_key(text: str) -> str:
+    """A header as the reader matches it: full-width folded (NFKC), trimmed, case-folded, so
+    that ``Account_No`` and ``ＰＨＯＮＥ`` are the columns the reader took them for."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _header_key_expr(column: pl.Expr) -> pl.Expr:
+    # Contract headers are ASCII or Chinese, where casefold() and lower-casing agree.
+    return column.str.normalize("NFKC").str.strip_chars().str.to_lowercase()
+
+
 def _sensitive_headers() -> dict[str, str]:
     """Every contract column name and header whose type is an ID, account or phone."""
     out: dict[str, str] = {}
@@ -120,23 +133,42 @@ def _sensitive_headers() -> dict[str, str]:
 
 
 SENSITIVE_COLUMNS: dict[str, str] = _sensitive_headers()
-_KNOWN_HEADERS = frozenset(h for t in schema.TABLES.values() for c in t.columns for h in c.headers)
+_SENSITIVE_KEYS = {header_key(h): kind for h, kind in SENSITIVE_COLUMNS.items()}
+_KNOWN_KEYS = frozenset(header_key(h) for t in schema.TABLES.values() for c in t.columns
+                        for h in c.headers)
+# Record numbers (case, transaction, batch, staff, household) name records, not people: long
+# digit runs in them are the numbering, and are shown as they are.
+_RECORD_KEYS = frozenset(header_key(h) for t in schema.TABLES.values() for c in t.columns
+                         if c.type == "text" and c.name.endswith("_id") for h in c.headers)
 _MASKERS = {"id": mask_id_expr, "account": mask_account_expr, "phone": mask_phone_expr}
+# A run of ten or more digits (an ID number may end in X) inside free text: an account, a phone
+# or an ID number typed where it does not belong. Shorter runs (dates, amounts) are left alone.
+_LONG_DIGITS = r"([0-9]{3})[0-9]{3,}([0-9]{3}[0-9Xx])"
+
+
+def mask_digit_runs_expr(value: pl.Expr | str) -> pl.Expr:
+    """Free text with every run of ten or more digits masked (``310****123X``)."""
+    return _expr(value).str.replace_all(_LONG_DIGITS, "${1}****${2}")
 
 
 def mask_by_column(value: pl.Expr | str, column: pl.Expr | str) -> pl.Expr:
-    """Mask ``value`` according to the contract column named in ``column`` (rejects rows).
+    """Mask ``value`` according to the contract column named in ``column`` (rejects rows),
+    matched as the reader matches headers (case and width folded).
 
     A value under a column the contract does not know is masked like an ID when it holds a run of
-    seven or more digits, since it may be any of the three.
+    seven or more digits, since it may be any of the three; under any other column, runs of ten
+    or more digits are masked wherever they stand (an ID number typed into an amount column),
+    except under record numbers (case_id, txn_id, ...).
     """
     value, column = _expr(value), _expr(column)
-    kind = column.replace_strict(SENSITIVE_COLUMNS, default=None, return_dtype=pl.String)
-    known = column.is_in(list(_KNOWN_HEADERS)).fill_null(False)
+    key = _header_key_expr(column)
+    kind = key.replace_strict(_SENSITIVE_KEYS, default=None, return_dtype=pl.String)
+    known = key.is_in(list(_KNOWN_KEYS)).fill_null(False)
     out = pl.when(kind.is_null() & ~known & value.str.contains(r"\d{7,}")).then(mask_id_expr(value))
     for name, masker in _MASKERS.items():
         out = out.when(kind == name).then(masker(value))
-    return out.otherwise(value)
+    record = key.is_in(list(_RECORD_KEYS)).fill_null(False)
+    return out.when(record).then(value).otherwise(mask_digit_runs_expr(value))
 
 
 def mask_rejects(rejects: pl.DataFrame) -> pl.DataFrame:

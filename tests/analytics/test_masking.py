@@ -103,3 +103,39 @@ def test_mask_by_column_keeps_nulls():
     frame = pl.DataFrame({"c": ["身份证号", None], "v": [None, None]}, schema={"c": pl.String,
                                                                                "v": pl.String})
     assert frame.select(mask_by_column("v", "c")).to_series().to_list() == [None, None]
+
+
+@pytest.mark.parametrize(("column", "value", "expected"), [
+    # headers the reader accepts in any case or width are the same columns here
+    ("Account_No", "6222021234561929", "6222 **** **** 1929"),
+    ("PHONE", "13812345678", "138****5678"),
+    ("ＩＤ_ＮＵＭＢＥＲ", "31010519900101123X", "310105********123X"),
+    (" 身份证号 ", "31010519900101123X", "310105********123X"),
+    # an ID number or account typed into a column that holds neither is masked all the same
+    ("amount", "310105199001011234", "310****1234"),
+    ("金额", "卡号6222021234561929有误", "卡号622****1929有误"),
+    ("name", "李明 13812345678", "李明 138****5678"),
+    # dates and amounts are no identifiers
+    ("pay_date", "20261305", "20261305"),
+    ("txn_id", "T202603000001234", "T202603000001234"),  # record numbers are no identifiers
+    ("amount", "1234567.89", "1234567.89"),
+])
+def test_mask_rejects_follows_the_reader_and_masks_identifiers_anywhere(column, value, expected):
+    rejects = pl.DataFrame({"file": ["f.csv"], "row": [2], "column": [column], "value": [value],
+                            "reason": ["x"]}, schema=schema.REJECTS_SCHEMA)
+    assert mask_rejects(rejects)["value"].to_list() == [expected]
+
+
+BAD_ID = "31010519900101123" + "0"  # the check digit is X
+
+
+def test_case_variant_headers_are_masked_as_the_reader_reads_them(tmp_path):
+    from analytics.reader import read_table_file
+
+    path = tmp_path / "persons.csv"
+    path.write_text("ID_Number,Name,Household_ID,Street,Phone\n"
+                    f"{BAD_ID},李明,H1,华阳路街道,1381234567X\n", encoding="utf-8")
+    _, rejects, _ = read_table_file(path, "persons")
+    shown = mask_rejects(rejects)["value"].to_list()
+    assert rejects.height == 2
+    assert BAD_ID not in shown and "1381234567X" not in shown
