@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from analytics.model import DropError
+from analytics.model import DropError, os_reason
 
 
 class _Progress:
@@ -66,6 +68,27 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def out_dir_problem(out: Path) -> str | None:
+    """Why the results could not be written to ``out``, found before the run rather than after
+    it; None when they can. Nothing is left behind by the test."""
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "" if existing == out else f"其中的 {existing.name} "
+        return (f"--out 指定的位置{where}是一个文件，不是文件夹，无法写入检查结果；"
+                f"请换一个文件夹")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".aidwatch-probe-", dir=existing)
+    except OSError:
+        return f"无法在 --out 指定的位置写入文件（{existing} 不可写），请换一个有写入权限的文件夹"
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
 def _check(args: argparse.Namespace) -> int:
     from analytics import pipeline
     from checks.registry import select
@@ -75,6 +98,10 @@ def _check(args: argparse.Namespace) -> int:
         select(only)
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    problem = out_dir_problem(args.out)
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
         return 2
     outcome = pipeline.run(args.data_dir, as_of=args.as_of, only=only,
                            progress=_Progress(args.quiet))
@@ -103,6 +130,12 @@ def _print_summary(outcome, out: Path) -> None:
         print(f"  {row['title']}（{row['check_id']}）：{row['findings']} 条")
     for row in skipped.iter_rows(named=True):
         print(f"  跳过 {row['title']}（{row['check_id']}）：{row['skipped']}")
+    if "note" in s.columns:  # a check that ran on part of its rows says which part it left out
+        for row in ran.filter(pl.col("note").is_not_null()).iter_rows(named=True):
+            print(f"  部分未检查 {row['title']}（{row['check_id']}）：{row['note']}")
+    for report in outcome.read.files:
+        for note in report.notes:
+            print(f"  文件 {report.path}：{note}")
     for name, reason in outcome.read.ignored:
         print(f"  忽略文件 {name}：{reason}")
     print(f"结果已写入 {out}")
@@ -119,6 +152,27 @@ def main(argv: list[str] | None = None) -> int:
     except (DropError, CalendarError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of the output went away (``aidwatch check ... | head``): not an error of
+        # ours, and Python would otherwise complain again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("已中断，未写入完整的检查结果。", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        # A disk that filled up or a folder that vanished mid-run; the OS's own text can name
+        # server paths, so only its kind is said.
+        print(f"错误：读写文件失败（{os_reason(exc)}），检查结果可能不完整，请处理后重新运行。",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a traceback could quote a row of the drop
+        if os.environ.get("AIDWATCH_DEBUG"):
+            raise
+        print(f"错误：内部错误（{type(exc).__name__}），检查未完成。设置环境变量 AIDWATCH_DEBUG=1 "
+              "后重新运行可看到详细信息，请联系维护人员。", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,15 @@ class DropError(Exception):
 
     Raised before anything is written; the CLI turns it into exit status 2.
     """
+
+
+def os_reason(exc: OSError) -> str:
+    """What went wrong with a file, in Chinese, without the OS's own text (which names paths)."""
+    return {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOENT: "文件或文件夹不存在",
+            errno.ENOSPC: "磁盘空间不足", errno.EROFS: "文件系统只读",
+            errno.ENOTDIR: "路径中有文件挡住了文件夹", errno.EISDIR: "这是文件夹，不是文件",
+            errno.ENAMETOOLONG: "文件名或路径过长", errno.ELOOP: "符号链接循环",
+            errno.EIO: "磁盘读写错误"}.get(exc.errno or 0, f"系统错误 {exc.errno}")
 
 
 @dataclass

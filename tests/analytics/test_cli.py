@@ -94,3 +94,36 @@ def test_bad_as_of_is_a_usage_error(district, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["check", str(district), "--out", str(tmp_path), "--as-of", "2026-13-01"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("where", ["file", "under_file"])
+def test_out_that_is_a_file_is_refused_before_the_run(district, tmp_path, capsys, where):
+    blocker = tmp_path / "findings.txt"
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = blocker if where == "file" else blocker / "run"
+    assert main(["check", str(district), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "是一个文件，不是文件夹" in err and "Traceback" not in err
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_out_that_cannot_be_written_is_refused_before_the_run(district, capsys):
+    # /sys refuses new files even to root, as a read-only mount or a full disk would
+    assert main(["check", str(district), "--out", "/sys/aidwatch-out", "--quiet"]) == 2
+    assert "不可写" in capsys.readouterr().err
+
+
+def test_output_closed_early_gives_no_traceback(district, tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from analytics.cli import main; "
+              f"sys.exit(main(['check', {str(district)!r}, '--out', {str(tmp_path / 'o')!r},"
+              " '--quiet']))")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+    proc.stdout.close()  # as `| head` does once it has what it wants
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0
+    assert "BrokenPipeError" not in err and "Traceback" not in err
