@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics import pipeline
+from analytics import pipeline, private
 from analytics.calendar import CalendarError
 from analytics.model import DropError, ReadResult
 from analytics.pipeline import Progress, RunOutcome
@@ -41,7 +40,8 @@ SUMMARY_HEADERS = {
 
 
 def runs_root() -> Path:
-    return Path(os.environ.get("AIDWATCH_RUNS") or Path(tempfile.gettempdir()) / "aidwatch-runs")
+    """``AIDWATCH_RUNS``, else ``runs`` in the service's private folder (analytics.private)."""
+    return Path(os.environ.get("AIDWATCH_RUNS") or private.root() / "runs")
 
 
 def drop_digest(folder: Path) -> str:
@@ -75,6 +75,8 @@ def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
     outcome = pipeline.run_read(read, source=source, as_of=as_of, only=only or None,
                                 progress=progress)
     out = run_dir(source, as_of, only, root)
+    private.ensure_dir(out.parent)
+    private.ensure_dir(out)
     pipeline.write_outputs(outcome, out)
     head = headline(outcome.summary)
     manifest = {
@@ -83,9 +85,9 @@ def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
         "finished_at": datetime.now().isoformat(timespec="seconds"),
         "checks": head["ran"], "findings": head["findings"], "amount_fen": head["amount_fen"],
     }
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, out / MANIFEST)
+    private.write_file(out / MANIFEST,
+                       json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    private.close_tree(out)
     return out, outcome
 
 
@@ -147,6 +149,7 @@ def execute(source: Path, as_of: date, only: list[str] | None, root: Path | None
 
 def _process_main(source: str, as_of: str, only: list[str] | None, root: str | None,
                   label: str | None, queue) -> None:
+    os.umask(0o077)  # whatever the run writes holds personal data: for the service's user only
     execute(Path(source), date.fromisoformat(as_of), only, Path(root) if root else None, label,
             queue.put)
 

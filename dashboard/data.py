@@ -11,19 +11,19 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
-from analytics import reader, reference, schema
-from analytics.model import FileReport, ReadResult
+from analytics import private, reader, reference, schema
+from analytics.model import DropError, FileReport, ReadResult, os_reason
 
 TTL = "1h"
 DATA_SUFFIXES = (".csv", ".xlsx", ".parquet")
-UPLOAD_ROOT = Path(tempfile.gettempdir()) / "aidwatch-uploads"
+# Where uploads go; None: ``uploads`` in the service's private folder (analytics.private).
+UPLOAD_ROOT: Path | None = None
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -94,15 +94,20 @@ def uploads_keep_days() -> int:
         return 30
 
 
+def upload_root() -> Path:
+    return UPLOAD_ROOT or private.root() / "uploads"
+
+
 def prune_uploads(keep: Path | None = None, now: float | None = None) -> list[Path]:
     """Delete upload folders untouched for longer than uploads_keep_days(): they hold personal
     data, and a copy is no longer needed once its runs are done. ``keep`` is never deleted.
     Returns the folders deleted."""
-    if not UPLOAD_ROOT.is_dir():
+    root = upload_root()
+    if not root.is_dir():
         return []
     limit = (now if now is not None else time.time()) - uploads_keep_days() * 86_400
     gone = []
-    for folder in UPLOAD_ROOT.iterdir():
+    for folder in root.iterdir():
         if folder.is_dir() and folder != keep and folder.stat().st_mtime < limit:
             shutil.rmtree(folder, ignore_errors=True)
             gone.append(folder)
@@ -113,21 +118,25 @@ def save_uploads(files: list[tuple[str, bytes]]) -> Path:
     """Write uploaded (name, content) pairs to a folder named by their digest, and return it.
 
     The same upload always lands in the same folder, so the reads above stay cached; folders of
-    uploads older than uploads_keep_days() are deleted on the way.
+    uploads older than uploads_keep_days() are deleted on the way. Folders are 0700 and files
+    0600 (analytics.private); a name no file may have (a NUL, too long) raises DropError.
     """
+    named = [(private.safe_name(name), content) for name, content in files]
     digest = hashlib.sha256()
-    for name, content in sorted(files):
+    for name, content in sorted(named):
         digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
-    folder = UPLOAD_ROOT / digest.hexdigest()[:24]
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in files:
-        target = folder / Path(name).name
+    private.ensure_dir(upload_root())
+    folder = private.ensure_dir(upload_root() / digest.hexdigest()[:24])
+    for name, content in named:
+        target = folder / name
         # The folder is named by the content, and a file appears only once whole: one that
         # exists already holds these bytes, and need not be read again on every rerun.
         if not target.exists():
-            partial = target.with_name(target.name + ".part")
-            partial.write_bytes(content)
-            os.replace(partial, target)
+            try:
+                private.write_file(target, content)
+            except OSError as exc:
+                raise DropError(f"无法保存上传的文件 {name}（{os_reason(exc)}），"
+                                "请改名或稍后重试") from None
     os.utime(folder)  # used now: kept for the full period from today
     prune_uploads(keep=folder)
     return folder

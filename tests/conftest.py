@@ -71,8 +71,10 @@ def write_small_drop(folder: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _own_runs_folder(tmp_path, monkeypatch):
-    """Runs started by a page under test go to the test's own folder, never to a shared one."""
+    """Runs started by a page under test, and uploads, go to the test's own folders, never to
+    shared ones."""
     monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "aidwatch-runs"))
+    monkeypatch.setenv("AIDWATCH_PRIVATE_DIR", str(tmp_path / "aidwatch-private"))
 
 
 @pytest.fixture
@@ -114,7 +116,8 @@ def run_dashboard(tmp_path_factory):
             port = _free_port()
             log = tmp_path_factory.mktemp("streamlit") / "server.log"
             env = {**os.environ, "AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1],
-                   "AIDWATCH_RUNS": key[2]}
+                   "AIDWATCH_RUNS": key[2],
+                   "AIDWATCH_PRIVATE_DIR": str(tmp_path_factory.mktemp("private"))}
             with log.open("wb") as fh:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
