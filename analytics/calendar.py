@@ -135,6 +135,18 @@ class WorkdayCalendar:
     def years(self) -> tuple[int, ...]:
         return self._years
 
+    @property
+    def folder(self) -> Path:
+        """The folder the year files were read from."""
+        return self._folder
+
+    def folder_label(self) -> str:
+        """The folder as a user should look for it: relative to the project when inside it."""
+        try:
+            return self._folder.resolve().relative_to(reference.PROJECT_ROOT.resolve()).as_posix()
+        except ValueError:
+            return str(self._folder)
+
     # --- scalar API ------------------------------------------------------------------------
 
     def _check_year(self, year: int) -> None:

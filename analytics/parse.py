@@ -45,6 +45,7 @@ R_MONEY_FORMAT = "不是有效金额（应为如 1550、1550.00、1,550.00 或 �
 R_MONEY_DECIMALS = "金额小数超过两位"
 R_MONEY_THOUSANDS = "千分位分隔符位置不对"
 R_MONEY_RANGE = "金额过大"
+R_MONEY_NEGATIVE = "金额不能为负数（退款应记为退票行，不能填负数）"
 R_DATE_FORMAT = "无法识别的日期（应为如 2026-03-05、2026/3/5、20260305 或 2026年3月5日 的形式）"
 R_DATE_INVALID = "日期不存在"
 R_DATE_RANGE = "年份超出1900年至2100年的范围"
@@ -271,13 +272,18 @@ _MONEY_MAX_INT_DIGITS = 14
 def parse_money(value: str | None, *, numeric: bool = False, required: bool = False,
                 **_: Any) -> Parsed:
     """Yuan with at most 2 decimals -> integer fen; never through float. A spreadsheet number
-    cell may carry a binary artefact (1550.4999999999998), which is rounded to the fen."""
+    cell may carry a binary artefact (1550.4999999999998), which is rounded to the fen.
+
+    A minus sign is rejected whatever follows it, "-0" included: an amount is never negative
+    (a returned payment is a 退票 row, not a negative one)."""
     v = _clean(value)
     if not v:
         return _blank(required)
     m = _MONEY_RE.fullmatch(v)
     if m is None or (m["s1"] and m["s2"]):
         return None, R_MONEY_FORMAT
+    if m["s1"] or m["s2"]:
+        return None, R_MONEY_NEGATIVE
     whole = m["int"]
     if "," in whole:
         if not _MONEY_GROUPED.fullmatch(whole):
@@ -294,8 +300,7 @@ def parse_money(value: str | None, *, numeric: bool = False, required: bool = Fa
         whole, frac = str(rounded).split(".")
         if len(whole.lstrip("0")) > _MONEY_MAX_INT_DIGITS:
             return None, R_MONEY_RANGE
-    fen = int(whole) * 100 + int(frac.ljust(2, "0"))
-    return (-fen if (m["s1"] or m["s2"]) else fen), None
+    return int(whole) * 100 + int(frac.ljust(2, "0")), None
 
 
 _INT_RE = re.compile(r"([+-]?)([0-9]+)(?:\.0*)?")
@@ -678,11 +683,11 @@ def _date_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series
 
 
 def _money_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:
-    ok = raw.str.contains(r"^-?[0-9]{1,14}(?:\.[0-9]{1,2})?$")
-    whole = raw.str.extract(r"^-?([0-9]+)", 1).cast(pl.Int64, strict=False)
+    # Plain non-negative amounts only; a signed cell is rejected by parse_money.
+    ok = raw.str.contains(r"^[0-9]{1,14}(?:\.[0-9]{1,2})?$")
+    whole = raw.str.extract(r"^([0-9]+)", 1).cast(pl.Int64, strict=False)
     cents = raw.str.extract(r"\.([0-9]+)$", 1).fill_null("").str.pad_end(2, "0")
-    fen = whole * 100 + cents.cast(pl.Int64, strict=False)
-    return ok, pl.select(pl.when(raw.str.starts_with("-")).then(-fen).otherwise(fen)).to_series()
+    return ok, whole * 100 + cents.cast(pl.Int64, strict=False)
 
 
 def _int_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:

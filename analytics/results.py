@@ -37,9 +37,14 @@ def load_indicators(out_dir: Path) -> pl.DataFrame:
 
 
 def load_check_summary(out_dir: Path) -> pl.DataFrame:
+    """checks.csv in SUMMARY_SCHEMA. A summary written before a column existed (``note``) reads
+    with that column blank."""
     from checks.engine import SUMMARY_SCHEMA
 
     path = Path(out_dir) / "checks.csv"
     if not path.exists():
         return pl.DataFrame(schema=SUMMARY_SCHEMA)
-    return pl.read_csv(path, schema=SUMMARY_SCHEMA)
+    frame = pl.read_csv(path, infer_schema=False)
+    return frame.select([
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in SUMMARY_SCHEMA.items()])

@@ -64,7 +64,12 @@ def with_scope(drop: Drop) -> pl.LazyFrame:
     """Paid rows with ``in_scope`` and, for out-of-scope rows, ``scope_reason``.
 
     In scope: a catalogue item, paid under that item's fund code, and for 服务类救助 to a
-    registered provider of that item."""
+    registered provider of that item.
+
+    Without the optional ``providers`` table the provider clause is left out, never judged as
+    failing: a 服务类救助 row is judged on its item and fund code only, and one that passes them is
+    in scope (a provider payment, for paid_without_entitlement). The run says so through
+    out_of_scope_spending's ``partial`` note."""
     cat = drop.catalogue.lazy().select("item", pl.col("fund_code").alias("catalogue_fund_code"))
     paid = paid_rows(drop).join(cat, on="item", how="left", validate="m:1")
     if "providers" in drop.tables:
@@ -73,15 +78,17 @@ def with_scope(drop: Drop) -> pl.LazyFrame:
                      .select(pl.col("uscc").alias("payee_id"), pl.lit(True).alias("_provider"))
                      .unique("payee_id"))
         paid = paid.join(providers, on="payee_id", how="left", validate="m:1")
+        unregistered = (pl.col("item") == SERVICE_ITEM) & pl.col("_provider").is_null()
     else:
         paid = paid.with_columns(pl.lit(None, dtype=pl.Boolean).alias("_provider"))
+        unregistered = pl.lit(False)
     reason = (
         pl.when(pl.col("catalogue_fund_code").is_null())
         .then(pl.lit("救助项目不在目录内"))
         .when(pl.col("fund_code") != pl.col("catalogue_fund_code"))
         .then(pl.concat_str([pl.lit("资金科目应为"), pl.col("catalogue_fund_code"),
                              pl.lit("，实为"), pl.col("fund_code")]))
-        .when((pl.col("item") == SERVICE_ITEM) & pl.col("_provider").is_null())
+        .when(unregistered)
         .then(pl.lit("收款方不是登记的服务类救助机构"))
     )
     return (paid.with_columns(reason.alias("scope_reason"))

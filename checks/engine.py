@@ -1,7 +1,8 @@
 """Runs the registered checks over a drop and shapes their rows into findings (contract section 4).
 
 Two shapes of result, never mixed: per-row findings with the fixed schema, and a per-check
-summary (check_id, title, rows examined, findings, money at risk, skipped and why).
+summary (check_id, title, rows examined, findings, money at risk, skipped and why, and ``note``:
+for a check that ran, what part of its rule it left unjudged and why; null when it judged all).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ SUMMARY_SCHEMA = {
     "check_id": pl.String, "title": pl.String, "family": pl.String, "severity": pl.String,
     "rows_examined": pl.Int64, "findings": pl.Int64, "amount_fen": pl.Int64,
     "skipped": pl.String,
+    "note": pl.String,
 }
 
 Progress = Callable[[str, float], None]
@@ -113,7 +115,7 @@ def run_checks(drop: Drop, only: list[str] | None = None,
         if reason:
             summary.append(dict(check_id=spec.check_id, title=spec.title, family=spec.family,
                                 severity=spec.severity, rows_examined=0, findings=0,
-                                amount_fen=0, skipped=reason))
+                                amount_fen=0, skipped=reason, note=None))
             continue
         rows = spec.fn(drop).collect()
         shaped = shape_findings(spec, rows)
@@ -122,7 +124,8 @@ def run_checks(drop: Drop, only: list[str] | None = None,
         summary.append(dict(
             check_id=spec.check_id, title=spec.title, family=spec.family,
             severity=spec.severity, rows_examined=examined, findings=shaped.height,
-            amount_fen=int(shaped.get_column("amount_fen").sum() or 0), skipped=None))
+            amount_fen=int(shaped.get_column("amount_fen").sum() or 0), skipped=None,
+            note=spec.partial_reason(drop)))
     if progress:
         progress("检查完成", 1.0)
     findings = pl.concat(frames, how="vertical") if frames else empty_findings()

@@ -2,7 +2,12 @@
 
 Precedence (contract section 5): out-of-scope rows leave every other funds check; 退票 rows count
 as unpaid; duplicates are left out of the amount comparison; back pay (补发) is an entitlement row
-like any other, so a back payment of the same amount is matched, not a duplicate.
+like any other, so a back payment of the same amount is matched, not a duplicate, and a back
+payment after a case's termination is no finding when the business system holds it as back pay
+only.
+
+Without the optional ``providers`` table, 服务类救助 rows are judged on item and fund code only
+(:func:`checks.common.with_scope`); out_of_scope_spending's summary note says so.
 """
 
 from __future__ import annotations
@@ -10,11 +15,15 @@ from __future__ import annotations
 import polars as pl
 
 from analytics.model import Drop
+from analytics.schema import TABLES
 from checks.common import (SERVICE_ITEM, SMALL_ITEM, date_str, deaths, due_date, month_of,
                            month_zh, with_scope, yuan)
 from checks.registry import check
 
 KEY = ["case_id", "month", "item"]
+BACK_PAY = "补发"
+NO_PROVIDERS = (f"缺少{TABLES['providers'].zh}（providers），服务类救助的收款方是否为登记的服务机构"
+                "未核对，只核对了救助项目和资金科目")
 
 
 # --- derived frames shared by the checks of one run ------------------------------------------
@@ -119,9 +128,13 @@ def duplicates(drop: Drop) -> pl.LazyFrame:
 # --- the checks ---------------------------------------------------------------------------------
 
 @check(title="超范围使用资金", family="funds", severity="高", keys=("txn_id",),
-       needs=("ledger",))
+       needs=("ledger",), partial={"providers": NO_PROVIDERS})
 def out_of_scope_spending(drop: Drop) -> pl.LazyFrame:
-    """拨付的项目不在救助目录内、资金科目与项目不符，或服务类救助付给了未登记的机构，属超范围使用资金。"""
+    """拨付的项目不在救助目录内、资金科目与项目不符，或服务类救助付给了未登记的机构，属超范围使用资金。
+
+    The provider clause reads the optional ``providers`` table; without it that clause is left
+    out (never judged as failing) and the run's summary note says so.
+    """
     rows = scoped(drop).filter(~pl.col("in_scope"))
     return rows.select(
         "txn_id", "street", "month", "case_id", "item", "account_no",
@@ -139,7 +152,12 @@ def out_of_scope_spending(drop: Drop) -> pl.LazyFrame:
 @check(title="无应发记录的拨付", family="funds", severity="高", keys=("txn_id",),
        needs=("ledger", "entitlements"))
 def paid_without_entitlement(drop: Drop) -> pl.LazyFrame:
-    """实发明细中有拨付，业务系统却没有同一案件、月份、项目的应发记录（或既无案件又非服务机构付款）。"""
+    """实发明细中有拨付，业务系统却没有同一案件、月份、项目的应发记录（或既无案件又非服务机构付款）。
+
+    A provider payment is an in-scope 服务类救助 row: with ``providers`` its payee is a registered
+    provider (an unregistered one is out of scope and leaves this check); without, its payee is
+    not checked (see out_of_scope_spending's note), so it is never judged here as failing.
+    """
     unentitled = sides(drop).filter(pl.col("entitled_fen").is_null()).select(KEY)
     with_case = paid_case(drop).join(unentitled, on=KEY, how="semi")
     no_case = paid(drop).filter(pl.col("case_id").is_null() & (pl.col("item") != SERVICE_ITEM))
@@ -265,13 +283,30 @@ def _paid_with_case(drop: Drop, extra: pl.LazyFrame, on: str = "case_id") -> pl.
 
 
 @check(title="终止后仍拨付", family="funds", severity="高", keys=("txn_id",),
-       needs=("ledger", "cases"))
+       needs=("ledger", "cases", "entitlements"))
 def paid_after_termination(drop: Drop) -> pl.LazyFrame:
-    """案件已终止，此后月份仍有拨付。"""
+    """案件已终止，此后月份仍有拨付；但若业务系统中该案件当月该项目的应发记录全部为补发、且其中一笔与拨付金额相同（终止前月份的补发），不列为线索。"""
     term = (drop["cases"].filter(pl.col("termination_date").is_not_null())
             .select("case_id", "termination_date"))
     rows = (_paid_with_case(drop, term)
             .filter(pl.col("month") > month_of(pl.col("termination_date"))))
+    ents = entitled(drop).join(rows.select(KEY).unique(), on=KEY, how="semi")
+    kinds = ents.group_by(KEY).agg((pl.col("kind") == BACK_PAY).all().alias("back_only"))
+    # Back pay approved in the business system: every entitlement row of the key is 补发 and
+    # one of them has the payment's amount.
+    back_pay = (ents.join(kinds.filter(pl.col("back_only")), on=KEY, how="semi")
+                .select(*KEY, "amount").unique())
+    rows = (rows.join(back_pay, on=[*KEY, "amount"], how="anti")
+            .join(kinds, on=KEY, how="left", validate="m:1"))
+    evidence_rows = (ents.join(rows.select(KEY).unique(), on=KEY, how="semi")
+                     .sort("month", "case_id", "kind", "amount")
+                     .group_by(KEY).agg(_entitlement_evidence().alias("entitlements")))
+    rows = rows.join(evidence_rows, on=KEY, how="left", validate="m:1")
+    reason = (pl.when(pl.col("back_only").is_null())
+              .then(pl.lit("应发名册中没有该案件当月该项目的记录"))
+              .when(pl.col("back_only"))
+              .then(pl.lit("应发名册中该月只有补发记录，但没有与拨付金额相同的一笔"))
+              .otherwise(pl.lit("应发名册中该月有正常发放记录，不是终止前月份的补发")))
     return rows.select(
         "txn_id", "street", "month", "case_id", "item", "account_no",
         pl.col("amount").alias("amount_fen"),
@@ -279,9 +314,11 @@ def paid_after_termination(drop: Drop) -> pl.LazyFrame:
                        date_str(pl.col("termination_date")), pl.lit("终止，"),
                        month_zh(pl.col("month")), pl.lit("仍拨付"), pl.col("item"),
                        yuan(pl.col("amount")), pl.lit("元（流水号"), pl.col("txn_id"),
-                       pl.lit("），请核实并追回。")]).alias("summary"),
+                       pl.lit("），"), reason, pl.lit("，请核实并追回。")]).alias("summary"),
         pl.struct(date_str(pl.col("termination_date")).alias("termination_date"),
-                  pl.concat_list(_ledger_evidence()).alias("ledger")).alias("evidence"),
+                  reason.alias("reason"),
+                  pl.concat_list(_ledger_evidence()).alias("ledger"),
+                  "entitlements").alias("evidence"),
     )
 
 

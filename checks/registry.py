@@ -5,6 +5,11 @@ its key columns (contract section 5), any further finding columns it knows (stre
 ``amount_fen`` (money at risk in fen, may be null), ``summary`` (one Chinese sentence) and
 ``evidence`` (a struct naming the rows and values behind the finding). The engine adds the rest.
 A check never prints, never reads files and never raises on bad data.
+
+A check that judges only part of its rows tells the run which part it left out: ``partial`` names,
+per optional table it reads for part of its rule, what is left unjudged when that table is missing;
+``note`` computes such a sentence from the drop (for a gap that only the data shows). Both end up
+in the ``note`` column of the run's per-check summary.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ FAMILIES = {
 }
 
 CheckFn = Callable[[Drop], pl.LazyFrame]
+NoteFn = Callable[[Drop], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class CheckSpec:
     needs: tuple[str, ...]
     description: str    # the docstring's first paragraph: the rule as a supervisor reads it
     fn: CheckFn
+    # (optional table, Chinese sentence): the part of the rule left out without that table
+    partial: tuple[tuple[str, str], ...] = ()
+    note_fn: NoteFn | None = None  # a data-dependent sentence on what was left unjudged
 
     def missing(self, drop: Drop) -> list[str]:
         return [t for t in self.needs if t not in drop.tables]
@@ -49,12 +58,24 @@ class CheckSpec:
         names = "、".join(f"{TABLES[t].zh}（{t}）" for t in missing)
         return f"缺少{names}，本项未检查"
 
+    def partial_reason(self, drop: Drop) -> str | None:
+        """What a check that ran left unjudged, in Chinese; None when it judged every row.
+
+        Call it after the check itself: a ``note`` may reuse the frames the check memoised."""
+        notes = [text for table, text in self.partial if table not in drop.tables]
+        if self.note_fn is not None:
+            extra = self.note_fn(drop)
+            if extra:
+                notes.append(extra)
+        return "；".join(notes) or None
+
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
-          needs: tuple[str, ...]) -> Callable[[CheckFn], CheckFn]:
+          needs: tuple[str, ...], partial: dict[str, str] | None = None,
+          note: NoteFn | None = None) -> Callable[[CheckFn], CheckFn]:
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if severity not in SEVERITIES:
@@ -65,6 +86,10 @@ def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
     unknown = [t for t in needs if t not in TABLES]
     if unknown:
         raise ValueError(f"needs {unknown} are not contract tables")
+    partial = dict(partial or {})
+    unknown = [t for t in partial if t not in TABLES or TABLES[t].required or t in needs]
+    if unknown:
+        raise ValueError(f"partial {unknown} are not optional tables outside needs")
 
     def register(fn: CheckFn) -> CheckFn:
         check_id = fn.__name__
@@ -76,7 +101,8 @@ def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
         # The first paragraph is the published rule; further paragraphs are notes for whoever
         # maintains the check, never shown to users.
         REGISTRY[check_id] = CheckSpec(check_id, title, family, severity, tuple(keys),
-                                       tuple(needs), doc.split("\n\n")[0].strip(), fn)
+                                       tuple(needs), doc.split("\n\n")[0].strip(), fn,
+                                       tuple(partial.items()), note)
         return fn
 
     return register

@@ -190,3 +190,10 @@ def test_frame_helper_equals_scalar(starts, ns):
         assert fixed == CAL.add_workdays(d, 20)
     for d, ordinal in zip(frame["d"], out["ordinal"]):
         assert ordinal - out["ordinal"][0] == CAL.workdays_between(frame["d"][0], d)
+
+
+def test_folder_label_is_relative_inside_the_project_and_full_outside(tmp_path):
+    assert CAL.folder == CALENDAR_DIR
+    assert CAL.folder_label() == "data/calendar"
+    folder = copy_calendar(tmp_path, [2025])
+    assert WorkdayCalendar.load(folder).folder_label() == str(folder)

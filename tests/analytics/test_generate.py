@@ -189,6 +189,14 @@ def test_every_entitlement_has_exactly_one_payment(base):
     assert set(t["entitlements"]["month"]) == set(base.months)
 
 
+def test_no_amount_is_negative(district):
+    # Money is never negative in a drop (a return is a 退票 row): the reader rejects a minus sign.
+    for name, frame in district.tables.items():
+        for col in schema.TABLES[name].columns:
+            if col.type == "money":
+                assert (frame[col.name].drop_nulls() >= 0).all(), (name, col.name)
+
+
 def test_base_has_the_intended_mix(base):
     t = base.tables
     cases = t["cases"]
@@ -223,6 +231,25 @@ def test_funds_truth_is_exactly_what_the_checks_find(planted):
         expected = truth.filter(pl.col("check_id") == check_id).select(keys).unique()
         found = findings.filter(pl.col("check_id") == check_id).select(keys).unique()
         assert_frame_equal(found.sort(keys), expected.sort(keys), check_dtypes=False)
+
+
+def test_without_providers_only_the_provider_plants_go_unfound(planted):
+    # A drop without the optional providers table: the service payments to unregistered
+    # organisations cannot be told apart, and no other service payment becomes a finding.
+    tables = {k: v.lazy() for k, v in planted.tables.items() if k != "providers"}
+    drop = Drop(tables=tables, settings=planted.settings, catalogue=planted.catalogue,
+                as_of=planted.as_of, calendar=planted.calendar)
+    result = run_checks(drop, only=["funds"])
+    truth = planted.truth_frame().filter(pl.col("note") != "服务类救助支付给未登记的服务机构")
+    assert truth.height < planted.truth_frame().height
+    for check_id in FUNDS_CHECKS:
+        keys = list(load_all()[check_id].keys)
+        expected = truth.filter(pl.col("check_id") == check_id).select(keys).unique().sort(keys)
+        found = (result.findings.filter(pl.col("check_id") == check_id).select(keys).unique()
+                 .sort(keys))
+        assert_frame_equal(found, expected, check_dtypes=False)
+    notes = result.summary.filter(pl.col("note").is_not_null())["check_id"].to_list()
+    assert notes == ["out_of_scope_spending"]
 
 
 def test_plants_scale_and_use_distinct_households(planted):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from analytics import reference
+from analytics.calendar import WorkdayCalendar
+
 from analytics.indicators import (AREAS, DISTRICT, INDICATORS, CircleRulesError, compute,
                                   definitions_table, household_circles, load_circles,
                                   period_table)
-from analytics.minidrop import mini_drop
+from analytics.minidrop import mini_drop, typed_frame
 from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA
 
 HY, XJ = "华阳路街道", "新泾镇"
@@ -250,6 +254,33 @@ def test_missing_optional_table_leaves_its_indicator_blank():
     for name in ("visit_compliance_rate", "trainings_held", "dynamic_leads"):
         assert out.filter(pl.col("indicator") == name)["value"].is_null().all()
     assert out.filter(pl.col("indicator") == "integrity_leads")["value"].is_not_null().all()
+
+
+@pytest.mark.parametrize(("accepted", "expected"), [
+    # accepted in 2024, a year the trimmed calendar lacks: not judged, so it leaves both the
+    # numerator and the denominator (HY had no decision in February)
+    ("2024-12-20", (None, 0, 0)),
+    # the look-alike accepted a year later is judged: decided late
+    ("2025-12-20", (0, 0, 1)),
+])
+def test_approval_not_judged_for_want_of_a_calendar_year_leaves_the_rate(tmp_path, accepted,
+                                                                           expected):
+    folder = tmp_path / "calendar"
+    folder.mkdir()
+    for year in (2025, 2026):
+        shutil.copy(reference.PROJECT_ROOT / "data" / "calendar" / f"{year}.csv", folder)
+    drop = five_households()
+    extra = typed_frame("cases", [dict(
+        case_id="C9", household_id="H9", applicant_id_number=IDS["P6"], street=HY,
+        assistance_type="最低生活保障", status="未通过", accepted_date=accepted,
+        decided_date="2026-02-20")]).lazy()
+    drop = type(drop)(tables={**drop.tables, "cases": pl.concat([drop["cases"], extra])},
+                      settings=drop.settings, catalogue=drop.catalogue, as_of=drop.as_of,
+                      calendar=WorkdayCalendar.load(folder))
+    out = compute(drop, FINDINGS)
+    row = out.filter((pl.col("street") == HY) & (pl.col("period") == "2026-02")
+                     & (pl.col("indicator") == "approval_on_time_rate"))
+    assert row.select("value", "numerator", "denominator").row(0) == expected
 
 
 def test_deterministic(table):

@@ -23,6 +23,7 @@ from analytics.parse import (
     R_INT,
     R_MONEY_DECIMALS,
     R_MONEY_FORMAT,
+    R_MONEY_NEGATIVE,
     R_MONEY_RANGE,
     R_MONEY_THOUSANDS,
     R_MONTH_FORMAT,
@@ -174,7 +175,7 @@ def test_payee(value, expected):
 @pytest.mark.parametrize(("value", "fen"), [
     ("1550", 155000), ("1550.00", 155000), ("1550.5", 155050), ("1,550.00", 155000),
     ("¥1,550.00", 155000), ("￥1550", 155000), ("１５５０．５０", 155050), ("  1550 ", 155000),
-    ("-1550.00", -155000), ("-¥12.30", -1230), ("¥-12.30", -1230), ("0.01", 1),
+    ("0.01", 1), ("0.00", 0),
     ("1,234,567.89", 123456789), ("0", 0), ("1550元", 155000),
 ])
 def test_money_accepts(value, fen):
@@ -192,6 +193,25 @@ def test_money_rejects(value, reason):
     assert parse.parse_money(value) == (None, reason)
 
 
+# A returned payment is a 退票 row, never a negative amount (contract section 1).
+@pytest.mark.parametrize("value", [
+    "-100", "-1550.00", "-1,550.00", "¥-1,550.00", "-¥12.30", "－１５５０", " -0.01 ", "-5元",
+    "-0", "-0.00",                             # a signed zero is no amount a system writes
+    "-1,55.00", "-1550.001",                   # the sign is the first thing wrong
+])
+def test_money_rejects_negative_amounts(value):
+    assert parse.parse_money(value) == (None, R_MONEY_NEGATIVE)
+    assert parse.parse_money(value, numeric=True) == (None, R_MONEY_NEGATIVE)
+
+
+def test_money_column_rejects_negative_amounts_like_the_scalar_form():
+    raw = pl.Series("amount", ["1550.00", "-1550.00", "0", "-0", "¥-12.30", "12.30", None])
+    values, reasons = parse.money_column(raw, required=True)
+    assert values.to_list() == [155000, None, 0, None, None, 1230, None]
+    assert reasons.to_list() == [None, R_MONEY_NEGATIVE, None, R_MONEY_NEGATIVE,
+                                 R_MONEY_NEGATIVE, None, R_REQUIRED]
+
+
 @pytest.mark.parametrize(("value", "numeric", "expected"), [
     ("1550.4999999999998", True, (155050, None)),     # a binary artefact of a number cell
     ("0.30000000000000004", True, (30, None)),
@@ -202,17 +222,27 @@ def test_money_number_cells(value, numeric, expected):
     assert parse.parse_money(value, numeric=numeric) == expected
 
 
-@given(fen=st.integers(min_value=-10**13, max_value=10**13),
-       style=st.sampled_from(["plain", "grouped", "yen", "fullwidth", "spaced"]))
-def test_money_round_trip(fen, style):
+def _written_money(fen: int, style: str) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     text = f"{yuan}.{cents:02d}" if cents or style == "plain" else str(yuan)
     grouped = f"{yuan:,}" + (f".{cents:02d}" if cents else "")
-    written = {"plain": sign + text, "grouped": sign + grouped, "yen": sign + "¥" + grouped,
-               "fullwidth": (sign + text).translate(FW).replace("-", "－"),
-               "spaced": f"  {sign}￥{text} "}[style]
-    assert parse.parse_money(written) == (fen, None)
+    return {"plain": sign + text, "grouped": sign + grouped, "yen": sign + "¥" + grouped,
+            "fullwidth": (sign + text).translate(FW).replace("-", "－"),
+            "spaced": f"  {sign}￥{text} "}[style]
+
+
+MONEY_STYLES = st.sampled_from(["plain", "grouped", "yen", "fullwidth", "spaced"])
+
+
+@given(fen=st.integers(min_value=0, max_value=10**13), style=MONEY_STYLES)
+def test_money_round_trip(fen, style):
+    assert parse.parse_money(_written_money(fen, style)) == (fen, None)
+
+
+@given(fen=st.integers(min_value=-10**13, max_value=-1), style=MONEY_STYLES)
+def test_negative_money_is_rejected_in_every_style(fen, style):
+    assert parse.parse_money(_written_money(fen, style)) == (None, R_MONEY_NEGATIVE)
 
 
 # --- date ---------------------------------------------------------------------------------------

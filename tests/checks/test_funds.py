@@ -46,16 +46,17 @@ def txn(txn_id, case_id="C1", month="2026-03", amount=155000, item="低保金", 
                 amount=amount, status=status)
 
 
-def drop(entitlements, ledger, cases=None, accounts=None, **extra):
+def drop(entitlements, ledger, cases=None, accounts=None, with_providers=True, **extra):
     cases = cases if cases is not None else [case()]
     accounts = accounts if accounts is not None else [
         dict(case_id=c["case_id"], account_no=ACC1 if c["case_id"] == "C1" else ACC2,
              holder_id_number=c["applicant_id_number"]) for c in cases]
     persons = [dict(id_number=c["applicant_id_number"], name="甲", household_id=c["household_id"],
                     street=STREET) for c in cases]
-    providers = [dict(uscc=PROVIDER, name="长宁区某助老服务社", items="服务类救助")]
+    if with_providers:
+        extra["providers"] = [dict(uscc=PROVIDER, name="长宁区某助老服务社", items="服务类救助")]
     return mini_drop(as_of="2026-03-31", cases=cases, accounts=accounts, persons=persons,
-                     entitlements=entitlements, ledger=ledger, providers=providers, **extra)
+                     entitlements=entitlements, ledger=ledger, **extra)
 
 
 def keys(check, d, *cols):
@@ -103,6 +104,50 @@ def test_registered_provider_payment_is_in_scope_and_needs_no_entitlement():
     assert out_of_scope_spending(d).collect().height == 0
     assert paid_without_entitlement(d).collect().height == 0
     assert control_total_mismatch(d).collect().height == 0
+
+
+SERVICE_ROWS = [
+    txn("T2", case_id=None, item="服务类救助", fund="JZ09", payee=PROVIDER, account=ACC2,
+        amount=990000),
+    txn("T3", case_id=None, item="服务类救助", fund="JZ09", payee=UNREGISTERED, account=ACC2,
+        amount=50000),
+]
+
+
+def test_without_providers_service_payments_are_not_judged_on_the_provider():
+    # The providers table is optional: without it the provider clause is left out, never judged
+    # as failing, and the run's summary says so. With it, the unregistered payee fires.
+    with_table = drop([ent()], [txn("T1"), *SERVICE_ROWS])
+    assert keys(out_of_scope_spending, with_table, "txn_id") == [("T3",)]
+    without = drop([ent()], [txn("T1"), *SERVICE_ROWS], with_providers=False)
+    assert out_of_scope_spending(without).collect().height == 0
+    # Judged on item and fund code only, they are in scope provider payments: no entitlement is
+    # asked of them, and they leave the control totals as before.
+    for c in (paid_without_entitlement, duplicate_payment, late_disbursement,
+              control_total_mismatch, payee_not_registered):
+        assert c(without).collect().height == 0, c.__name__
+    summary = run_checks(without, only=["funds"]).summary
+    note = dict(zip(summary["check_id"], summary["note"]))
+    assert note["out_of_scope_spending"] == (
+        "缺少服务机构（providers），服务类救助的收款方是否为登记的服务机构未核对，只核对了救助项目和资金科目")
+    assert [c for c, n in note.items() if n is not None] == ["out_of_scope_spending"]
+    scope = summary.filter(pl.col("check_id") == "out_of_scope_spending").row(0, named=True)
+    assert scope["skipped"] is None and scope["findings"] == 0  # it ran, on part of the rule
+    # With the table, no note.
+    assert run_checks(with_table, only=["funds"]).summary["note"].null_count() == 11
+
+
+def test_without_providers_the_rest_of_the_scope_rule_still_fires():
+    rows = [txn("T1"),
+            txn("T8", case_id=None, item="服务类救助", fund="JZ07", payee=UNREGISTERED,
+                account=ACC2, amount=50000),
+            txn("T9", case_id=None, item="办公用品", fund="JZ09", payee=UNREGISTERED,
+                account=ACC2, amount=50000)]
+    d = drop([ent()], rows, with_providers=False)
+    out = out_of_scope_spending(d).collect()
+    assert out["txn_id"].to_list() == ["T8", "T9"]
+    assert "资金科目应为JZ09" in out["summary"][0] and "不在目录" in out["summary"][1]
+    assert paid_without_entitlement(d).collect().height == 0  # out of scope: no other check
 
 
 @pytest.mark.parametrize("extra", [
@@ -167,6 +212,49 @@ def test_returned_and_repaid_is_paid():
 def test_paid_after_termination(term, fires):
     d = drop([ent()], [txn("T1")], cases=[case(status="终止", termination_date=term)])
     assert keys(paid_after_termination, d, "txn_id") == ([("T1",)] if fires else [])
+
+
+TERMINATED = [case(status="终止", termination_date="2026-02-20")]
+
+
+@pytest.mark.parametrize("entitlements,fires,reason", [
+    # back pay for a month before the termination, same amount: approved, no finding
+    ([ent(kind="补发", amount=80000)], False, None),
+    # two back-pay rows, one of the payment's amount
+    ([ent(kind="补发", amount=30000), ent(kind="补发", amount=80000)], False, None),
+    # back pay of another amount
+    ([ent(kind="补发", amount=50000)], True, "只有补发记录，但没有与拨付金额相同的一笔"),
+    # a regular row beside the back pay: the month was still entitled as if the case ran on
+    ([ent(kind="补发", amount=80000), ent(kind="正常", amount=155000)], True, "有正常发放记录"),
+    ([ent(kind="正常", amount=80000)], True, "有正常发放记录"),
+    # no entitlement at all
+    ([], True, "没有该案件当月该项目的记录"),
+    # back pay of the amount, but for another item
+    ([ent(kind="补发", amount=80000, item="临时救助金")], True, "没有该案件当月该项目的记录"),
+])
+def test_paid_after_termination_and_back_pay(entitlements, fires, reason):
+    d = drop(entitlements, [txn("T1", amount=80000)], cases=TERMINATED)
+    out = paid_after_termination(d).collect()
+    assert out["txn_id"].to_list() == (["T1"] if fires else [])
+    if fires:
+        assert reason in out["summary"][0]
+        evidence = json.loads(out["evidence"].struct.json_encode()[0])
+        assert len(evidence["entitlements"] or []) == len(entitlements) - (
+            1 if entitlements and entitlements[0]["item"] != "低保金" else 0)
+
+
+def test_back_pay_after_termination_matches_each_payment_on_its_own():
+    # One back-pay entitlement of 800 yuan; two payments after the termination: the one of that
+    # amount is back pay, the other is not.
+    d = drop([ent(kind="补发", amount=80000)],
+             [txn("T1", amount=80000), txn("T2", amount=155000, pay_date="2026-03-11")],
+             cases=TERMINATED)
+    assert keys(paid_after_termination, d, "txn_id") == [("T2",)]
+
+
+def test_back_pay_in_the_termination_month_or_before_is_never_judged():
+    d = drop([ent(month="2026-02", kind="正常")], [txn("T1", month="2026-02")], cases=TERMINATED)
+    assert paid_after_termination(d).collect().height == 0
 
 
 @pytest.mark.parametrize("death,fires", [("2026-02-27", True), ("2026-03-02", False)])

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import polars as pl
 import pytest
 
-from analytics.calendar import CalendarError
+from analytics.calendar import CalendarError, WorkdayCalendar
 from analytics.minidrop import mini_drop
 from analytics.model import Drop, DropError
-from checks.engine import shape_findings
-from checks.process import ApprovalCalendarError, approval_assessment
+from analytics.reference import PROJECT_ROOT
+from checks.engine import run_checks, shape_findings
+from checks.process import (ApprovalCalendarError, approval_assessment, unjudged_approvals,
+                            unjudged_note)
 from checks.registry import REGISTRY, load_all
 
 load_all()
@@ -122,19 +125,75 @@ def test_verdict_known_without_next_year_is_given():
 
 
 @pytest.mark.parametrize(
-    ("row", "year"),
+    ("row", "years"),
     [
-        (case(accepted=date(2026, 12, 14)), 2027),                           # pending into 2027
-        (case(accepted=date(2026, 12, 14), decided=date(2027, 1, 20)), 2027),
-        (case(accepted=date(2003, 12, 1), decided=date(2004, 1, 20)), 2003),
+        (case(accepted=date(2026, 12, 14)), "2027年"),                        # pending into 2027
+        (case(accepted=date(2026, 12, 14), decided=date(2027, 1, 20)), "2027年"),
+        (case(accepted=date(2003, 12, 1), decided=date(2004, 1, 20)), "2003年"),
+        (case(accepted=date(2001, 5, 8), decided=date(2001, 7, 20)), "2001—2003年"),
+        (case(accepted=date(2028, 3, 1), decided=date(2028, 5, 1)), "2027—2028年"),
     ],
 )
-def test_verdict_needing_an_unknown_year_fails_closed(row, year):
+def test_verdict_needing_an_unknown_year_is_not_judged(row, years):
+    drop = drop_of(row, as_of=date(2028, 12, 31))
+    assert run(drop).height == 0                          # neither passed nor guessed late
+    assert approval_assessment(drop).collect().height == 0
+    assert unjudged_approvals(drop).collect()["case_id"].to_list() == ["C1"]
+    note = unjudged_note(drop)
+    assert note.startswith(f"1件案件的审批期限需用到工作日历未收录的{years}，未判断")
+    assert "data/calendar" in note and "不按周末推算" in note
+
+
+@pytest.mark.parametrize("row", [
+    case(accepted=date(2026, 12, 14)),
+    case(accepted=date(2003, 12, 1), decided=date(2004, 1, 20)),
+])
+def test_strict_assessment_still_fails_closed(row):
     drop = drop_of(row, as_of=date(2027, 1, 31))
-    with pytest.raises(ApprovalCalendarError, match=f"{year} 年") as info:
-        REGISTRY["approval_overdue"].fn(drop)
-    # The CLI stops on DropError with exit status 2; calendar-aware callers catch CalendarError.
+    with pytest.raises(ApprovalCalendarError, match="工作日历") as info:
+        approval_assessment(drop, strict=True)
     assert isinstance(info.value, DropError) and isinstance(info.value, CalendarError)
+
+
+def test_unjudged_cases_leave_the_rest_of_the_run_going():
+    # Two cases the calendar cannot judge, one late case it can: the late one is a finding, the
+    # summary's note counts the other two and names the year, and every other check runs.
+    drop = drop_of(case("C1", accepted=date(2026, 2, 2), decided=date(2026, 3, 10)),
+                   case("C2", accepted=date(2026, 12, 14)),
+                   case("C3", accepted=date(2026, 12, 21), decided=date(2027, 2, 1)),
+                   as_of=date(2027, 2, 28))
+    result = run_checks(drop)
+    assert result.findings.filter(pl.col("check_id") == "approval_overdue")["case_id"].to_list() \
+        == ["C1"]
+    row = result.summary.filter(pl.col("check_id") == "approval_overdue").row(0, named=True)
+    assert row["skipped"] is None and row["findings"] == 1
+    assert row["note"].startswith("2件案件的审批期限需用到工作日历未收录的2027年，未判断")
+    assert "2027.csv" in row["note"]
+    # Every other check ran or was skipped for a missing table as usual; the only other note is
+    # the one for the providers table this drop lacks.
+    others = result.summary.filter(pl.col("check_id") != "approval_overdue")
+    assert others.height == len(REGISTRY) - 1
+    assert others.filter(pl.col("note").is_not_null())["check_id"].to_list() == [
+        "out_of_scope_spending"]
+
+
+def test_a_verdict_known_without_next_year_leaves_no_note():
+    drop = drop_of(case(accepted=date(2026, 12, 14), decided=date(2026, 12, 31)),
+                   as_of=date(2027, 1, 31))
+    assert unjudged_note(drop) is None
+    assert run_checks(drop, only=["approval_overdue"]).summary["note"].to_list() == [None]
+
+
+def test_note_names_a_calendar_folder_outside_the_project(tmp_path):
+    folder = tmp_path / "日历"
+    folder.mkdir()
+    for year in (2025, 2026):
+        shutil.copy(PROJECT_ROOT / "data" / "calendar" / f"{year}.csv", folder)
+    cal = WorkdayCalendar.load(folder)
+    drop = mini_drop(as_of="2027-01-31", calendar=cal,
+                     cases=[case(accepted=date(2024, 12, 20), decided=date(2025, 1, 27))])
+    assert run(drop).height == 0
+    assert f"请在 {folder} 中" in unjudged_note(drop)
 
 
 def test_known_deadline_with_unknown_decision_year_still_fires():

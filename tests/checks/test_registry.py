@@ -10,8 +10,8 @@ import pytest
 
 from analytics.minidrop import mini_drop
 from analytics.schema import FINDINGS_COLUMNS, FINDINGS_SCHEMA, TABLES
-from checks.engine import run_checks, shape_findings
-from checks.registry import FAMILIES, REGISTRY, check, ordered, select
+from checks.engine import SUMMARY_SCHEMA, run_checks, shape_findings
+from checks.registry import FAMILIES, REGISTRY, CheckSpec, check, ordered, select
 
 SPECS = ordered()
 TEST_TEXT = "\n".join(p.read_text(encoding="utf-8")
@@ -65,6 +65,56 @@ def test_missing_table_is_skipped_with_a_reason():
     d = mini_drop()  # required tables only, all empty; no optional ones
     summary = run_checks(d, only=["paid_after_death"]).summary
     assert summary.get_column("skipped")[0] == "缺少部门共享信息（events），本项未检查"
+
+
+def test_summary_has_a_note_column_for_checks_that_ran_on_part_of_their_rule():
+    summary = run_checks(mini_drop()).summary
+    assert summary.schema == pl.Schema(SUMMARY_SCHEMA)
+    noted = summary.filter(pl.col("note").is_not_null())
+    # No providers table: out_of_scope_spending ran without its provider clause.
+    assert noted["check_id"].to_list() == ["out_of_scope_spending"]
+    assert noted["skipped"].to_list() == [None]
+    # A skipped check says why in ``skipped``, never in ``note``.
+    assert summary.filter(pl.col("skipped").is_not_null())["note"].null_count() == \
+        summary["skipped"].is_not_null().sum()
+
+
+def test_summary_round_trips_through_checks_csv_and_older_files_read_without_note(tmp_path):
+    from analytics.results import load_check_summary
+
+    summary = run_checks(mini_drop()).summary
+    summary.write_csv(tmp_path / "checks.csv")
+    assert load_check_summary(tmp_path).equals(summary)
+    summary.drop("note").write_csv(tmp_path / "checks.csv")  # written before the column existed
+    older = load_check_summary(tmp_path)
+    assert older.schema == pl.Schema(SUMMARY_SCHEMA)
+    assert older["note"].null_count() == older.height
+    assert older.drop("note").equals(summary.drop("note"))
+
+
+def test_partial_reason_joins_table_notes_and_the_note_function():
+    def fn(drop):
+        return pl.LazyFrame()
+
+    spec = CheckSpec("x", "x", "funds", "高", ("txn_id",), ("ledger",), "规则。", fn,
+                     partial=(("providers", "甲未核对"), ("events", "乙未核对")),
+                     note_fn=lambda d: "丙未判断" if d.as_of.month == 3 else None)
+    assert spec.partial_reason(mini_drop()) == "甲未核对；乙未核对；丙未判断"
+    assert spec.partial_reason(mini_drop(as_of="2026-04-30", providers=[], events=[])) is None
+    assert spec.partial_reason(mini_drop(as_of="2026-04-30", providers=[])) == "乙未核对"
+    plain = CheckSpec("y", "y", "funds", "高", ("txn_id",), ("ledger",), "规则。", fn)
+    assert plain.partial_reason(mini_drop()) is None
+
+
+@pytest.mark.parametrize("partial", [{"ledger": "必需表"}, {"providers": "x", "nothing": "y"},
+                                     {"events": "已在 needs 中"}])
+def test_partial_names_optional_tables_outside_needs(partial):
+    def _never(drop):
+        """从不注册。"""
+    with pytest.raises(ValueError, match="partial"):
+        check(title="x", family="funds", severity="高", keys=("txn_id",),
+              needs=("ledger", "events"), partial=partial)(_never)
+    assert "_never" not in REGISTRY
 
 
 def test_select_by_family_and_id():
