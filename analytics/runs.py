@@ -36,6 +36,7 @@ HISTORY_SCHEMA = {
 SUMMARY_HEADERS = {
     "title": "检查项", "family": "类别", "severity": "严重程度", "rows_examined": "检查行数",
     "findings": "线索数", "amount": "涉及金额（元）", "skipped": "未检查原因",
+    "note": "部分未检查说明",
 }
 
 
@@ -263,7 +264,7 @@ def summary_table(summary: pl.DataFrame) -> pl.DataFrame:
     return (summary
             .with_columns(pl.col("family").replace_strict(FAMILIES, default=pl.col("family")),
                           (pl.col("amount_fen") / 100).round(2).alias("amount"),
-                          pl.col("skipped").fill_null(""))
+                          pl.col("skipped").fill_null(""), pl.col("note").fill_null(""))
             .with_row_index("order")
             .sort(pl.col("skipped") != "", pl.col("findings") == 0, "order")
             .select(list(SUMMARY_HEADERS))

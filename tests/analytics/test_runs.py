@@ -56,10 +56,12 @@ def test_summary_table_orders_findings_then_clean_then_skipped():
         "rows_examined": [10, 0, 10, 10], "findings": [0, 0, 2, 1],
         "amount_fen": [0, 0, 12345, 0],
         "skipped": [None, "缺少事件（events），本项未检查", None, None],
+        "note": [None, None, "服务类救助的收款方未核对", None],
     })
     table = runs.summary_table(summary)
     assert table.columns == ["检查项", "类别", "严重程度", "检查行数", "线索数", "涉及金额（元）",
-                             "未检查原因"]
+                             "未检查原因", "部分未检查说明"]
+    assert table["部分未检查说明"].to_list() == ["服务类救助的收款方未核对", "", "", ""]
     assert table["检查项"].to_list() == ["丙", "丁", "甲", "乙"]
     assert table["类别"].to_list() == ["资金比对", "动态管理", "资金比对", "廉洁风险"]
     assert table["涉及金额（元）"].to_list() == [123.45, 0.0, 0.0, 0.0]
