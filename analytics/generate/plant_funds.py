@@ -112,6 +112,7 @@ class _Planter:
         self.plain = plain[self.rng.permutation(plain.height)]
         self.next_plain = 0
         self.ledger_of: dict[str, list[dict]] = {}
+        self.terminated_left = pl.DataFrame()  # candidates after_termination did not use
         # Fresh accounts and organisation codes for every plant, drawn in one go: looking up
         # what is taken costs a pass over the whole ledger.
         self.accounts = [a for a, _ in fresh_accounts(ctx, 4 * self.n)]
@@ -219,6 +220,8 @@ class _Planter:
         self.late(cases["late_disbursement"])
         self.small_over_cap(cases["small_rescue_over_cap"])
         self.wrong_street(cases["control_total_mismatch"])
+        # Last, and drawing nothing from the random stream: every plant above stays as it was.
+        self.back_pay_after_termination()
         self.edits.apply(self.ctx)
 
     def out_of_scope(self, cases: list[dict]) -> None:
@@ -321,9 +324,10 @@ class _Planter:
                           month=src["month"], item=src["item"])
             self.ctx.book_funds(src["street"], src["month"], src["item"], paid=-src["amount"])
 
-    def after_termination(self) -> None:
-        """Entitlement and payment both continue after the termination month: balanced, so
-        only the termination check fires."""
+    def terminated_cases(self) -> pl.DataFrame:
+        """Terminated single-case households with a regular monthly item, a registered account
+        held by the applicant, no event of any member and a termination before the last
+        month; in a seeded random order."""
         t = self.ctx.tables
         last = self.ctx.months[-1]
         dead = t["events"].filter(pl.col("event_type") == "死亡")["id_number"]
@@ -349,12 +353,18 @@ class _Planter:
         cand = cand.join(t["persons"].select(pl.col("id_number").alias("applicant_id_number"),
                                              "name"),
                          on="applicant_id_number", how="left", validate="m:1").sort("case_id")
-        cand = cand[self.rng.permutation(cand.height)]
+        return cand[self.rng.permutation(cand.height)]
+
+    def after_termination(self) -> None:
+        """Entitlement and payment both continue after the termination month: balanced, so
+        only the termination check fires. The candidates left over serve the back-pay
+        look-alike."""
+        cand = self.terminated_cases()
         done = 0
-        for i in range(cand.height):
-            if done == self.n:
-                break
+        i = 0
+        while i < cand.height and done < self.n:
             case = cand.row(i, named=True)
+            i += 1
             if case["household_id"] in self.ctx.claimed_households:
                 continue
             self.ctx.claimed_households.add(case["household_id"])
@@ -380,6 +390,61 @@ class _Planter:
             done += 1
         if done < self.n:
             raise ValueError("演示街区中可用于植入“终止后仍拨付”的终止案件不足，请增加户数。")
+        self.terminated_left = cand[i:]
+
+    def back_pay_after_termination(self) -> None:
+        """Look-alike of paid_after_termination: in the batch of the month after its
+        termination, a terminated case receives back pay for months before the termination
+        (a difference approved afterwards), held in the business system as 补发 rows only and
+        paid once per row with that row's amount: a third of the monthly amount for the
+        termination month and, for every other look-alike, a fifth for the month before.
+        Balanced, paid to the registered account in the street's regular batch: no check
+        fires. Taken in the candidates' seeded order, drawing nothing from the random
+        stream."""
+        batches = (self.ctx.tables["ledger"]
+                   .filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
+                   .group_by("batch_id").agg(pl.col("pay_date").min()))
+        batch_day = dict(batches.iter_rows())
+        want = max(2, self.n // 2)
+        done = 0
+        for case in self.terminated_left.iter_rows(named=True):
+            if done == want:
+                break
+            if case["household_id"] in self.ctx.claimed_households:
+                continue
+            self.ctx.claimed_households.add(case["household_id"])
+            term_month = case["termination_date"].strftime("%Y-%m")
+            month = min(m for m in self.ctx.months if m > term_month)
+            monthly = case["monthly_amount"]
+            back = [(term_month, _tens_of_yuan(monthly // 3))]
+            before = _month_before(term_month)
+            if done % 2 == 1 and (case["start_month"] is None or before >= case["start_month"]):
+                back.append((before, _tens_of_yuan(monthly // 5)))
+            street = case["street"]
+            pay = batch_day.get(batch_id(month, street)) or self.last_due_workday(month)
+            for back_month, amount in back:
+                self.edits.add("entitlements", {
+                    "month": month, "case_id": case["case_id"],
+                    "id_number": case["applicant_id_number"], "item": case["item"],
+                    "kind": "补发", "amount": amount, "account_no": case["account_no"]})
+                row = self.add_ledger(
+                    month=month, pay_date=pay, street=street, item=case["item"],
+                    fund_code=case["fund_code"], case_id=case["case_id"],
+                    payee_id=case["applicant_id_number"], payee_name=case["name"],
+                    account_no=case["account_no"], amount=amount,
+                    purpose=self.purpose(back_month, case["item"], back=True))
+                self.ctx.lookalike("paid_after_termination",
+                                   "终止后月份拨付终止前月份的补发，应发名册中只有补发记录",
+                                   txn_id=row["txn_id"], case_id=case["case_id"], month=month,
+                                   item=case["item"])
+                self.ctx.book_funds(street, month, case["item"], entitled=amount, paid=amount)
+            done += 1
+
+    def last_due_workday(self, month: str) -> date:
+        """The last working day of the month up to the due day (the due day if none)."""
+        y, m = (int(x) for x in month.split("-"))
+        days = [date(y, m, d) for d in range(min(self.due, month_end(month).day), 0, -1)]
+        return next((d for d in days if self.ctx.calendar.is_workday(d)), days[0])
 
     def after_death(self, cases: list[dict]) -> None:
         grace = self.ctx.settings.death_grace_days
@@ -459,6 +524,16 @@ class _Planter:
                               batch_id=batch_id(src["month"], other))
             self.ctx.book_funds(src["street"], src["month"], src["item"], paid=-src["amount"])
             self.ctx.book_funds(other, src["month"], src["item"], paid=src["amount"])
+
+
+def _tens_of_yuan(fen: int) -> int:
+    """Fen rounded down to whole ten yuan, at least ten yuan."""
+    return max(1_000, fen // 1_000 * 1_000)
+
+
+def _month_before(month: str) -> str:
+    y, m = (int(x) for x in month.split("-"))
+    return f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
 
 
 def plant_funds(ctx: PlantContext) -> None:

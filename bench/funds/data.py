@@ -60,6 +60,9 @@ RATES = dict(
     no_entitlement=0.001,    # an extra payment under an item the case is not entitled to
     no_account=0.002,        # per case: no registered account
     paid_on=0.1,             # per terminated case: paid one month after termination
+    back_paid_on=0.5,        # of those: the main item that month is back pay only (补发)
+    back_paid_off=0.25,      # of those: the back pay is paid with another amount
+    unentitled_on=0.25,      # of the others paid on: no entitlement row that month
     death=0.003,             # per active case: the applicant dies, payments go on
 )
 
@@ -218,13 +221,21 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
 
     # entitlements: the main item every month the case is payable, plus extras
     paid_on = terminated & (rng.random(n) < RATES["paid_on"])
+    # Paid on after the termination as back pay for months before it, held as 补发 only: no
+    # finding unless the payment's amount differs; or paid on with no entitlement at all. Drawn
+    # from a generator of their own, so that every other value the seed gives stays the same.
+    side = np.random.default_rng([seed, 1])
+    back_on = paid_on & (side.random(n) < RATES["back_paid_on"])
+    back_off = back_on & (side.random(n) < RATES["back_paid_off"])
+    unentitled_on = paid_on & ~back_on & (side.random(n) < RATES["unentitled_on"])
     main_item = np.asarray([TYPE_ITEM[t] for t in types])[type_idx]
     ent_parts = []
     for m in range(len(MONTHS)):
         payable = (((active | terminated) & (start_m <= m))
                    & (active | (m <= term_m) | (paid_on & (m == term_m + 1))))
         idx = np.flatnonzero(payable)
-        ent_parts.append(_rows(h=idx, m=m, item=main_item[idx], kind="正常", amount=amount[idx]))
+        kind = np.where(back_on[idx] & (m == term_m[idx] + 1), "补发", "正常")
+        ent_parts.append(_rows(h=idx, m=m, item=main_item[idx], kind=kind, amount=amount[idx]))
         k = len(idx)
         for item, share, amounts in (("临时救助金", 0.05, (50000, 80000, 100000)),
                                      ("小金额救助金", 0.055, (20000, 30000, 40000)),
@@ -238,14 +249,15 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
                                amount=amount[back] // rng.integers(1, 3, len(back))))
     ent = pl.concat(ent_parts, how="vertical_relaxed").with_columns(
         pl.col("h").cast(pl.Int64), pl.col("m").cast(pl.Int32))
-    ent = ent.sort("m", "h", "item", "kind")
+    ent = ent.sort("m", "h", "item", "kind", maintain_order=True)
     e_h = ent["h"].to_numpy()
+    after_term = ent["m"].to_numpy() == term_m[e_h] + 1
     entitlements = pl.DataFrame({
         "month": np.asarray(MONTHS)[ent["m"].to_numpy()],
         "case_id": case_id.gather(e_h), "id_number": applicant.gather(e_h),
         "item": ent["item"], "kind": ent["kind"], "amount": ent["amount"],
         "account_no": account_no.gather(e_h),
-    })
+    }).filter(~pl.Series(unentitled_on[e_h] & after_term))  # paid all the same, below
 
     # ledger: one paid row per entitlement row, then the defects
     n_e = ent.height
@@ -257,6 +269,7 @@ def build_tables(households: int, seed: int = 1) -> dict[str, pl.DataFrame]:
     n_changed = changed.sum()
     e_amount[changed] += rng.choice([-1, 1], n_changed) * rng.integers(10, 200, n_changed) * 100
     e_amount = np.maximum(e_amount, 100)
+    e_amount[back_off[e_h] & after_term & (ent["kind"].to_numpy() == "补发")] += 10_000
     day = rng.integers(3, 16, n_e)
     late = rng.random(n_e) < RATES["late"]
     day[late] = rng.integers(16, 29, late.sum())

@@ -22,6 +22,7 @@ from analytics.reference import Settings
 
 SERVICE = "服务类救助"
 SMALL = "小金额救助金"
+BACK_PAY = "补发"
 TABLES = ("ledger", "entitlements", "cases", "accounts", "providers", "events")
 
 SHARED = {
@@ -116,11 +117,25 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         WHERE NOT EXISTS (SELECT 1 FROM paid p WHERE p.case_id = ent.case_id
                           AND p.month = ent.month AND p.item = ent.item)
     """),
-    "paid_after_termination": (("scoped",), """
-        SELECT p.txn_id, p.street, p.month, p.case_id, p.item, p.account_no,
-               p.amount AS amount_fen, c.termination_date
-        FROM paid p JOIN cases c ON c.case_id = p.case_id
-        WHERE c.termination_date IS NOT NULL AND p.month > strftime(c.termination_date, '%Y-%m')
+    # A payment after the termination month is no finding when every entitlement row of its
+    # case, month and item is back pay (补发) and one of them has the payment's amount.
+    "paid_after_termination": (("scoped",), f"""
+        WITH r AS (SELECT p.txn_id, p.street, p.month, p.case_id, p.item, p.account_no,
+                          p.amount, c.termination_date
+                   FROM paid p JOIN cases c ON c.case_id = p.case_id
+                   WHERE c.termination_date IS NOT NULL
+                     AND p.month > strftime(c.termination_date, '%Y-%m')),
+        k AS (SELECT e.case_id, e.month, e.item, bool_and(e.kind = '{BACK_PAY}') AS back_only
+              FROM entitlements e
+              SEMI JOIN r ON r.case_id = e.case_id AND r.month = e.month AND r.item = e.item
+              GROUP BY ALL)
+        SELECT r.txn_id, r.street, r.month, r.case_id, r.item, r.account_no,
+               r.amount AS amount_fen, r.termination_date, k.back_only
+        FROM r LEFT JOIN k ON k.case_id = r.case_id AND k.month = r.month AND k.item = r.item
+        WHERE NOT (coalesce(k.back_only, false) AND EXISTS (
+            SELECT 1 FROM entitlements e
+            WHERE e.case_id = r.case_id AND e.month = r.month AND e.item = r.item
+              AND e.amount = r.amount))
     """),
     "paid_after_death": (("scoped",), """
         WITH deaths AS (SELECT id_number, min(event_date) AS death_date FROM events

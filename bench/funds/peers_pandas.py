@@ -18,6 +18,7 @@ from analytics.reference import Settings
 
 SERVICE = "服务类救助"
 SMALL = "小金额救助金"
+BACK_PAY = "补发"
 KEY = ["case_id", "month", "item"]
 ROW = ["txn_id", "street", "month", "case_id", "item", "account_no"]
 TABLES = ("ledger", "entitlements", "cases", "accounts", "providers", "events")
@@ -155,7 +156,18 @@ class _Run:
         term = cases.loc[cases["termination_date"].notna(), ["case_id", "termination_date"]]
         rows = self.paid_cases().merge(term, on="case_id", how="inner")
         rows = rows[rows["month"] > rows["termination_date"].dt.strftime("%Y-%m")]
-        return rows[[*ROW, "amount", "termination_date"]].rename(columns={"amount": "amount_fen"})
+        # No finding when every entitlement row of the case, month and item is back pay (补发)
+        # and one of them has the payment's amount.
+        ent = self.t["entitlements"].merge(rows[KEY].drop_duplicates(), on=KEY, how="inner")
+        kinds = (ent.assign(back_only=ent["kind"] == BACK_PAY)
+                 .groupby(KEY, sort=False)["back_only"].all().reset_index())
+        back = (ent.merge(kinds.loc[kinds["back_only"], KEY], on=KEY, how="inner")
+                [[*KEY, "amount"]].drop_duplicates())
+        m = rows.merge(back, on=[*KEY, "amount"], how="left", indicator=True)
+        rows = (m[m["_merge"] == "left_only"].drop(columns="_merge")
+                .merge(kinds, on=KEY, how="left"))
+        return rows[[*ROW, "amount", "termination_date", "back_only"]].rename(
+            columns={"amount": "amount_fen"})
 
     def paid_after_death(self) -> pd.DataFrame:
         events = self.t["events"]

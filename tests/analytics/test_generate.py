@@ -43,6 +43,11 @@ def planted():
 
 
 @pytest.fixture(scope="module")
+def planted_findings(planted):
+    return _findings(planted)
+
+
+@pytest.fixture(scope="module")
 def district():
     """Base and every planter: what generate() writes for PARAMS."""
     return build_district(PARAMS)
@@ -220,9 +225,9 @@ def test_lookalikes_are_recorded(base):
 
 # --- planted funds defects -------------------------------------------------------------------
 
-def test_funds_truth_is_exactly_what_the_checks_find(planted):
+def test_funds_truth_is_exactly_what_the_checks_find(planted, planted_findings):
     truth = planted.truth_frame()
-    findings = _findings(planted)
+    findings = planted_findings
     specs = load_all()
     assert set(truth["check_id"]) <= set(specs)
     assert set(FUNDS_CHECKS) <= set(truth["check_id"])
@@ -231,6 +236,50 @@ def test_funds_truth_is_exactly_what_the_checks_find(planted):
         expected = truth.filter(pl.col("check_id") == check_id).select(keys).unique()
         found = findings.filter(pl.col("check_id") == check_id).select(keys).unique()
         assert_frame_equal(found.sort(keys), expected.sort(keys), check_dtypes=False)
+
+
+def _back_pay_look_alikes(ctx) -> pl.DataFrame:
+    return ctx.lookalike_frame().filter(pl.col("check_id") == "paid_after_termination")
+
+
+def test_back_pay_after_termination_look_alike_in_the_data(planted):
+    """Each look-alike is a payment after its case's termination that the business system holds
+    as back pay only, with a row of the paid amount, every row paid once, on time, to the
+    registered account (read from the data, not from the check code)."""
+    t = planted.tables
+    looks = _back_pay_look_alikes(planted)
+    assert looks["case_id"].n_unique() >= 2
+    assert looks.group_by("case_id").len()["len"].to_list().count(2) >= 1  # two back payments
+    cases = {r["case_id"]: r for r in t["cases"].iter_rows(named=True)}
+    registered = dict(t["accounts"].select("case_id", "account_no").iter_rows())
+    due = planted.settings.payment_due_day
+    by_txn = t["ledger"].select("txn_id", pl.col("case_id").alias("txn_case"))
+    planted_cases = set(planted.truth_frame().join(by_txn, on="txn_id", how="left")
+                        .select(pl.coalesce("case_id", "txn_case")).to_series().drop_nulls())
+    for look in looks.iter_rows(named=True):
+        paid = t["ledger"].filter(pl.col("txn_id") == look["txn_id"]).row(0, named=True)
+        case = cases[paid["case_id"]]
+        assert case["status"] == "终止"
+        assert paid["month"] > case["termination_date"].strftime("%Y-%m")
+        assert paid["status"] == "成功" and paid["pay_date"].day <= due
+        assert paid["account_no"] == registered[case["case_id"]]
+        assert paid["purpose"].startswith("补发")
+        key = ((pl.col("case_id") == paid["case_id"]) & (pl.col("month") == paid["month"])
+               & (pl.col("item") == paid["item"]))
+        ents = t["entitlements"].filter(key)
+        assert set(ents["kind"]) == {"补发"} and paid["amount"] in ents["amount"].to_list()
+        paid_key = t["ledger"].filter(key, pl.col("status") == "成功")
+        assert sorted(paid_key["amount"]) == sorted(ents["amount"])
+        assert case["case_id"] not in planted_cases
+
+
+def test_back_pay_look_alike_fires_nothing(planted, planted_findings):
+    looks = _back_pay_look_alikes(planted)
+    assert looks.height
+    hit = planted_findings.filter(pl.col("txn_id").is_in(looks["txn_id"].implode())
+                                  | pl.col("case_id").is_in(looks["case_id"].implode()))
+    assert hit.height == 0, hit.select("check_id", "txn_id", "case_id").to_dicts()
+    assert planted.truth_frame().filter(pl.col("check_id") == "paid_after_termination").height
 
 
 def test_without_providers_only_the_provider_plants_go_unfound(planted):

@@ -123,7 +123,7 @@ def test_look_alikes_cover_the_families(facts):
             "shared_account", "payee_not_household", "custody_not_filed",
             "custodian_concentration", "deceased_still_active", "employment_found",
             "criminal_sanction_found", "visit_overdue", "blacklisted_recipient",
-            "approval_overdue"} <= got
+            "approval_overdue", "paid_after_termination"} <= got
 
 
 def test_same_seed_same_district_and_truth(ctx):
