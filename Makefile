@@ -2,8 +2,9 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Browser tests need Chromium and a CJK font; PDF tests need pdftotext.
-DEBS   := chromium fonts-wqy-microhei poppler-utils
+# Browser tests need Chromium and a CJK font; PDF tests need pdftotext; the storage and
+# workflow tests start a throwaway PostgreSQL server of their own.
+DEBS   := chromium fonts-wqy-microhei poppler-utils postgresql
 DEMO_DROP := $(CURDIR)/demo/drop
 DEMO_OUT  := $(CURDIR)/demo/out
 

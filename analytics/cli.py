@@ -54,7 +54,34 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="有任何被拒行即以状态 2 退出")
     c.add_argument("--only", default="", help="只运行这些类别或检查项，逗号分隔")
     c.add_argument("--quiet", action="store_true")
+    _workspace_option(c)
+
+    i = sub.add_parser("import", help="把一批数据导入工作区，保存为不可更改的快照")
+    i.add_argument("data_dir", type=Path)
+    i.add_argument("--label", default=None, help="在运行记录中显示的名称（默认：文件夹名）")
+    i.add_argument("--quiet", action="store_true")
+    _workspace_option(i)
+
+    r = sub.add_parser("runs", help="列出工作区的运行记录（导入与检查）")
+    r.add_argument("--limit", type=int, default=50, help="最多列出多少条（默认 50）")
+    _workspace_option(r)
+
+    y = sub.add_parser("replay", help="从快照重新运行一次检查，比较线索是否完全相同")
+    y.add_argument("run", type=int, help="运行记录中的编号（见 aidwatch runs）")
+    y.add_argument("--quiet", action="store_true")
+    _workspace_option(y)
     return p
+
+
+def _workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="工作区文件夹（默认取环境变量 AIDWATCH_WORKSPACE 或设置中的位置）")
+
+
+def _workspace(args: argparse.Namespace):
+    from analytics.store import Workspace
+
+    return Workspace.open(args.workspace)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -103,17 +130,84 @@ def _check(args: argparse.Namespace) -> int:
     if problem:
         print(f"错误：{problem}", file=sys.stderr)
         return 2
-    outcome = pipeline.run(args.data_dir, as_of=args.as_of, only=only,
-                           progress=_Progress(args.quiet))
-    rejects = outcome.read.rejects
+    from analytics import tracking
+    from analytics.reader import read_drop
+
+    progress = _Progress(args.quiet)
+    read = read_drop(args.data_dir, progress=lambda m, f: progress(m, 0.4 * f))
+    rejects = read.rejects
     if args.strict and rejects.height:
         pipeline.write_rejects(rejects, args.out)
         print(f"错误：严格模式下发现 {rejects.height} 个被拒单元格，已写入 {args.out / 'rejects.csv'}，"
               "请修正后重新导出。", file=sys.stderr)
         return 2
-    pipeline.write_outputs(outcome, args.out)
-    _print_summary(outcome, args.out)
+    ws = _workspace(args)
+    recorded = tracking.record_check(
+        ws, args.data_dir.resolve(), read, by=tracking.who(), origin="cli", as_of=args.as_of,
+        only=only, progress=lambda m, f: progress(m, 0.4 + 0.6 * f))
+    pipeline.write_outputs(recorded.outcome, args.out)
+    _print_summary(recorded.outcome, args.out)
+    counts = recorded.ingested.counts
+    print(f"已记入工作区（运行编号 {recorded.run_id}）：新线索 {counts.get('new', 0)} 条，"
+          f"再次发现 {counts.get('seen', 0) + counts.get('seen_closed', 0)} 条，"
+          f"整改后复发 {counts.get('recurred', 0)} 条，不再发现 {counts.get('gone', 0)} 条")
+    for warning in recorded.ingested.warnings:
+        print(f"  注意：{warning}")
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from analytics import tracking
+    from analytics.reader import read_drop
+
+    read = read_drop(args.data_dir, progress=_Progress(args.quiet))
+    ws = _workspace(args)
+    sid, files = tracking.import_drop(ws, args.data_dir.resolve(), read, by=tracking.who(),
+                                      origin="cli", label=args.label)
+    print(f"已导入工作区：快照 {sid[:12]}，{len(files)} 个文件，"
+          f"{sum(read.tables[t].height for t in read.tables):,} 行，被拒单元格 {read.rejects.height} 个")
+    return 0
+
+
+KINDS = {"import": "导入", "check": "检查", "replay": "重放"}
+STATUSES = {"ok": "完成", "failed": "失败", "running": "进行中"}
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from analytics.store.findings import runs_frame
+
+    log = runs_frame(_workspace(args).store).head(max(args.limit, 1))
+    if log.height == 0:
+        print("工作区中还没有运行记录。")
+        return 0
+    print("编号\t类型\t开始时间（UTC）\t操作人\t来源\t检查基准日\t检查范围\t线索数\t状态")
+    for row in log.iter_rows(named=True):
+        scope = "、".join(row["only"] or []) or "全部"
+        if row["kind"] == "import":
+            scope = "—"
+        replay = f"（重放第 {row['replay_of']} 次）" if row["replay_of"] else ""
+        print("\t".join([
+            str(row["id"]), KINDS.get(row["kind"], row["kind"]) + replay,
+            f"{row['started_at']:%Y-%m-%d %H:%M:%S}", row["by"], row["origin"],
+            row["as_of"].isoformat() if row["as_of"] else "—", scope,
+            str(row["findings"]) if row["kind"] != "import" else "—",
+            STATUSES.get(row["status"], row["status"])]))
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from analytics import tracking
+
+    result = tracking.replay(_workspace(args), args.run, by=tracking.who(),
+                             progress=_Progress(args.quiet))
+    for line in result.changed_inputs:
+        print(f"输入文件已变：{line}（重放按导入时的快照进行）")
+    if result.identical:
+        print(f"第 {args.run} 次运行已从快照重放（运行编号 {result.replay_id}）：线索完全相同。")
+        return 0
+    print(f"第 {args.run} 次运行已从快照重放（运行编号 {result.replay_id}）：线索不同——"
+          + "；".join(result.differences))
+    return 1
 
 
 def _print_summary(outcome, out: Path) -> None:
@@ -146,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        if args.command == "generate":
-            return _generate(args)
-        return _check(args)
+        commands = {"generate": _generate, "check": _check, "import": _import, "runs": _runs,
+                    "replay": _replay}
+        return commands[args.command](args)
     except (DropError, CalendarError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -47,6 +47,15 @@ class CheckSpec:
     # (optional table, Chinese sentence): the part of the rule left out without that table
     partial: tuple[tuple[str, str], ...] = ()
     note_fn: NoteFn | None = None  # a data-dependent sentence on what was left unjudged
+    # Bumped whenever the finding id's recipe changes meaning without its keys changing (a key
+    # normalised differently): stored history is then not matched to new ids by mistake.
+    id_version: int = 1
+
+    @property
+    def recipe(self) -> str:
+        """How this check's finding ids are made: version and key columns. The workspace keeps
+        it, so that a change of keys cannot silently orphan the findings made before."""
+        return f"{self.id_version}:{','.join(sorted(self.keys))}"
 
     def missing(self, drop: Drop) -> list[str]:
         return [t for t in self.needs if t not in drop.tables]
@@ -75,7 +84,7 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
           needs: tuple[str, ...], partial: dict[str, str] | None = None,
-          note: NoteFn | None = None) -> Callable[[CheckFn], CheckFn]:
+          note: NoteFn | None = None, id_version: int = 1) -> Callable[[CheckFn], CheckFn]:
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if severity not in SEVERITIES:
@@ -102,7 +111,7 @@ def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
         # maintains the check, never shown to users.
         REGISTRY[check_id] = CheckSpec(check_id, title, family, severity, tuple(keys),
                                        tuple(needs), doc.split("\n\n")[0].strip(), fn,
-                                       tuple(partial.items()), note)
+                                       tuple(partial.items()), note, id_version)
         return fn
 
     return register

@@ -174,3 +174,68 @@ def wait_for_app():
     """``wait_for_app(page)``: Streamlit's own readiness signals (connected, script finished, no
     skeleton left), as its load tests use them."""
     return _wait_for_app
+
+
+# --- Databases ------------------------------------------------------------------------------
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster of Debian's packages on a free port of 127.0.0.1, for this
+    test process: (host, port, user). As root it runs as the ``postgres`` user, since the server
+    refuses to run as root. Skipped where PostgreSQL is not installed, except in CI."""
+    import shutil
+    import tempfile
+
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: make setup installs it (package postgresql)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    base = Path(tempfile.mkdtemp(prefix="aidwatch-pg-"))
+    as_user: list[str] = []
+    if os.getuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, sock, port = base / "data", base / "sock", _free_port()
+    subprocess.run([*as_user, "mkdir", str(sock)], check=True)
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "aidwatch",
+                    "--auth=trust", "-E", "UTF8", "--no-locale"],
+                   check=True, capture_output=True)
+    options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c synchronous_commit=off -c full_page_writes=off")
+    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w",
+                    "-l", str(base / "server.log"), "start"], check=True, capture_output=True)
+    try:
+        yield "127.0.0.1", port, "aidwatch"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def new_postgres_database(server) -> str:
+    """A fresh, empty database on the test cluster; its SQLAlchemy URL."""
+    import uuid
+
+    import psycopg
+
+    host, port, user = server
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(host=host, port=port, user=user, dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://{user}@{host}:{port}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database of each kind the workspace supports: the storage and workflow tests
+    run against both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'aidwatch.db'}"
+    return new_postgres_database(request.getfixturevalue("postgres_server"))

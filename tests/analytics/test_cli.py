@@ -127,3 +127,24 @@ def test_output_closed_early_gives_no_traceback(district, tmp_path):
         err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 0
     assert "BrokenPipeError" not in err and "Traceback" not in err
+
+
+def test_check_runs_and_replay_are_recorded_in_the_workspace(district, tmp_path, capsys):
+    ws = tmp_path / "ws"
+    assert main(["import", str(district), "--workspace", str(ws), "--quiet"]) == 0
+    assert "已导入工作区：快照" in capsys.readouterr().out
+    assert main(["check", str(district), "--out", str(tmp_path / "o"), "--quiet",
+                 "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "已记入工作区（运行编号 2）" in out and "新线索" in out
+    assert main(["check", str(district), "--out", str(tmp_path / "o2"), "--quiet",
+                 "--workspace", str(ws)]) == 0
+    assert "新线索 0 条" in capsys.readouterr().out  # the same findings, seen again
+    assert main(["replay", "2", "--workspace", str(ws), "--quiet"]) == 0
+    assert "线索完全相同" in capsys.readouterr().out
+    assert main(["runs", "--workspace", str(ws)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[1] for line in lines[1:]] == ["重放（重放第 2 次）", "检查", "检查",
+                                                          "导入"]
+    assert main(["replay", "1", "--workspace", str(ws)]) == 2
+    assert "没有编号为 1 的检查运行" in capsys.readouterr().err

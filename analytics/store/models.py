@@ -1,0 +1,195 @@
+"""The workflow database's tables (SQLAlchemy 2 declarative, typed).
+
+Times are naive UTC (``utcnow()``) on every dialect; dates are calendar dates. Money is integer
+fen. Nothing here is SQLite- or PostgreSQL-specific.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
+                        MetaData, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Constraint names fixed, so that migrations name the same things on every dialect.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Snapshot(Base):
+    """One imported drop, kept as Parquet under the workspace; its id is a digest of its files."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str] = mapped_column(String(500))        # relative to the workspace
+    files: Mapped[list[Any]] = mapped_column(JSON)        # name, table, size, sha256, rows
+    rows: Mapped[dict[str, Any]] = mapped_column(JSON)    # table -> rows kept
+    rejects: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Run(Base):
+    """The run log: every import and every check run, from the CLI or the browser."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))          # import | check | replay
+    origin: Mapped[str] = mapped_column(String(20))        # cli | browser | test
+    snapshot_id: Mapped[str | None] = mapped_column(ForeignKey("snapshots.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    error: Mapped[str | None] = mapped_column(Text)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    only: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)  # every check, none --only
+    # The reference data in force (settings, catalogue, circles, calendar): each file's text,
+    # so that a replay runs with exactly these, and their digests to compare at a glance.
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # path -> text
+    settings_sha: Mapped[str | None] = mapped_column(String(64))
+    catalogue_sha: Mapped[str | None] = mapped_column(String(64))
+    calendar_sha: Mapped[str | None] = mapped_column(String(64))
+    code_version: Mapped[str | None] = mapped_column(String(100))
+    input_files: Mapped[list[Any]] = mapped_column(JSON, default=list)  # name, size, sha256
+    rows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)    # table -> rows kept
+    rejects: Mapped[int] = mapped_column(Integer, default=0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per check counts
+    out_dir: Mapped[str | None] = mapped_column(String(500))            # relative or absolute
+    replay_of: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+
+
+class CheckRecipe(Base):
+    """How each check's finding ids are made (version and key columns), as last ingested: a
+    change of keys must not silently orphan the findings made with the old recipe."""
+
+    __tablename__ = "check_recipes"
+
+    check_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    recipe: Mapped[str] = mapped_column(String(500))
+    since_run: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+
+
+class Finding(Base):
+    """A lead across runs, keyed by its stable id. Presence (did the latest complete run of its
+    check find it) is kept apart from the workflow state, which only people change."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    recipe: Mapped[str] = mapped_column(String(500))
+    check_id: Mapped[str] = mapped_column(String(100), index=True)
+    family: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(4))
+    street: Mapped[str | None] = mapped_column(String(100), index=True)
+    month: Mapped[str | None] = mapped_column(String(7))
+    case_id: Mapped[str | None] = mapped_column(String(100))
+    txn_id: Mapped[str | None] = mapped_column(String(100))
+    id_number: Mapped[str | None] = mapped_column(String(40))
+    account_no: Mapped[str | None] = mapped_column(String(40))
+    staff_id: Mapped[str | None] = mapped_column(String(100))
+    item: Mapped[str | None] = mapped_column(String(200))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)   # as the latest run found it
+    summary: Mapped[str] = mapped_column(Text)
+    first_run: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    last_run: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    present: Mapped[bool] = mapped_column(Boolean, default=True)
+    gone_run: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))  # found no more by
+    seen_while_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    assignee_street: Mapped[str | None] = mapped_column(String(100))
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_date: Mapped[date | None] = mapped_column(Date)       # to verify, or to rectify by
+    expires_on: Mapped[date | None] = mapped_column(Date)     # an exception's expiry
+    cycle: Mapped[int] = mapped_column(Integer, default=1)    # rectification cycle
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Occurrence(Base):
+    """What one run did with one finding: new, seen, recurred, gone, seen_closed."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("run_id", "finding_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    summary: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+
+
+class FindingEvent(Base):
+    """The history of a finding: every move, by a person or by a run."""
+
+    __tablename__ = "finding_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    on_date: Mapped[date] = mapped_column(Date, index=True)   # the day the move counts for
+    by: Mapped[str] = mapped_column(String(200))
+    move: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    version: Mapped[int] = mapped_column(Integer)             # the finding's version after it
+
+
+class Recovery(Base):
+    """Money recovered for a finding: payments that add up, never a flag."""
+
+    __tablename__ = "recoveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file attached to a move, kept under the workspace by its digest."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(200))
+
+
+Index("ix_findings_state_street", Finding.state, Finding.street)

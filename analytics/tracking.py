@@ -1,0 +1,277 @@
+"""Imports and check runs recorded in the workspace: the run log, snapshots, and triage intake.
+
+Every import and every check run, from the command line or the browser, is a row of the run
+log: who, when, the check date, the checks asked for, the sha256 of every input file, the
+reference data in force (settings, catalogue, circles, calendar: their text), the code version,
+and counts of rows, rejects and findings per check. A check run's findings are then taken into
+the workflow (analytics.store.findings.ingest), and ``replay`` runs it again from its snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+
+from analytics import pipeline, private, reference
+from analytics.model import DropError, ReadResult
+from analytics.store import Workspace
+from analytics.store.findings import Ingested, finish_run, get_run, ingest, start_run
+from analytics.store.models import Snapshot
+from analytics.store.workspace import file_sha256, snapshot_id, source_files
+
+Progress = Callable[[str, float], None]
+OUTPUTS = ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv")
+
+
+def who() -> str:
+    """The operating-system user, for runs started from the command line."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The package version, and the commit when the code runs from a git checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        out = version("aidwatch")
+    except PackageNotFoundError:
+        out = "unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"],
+                                cwd=reference.PROJECT_ROOT, capture_output=True, text=True,
+                                timeout=5)
+        if commit.returncode == 0 and commit.stdout.strip():
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                   cwd=reference.PROJECT_ROOT, capture_output=True, text=True,
+                                   timeout=5).stdout.strip()
+            out += f"+{commit.stdout.strip()}" + ("-modified" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
+def reference_bundle(folder: Path | None = None) -> dict[str, str]:
+    """The reference data a run reads, as text by relative path."""
+    folder = folder or reference.data_dir()
+    names = ["settings.toml", "catalogue.csv", "circles.toml",
+             *sorted(f"calendar/{p.name}" for p in (folder / "calendar").glob("*.csv"))]
+    return {name: (folder / name).read_text(encoding="utf-8") for name in names
+            if (folder / name).is_file()}
+
+
+def _sha(*texts: str) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def bundle_digests(bundle: dict[str, str]) -> dict[str, str]:
+    calendar = [bundle[k] for k in sorted(bundle) if k.startswith("calendar/")]
+    return {"settings_sha": _sha(bundle.get("settings.toml", "")),
+            "catalogue_sha": _sha(bundle.get("catalogue.csv", "")),
+            "calendar_sha": _sha(*calendar)}
+
+
+@contextlib.contextmanager
+def reference_folder(bundle: dict[str, str]) -> Iterator[Path]:
+    """A temporary data folder holding ``bundle``, used as the reference data meanwhile (for a
+    replay, in the command's own process)."""
+    with tempfile.TemporaryDirectory(prefix="aidwatch-reference-") as tmp:
+        root = Path(tmp)
+        for name, text in bundle.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text, encoding="utf-8")
+        old = os.environ.get("AIDWATCH_DATA_DIR")
+        os.environ["AIDWATCH_DATA_DIR"] = str(root)
+        try:
+            yield root
+        finally:
+            if old is None:
+                os.environ.pop("AIDWATCH_DATA_DIR", None)
+            else:
+                os.environ["AIDWATCH_DATA_DIR"] = old
+
+
+# --- imports -------------------------------------------------------------------------------------
+
+def import_drop(ws: Workspace, source: Path, read: ReadResult, *, by: str, origin: str,
+                label: str | None = None, log: bool = True) -> tuple[str, list[dict]]:
+    """The drop as an immutable snapshot of the workspace (the same files: the same snapshot),
+    and a row of the run log unless ``log`` is False; (snapshot id, input files)."""
+    bundle = reference_bundle()
+    files = source_files(source, read)
+    sid = snapshot_id(files, _sha(bundle.get("catalogue.csv", "")))
+    label = label or source.name
+    ws.write_snapshot(read, files, sid, label, source)
+    listed = [{"name": f.name, "size": f.size, "sha256": f.sha256, "table": f.table}
+              for f in files]
+    rows = {name: frame.height for name, frame in read.tables.items()}
+    with ws.store.session() as s:
+        if s.get(Snapshot, sid) is None:
+            s.add(Snapshot(id=sid, created_by=by, label=label, path=f"snapshots/{sid}",
+                           files=listed, rows=rows, rejects=read.rejects.height))
+    if log:
+        run_id = start_run(ws.store, kind="import", origin=origin, by=by, snapshot_id=sid,
+                           input_files=listed, rows=rows, rejects=read.rejects.height,
+                           code_version=code_version(), reference=bundle,
+                           **bundle_digests(bundle))
+        finish_run(ws.store, run_id, status="ok")
+    return sid, listed
+
+
+# --- check runs ----------------------------------------------------------------------------------
+
+@dataclass
+class Recorded:
+    run_id: int
+    snapshot_id: str
+    out: Path
+    outcome: pipeline.RunOutcome
+    ingested: Ingested = field(default_factory=Ingested)
+
+
+def complete_checks(summary: pl.DataFrame, only: list[str] | None) -> list[str]:
+    """The checks a run judged completely over the whole drop: only these may mark a finding
+    as no longer found (a run with --only, a skipped check or a part left out never does)."""
+    if only:
+        return []
+    judged = summary.filter(pl.col("skipped").is_null())
+    if "note" in judged.columns:
+        judged = judged.filter(pl.col("note").is_null())
+    return judged["check_id"].to_list()
+
+
+def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, origin: str,
+                 as_of: date | None = None, only: list[str] | None = None,
+                 label: str | None = None, progress: Progress | None = None,
+                 replay_of: int | None = None) -> Recorded:
+    """Snapshot the drop, run the checks, write the outputs under runs/<run id>, log the run
+    and take its findings into the workflow. A run that fails is logged as failed, by the kind
+    of its error only (its message could quote the drop), and the error is raised again."""
+    from checks.registry import REGISTRY, load_all
+
+    sid, files = import_drop(ws, source, read, by=by, origin=origin, label=label, log=False)
+    bundle = reference_bundle()
+    run_id = start_run(ws.store, kind="replay" if replay_of else "check", origin=origin, by=by,
+                       snapshot_id=sid, only=list(only or []), input_files=files,
+                       rows={n: f.height for n, f in read.tables.items()},
+                       rejects=read.rejects.height, code_version=code_version(),
+                       reference=bundle, replay_of=replay_of, **bundle_digests(bundle))
+    try:
+        outcome = pipeline.run_read(read, source=source, as_of=as_of, only=only or None,
+                                    progress=progress)
+        out = ws.root / "runs" / f"{run_id:06d}"
+        private.ensure_dir(out)
+        pipeline.write_outputs(outcome, out)
+        private.close_tree(out)
+        load_all()
+        checks = {
+            row["check_id"]: {k: row[k] for k in ("findings", "amount_fen", "rows_examined",
+                                                  "skipped", "note") if k in row}
+            for row in outcome.summary.iter_rows(named=True)}
+        ran = [c for c, v in checks.items() if not v.get("skipped")]
+        ingested = Ingested()
+        if replay_of is None:  # a replay reproduces a run; it is no new observation
+            ingested = ingest(ws.store, run_id, outcome.findings,
+                              recipes={c: REGISTRY[c].recipe for c in ran},
+                              complete_checks=complete_checks(outcome.summary, only),
+                              on_date=date.today())
+        finish_run(ws.store, run_id, status="ok", as_of=outcome.drop.as_of,
+                   complete=not only and all(not v.get("skipped") for v in checks.values()),
+                   findings=outcome.findings.height, checks=checks, out_dir=out.name)
+    except BaseException as exc:
+        finish_run(ws.store, run_id, status="failed", error=type(exc).__name__)
+        raise
+    return Recorded(run_id, sid, out, outcome, ingested)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+@dataclass
+class Replay:
+    run_id: int              # the run replayed
+    replay_id: int           # the replay's own row in the run log
+    identical: bool          # the findings are the same, byte for byte
+    changed_inputs: list[str]  # Chinese: source files that changed or are gone since the import
+    differences: list[str]   # Chinese: how the findings differ
+
+
+def replay(ws: Workspace, run_id: int, *, by: str, origin: str = "cli",
+           progress: Progress | None = None) -> Replay:
+    """Run a logged check run again from its snapshot, with the reference data it had, and
+    compare its findings with the run's."""
+    original = get_run(ws.store, run_id)
+    if original is None or original.kind not in ("check", "replay") or not original.snapshot_id:
+        raise DropError(f"运行记录中没有编号为 {run_id} 的检查运行")
+    if original.status != "ok" or not original.out_dir:
+        raise DropError(f"第 {run_id} 次检查运行没有完成，无从重放")
+    before = ws.root / "runs" / original.out_dir / "findings.csv"
+    if not before.is_file():
+        raise DropError(f"第 {run_id} 次检查运行的结果文件已不在工作区中，无从比较")
+    problems = ws.verify_snapshot(original.snapshot_id)
+    if problems:
+        raise DropError("；".join(problems))
+    changed = changed_inputs(ws, original.snapshot_id)
+    read = ws.load_snapshot(original.snapshot_id)
+    source = ws.snapshot_dir(original.snapshot_id)
+    with reference_folder(original.reference or {}):
+        recorded = record_check(ws, source, read, by=by, origin=origin, as_of=original.as_of,
+                                only=list(original.only or []) or None, progress=progress,
+                                replay_of=run_id, label=ws.manifest(original.snapshot_id)
+                                .get("label"))
+    after = recorded.out / "findings.csv"
+    differences = compare_findings(before, after)
+    return Replay(run_id, recorded.run_id, not differences, changed, differences)
+
+
+def changed_inputs(ws: Workspace, sid: str) -> list[str]:
+    """The snapshot's source files that changed since the import, where their folder is still
+    known and there (an upload folder or a drop folder)."""
+    manifest = ws.manifest(sid)
+    origin = manifest.get("source")
+    if not origin or not Path(origin).is_dir():
+        return []
+    out = []
+    for f in manifest["files"]:
+        path = Path(origin) / f["name"]
+        if not path.is_file():
+            out.append(f"{f['name']}：已不在原文件夹中")
+        elif file_sha256(path) != f["sha256"]:
+            out.append(f"{f['name']}：内容已改变（导入时 sha256 {f['sha256'][:12]}…）")
+    return out
+
+
+def compare_findings(before: Path, after: Path) -> list[str]:
+    """How two findings.csv differ, in Chinese; empty when they are byte-identical."""
+    if before.read_bytes() == after.read_bytes():
+        return []
+    a = pl.read_csv(before, infer_schema=False)
+    b = pl.read_csv(after, infer_schema=False)
+    ids = lambda f: set(f["evidence"].str.extract(r'"finding_id":"([^"]*)"').to_list())  # noqa: E731
+    only_a, only_b = ids(a) - ids(b), ids(b) - ids(a)
+    out = []
+    if only_a:
+        out.append(f"原运行有而重放没有的线索 {len(only_a)} 条")
+    if only_b:
+        out.append(f"重放有而原运行没有的线索 {len(only_b)} 条")
+    if not out:
+        out.append("线索相同，但金额、说明或证据有差异")
+    return out
+

@@ -1,0 +1,127 @@
+"""The workspace end to end: snapshots written whole, the run log, replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics import tracking
+from analytics.reader import read_drop
+from analytics.store import Workspace
+from analytics.store.findings import get_run, runs_frame, states_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def ws(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("AIDWATCH_DATABASE_URL", db_url)
+    workspace = Workspace.open(tmp_path / "ws")
+    yield workspace
+    workspace.store.dispose()
+
+
+def test_a_check_run_is_logged_with_its_inputs_reference_data_and_counts(ws, small_drop):
+    recorded = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                     origin="test")
+    log = runs_frame(ws.store)
+    assert log["kind"].to_list() == ["check"] and log["status"].to_list() == ["ok"]
+    row = get_run(ws.store, recorded.run_id)
+    names = {f["name"] for f in row.input_files}
+    assert names == {p.name for p in small_drop.iterdir()}
+    assert all(len(f["sha256"]) == 64 for f in row.input_files)
+    assert {"settings.toml", "catalogue.csv"} <= set(row.reference)
+    assert row.as_of is not None and row.rows["persons"] == 2 and row.rejects == 1
+    assert row.findings == recorded.outcome.findings.height
+    assert sum(v["findings"] for v in row.checks.values()) == row.findings
+    assert row.code_version
+    assert sorted(p.name for p in recorded.out.iterdir()) == sorted(tracking.OUTPUTS)
+    assert states_frame(ws.store).height == recorded.outcome.findings.height
+
+
+def test_the_same_files_make_one_snapshot(ws, small_drop):
+    read = read_drop(small_drop)
+    first, _ = tracking.import_drop(ws, small_drop, read, by="测试", origin="test")
+    second, _ = tracking.import_drop(ws, small_drop, read, by="测试", origin="test")
+    assert first == second
+    assert [p.name for p in (ws.root / "snapshots").iterdir()] == [first]
+    assert runs_frame(ws.store)["kind"].to_list() == ["import", "import"]
+
+
+def test_replay_reproduces_the_findings_and_says_when_an_input_changed(ws, small_drop):
+    recorded = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                     origin="test")
+    same = tracking.replay(ws, recorded.run_id, by="测试")
+    assert same.identical and same.differences == [] and same.changed_inputs == []
+    # the drop's ledger is edited after the import: the replay still runs from the snapshot,
+    # finds the same, and says the file changed
+    ledger = small_drop / "资金实发明细.csv"
+    ledger.write_bytes(ledger.read_bytes() + "T0002,2026-03,2026-03-10,华阳路街道,JZ01,低保金,C001,"
+                       .encode("gb18030") + b"x\r\n")
+    again = tracking.replay(ws, recorded.run_id, by="测试")
+    assert again.identical
+    assert len(again.changed_inputs) == 1 and "资金实发明细.csv" in again.changed_inputs[0]
+    log = runs_frame(ws.store)
+    assert log.filter(pl.col("kind") == "replay")["replay_of"].to_list() == [recorded.run_id] * 2
+
+
+def test_replay_says_when_findings_differ(ws, small_drop):
+    recorded = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                     origin="test")
+    findings = recorded.out / "findings.csv"
+    frame = pl.read_csv(findings, infer_schema=False)
+    assert frame.height > 0
+    frame.head(frame.height - 1).write_csv(findings)  # one finding lost from the record
+    result = tracking.replay(ws, recorded.run_id, by="测试")
+    assert not result.identical
+    assert result.differences == ["重放有而原运行没有的线索 1 条"]
+
+
+KILLED_IMPORT = r"""
+import os, signal, sys
+from pathlib import Path
+import polars as pl
+from analytics import tracking
+from analytics.reader import read_drop
+from analytics.store import Workspace
+
+ws = Workspace.open(Path(sys.argv[1]))
+read = read_drop(Path(sys.argv[2]))
+original = pl.DataFrame.write_parquet
+count = [0]
+
+def dying(self, *args, **kwargs):
+    count[0] += 1
+    if count[0] == 3:  # halfway through the tables
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, *args, **kwargs)
+
+pl.DataFrame.write_parquet = dying
+tracking.import_drop(ws, Path(sys.argv[2]), read, by="test", origin="test")
+"""
+
+
+def test_an_import_killed_halfway_leaves_no_snapshot(tmp_path, small_drop, monkeypatch):
+    monkeypatch.setenv("AIDWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'ws.db'}")
+    root = tmp_path / "ws"
+    proc = subprocess.run([sys.executable, "-c", KILLED_IMPORT, str(root), str(small_drop)],
+                          cwd=ROOT, env={**os.environ}, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    leftovers = list((root / "snapshots").iterdir())
+    assert all(p.name.startswith(".partial-") for p in leftovers) and leftovers
+    ws = Workspace.open(root)
+    assert not [p for p in (root / "snapshots").iterdir() if (p / "manifest.json").exists()]
+    # the next import clears the dead one's partial folder and writes its own whole
+    sid, _ = tracking.import_drop(ws, small_drop, read_drop(small_drop), by="测试",
+                                  origin="test")
+    assert [p.name for p in (root / "snapshots").iterdir()] == [sid]
+    manifest = json.loads((root / "snapshots" / sid / "manifest.json").read_text())
+    assert manifest["rows"]["persons"] == 2
+    ws.store.dispose()
