@@ -228,7 +228,6 @@ def _apply(s, finding_id: str, move: str, given: MoveInput, *, by: str, expected
         values["cycle"] = finding.cycle + 1
     values.update(state=plan.to_state, version=expected_version + 1, updated_at=utcnow(),
                   updated_by=by)
-    s.expire(finding)
     result = s.execute(update(Finding)
                        .where(Finding.id == finding_id, Finding.version == expected_version)
                        .values(**values)
@@ -237,6 +236,10 @@ def _apply(s, finding_id: str, move: str, given: MoveInput, *, by: str, expected
         raise ConcurrentEditError("这条线索刚被他人修改过，请刷新后查看最新状态再操作")
     data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in plan.changes.items()
             if k != "cycle_bump"}
+    if finding.due_date is not None:  # the deadline this move was made against (on time?)
+        data["due_before"] = finding.due_date.isoformat()
+    if finding.assignee_street or finding.assignee:
+        data.setdefault("assignee_before", finding.assignee_street or finding.assignee)
     if plan.recovery:
         paid_on, amount = plan.recovery
         s.add(Recovery(finding_id=finding_id, paid_on=paid_on, amount_fen=amount, by=by,
@@ -289,15 +292,27 @@ def history_frame(store: Store, finding_id: str | None = None) -> pl.DataFrame:
     query = select(FindingEvent.finding_id, FindingEvent.at, FindingEvent.on_date,
                    FindingEvent.by, FindingEvent.move, FindingEvent.from_state,
                    FindingEvent.to_state, FindingEvent.reason, FindingEvent.note,
-                   FindingEvent.run_id, FindingEvent.version).order_by(FindingEvent.id)
+                   FindingEvent.run_id, FindingEvent.version, FindingEvent.data,
+                   FindingEvent.attachments).order_by(FindingEvent.id)
     if finding_id is not None:
         query = query.where(FindingEvent.finding_id == finding_id)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema={
-        "finding_id": pl.String, "at": pl.Datetime("us"), "on_date": pl.Date, "by": pl.String,
-        "move": pl.String, "from_state": pl.String, "to_state": pl.String, "reason": pl.String,
-        "note": pl.String, "run_id": pl.Int64, "version": pl.Int64}, orient="row")
+    return pl.DataFrame([(*r[:11], _date_or_none((r.data or {}).get("due_before")),
+                          (r.data or {}).get("due_date"), len(r.attachments or []))
+                         for r in rows], schema=HISTORY_SCHEMA, orient="row").with_columns(
+        pl.col("due_after").str.to_date(strict=False))
+
+
+HISTORY_SCHEMA = {
+    "finding_id": pl.String, "at": pl.Datetime("us"), "on_date": pl.Date, "by": pl.String,
+    "move": pl.String, "from_state": pl.String, "to_state": pl.String, "reason": pl.String,
+    "note": pl.String, "run_id": pl.Int64, "version": pl.Int64, "due_before": pl.Date,
+    "due_after": pl.String, "attachments": pl.Int64}
+
+
+def _date_or_none(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def occurrences_frame(store: Store, finding_id: str | None = None) -> pl.DataFrame:
