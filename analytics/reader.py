@@ -11,12 +11,21 @@ of the loaded sheet is spreadsheet row i + 1, leading and inner blank rows inclu
 kind comes from a second load of the same columns as booleans: fastexcel converts number (and
 boolean) cells and leaves text and date cells null, where a float load would also convert text
 that looks like a number.
+
+A file is data the district did not write for us: a library's error (the CSV parser, calamine,
+pyarrow, the OS) may quote raw rows, so it is never shown; each is translated into a Chinese
+message that names the file, the row and the column, with the fix. Before a library opens a file,
+analytics.guard holds it to the [limits] of data/settings.toml.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import itertools
+import re
+import stat
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,19 +35,29 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from analytics import parse, schema
+from analytics import guard, parse, schema
 from analytics.model import DropError, FileReport, ReadResult
+from analytics.reference import Limits
 
 Progress = Callable[[str, float], None]
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 R_IGNORED = "不是数据约定中的表，已忽略"
+R_SYMLINK = "是符号链接（快捷方式），为安全起见不读取，请放入文件本身"
+R_SPECIAL = "不是普通文件，已忽略"
+R_BEYOND = "该行的单元格多于表头，多出的单元格有内容"
 R_DAMAGED = "含损坏的字节，无法识别（文件为UTF-8编码，此处字节已损坏），请从原系统重新导出"
 HEADER_SCAN_ROWS = 30  # title lines above the header are a few, never pages
 _TOTAL_PREFIXES = ("合计", "总计")
 _FILLED = "[^" + parse.BLANKS + "]"  # a cell with anything but blanks in it
 # Types whose parsers care whether a spreadsheet cell was a number
 _NUMERIC_AWARE = {"id18", "payee", "account", "date", "month", "money", "text"}
+# Headers kept aside are shown on a page: a few, short, and none that looks like data (a run
+# of seven digits is an ID number, an account or a phone, whatever separates its digits).
+EXTRA_SHOWN = 20
+EXTRA_CHARS = 30
+_DATA_LIKE = re.compile(r"[0-9]{7}")
+_DIGIT_SEPARATORS = re.compile(r"[\s\-_.,/()（）\u2010-\u2015]")
 
 
 @dataclass
@@ -96,6 +115,28 @@ def _shown(cell: str | None) -> str:
     return (cell or "").strip(parse.BLANKS)
 
 
+def _looks_like_data(text: str) -> bool:
+    return bool(_DATA_LIKE.search(_DIGIT_SEPARATORS.sub("", unicodedata.normalize("NFKC", text))))
+
+
+def _listed(headers: list[str]) -> list[str]:
+    """Header cells as a page may list them: at most EXTRA_SHOWN, each cut to EXTRA_CHARS
+    characters, none that looks like data; "另有N列" for the rest."""
+    shown = [h if len(h) <= EXTRA_CHARS else h[:EXTRA_CHARS] + "…"
+             for h in headers if not _looks_like_data(h)][:EXTRA_SHOWN]
+    rest = len(headers) - len(shown)
+    return shown + ([f"另有{rest}列"] if rest else [])
+
+
+def _label(headers: list[str | None], pos: int) -> str:
+    """A column as a message names it: its header, or its position when the header is blank
+    or looks like data."""
+    header = _shown(headers[pos]) if pos < len(headers) else ""
+    if not header or _looks_like_data(header):
+        return f"第{pos + 1}列"
+    return header if len(header) <= EXTRA_CHARS else header[:EXTRA_CHARS] + "…"
+
+
 def _find_header(rows: list[list[str | None]], table: schema.Table, file_name: str) -> int:
     """Index of the first row that names every required column of the table."""
     required = set(table.required_columns)
@@ -118,7 +159,7 @@ def _find_header(rows: list[list[str | None]], table: schema.Table, file_name: s
     found = _header_map(cells, table, file_name)
     missing = [table.column(c) for c in table.required_columns if c not in found]
     names = "、".join(f"{c.name}（{c.zh}）" for c in missing)
-    headers = "、".join(_shown(c) for c in cells if _shown(c))
+    headers = "、".join(_listed([_shown(c) for c in cells if _shown(c)]))
     raise DropError(f"文件 {file_name} 缺少必需的列 {names}。文件中的表头为：{headers}。"
                     f"请补上这些列（中文或英文表头均可）后重新放入")
 
@@ -129,6 +170,10 @@ def _decode(data: bytes, file_name: str) -> tuple[str, bytes]:
     """(encoding, UTF-8 bytes without BOM). Strict: a file that decodes as neither is refused."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DropError(f"文件 {file_name} 是UTF-16编码，请在Excel中另存为“CSV UTF-8（逗号分隔）”格式")
+    sample = data[:4096]
+    if sample.count(0) * 4 > len(sample):  # UTF-16 without its BOM, or a zeroed file
+        raise DropError(f"文件 {file_name} 含大量空字节，是UTF-16编码或文件已损坏：请在Excel中另存为"
+                        f"“CSV UTF-8（逗号分隔）”格式，或从原系统重新导出")
     bom = data.startswith(b"\xef\xbb\xbf")
     body = data[3:] if bom else data
     try:
@@ -174,7 +219,34 @@ def _damaged_utf8(body: bytes) -> bytes | None:
     return None
 
 
-def _csv_head(body: bytes) -> tuple[list[list[str | None]], list[int]]:
+# A CR that ends no CRLF. The CR of CR CR LF (a CRLF file saved again as text on Windows) goes
+# with its line end, as Polars reads it: a trailing blank of the last cell.
+_LONE_CR = re.compile(rb"\r(?![\r\n])")
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def _line_ends(body: bytes, file_name: str) -> bytes:
+    """The text with the lone CRs of "CSV (Macintosh)" as line ends. A CR inside a quoted cell
+    is part of the cell; lone CRs beside LFs no reader splits alike, and are refused."""
+    if body.count(b"\r") == body.count(b"\r\n") or not _LONE_CR.search(body):
+        return body
+    outside = _QUOTED.sub(b"", body) if b'"' in body else body
+    if not _LONE_CR.search(outside):
+        return body
+    if b"\n" not in outside:
+        return re.sub(rb"\r(?!\n)", b"\n", body)
+    raise DropError(f"文件 {file_name} 的换行符混用了单独的回车符（CR，旧版Mac的“CSV (Macintosh)”"
+                    f"格式）和换行符（LF），无法确定如何分行。请在Excel中打开后另存为"
+                    f"“CSV UTF-8（逗号分隔）”格式后重新放入")
+
+
+def _long_cell(file_name: str, row: int, column: str, limit: int) -> DropError:
+    where = f"第{row}行“{column}”列" if column else f"第{row}行"
+    return DropError(f"文件 {file_name} {where}的单元格超过{limit}个字符（单元格的上限；常见原因是"
+                     f"引号没有闭合或数据损坏），不予读取。请检查该行后重新导出")
+
+
+def _csv_head(body: bytes, file_name: str) -> tuple[list[list[str | None]], list[int]]:
     """The first records of a CSV and the byte offset where each starts."""
     head = body[:1 << 20].decode("utf-8", errors="ignore")
     offsets: list[int] = []
@@ -187,27 +259,101 @@ def _csv_head(body: bytes) -> tuple[list[list[str | None]], list[int]]:
 
     records: list[list[str | None]] = []
     start = 0
-    for record in csv.reader(lines()):
-        offsets.append(start)
-        records.append(list(record))
-        start = consumed[0]
-        if len(records) > HEADER_SCAN_ROWS:
-            break
+    try:
+        for record in csv.reader(lines()):
+            offsets.append(start)
+            records.append(list(record))
+            start = consumed[0]
+            if len(records) > HEADER_SCAN_ROWS:
+                break
+    except csv.Error as exc:  # never quoted: it may hold the row
+        if "field larger than field limit" in str(exc):
+            raise _long_cell(file_name, len(records) + 1, "", csv.field_size_limit()) from None
+        raise DropError(f"文件 {file_name} 第{len(records) + 1}行的格式有误，无法按CSV读取，"
+                        f"请检查该行后重新导出") from None
     return records, offsets
 
 
-def _load_csv(path: Path, table: schema.Table) -> _Cells:
-    encoding, body = _decode(path.read_bytes(), path.name)
+def _csv_scan(body: bytes, file_name: str, first_row: int, limits: Limits) -> int:
+    """The most cells a record has, by Python's csv module in strict mode, for a file Polars
+    could not read or whose quotes do not pair up: a record it cannot split is named by its
+    row (``first_row`` is the row of the first record of ``body``)."""
+    text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="replace", newline="")
+    widest = done = 0
     try:
-        records, offsets = _csv_head(body)
+        for record in csv.reader(text, strict=True):
+            if len(record) > widest:
+                widest = len(record)
+                if widest > limits.max_columns:
+                    raise DropError(f"文件 {file_name} 第{first_row + done}行有{widest:,}个单元格，"
+                                    f"超过{limits.max_columns:,}列的上限，不予读取")
+            done += 1
     except csv.Error as exc:
-        raise DropError(f"无法读取文件 {path.name}：{exc}") from None
-    h = _find_header(records, table, path.name)
+        row, fault = first_row + done, str(exc)
+        if "unexpected end of data" in fault:
+            raise DropError(f"文件 {file_name} 第{row}行的引号没有闭合（从该行起到文件末尾都被当作"
+                            f"一个单元格），请检查该行后重新导出") from None
+        if "field larger than field limit" in fault:
+            raise _long_cell(file_name, row, "", csv.field_size_limit()) from None
+        raise DropError(f"文件 {file_name} 第{row}行的引号没有正确闭合（引号括起的内容后面紧跟了其他"
+                        f"字符，或少了一个引号），请检查该行后重新导出") from None
+    return widest
+
+
+def _csv_records(body: bytes, width: int) -> pl.DataFrame:
+    """The records of ``body`` by Python's csv module, a batch at a time, for a file it reads
+    and Polars does not (a quote inside an unquoted cell, 显示器 27", is that character)."""
+    text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", errors="replace", newline="")
+    reader = csv.reader(text, strict=True)
+    names = [f"column_{i + 1}" for i in range(width)]
+    text_schema = dict.fromkeys(names, pl.String)
+    frames = [pl.DataFrame(schema=text_schema)]
+    while batch := list(itertools.islice(reader, 100_000)):
+        columns = zip(*(record + [""] * (width - len(record)) for record in batch))
+        frames.append(pl.DataFrame(dict(zip(names, columns)), schema=text_schema))
+    # As Polars reads them: an empty cell is null.
+    return pl.concat(frames).select(pl.when(pl.col(n) != "").then(pl.col(n)).alias(n)
+                                    for n in names)
+
+
+_POLARS_FAULTS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
+
+
+def _csv_grid(body: bytes, file_name: str, first_row: int, limits: Limits) -> pl.DataFrame:
+    """The records of ``body`` as text cells. Polars reads a well-formed file in one go; only a
+    file it cannot read (more cells in a row than in the first, a quote that never closes) or
+    whose quotes do not pair up goes through Python's csv module, to read it or name the row."""
+    def read(**kw) -> pl.DataFrame:
+        return pl.read_csv(body, has_header=False, infer_schema=False, raise_if_empty=False,
+                           **kw)
+
     try:
-        grid = pl.read_csv(body[offsets[h]:], has_header=False, infer_schema=False,
-                           truncate_ragged_lines=True, raise_if_empty=False)
-    except pl.exceptions.PolarsError as exc:
-        raise DropError(f"无法读取文件 {path.name}：{exc}") from None
+        grid = read(truncate_ragged_lines=False)
+    except _POLARS_FAULTS:
+        grid = None
+    if grid is not None and body.count(b'"') % 2 == 0:
+        return grid
+    widest = _csv_scan(body, file_name, first_row, limits)
+    if grid is not None:
+        return grid  # a quote inside a cell (5"), read as the character it is
+    try:
+        # Rows longer than the first: read to the widest, the cells beyond the header checked
+        # by read_table_file.
+        return read(schema={f"column_{i + 1}": pl.String for i in range(widest)},
+                    missing_columns="insert")
+    except _POLARS_FAULTS:
+        return _csv_records(body, widest)
+
+
+def _load_csv(path: Path, table: schema.Table, limits: Limits) -> _Cells:
+    encoding, body = _decode(path.read_bytes(), path.name)
+    body = _line_ends(body, path.name)
+    records, offsets = _csv_head(body, path.name)
+    h = _find_header(records, table, path.name)
+    if len(records[h]) > limits.max_columns:
+        raise DropError(f"文件 {path.name} 的表头有{len(records[h]):,}列，超过{limits.max_columns:,}"
+                        f"列的上限，不予读取")
+    grid = _csv_grid(body[offsets[h]:], path.name, h + 1, limits)
     return _split(grid, 0, h + 1, encoding)
 
 
@@ -220,21 +366,30 @@ def _split(grid: pl.DataFrame, h: int, header_row: int, encoding: str | None = N
     return _Cells(headers, data, rows, header_row=header_row, encoding=encoding)
 
 
-def _load_xlsx(path: Path, table: schema.Table) -> _Cells:
+def _unreadable_xlsx(file_name: str) -> DropError:
+    return DropError(f"无法打开Excel文件 {file_name}：文件已损坏，或含有无法识别的内容。"
+                     f"请在Excel中打开后另存为 .xlsx（或“CSV UTF-8（逗号分隔）”）后重新放入")
+
+
+def _load_xlsx(path: Path, table: schema.Table, limits: Limits) -> _Cells:
+    guard.check_xlsx(path, limits)  # before calamine inflates anything
     try:
         reader = fastexcel.read_excel(path)
         sheet = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="string")
         grid = sheet.to_polars()
-    except Exception as exc:  # fastexcel raises its own hierarchy and calamine's
-        raise DropError(f"无法打开Excel文件 {path.name}：{exc}") from None
+    except Exception:  # fastexcel's and calamine's errors may quote cells: never shown
+        raise _unreadable_xlsx(path.name) from None
     names = grid.columns
     h = _find_header([list(r) for r in grid.head(HEADER_SCAN_ROWS).iter_rows()], table, path.name)
     cells = _split(grid, h, h + 1)
     mapping = _header_map(cells.headers, table, path.name)
     wanted = [i for name, i in mapping.items() if table.column(name).type in _NUMERIC_AWARE]
     if wanted:
-        kinds = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="boolean",
-                                  use_columns=[names[i] for i in wanted]).to_polars()
+        try:
+            kinds = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="boolean",
+                                      use_columns=[names[i] for i in wanted]).to_polars()
+        except Exception:
+            raise _unreadable_xlsx(path.name) from None
         if kinds.height != grid.height:
             raise DropError(f"无法读取Excel文件 {path.name} 的单元格类型，请另存为CSV后重试")
         for i, name in zip(wanted, kinds.columns):
@@ -254,11 +409,13 @@ def _as_text(s: pl.Series) -> tuple[pl.Series, pl.Series | None]:
     return s.cast(pl.String), None
 
 
-def _load_parquet(path: Path, table: schema.Table) -> _Cells:
+def _load_parquet(path: Path, table: schema.Table, limits: Limits) -> _Cells:
+    guard.check_parquet(path, limits)
     try:
         frame = pl.read_parquet(path)
-    except Exception as exc:  # polars and the parquet decoder raise various errors
-        raise DropError(f"无法读取Parquet文件 {path.name}：{exc}") from None
+    except (Exception, pl.exceptions.PanicException):  # may quote values: never shown
+        raise DropError(f"无法读取Parquet文件 {path.name}：文件已损坏，或使用了不支持的格式，"
+                        f"请重新导出后放入") from None
     headers = list(frame.columns)
     _find_header([headers], table, path.name)
     data, numeric = {}, {}
@@ -266,8 +423,8 @@ def _load_parquet(path: Path, table: schema.Table) -> _Cells:
         try:
             text, kind = _as_text(frame[name])
         except pl.exceptions.PolarsError:
-            raise DropError(f"文件 {path.name} 的列“{name}”类型为 {frame[name].dtype}，"
-                            f"无法按文本读取") from None
+            raise DropError(f"文件 {path.name} 的“{_label(headers, i)}”列类型为 "
+                            f"{frame[name].dtype}，无法按文本读取，请改为文本后重新导出") from None
         data[f"c{i}"] = text
         if kind is not None:
             numeric[i] = kind
@@ -281,8 +438,24 @@ _LOADERS = {"csv": _load_csv, "xlsx": _load_xlsx, "parquet": _load_parquet}
 
 # --- typing a table -----------------------------------------------------------------------------
 
-def _drop_non_data(cells: _Cells, notes: list[str]) -> _Cells:
-    """Blank rows and a closing 合计/总计 row are not data."""
+def _oversized(cells: _Cells, file_name: str, limit: int) -> None:
+    """Refuse a cell longer than the limit (a quote that never closed, a damaged file), naming
+    its row and column and quoting nothing."""
+    for name in cells.data.columns:
+        s = cells.data[name]
+        if s.dtype != pl.String or (s.str.len_bytes().max() or 0) <= limit:
+            continue  # a character is at least a byte: most columns end here
+        over = (s.str.len_chars() > limit).arg_true()
+        if not over.is_empty():
+            i = over[0]
+            raise _long_cell(file_name, cells.rows[i], _label(cells.headers, int(name[1:])),
+                             limit)
+
+
+def _drop_non_data(cells: _Cells, notes: list[str], required: list[int]) -> _Cells:
+    """Blank rows and a closing 合计/总计 row are not data. A total row is the last row, with
+    合计/总计 in its first filled cell and a required column blank: a label and sums. A real row
+    fills every required column, whatever its ID says (流水号 合计0001)."""
     data = cells.data
     if data.width == 0 or data.height == 0:
         return cells
@@ -300,8 +473,9 @@ def _drop_non_data(cells: _Cells, notes: list[str]) -> _Cells:
     kept = keep.arg_true()
     if not kept.is_empty():
         last = kept[-1]
-        first = next(c.strip(parse.BLANKS) for c in data.row(last) if c and c.strip(parse.BLANKS))
-        if first.startswith(_TOTAL_PREFIXES):
+        row = data.row(last)
+        first = next(c.strip(parse.BLANKS) for c in row if c and c.strip(parse.BLANKS))
+        if first.startswith(_TOTAL_PREFIXES) and not all(_shown(row[i]) for i in required):
             keep = keep.scatter(last, False)
             notes.append(f"已跳过末尾的合计行（第{cells.rows[last]}行）")
     if keep.all():
@@ -310,6 +484,32 @@ def _drop_non_data(cells: _Cells, notes: list[str]) -> _Cells:
     cells.rows = cells.rows.filter(keep)
     cells.numeric = {i: s.filter(keep) for i, s in cells.numeric.items()}
     return cells
+
+
+def _beyond_header(cells: _Cells) -> tuple[pl.DataFrame, pl.Series] | None:
+    """(rejects, rows) for the rows with something in a cell right of the header's last named
+    column: more cells than the header, never truncated silently. Trailing blank cells (a comma
+    too many) are nothing. One reject per row, at its first such cell."""
+    named = [i for i, h in enumerate(cells.headers) if _shown(h)]
+    beyond = range((named[-1] if named else -1) + 1, cells.data.width)
+    if not beyond or cells.data.height == 0:
+        return None
+    position = pl.repeat(None, cells.data.height, dtype=pl.Int64, eager=True)
+    value = pl.repeat(None, cells.data.height, dtype=pl.String, eager=True)
+    for i in beyond:
+        cell = cells.data[f"c{i}"]
+        hit = cell.str.contains(_FILLED).fill_null(False) & position.is_null()
+        if hit.any():
+            position = pl.select(pl.when(hit).then(i + 1).otherwise(position)).to_series()
+            value = pl.select(pl.when(hit).then(cell).otherwise(value)).to_series()
+    cells.data = cells.data.drop([f"c{i}" for i in beyond])
+    found = position.is_not_null()
+    if not found.any():
+        return None
+    return pl.DataFrame({
+        "row": cells.rows.filter(found),
+        "column": [f"第{n}列（表头之外）" for n in position.filter(found).to_list()],
+        "value": value.filter(found), "reason": R_BEYOND}), found
 
 
 def _duplicates(typed: pl.DataFrame, rows: pl.Series, table: schema.Table) -> pl.DataFrame:
@@ -324,11 +524,41 @@ def _duplicates(typed: pl.DataFrame, rows: pl.Series, table: schema.Table) -> pl
     return later.join(first, on=keys, how="left").select("row", "first_row", "i")
 
 
+def _os_error(file_name: str, exc: OSError) -> DropError:
+    """An OS error as a Chinese message naming the file, never the server's path."""
+    if isinstance(exc, PermissionError):
+        return DropError(f"没有权限读取文件 {file_name}，请检查文件的权限（或是否被其他程序锁定）后重试")
+    if isinstance(exc, FileNotFoundError):
+        return DropError(f"文件 {file_name} 在读取时已不存在（可能被移走或删除），请重新放入后重试")
+    if isinstance(exc, IsADirectoryError):
+        return DropError(f"{file_name} 是文件夹，不是数据文件")
+    if exc.errno == errno.ENAMETOOLONG:
+        shown = file_name if len(file_name) <= 40 else file_name[:40] + "…"
+        return DropError(f"文件名 {shown} 过长，系统无法打开，请改用较短的文件名或文件夹名")
+    code = errno.errorcode.get(exc.errno or 0, "")
+    return DropError(f"无法读取文件 {file_name}（系统错误{code and ' ' + code}），"
+                     f"请确认文件能正常打开后重试")
+
+
+def _load(path: Path, fmt: str, table: schema.Table, limits: Limits) -> _Cells:
+    try:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a folder, a pipe, a device
+            raise DropError(f"{path.name} 不是普通文件，无法作为数据文件读取")
+        if status.st_size == 0:
+            raise DropError(f"文件 {path.name} 是空文件（0字节），请从原系统重新导出")
+        return _LOADERS[fmt](path, table, limits)
+    except OSError as exc:
+        raise _os_error(path.name, exc) from None
+
+
 def read_table_file(path: str | Path, table_name: str,
                     catalogue: pl.DataFrame | None = None, *,
-                    today: date | None = None) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
+                    today: date | None = None, limits: Limits | None = None,
+                    ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
     """One file of one table: (typed frame, rejects, report). Raises DropError for a file that
-    cannot be used (unreadable, a required column missing)."""
+    cannot be used (unreadable, a required column missing, over a limit). Every data row is
+    kept or rejected: rows_read = rows_kept + the rows in the rejects."""
     path = Path(path)
     table = schema.TABLES[table_name]
     fmt = FORMATS.get(path.suffix.lower())
@@ -337,20 +567,28 @@ def read_table_file(path: str | Path, table_name: str,
     if catalogue is None:
         from analytics.reference import load_catalogue
         catalogue = load_catalogue()
+    if limits is None:
+        from analytics.reference import load_settings
+        limits = load_settings().limits
     today = today or date.today()
 
-    cells = _LOADERS[fmt](path, table)
+    cells = _load(path, fmt, table, limits)
+    _oversized(cells, path.name, limits.max_cell_chars)
     mapping = _header_map(cells.headers, table, path.name)
     notes: list[str] = []
     if cells.header_row > 1:
         notes.append(f"表头在第{cells.header_row}行，其上的标题行已跳过")
-    cells = _drop_non_data(cells, notes)
+    cells = _drop_non_data(cells, notes, [mapping[c] for c in table.required_columns])
     height = cells.data.height
 
     typed: dict[str, pl.Series] = {}
     damaged_cells = 0
     bad = pl.repeat(False, height, eager=True)
     rejects: list[pl.DataFrame] = []
+    beyond = _beyond_header(cells)
+    if beyond is not None:
+        rejects.append(beyond[0])
+        bad = bad | beyond[1]
     for column in table.columns:
         if column.name not in mapping:
             continue
@@ -399,8 +637,8 @@ def read_table_file(path: str | Path, table_name: str,
         notes.append(f"文件为UTF-8编码，但有{damaged_cells}个单元格含损坏的字节，所在行已拒收")
     kept = frame.filter(~bad) if bad.any() else frame
     reject_frame = _rejects_frame(rejects, path.name)
-    extra = [_shown(h) for i, h in enumerate(cells.headers)
-             if i not in mapping.values() and _shown(h)]
+    extra = _listed([_shown(h) for i, h in enumerate(cells.headers)
+                     if i not in mapping.values() and _shown(h)])
     report = FileReport(
         table=table.name, path=path.name, format=fmt, encoding=cells.encoding,
         header_row=cells.header_row, rows_read=height, rows_kept=kept.height,
@@ -420,26 +658,42 @@ def _rejects_frame(parts: list[pl.DataFrame], file_name: str) -> pl.DataFrame:
 
 # --- a whole drop -------------------------------------------------------------------------------
 
+def _entries(root: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
+    """The files of a drop folder by table, and the entries ignored with why. A symbolic link
+    is not followed: it could name any file the server can read."""
+    found: dict[str, list[Path]] = {}
+    ignored: list[tuple[str, str]] = []
+    try:
+        for p in sorted(root.iterdir(), key=lambda p: p.name):
+            if p.is_symlink():
+                ignored.append((p.name, R_SYMLINK))
+            elif p.is_dir():
+                continue
+            elif not p.is_file():  # a pipe or a device: reading it could block or never end
+                ignored.append((p.name, R_SPECIAL))
+            elif (name := identify_table(p)) is None:
+                ignored.append((p.name, R_IGNORED))
+            else:
+                found.setdefault(name, []).append(p)
+    except OSError:
+        raise DropError(f"无法读取数据目录 {root.name} 中的文件列表，请检查文件夹的权限后重试") from None
+    return found, ignored
+
+
 def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
-              progress: Progress | None = None) -> ReadResult:
+              progress: Progress | None = None, limits: Limits | None = None) -> ReadResult:
     """Every file of a drop folder: typed tables, rejects, and what was read or ignored."""
     root = Path(path)
     if not root.is_dir():
-        raise DropError(f"数据目录不存在或不是文件夹：{root}")
+        raise DropError(f"数据目录 {root.name or root} 不存在或不是文件夹")  # no server path
     if catalogue is None:
         from analytics.reference import load_catalogue
         catalogue = load_catalogue()
+    if limits is None:
+        from analytics.reference import load_settings
+        limits = load_settings().limits
 
-    found: dict[str, list[Path]] = {}
-    ignored: list[tuple[str, str]] = []
-    for p in sorted(root.iterdir(), key=lambda p: p.name):
-        if not p.is_file():
-            continue
-        name = identify_table(p)
-        if name is None:
-            ignored.append((p.name, R_IGNORED))
-        else:
-            found.setdefault(name, []).append(p)
+    found, ignored = _entries(root)
     for name, files in found.items():
         if len(files) > 1:
             t = schema.TABLES[name]
@@ -448,7 +702,9 @@ def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
     missing = [schema.TABLES[n] for n in schema.REQUIRED_TABLES if n not in found]
     if missing:
         parts = "；".join(f"{t.name}（{t.zh}），文件名可为 {_file_names(t)}" for t in missing)
-        raise DropError(f"数据目录 {root.name} 缺少必需的表：{parts}")
+        skipped = "".join(f"（{n} {why}）" for n, why in ignored
+                          if why != R_IGNORED and identify_table(n) in {t.name for t in missing})
+        raise DropError(f"数据目录 {root.name} 缺少必需的表：{parts}{skipped}")
 
     today = date.today()
     order = [n for n in schema.TABLES if n in found]
@@ -459,7 +715,11 @@ def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
         file = found[name][0]
         if progress:
             progress(f"正在读取{schema.TABLES[name].zh}（{file.name}）", i / len(order))
-        frame, rej, report = read_table_file(file, name, catalogue, today=today)
+        frame, rej, report = read_table_file(file, name, catalogue, today=today, limits=limits)
+        if name in schema.REQUIRED_TABLES and report.rows_read == 0:
+            t = schema.TABLES[name]
+            raise DropError(f"文件 {file.name} 只有表头，没有数据行。{t.name}（{t.zh}）是必需的表，"
+                            f"请确认导出的范围（如月份）有数据后重新导出")
         tables[name] = frame
         rejects.append(rej)
         reports.append(report)

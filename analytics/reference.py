@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +18,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def data_dir() -> Path:
     return Path(os.environ.get("AIDWATCH_DATA_DIR", PROJECT_ROOT / "data"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one file of a drop may hold ([limits]): a file over a limit is refused before a
+    library reads it, so that a damaged or crafted file cannot exhaust the server's memory."""
+
+    max_cell_chars: int = 32767        # characters in one cell (Excel's own limit)
+    max_unpacked_mb: int = 1024        # an .xlsx file unpacked, a Parquet file's pages
+    max_cells: int = 30_000_000        # cells of a worksheet's used range (rows x columns)
+    max_columns: int = 16384           # columns of a table (Excel's own limit)
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "Limits":
+        defaults = cls()
+        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name)))
+                      for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,7 @@ class Settings:
     visit_cycle_months: dict[str, int]
     indicator_weights: dict[str, float]
     trainings_per_year: int
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_toml(cls, raw: dict) -> "Settings":
@@ -48,6 +66,7 @@ class Settings:
             visit_cycle_months={k: int(v) for k, v in raw["dynamic"]["visit_cycle_months"].items()},
             indicator_weights={k: float(v) for k, v in raw["indicators"]["weights"].items()},
             trainings_per_year=int(raw["indicators"]["trainings_per_year"]),
+            limits=Limits.from_toml(raw.get("limits", {})),
         )
 
 

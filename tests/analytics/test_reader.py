@@ -542,3 +542,50 @@ def test_gb18030_chinese_never_passes_for_broken_utf8(chinese, ascii_text):
 
     data = (ascii_text + chinese).encode("gb18030")
     assert _damaged_utf8(data) is None
+
+
+# --- line endings, ragged rows, total rows, empty tables (contract section 1) --------------------
+
+def test_a_drop_saved_as_csv_macintosh_reads_the_same(tmp_path, reference):
+    folder = write_drop(tmp_path / "mac", "csv")
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\r\n", b"\r"))
+    result = read_drop(folder)
+    assert result.rejects.is_empty()
+    for name, frame in reference.tables.items():
+        assert_frame_equal(result.tables[name], frame)
+    assert all(report.extra_columns == [] for report in result.files)
+
+
+def test_more_cells_than_the_header_is_a_reject_and_a_trailing_comma_is_not(tmp_path):
+    path = write_csv(tmp_path / "ledger.csv", "ledger", DROP["ledger"])
+    lines = path.read_bytes().decode().split("\r\n")
+    lines[1] += ",备注"   # row 2: something beyond the header
+    lines[2] += ","       # row 3: a blank cell beyond it
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    frame, rejects, report = read_table_file(path, "ledger")
+    assert rejects.select("row", "column", "value", "reason").rows() == [
+        (2, "第15列（表头之外）", "备注", "该行的单元格多于表头，多出的单元格有内容")]
+    assert frame["txn_id"].to_list() == ["T0002", "T0003"]
+    assert (report.rows_read, report.rows_kept) == (3, 2)
+
+
+def test_a_total_row_leaves_a_required_column_blank(tmp_path):
+    rows = DROP["ledger"] + [dict(DROP["ledger"][0], txn_id="合计0001")]
+    frame, _, report = read_table_file(write_csv(tmp_path / "ledger.csv", "ledger", rows),
+                                       "ledger")
+    assert frame["txn_id"].to_list()[-1] == "合计0001" and report.rows_read == 4
+    rows = DROP["ledger"] + [{"txn_id": "合计", "amount": "5,325.50"}]
+    frame, rejects, report = read_table_file(write_csv(tmp_path / "ledger.csv", "ledger", rows),
+                                             "ledger")
+    assert rejects.is_empty() and frame.height == report.rows_read == 3
+    assert "已跳过末尾的合计行（第5行）" in report.notes
+
+
+def test_a_required_table_with_a_header_and_no_rows_stops_the_run(tmp_path):
+    folder = write_drop(tmp_path / "d", "csv")
+    write_csv(folder / "ledger.csv", "ledger", [])
+    with pytest.raises(DropError, match=r"ledger\.csv 只有表头，没有数据行"):
+        read_drop(folder)
+    frame, rejects, report = read_table_file(folder / "ledger.csv", "ledger")
+    assert frame.height == rejects.height == report.rows_read == 0
