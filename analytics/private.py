@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-import tomllib
 from pathlib import Path
 
 from analytics import reference
@@ -29,18 +28,10 @@ def root() -> Path:
     env = os.environ.get("AIDWATCH_PRIVATE_DIR")
     if env:
         return Path(env)
-    configured = _configured()
+    configured = reference.storage_setting("private_dir")
     if configured:
         return Path(configured).expanduser()
     return Path(tempfile.gettempdir()) / f"aidwatch-{os.getuid()}"
-
-
-def _configured() -> str:
-    try:
-        with open(reference.data_dir() / "settings.toml", "rb") as fh:
-            return str(tomllib.load(fh).get("storage", {}).get("private_dir", "") or "")
-    except (OSError, tomllib.TOMLDecodeError):
-        return ""
 
 
 def ensure_dir(path: Path) -> Path:

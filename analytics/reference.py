@@ -38,6 +38,23 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Workflow:
+    """Deadlines of the follow-up loop ([workflow]); working days on the official calendar."""
+
+    verify_working_days: int = 10       # a lead assigned for verification is due in
+    rectify_working_days: int = 20      # a rectification ordered is due in
+    recheck_after_months: int = 3       # 回头看: months after a rectification is completed
+    exception_max_days: int = 365       # longest term of a 容错免责 or other exception
+    exception_warning_days: int = 30    # flagged this many days before an exception ends
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "Workflow":
+        defaults = cls()
+        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name)))
+                      for f in fields(cls)})
+
+
+@dataclass(frozen=True)
 class Settings:
     payment_due_day: int
     small_amount_cap_fen: int
@@ -50,6 +67,7 @@ class Settings:
     indicator_weights: dict[str, float]
     trainings_per_year: int
     limits: Limits = field(default_factory=Limits)
+    workflow: Workflow = field(default_factory=Workflow)
 
     @classmethod
     def from_toml(cls, raw: dict) -> "Settings":
@@ -67,6 +85,7 @@ class Settings:
             indicator_weights={k: float(v) for k, v in raw["indicators"]["weights"].items()},
             trainings_per_year=int(raw["indicators"]["trainings_per_year"]),
             limits=Limits.from_toml(raw.get("limits", {})),
+            workflow=Workflow.from_toml(raw.get("workflow", {})),
         )
 
 
@@ -78,6 +97,16 @@ def _load_settings(path: str) -> Settings:
 
 def load_settings(path: Path | None = None) -> Settings:
     return _load_settings(str(path or data_dir() / "settings.toml"))
+
+
+def storage_setting(name: str) -> str:
+    """A value of the settings' [storage] section (blank when absent). Read apart from the
+    rules' settings: where the data lives is decided before anything else is loaded."""
+    try:
+        with open(data_dir() / "settings.toml", "rb") as fh:
+            return str(tomllib.load(fh).get("storage", {}).get(name, "") or "")
+    except (OSError, tomllib.TOMLDecodeError):
+        return ""
 
 
 def load_catalogue(path: Path | None = None) -> pl.DataFrame:

@@ -9,7 +9,6 @@ brought up to date before anything reads it.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,14 +24,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def configured_url() -> str | None:
     """The database URL the environment or the settings give, if any."""
-    env = os.environ.get("AIDWATCH_DATABASE_URL")
-    if env:
-        return env
-    try:
-        with open(reference.data_dir() / "settings.toml", "rb") as fh:
-            return str(tomllib.load(fh).get("storage", {}).get("database_url", "") or "") or None
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
+    return os.environ.get("AIDWATCH_DATABASE_URL") or reference.storage_setting("database_url") \
+        or None
 
 
 def make_engine(url: str) -> Engine:

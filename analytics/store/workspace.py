@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import tomllib
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,11 +41,7 @@ def workspace_root() -> Path:
     env = os.environ.get("AIDWATCH_WORKSPACE")
     if env:
         return Path(env)
-    try:
-        with open(reference.data_dir() / "settings.toml", "rb") as fh:
-            configured = tomllib.load(fh).get("storage", {}).get("workspace", "")
-    except (OSError, tomllib.TOMLDecodeError):
-        configured = ""
+    configured = reference.storage_setting("workspace")
     return Path(configured).expanduser() if configured else private.root() / "workspace"
 
 
