@@ -6,8 +6,6 @@ The CLI and the dashboard both call :func:`run`; nothing here prints.
 from __future__ import annotations
 
 import calendar as _cal
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analytics.export import write_csv
 from analytics.model import Drop, DropError, ReadResult
 from analytics.reference import load_catalogue, load_settings
 from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA, REJECTS_COLUMNS
@@ -98,27 +97,18 @@ def run_read(read: ReadResult, *, source: Path | None = None, as_of: date | None
     return RunOutcome(read, drop, result.findings, result.summary, indicators)
 
 
-def _write_csv_atomic(frame: pl.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.write_csv(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_rejects(rejects: pl.DataFrame, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv_atomic(rejects.select(REJECTS_COLUMNS), out_dir / "rejects.csv")
+    write_csv(rejects.select(REJECTS_COLUMNS), out_dir / "rejects.csv")
 
 
 def write_outputs(outcome: RunOutcome, out_dir: Path) -> None:
+    """The run's four CSV files, each written whole (atomically) and with formula-like text
+    neutralised for the spreadsheets people open them in (contract section 4)."""
     from analytics.schema import FINDINGS_COLUMNS
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv_atomic(outcome.findings.select(FINDINGS_COLUMNS), out_dir / "findings.csv")
+    write_csv(outcome.findings.select(FINDINGS_COLUMNS), out_dir / "findings.csv")
     write_rejects(outcome.read.rejects, out_dir)
-    _write_csv_atomic(outcome.indicators.select(INDICATORS_COLUMNS), out_dir / "indicators.csv")
-    _write_csv_atomic(outcome.summary, out_dir / "checks.csv")
+    write_csv(outcome.indicators.select(INDICATORS_COLUMNS), out_dir / "indicators.csv")
+    write_csv(outcome.summary, out_dir / "checks.csv")

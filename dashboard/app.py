@@ -44,7 +44,7 @@ with st.sidebar:
                        "（默认取环境变量 AIDWATCH_OUT）")
     for label, path in (("数据文件夹", ui.current_drop_dir()), ("检查结果文件夹", ui.current_out_dir())):
         if not path.is_dir():
-            st.caption(f":orange[{label}不存在：{path}]")
+            st.caption(f":orange[{label}不存在：{ui.md(path)}]")
 
 current = st.navigation(pages)
 # A run started on 数据导入 is followed there; on any other page, in the sidebar.

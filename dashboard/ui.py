@@ -1,20 +1,23 @@
-"""Helpers shared by the pages: folders in use, masked tables, Excel downloads.
+"""Helpers shared by the pages: folders in use, masked tables, Excel downloads, data grids.
 
 The table builders return Polars frames with Chinese headers and are tested without a browser;
 only the functions at the bottom touch Streamlit.
+
+Data from the audited systems is never rendered as Markdown: a page puts it into st.markdown,
+st.info, st.caption, expander labels and the like only through :func:`md` (or :func:`md_code`),
+and shows frames only through :func:`show_table`, whose grid (and its CSV download) holds
+neutralised text like every export.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
-import xlsxwriter
 
-from analytics import reference, schema
+from analytics import export, reference, schema
 from analytics.masking import mask_rejects
 from analytics.model import ReadResult
 
@@ -31,6 +34,10 @@ REJECT_HEADERS = {"file": "文件", "row": "行号", "column": "列", "value": "
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GB18030/GBK"}
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Data text as literal Markdown, and as a literal code span (analytics.export).
+md = export.md_escape
+md_code = export.md_code
 
 
 # --- Folders ---------------------------------------------------------------------------------
@@ -53,8 +60,10 @@ def current_out_dir() -> Path:
 
 
 def how_to_run(out_dir: Path) -> str:
+    """Markdown: how to get results into ``out_dir`` (the folder shown as typed)."""
+    command = md_code(f"aidwatch check 数据文件夹 --out {out_dir}")
     return ("请在「数据导入」页读入数据后点击「运行全部检查」（或由管理员运行 "
-            f"`aidwatch check 数据文件夹 --out {out_dir}`），或在侧栏选择已有检查结果的文件夹。")
+            f"{command}），或在侧栏选择已有检查结果的文件夹。")
 
 
 def init_folder_state() -> None:
@@ -144,13 +153,8 @@ def rejects_for_display(rejects: pl.DataFrame) -> pl.DataFrame:
 
 
 def excel_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
-    """An .xlsx workbook with one sheet per frame, written by xlsxwriter."""
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
-        for sheet, frame in frames.items():
-            frame.write_excel(workbook, worksheet=sheet, autofit=True, freeze_panes=(1, 0),
-                              table_style="Table Style Light 9")
-    return buffer.getvalue()
+    """An .xlsx workbook with one sheet per frame, neutralised (analytics.export)."""
+    return export.excel_bytes(frames)
 
 
 # --- Streamlit ---------------------------------------------------------------------------------
@@ -171,7 +175,7 @@ def follow_job(where: str = "page") -> None:
         st.session_state.pop(JOB_KEY, None)
         return
     if not job.done.is_set():
-        st.progress(job.fraction, text=f"{job.message}（{job.fraction:.0%}）")
+        st.progress(job.fraction, text=f"{md(job.message)}（{job.fraction:.0%}）")
         st.caption("检查在后台进行，可以先浏览其他页面，回到本页即可看到进度。" if where == "page"
                    else "检查在后台进行，完成后各页面自动切换到本次结果。")
         return
@@ -231,8 +235,15 @@ def page_links(links: list[tuple]) -> None:
         col.page_link(page, label=label, icon=":material/arrow_forward:", query_params=params)
 
 
-def show_table(frame: pl.DataFrame, **kwargs) -> None:
-    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+def show_table(frame, **kwargs):
+    """The one way a page draws a data grid: ``frame`` (Polars, or a pandas Styler of one)
+    neutralised first, since the grid's own download is a CSV file people open in a spreadsheet.
+    Returns what st.dataframe returns (the selection, with ``on_select``)."""
+    if isinstance(frame, pl.DataFrame):
+        frame = export.neutralise(frame)
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(frame, **kwargs)
 
 
 def download_excel(label: str, frames: dict[str, pl.DataFrame], file_name: str, key: str) -> None:
@@ -248,6 +259,6 @@ def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
 
     indicators = data.indicators(out_dir)
     if indicators.height == 0:
-        st.info(f"检查结果文件夹中还没有绩效指标：{out_dir}。{how_to_run(out_dir)}")
+        st.info(f"检查结果文件夹中还没有绩效指标：{md(out_dir)}。{how_to_run(out_dir)}")
         st.stop()
     return indicators

@@ -1,7 +1,8 @@
 """Figures of the 资金比对 page, built from the frames of analytics.views.funds.
 
 Each function returns a plotly figure and reads nothing else, so the tests can inspect its traces
-without a browser. Money arrives in fen and is drawn in yuan.
+without a browser. Money arrives in fen and is drawn in yuan. Labels taken from the data go
+through analytics.export.plot_text: Plotly draws some HTML tags in them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
+
+from analytics.export import plot_text
 
 COUNT = "发现数"
 MONEY = "涉及金额（元）"
@@ -35,6 +38,7 @@ def _count_and_money(labels: list[str], counts: list[int], money: list[float], t
     """Two horizontal bar panels sharing the category axis: count left, money right."""
     if not labels:
         return _empty(title)
+    labels = [plot_text(label) for label in labels]
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=(COUNT, MONEY))
     fig.add_trace(go.Bar(name=COUNT, y=labels, x=counts, orientation="h",
@@ -75,7 +79,7 @@ def street_check_heatmap(counts: pl.DataFrame, money: pl.DataFrame | None = None
     checks = [c for c in counts.columns if c != "street"]
     if counts.height == 0 or not checks:
         return _empty(title)
-    streets = counts.get_column("street").to_list()
+    streets = [plot_text(s) for s in counts.get_column("street").to_list()]
     z = counts.select(checks).rows()
     hover = f"街镇：%{{y}}<br>检查项：%{{x}}<br>{COUNT}：%{{z}}"
     customdata = None
@@ -85,7 +89,8 @@ def street_check_heatmap(counts: pl.DataFrame, money: pl.DataFrame | None = None
     # Zero cells stay blank so that the streets and checks with findings stand out.
     text = [["" if v == 0 else str(v) for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=z, x=checks, y=streets, customdata=customdata, colorscale="Reds", text=text,
+        z=z, x=[plot_text(c) for c in checks], y=streets, customdata=customdata,
+        colorscale="Reds", text=text,
         texttemplate="%{text}", hovertemplate=hover + "<extra></extra>",
         colorbar=dict(title=dict(text=COUNT)), xgap=2, ygap=2, name=COUNT,
     ))

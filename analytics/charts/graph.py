@@ -1,7 +1,9 @@
 """The 关系图谱 network figure, drawn from an analytics.views.graph.GraphView.
 
 Positions come with the view; this module only draws, so tests can inspect the traces without a
-browser. Node shape and colour follow the kind; the evidence path is drawn thick and red.
+browser. Node shape and colour follow the kind; the evidence path is drawn thick and red. Labels
+hold data (staff and case numbers, addresses) and go through analytics.export.plot_text: Plotly
+draws some HTML tags in text and hover labels.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics.export import plot_text
 from analytics.linkgraph import ACCOUNT, ADDRESS, CASE, KIND_ZH, KINDS, PERSON, PHONE, STAFF
 
 FONT = dict(family="'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', sans-serif")
@@ -41,7 +44,7 @@ def network_figure(view, height: int = 680) -> go.Figure:
     if view.nodes.height == 0:
         fig.add_annotation(text=EMPTY, showarrow=False, x=0.5, y=0.5, xref="paper",
                            yref="paper")
-        fig.update_layout(title=view.title, font=FONT, xaxis_visible=False,
+        fig.update_layout(title=plot_text(view.title), font=FONT, xaxis_visible=False,
                           yaxis_visible=False, height=260)
         return fig
     pos = {k: (x, y) for k, x, y in view.nodes.select("key", "x", "y").iter_rows()}
@@ -65,7 +68,8 @@ def network_figure(view, height: int = 680) -> go.Figure:
         "label", "highlight")
     fig.add_trace(go.Scatter(
         x=((mid["x0"] + mid["x1"]) / 2).to_list(), y=((mid["y0"] + mid["y1"]) / 2).to_list(),
-        mode="text", text=mid["label"].to_list(), name=LABEL_TRACE, hoverinfo="skip",
+        mode="text", text=[plot_text(label) for label in mid["label"].to_list()],
+        name=LABEL_TRACE, hoverinfo="skip",
         showlegend=False,
         textfont=dict(size=10, color=[PATH_COLOUR if h else "#555555"
                                       for h in mid["highlight"].to_list()])))
@@ -75,12 +79,13 @@ def network_figure(view, height: int = 680) -> go.Figure:
             continue
         on_path = part.get_column("highlight").to_list()
         hubs = part.get_column("hub").to_list()
+        labels = [plot_text(label) for label in part.get_column("label").to_list()]
         fig.add_trace(go.Scatter(
             x=part["x"].to_list(), y=part["y"].to_list(), mode="markers+text",
-            name=KIND_ZH[kind], text=part["label"].to_list(), textposition="top center",
+            name=KIND_ZH[kind], text=labels, textposition="top center",
             textfont=dict(size=10),
             hovertext=[f"{KIND_ZH[kind]}：{lab}" + ("（多人共用）" if hub else "")
-                       for lab, hub in zip(part["label"].to_list(), hubs)],
+                       for lab, hub in zip(labels, hubs)],
             hoverinfo="text",
             marker=dict(symbol=SYMBOL[kind], color=COLOUR[kind],
                         size=[22 if h else 15 for h in on_path],
@@ -88,7 +93,7 @@ def network_figure(view, height: int = 680) -> go.Figure:
                                   width=[3 if h else 1 for h in on_path]),
                         opacity=[1.0 if h else 0.85 for h in on_path])))
     fig.update_layout(
-        title=dict(text=view.title, font=dict(size=14)), font=FONT, height=height,
+        title=dict(text=plot_text(view.title), font=dict(size=14)), font=FONT, height=height,
         hovermode="closest", showlegend=True, plot_bgcolor="#ffffff",
         legend=dict(orientation="h", yanchor="bottom", y=-0.08, x=0),
         xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),

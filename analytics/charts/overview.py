@@ -1,5 +1,6 @@
 """Figures of the 总览 and 街镇 pages, built from the frames of analytics.views.overview and
-analytics.views.street. Each returns a plotly figure and reads nothing else."""
+analytics.views.street. Each returns a plotly figure and reads nothing else. Names taken from the
+data go through analytics.export.plot_text: Plotly draws some HTML tags in them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.charts.funds import FONT
+from analytics.export import plot_text
 from analytics.indicators import DISTRICT
 from analytics.views.overview import SCORE_SCALE as SCORES, format_value, indicator_title
 
@@ -32,7 +34,7 @@ def ranking_bars(ranking: pl.DataFrame, title: str = "街镇综合得分排名")
     if rows.height == 0:
         return _empty(title)
     short = rows.get_column("training_mark").fill_null("") == "未达标"
-    labels = [f"{r}. {s}" for r, s in rows.select("rank", "street").iter_rows()]
+    labels = [f"{r}. {plot_text(s)}" for r, s in rows.select("rank", "street").iter_rows()]
     scores = rows.get_column("composite_score").to_list()
     fig = go.Figure(go.Bar(
         y=labels, x=scores, orientation="h",
@@ -69,7 +71,8 @@ def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标得分") -> go.Fig
     text = [[format_value(names[t], cells.get((s, t), (None, None))[1]) for t in titles]
             for s in streets]
     fig = go.Figure(go.Heatmap(
-        z=z, x=titles, y=streets, text=text, texttemplate="%{text}", zmin=0, zmax=100,
+        z=z, x=titles, y=[plot_text(s) for s in streets], text=text, texttemplate="%{text}",
+        zmin=0, zmax=100,
         colorscale=SCORE_SCALE, colorbar=dict(title="得分"),
         hovertemplate="%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
@@ -90,14 +93,15 @@ def trend_lines(trends: pl.DataFrame, indicator: str, title: str | None = None) 
     for street in trends.get_column("street").unique(maintain_order=True).to_list():
         rows = trends.filter(pl.col("street") == street)
         district = street == DISTRICT
+        name = plot_text(street)
         fig.add_trace(go.Scatter(
             x=rows.get_column("period").to_list(),
             y=[None if v is None else v * scale for v in rows.get_column("value").to_list()],
-            mode="lines+markers", name=street,
+            mode="lines+markers", name=name,
             line=dict(width=4 if district else 1.5,
                       color=DISTRICT_COLOUR if district else None),
             opacity=1.0 if district else 0.55,
-            hovertemplate=f"{street}<br>%{{x}}：%{{y:,.1f}}<extra></extra>"))
+            hovertemplate=f"{name}<br>%{{x}}：%{{y:,.1f}}<extra></extra>"))
     fig.update_xaxes(title_text="月份", type="category")
     fig.update_yaxes(title_text=indicator_title(indicator))
     fig.update_layout(title=title, font=FONT, height=420, margin=dict(l=10, r=10, t=60),
@@ -160,7 +164,8 @@ def circle_bars(circles: pl.DataFrame, title: str = "低收入人口四个圈层
     if circles.height == 0 or circles.get_column("households").is_null().all():
         return _empty(title)
     fig = go.Figure(go.Bar(
-        x=circles.get_column("name").to_list(), y=circles.get_column("households").to_list(),
+        x=[plot_text(n) for n in circles.get_column("name").to_list()],
+        y=circles.get_column("households").to_list(),
         marker_color=BAR_COLOUR, text=circles.get_column("households").to_list(),
         textposition="auto", hovertemplate="%{x}：%{y}户<extra></extra>"))
     fig.update_yaxes(title_text="户数")

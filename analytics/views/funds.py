@@ -7,7 +7,6 @@ only renders what these functions return.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -16,7 +15,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from analytics import schema
+from analytics import export, schema
 from analytics.masking import (SENSITIVE_COLUMNS, mask_account, mask_account_expr, mask_id,
                                mask_id_expr)
 
@@ -275,14 +274,8 @@ def matrix_table(findings: pl.DataFrame) -> pl.DataFrame:
 
 
 def excel_bytes(table: pl.DataFrame, sheet: str = SHEET) -> bytes:
-    """An .xlsx workbook holding ``table`` on one sheet."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
-        table.write_excel(workbook, worksheet=sheet, autofit=True, freeze_panes=(1, 0),
-                          float_precision=2, table_style="Table Style Light 9")
-    return buffer.getvalue()
+    """An .xlsx workbook holding ``table`` on one sheet, neutralised (analytics.export)."""
+    return export.excel_bytes({sheet: table}, float_precision=2)
 
 
 def findings_excel(findings: pl.DataFrame) -> bytes:
@@ -485,10 +478,11 @@ def compare(finding: Mapping[str, Any], tables: Mapping[str, pl.DataFrame | pl.L
 
 def styled(frame: pl.DataFrame, cells: Collection[tuple[int, str]],
            colour: str = "#ffd6d6"):
-    """A pandas Styler of ``frame`` with ``cells`` highlighted (st.dataframe renders it)."""
+    """A pandas Styler of ``frame``, neutralised as every grid is (its own CSV download is a
+    spreadsheet too), with ``cells`` highlighted (st.dataframe renders it)."""
     import pandas as pd
 
-    data = frame.to_pandas()
+    data = export.neutralise(frame).to_pandas()
     css = pd.DataFrame("", index=data.index, columns=data.columns)
     for row, column in cells:
         css.loc[row, column] = f"background-color: {colour}; color: #8a1c1c; font-weight: 600"

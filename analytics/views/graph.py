@@ -8,15 +8,14 @@ findings, ranked per street by how many findings and how much money they hold.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 import polars as pl
-import xlsxwriter
 
+from analytics import export
 from analytics.linkgraph import (
     ACCOUNT, CASE, KIND_ZH, PERSON, STAFF, LinkGraph, induced, neighbourhood, node_label,
 )
@@ -419,12 +418,8 @@ def cluster_frames(graph: LinkGraph, findings: pl.DataFrame, cluster: str
 
 
 def cluster_excel(graph: LinkGraph, findings: pl.DataFrame, cluster: str) -> bytes:
-    """A cluster's evidence as an .xlsx workbook (线索, 节点, 关系 sheets)."""
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
-        for sheet, frame in cluster_frames(graph, findings, cluster).items():
-            frame.write_excel(workbook, worksheet=sheet, autofit=True, freeze_panes=(1, 0))
-    return buffer.getvalue()
+    """A cluster's evidence as an .xlsx workbook (线索, 节点, 关系 sheets), neutralised."""
+    return export.excel_bytes(cluster_frames(graph, findings, cluster))
 
 
 def staff_choices(graph: LinkGraph) -> list[str]:

@@ -7,12 +7,9 @@ read and an export they can hand on.
 
 from __future__ import annotations
 
-import io
-
 import polars as pl
-import xlsxwriter
 
-from analytics import schema
+from analytics import export, schema
 from analytics.reference import Settings
 
 SHEETS = ("检查规则", "参数")
@@ -66,9 +63,4 @@ def parameters_table(settings: Settings) -> pl.DataFrame:
 
 def rules_excel(settings: Settings) -> bytes:
     """Both tables in one workbook, a sheet each."""
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
-        for sheet, frame in zip(SHEETS, (rules_table(), parameters_table(settings))):
-            frame.write_excel(workbook, worksheet=sheet, autofit=True, freeze_panes=(1, 0),
-                              table_style="Table Style Light 9")
-    return buffer.getvalue()
+    return export.excel_bytes(dict(zip(SHEETS, (rules_table(), parameters_table(settings)))))

@@ -17,7 +17,7 @@ st.caption("本次检查发现的全部线索：资金比对、廉洁风险、�
 
 out_dir = ui.current_out_dir()
 if not (out_dir / "findings.csv").exists():
-    st.info(f"检查结果文件夹中还没有检查结果：{out_dir}。{ui.how_to_run(out_dir)}")
+    st.info(f"检查结果文件夹中还没有检查结果：{ui.md(out_dir)}。{ui.how_to_run(out_dir)}")
     st.stop()
 
 # Who may see what is decided in the service layer; None: everything.
@@ -73,8 +73,8 @@ if shown.height > table.height:
 else:
     st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
                "勾选一行即可在下方查看该线索的规则和证据。")
-event = st.dataframe(
-    table, hide_index=True, on_select="rerun", selection_mode="single-row", placeholder="—",
+event = ui.show_table(
+    table, on_select="rerun", selection_mode="single-row", placeholder="—",
     key="findings_table",
     column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting")})
 scope = view.scope_text(families=[FAMILIES[f] for f in families],
@@ -104,9 +104,10 @@ pick = ui.pick_finding(shown, table.get_column("编号").to_list(), event, "find
                        "查看线索")
 finding = view.finding_by_id(shown, pick)
 
+# Titles, families and severities are the registry's words; the rest comes from the data.
 st.markdown(f"**{finding['title']}**（{finding['family_title']} · 严重程度：{finding['severity']}）"
-            f" · {finding['street']} · 编号 `{finding['finding_id']}`")
-st.info(finding["summary"])
+            f" · {ui.md(finding['street'])} · 编号 {ui.md_code(finding['finding_id'])}")
+st.info(ui.md(finding["summary"]))
 published = view.rule(finding["check_id"])
 if published is not None:
     st.markdown(f"**规则**：{published.description}")

@@ -28,7 +28,7 @@ def show_side(title: str, frame, cells) -> None:
     if frame.height == 0:
         st.caption("没有对应的记录。")
     elif frame.height * frame.width <= MAX_STYLED_CELLS:
-        st.dataframe(view.styled(frame, cells), hide_index=True, placeholder="—")
+        ui.show_table(view.styled(frame, cells), placeholder="—")
     else:
         show(frame)
 
@@ -39,7 +39,7 @@ st.caption("业务系统应发名册与资金内控平台实发明细的比对�
 
 out_dir = ui.current_out_dir()
 if not (out_dir / "findings.csv").exists():
-    st.info(f"检查结果文件夹中还没有检查结果：{out_dir}。{ui.how_to_run(out_dir)}")
+    st.info(f"检查结果文件夹中还没有检查结果：{ui.md(out_dir)}。{ui.how_to_run(out_dir)}")
     st.stop()
 
 # Who may see what is decided in the service layer; None: everything.
@@ -71,7 +71,8 @@ cols[2].metric("发现问题的检查项", f"{summary.checks_fired} / {summary.c
 cols[3].metric("跳过的检查项", len(summary.skipped))
 if summary.skipped:
     st.warning("以下资金比对检查项本次未检查：\n"
-               + "\n".join(f"- {title}：{reason}" for title, reason in summary.skipped))
+               + "\n".join(f"- {ui.md(title)}：{ui.md(reason)}"
+                           for title, reason in summary.skipped))
 
 by_check_tab, by_street_tab, matrix_tab = st.tabs(["按检查项", "按街镇", "街镇 × 检查项"])
 with by_check_tab:
@@ -97,8 +98,8 @@ if shown.height > drawn.height:
 else:
     st.caption(f"共 {table.height:,} 条，按严重程度和涉及金额排序；身份证号、银行账号已脱敏。"
                "勾选一行即可在下方查看应发与实发的对照。")
-event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                     column_config=money_format(table), placeholder="—", key="funds_table")
+event = ui.show_table(table, on_select="rerun", selection_mode="single-row",
+                      column_config=money_format(table), placeholder="—", key="funds_table")
 # The export holds the rows on screen; when the screen shows only the first rows, a second
 # export holds every filtered finding.
 export_col, all_col = st.columns([1, 3])
@@ -124,21 +125,22 @@ pick = ui.pick_finding(shown, table.get_column("编号").to_list(), event, "fund
                        "查看发现")
 finding = view.finding_by_id(shown, pick)
 
-st.markdown(f"**{finding['title']}**（严重程度：{finding['severity']}）· {finding['street']}"
-            f" · 编号 `{finding['finding_id']}`")
-st.info(finding["summary"])
+# Titles and severities are the registry's words; the rest comes from the data.
+st.markdown(f"**{finding['title']}**（严重程度：{finding['severity']}）· {ui.md(finding['street'])}"
+            f" · 编号 {ui.md_code(finding['finding_id'])}")
+st.info(ui.md(finding["summary"]))
 
 drop_dir, drop = ui.current_drop_dir(), None
 if not drop_dir.is_dir():
-    st.warning(f"找不到数据文件夹：{drop_dir}，不能显示应发与实发的对照。")
+    st.warning(f"找不到数据文件夹：{ui.md(drop_dir)}，不能显示应发与实发的对照。")
 else:
     try:
         drop = data.read_drop(drop_dir)
     except DropError as exc:
-        st.warning(f"无法读取数据文件夹，不能显示应发与实发的对照：{exc}")
+        st.warning(f"无法读取数据文件夹，不能显示应发与实发的对照：{ui.md(exc)}")
 if drop is not None:
     comparison = view.compare(finding, drop.tables)
-    st.caption(comparison.scope + "标红的值与另一方不一致或构成本条发现；“差异”列列出这些字段。")
+    st.caption(ui.md(comparison.scope) + "标红的值与另一方不一致或构成本条发现；“差异”列列出这些字段。")
     ent_col, paid_col = st.columns(2)
     with ent_col:
         show_side("应发名册（业务系统）", comparison.entitled, comparison.entitled_cells)

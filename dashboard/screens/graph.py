@@ -20,12 +20,12 @@ st.caption("近亲属、共用账户、卡折代管和共用联系方式构成�
 
 drop_dir, out_dir = ui.current_drop_dir(), ui.current_out_dir()
 if not drop_dir.is_dir():
-    st.warning(f"找不到数据文件夹：{drop_dir}")
+    st.warning(f"找不到数据文件夹：{ui.md(drop_dir)}")
     st.stop()
 try:
     graph = data.link_graph(drop_dir)
 except DropError as exc:
-    st.error(str(exc))
+    st.error(ui.md(exc))
     st.stop()
 findings = data.findings(out_dir)
 ranked = views.rank_clusters(graph, findings)
@@ -91,10 +91,11 @@ if view is not None:
         st.caption(f"关系较多，仅显示距起点最近的 {views.MAX_NODES} 个节点。")
     if start == FROM_FINDING:
         chosen = st.session_state["graph_finding"]
-        st.markdown("**证据路径：** " + views.path_text(findings, chosen))
-        st.caption(views.summary_of(findings, chosen))
+        # Masked identifiers hold asterisks, labels hold data: all of it shown as typed.
+        st.markdown("**证据路径：** " + ui.md(views.path_text(findings, chosen)))
+        st.caption(ui.md(views.summary_of(findings, chosen)))
     if view.cluster:
-        st.caption(f"所属线索群：{view.cluster}")
+        st.caption(f"所属线索群：{ui.md(view.cluster)}")
     if view.findings.height:
         st.subheader("图中涉及的线索")
         ui.show_table(views.findings_table(view.findings))

@@ -26,7 +26,7 @@ def load() -> tuple[Path, ReadResult] | None:
                                key="import_drop_dir")
         path = Path(folder.strip()).expanduser()
         if not path.is_dir():
-            st.warning(f"找不到文件夹：{path}")
+            st.warning(f"找不到文件夹：{ui.md(path)}")
             return None
         return path, data.read_drop(path)
     uploads = st.file_uploader("上传数据文件（可多选，.csv / .xlsx / .parquet）",
@@ -53,14 +53,14 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
     if running is not None:
         ui.follow_job("page")
     if st.session_state.get(ui.JOB_ERROR_KEY):
-        st.error(st.session_state[ui.JOB_ERROR_KEY])
+        st.error(ui.md(st.session_state[ui.JOB_ERROR_KEY]))
     if required_missing:
         st.caption("补齐必需的数据表后即可在此运行检查。")
         return
     try:
         default_as_of = pipeline.default_as_of(result.tables)
     except DropError as exc:
-        st.error(str(exc))
+        st.error(ui.md(exc))
         return
     left, right = st.columns([1, 2])
     # Keyed by the default: another drop's check date must not carry over to this one.
@@ -92,8 +92,8 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
     if summary.height == 0:
         return
     head = runs.headline(summary)
-    where = (f"各页面已切换到本次结果（{out}）。" if ui.current_out_dir() == out
-             else f"结果在 {out}；各页面当前显示的是侧栏所选文件夹的结果。")
+    where = (f"各页面已切换到本次结果（{ui.md(out)}）。" if ui.current_out_dir() == out
+             else f"结果在 {ui.md(out)}；各页面当前显示的是侧栏所选文件夹的结果。")
     st.success(f"检查完成：运行 {head['ran']} 项检查，发现线索 {head['findings']:,} 条，"
                f"涉及金额 {head['amount_fen'] / 100:,.2f} 元。{where}")
     cols = st.columns(4)
@@ -136,10 +136,10 @@ def show_drop(folder: Path, result: ReadResult) -> None:
 
     st.subheader("列对应")
     for report in result.files:
-        with st.expander(f"{ui.table_label(report.table)} · {report.path}"):
+        with st.expander(f"{ui.table_label(report.table)} · {ui.md(report.path)}"):
             ui.show_table(ui.mapping_table(report.table, report.mapping))
             if report.extra_columns:
-                st.caption("已忽略的多余列：" + "、".join(report.extra_columns))
+                st.caption("已忽略的多余列：" + "、".join(ui.md(c) for c in report.extra_columns))
 
     st.subheader("拒收记录")
     if result.rejects.height == 0:
@@ -161,8 +161,8 @@ def history_section() -> None:
     st.caption("在本页运行过的检查，最新的在前。选中一次检查后点击下方按钮，各页面即显示该次结果。")
     current = str(ui.current_out_dir())
     table = runs.history_table(past, current)
-    picked = st.dataframe(
-        table, hide_index=True, width="stretch", key="import_history",
+    picked = ui.show_table(
+        table, key="import_history",
         on_select="rerun", selection_mode="single-row",
         column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
                        "线索数": st.column_config.NumberColumn(format="localized")})
@@ -172,7 +172,7 @@ def history_section() -> None:
     chosen = past.row(rows[0], named=True)
     drop_dir = Path(chosen["source"])
     if not drop_dir.is_dir():
-        st.caption(f":orange[该次检查的数据文件夹已不存在（{drop_dir}），"
+        st.caption(f":orange[该次检查的数据文件夹已不存在（{ui.md(drop_dir)}），"
                    "关系图谱和应发、实发明细对照将不可用，其余结果照常显示。]")
     if chosen["out"] == current:
         st.caption("各页面当前显示的就是这次检查。")
@@ -185,7 +185,7 @@ def history_section() -> None:
 try:
     loaded = load()
 except DropError as exc:
-    st.error(str(exc))
+    st.error(ui.md(exc))
     loaded = None
 if loaded is not None:
     show_drop(*loaded)

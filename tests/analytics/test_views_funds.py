@@ -378,6 +378,28 @@ def test_styled_highlights_the_marked_cells_and_formats_money(run, funds):
     assert body[columns.index("批次号") + 1]["display_value"] == "—"
 
 
+def test_styled_grid_holds_neutralised_text(run, funds):
+    """The grid's own CSV download is a spreadsheet too: a ledger item that is a formula is
+    shown with its apostrophe, amounts untouched."""
+    c = view.compare(one(funds, "amount_mismatch"), run.drop.tables)
+    paid = c.paid.with_columns(pl.lit("=HYPERLINK(\"http://evil.example\")").alias("救助项目"))
+    styler = view.styled(paid, c.paid_cells)
+    assert set(styler.data["救助项目"]) == {"'=HYPERLINK(\"http://evil.example\")"}
+    assert styler.data["金额（元）"].tolist() == paid["金额（元）"].to_list()
+
+
+def test_charts_draw_data_labels_as_text():
+    from analytics.charts import funds as charts
+
+    totals = pl.DataFrame({"street": ["<b>华阳路街道</b>"], "findings": [1], "amount_fen": [100]})
+    fig = charts.street_bars(totals)
+    assert {t.y for t in fig.data} == {("&lt;b&gt;华阳路街道&lt;/b&gt;",)}
+    counts = pl.DataFrame({"street": ["<a href='x'>s</a>"], "<i>检查</i>": [2]})
+    heat = charts.street_check_heatmap(counts)
+    assert heat.data[0].y == ("&lt;a href='x'&gt;s&lt;/a&gt;",)
+    assert heat.data[0].x == ("&lt;i&gt;检查&lt;/i&gt;",)
+
+
 # --- evidence --------------------------------------------------------------------------------
 
 def test_evidence_is_masked_and_labelled_in_chinese(funds):

@@ -252,3 +252,27 @@ def test_empty_view_figure():
         "y": pl.Float64}), edges=pl.DataFrame(), findings=pl.DataFrame(), truncated=False)
     fig = network_figure(empty)
     assert not fig.data and fig.layout.annotations[0].text == "没有可显示的关系"
+
+
+def test_network_figure_draws_data_labels_as_text():
+    """Plotly draws <a href>, <b> and <br> in text and hover labels: a staff number or case
+    number holding them shows as typed."""
+    hostile = '<a href="http://evil.example">S1</a><b>x</b>'
+    view = views.GraphView(
+        title=f"线索 {hostile}",
+        nodes=pl.DataFrame({"key": ["staff:1", "case:2"], "kind": ["staff", "case"],
+                            "kind_zh": ["工作人员", "案件"],
+                            "label": [f"工作人员 {hostile}", "案件 C&1"], "hub": [False, False],
+                            "seed": [True, False], "highlight": [True, True],
+                            "x": [0.0, 1.0], "y": [0.0, 1.0]}),
+        edges=pl.DataFrame({"source": ["staff:1"], "target": ["case:2"],
+                            "label": ["<br>经办"], "kind": ["handles"], "highlight": [True]}),
+        findings=pl.DataFrame(), truncated=False)
+    fig = network_figure(view)
+    by_name = {t.name: t for t in fig.data}
+    escaped = "&lt;a href=\"http://evil.example\"&gt;S1&lt;/a&gt;&lt;b&gt;x&lt;/b&gt;"
+    assert by_name["工作人员"].text == (f"工作人员 {escaped}",)
+    assert by_name["工作人员"].hovertext == (f"工作人员：工作人员 {escaped}",)
+    assert by_name["案件"].text == ("案件 C&amp;1",)
+    assert by_name["关系名称"].text == ("&lt;br&gt;经办",)
+    assert fig.layout.title.text == f"线索 {escaped}"

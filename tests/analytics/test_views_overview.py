@@ -316,6 +316,17 @@ def test_headline_metrics_drawn_as_figures():
         "资金比对线索": "1", "廉洁风险线索": "1", "动态管理线索": "2", "审批流程线索": "1"}
 
 
+def test_static_blocks_escape_every_text():
+    hostile = '<img src=x onerror="alert(1)">'
+    html = view.metrics_html([[(hostile, hostile, f'"{hostile}')]])
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    ranking = view.ranking(IND, "2026-03").with_columns(
+        pl.when(pl.col("rank") == 1).then(pl.lit(hostile)).otherwise(pl.col("street"))
+        .alias("street"))
+    glance = view.glance_html(ranking, view.heat(IND, "2026-03"))
+    assert "<img" not in glance and "&lt;img" in glance
+
+
 # --- 街镇 ----------------------------------------------------------------------------------------
 
 def test_street_view():

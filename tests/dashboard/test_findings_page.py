@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import pipeline
+from analytics.export import md_escape
 from analytics.generate import generate
 from analytics.reference import PROJECT_ROOT
 from analytics.results import load_findings
@@ -61,7 +62,7 @@ def test_page_lists_every_finding_and_opens_the_first(monkeypatch, district):
                           ("process", "审批流程")):
         assert metrics[title] == f"{findings.filter(pl.col('family') == family).height:,}"
     first = findings.row(0, named=True)
-    assert at.info[0].value == first["summary"]
+    assert at.info[0].value == md_escape(first["summary"])
     assert any(m.value.startswith("**规则**：") for m in at.markdown)
     assert at.json
     assert [b.label for b in at.get("download_button")] == ["导出 Excel", "导出核查单（PDF）"]
@@ -91,7 +92,7 @@ def test_a_link_opens_its_finding_with_the_evidence_masked(monkeypatch, district
     row = findings.filter(pl.col("check_id") == "employment_found").row(0, named=True)
     at = open_page(monkeypatch, drop, out, finding=row["finding_id"])
     assert at.selectbox(key="findings_pick").value == row["finding_id"]
-    assert at.info[0].value == row["summary"]
+    assert at.info[0].value == md_escape(row["summary"])
     evidence = json.loads(at.json[0].value)
     raw = json.loads(row["evidence"])["member_events"][0]["id_number"]
     assert raw not in at.json[0].value
@@ -187,4 +188,4 @@ def test_a_long_list_draws_its_first_rows_and_a_link_still_opens_any(monkeypatch
     assert any(f"共 {findings.height:,} 条" in c.value and "前 25 条" in c.value
                for c in at.caption)
     assert at.selectbox(key="findings_pick").value == last["finding_id"]
-    assert at.info[0].value == last["summary"]
+    assert at.info[0].value == md_escape(last["summary"])

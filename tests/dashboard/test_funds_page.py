@@ -16,6 +16,7 @@ from stdnum.cn import ric
 from streamlit.testing.v1 import AppTest
 
 from analytics import pipeline
+from analytics.export import md_escape
 from analytics.reference import PROJECT_ROOT
 from analytics.results import load_findings
 from analytics.views import funds as view
@@ -129,7 +130,7 @@ def test_page_shows_metrics_charts_tables_and_the_top_finding(monkeypatch, funds
 
     top = funds.row(0, named=True)
     assert at.selectbox(key="funds_pick").value == top["finding_id"]
-    assert at.info[0].value == top["summary"]
+    assert at.info[0].value == md_escape(top["summary"])
     assert top["check_id"] == "duplicate_payment"
     assert paid.select("流水号", "本条", "差异").rows() == [("T2", "", ""), ("T3", "●", "流水号")]
     assert entitled["救助编号"].to_list() == ["C1"]
@@ -149,7 +150,7 @@ def test_filters_narrow_metrics_and_table(monkeypatch, funds_run):
     at.multiselect(key="funds_checks").set_value(["control_total_mismatch"]).run()
     table = findings_frame(at)
     assert table["检查项"].to_list() == ["汇总金额不符"]
-    assert at.info[0].value == table["摘要"][0]
+    assert at.info[0].value == md_escape(table["摘要"][0])
 
 
 def test_picking_a_finding_shows_its_rows_side_by_side(monkeypatch, funds_run):
@@ -161,7 +162,7 @@ def test_picking_a_finding_shows_its_rows_side_by_side(monkeypatch, funds_run):
     at.selectbox(key="funds_pick").set_value(mismatch["finding_id"]).run()
 
     assert not at.exception
-    assert at.info[0].value == mismatch["summary"]
+    assert at.info[0].value == md_escape(mismatch["summary"])
     *_, entitled, paid = frames(at)
     assert entitled.select("救助编号", "差异").rows() == [("C2", "应发金额（元）、银行账号")]
     assert paid.select("流水号", "差异").rows() == [("T4", "金额（元）、银行账号")]
@@ -174,11 +175,11 @@ def test_a_link_naming_a_finding_opens_it(monkeypatch, funds_run):
     last = funds.row(funds.height - 1, named=True)
     at = run_page(monkeypatch, drop, out, finding=last["finding_id"])
     assert at.selectbox(key="funds_pick").value == last["finding_id"]
-    assert at.info[0].value == last["summary"]
+    assert at.info[0].value == md_escape(last["summary"])
     # Another finding picked by hand stays picked: the link does not win it back.
     first = funds.row(0, named=True)
     at.selectbox(key="funds_pick").set_value(first["finding_id"]).run()
-    assert at.info[0].value == first["summary"]
+    assert at.info[0].value == md_escape(first["summary"])
 
 
 def test_a_long_list_draws_its_first_rows_and_exports_both(monkeypatch, funds_run):
@@ -193,7 +194,7 @@ def test_a_long_list_draws_its_first_rows_and_exports_both(monkeypatch, funds_ru
         "导出本页显示的 2 条（Excel）", f"导出全部 {funds.height:,} 条筛选结果（Excel）"]
     assert any("前 2 条" in c.value for c in at.caption)
     assert at.selectbox(key="funds_pick").value == last["finding_id"]
-    assert at.info[0].value == last["summary"]
+    assert at.info[0].value == md_escape(last["summary"])
 
 
 def test_nothing_unmasked_reaches_the_page(monkeypatch, funds_run):
@@ -223,7 +224,7 @@ def test_without_the_drop_the_finding_still_shows_with_its_evidence(monkeypatch,
     _, out = funds_run
     at = run_page(monkeypatch, tmp_path / "gone", out)
     assert any("找不到数据文件夹" in w.value for w in at.warning)
-    assert at.info[0].value == expected(out)["summary"][0]
+    assert at.info[0].value == md_escape(expected(out)["summary"][0])
     assert len(at.dataframe) == 4  # three chart tables and the findings; no comparison
     assert at.json
 

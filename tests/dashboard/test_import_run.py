@@ -71,7 +71,7 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
     # Every page is asked to show this drop and this run from now on.
     assert at.session_state[ui.PENDING_FOLDERS_KEY] == (str(drop), str(out))
     (success,) = at.success
-    assert f"发现线索 {findings.height:,} 条" in success.value and str(out) in success.value
+    assert f"发现线索 {findings.height:,} 条" in success.value and ui.md(out) in success.value
     (summary,) = [pl.from_pandas(df.value) for df in at.dataframe
                   if "检查项" in df.value.columns]
     assert summary.columns[:2] == ["检查项", "类别"]

@@ -16,7 +16,8 @@ from analytics.reference import PROJECT_ROOT
 CALLBACK = re.compile(r"\.(map_elements|map_batches|map_groups)\(|pl\.map_batches\(")
 SERVER_SIDE = ("dashboard", "analytics/views", "analytics/charts")
 SERVER_MODULES = ("analytics/linkgraph.py", "analytics/kinship.py", "analytics/reader.py",
-                  "analytics/results.py", "analytics/masking.py", "analytics/report.py")
+                  "analytics/results.py", "analytics/masking.py", "analytics/report.py",
+                  "analytics/export.py")
 
 
 def test_no_polars_callback_in_code_the_server_runs():

@@ -1,5 +1,6 @@
 import io
 import zipfile
+from pathlib import Path
 
 import polars as pl
 
@@ -92,3 +93,31 @@ def test_default_folders_follow_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("AIDWATCH_OUT", raising=False)
     assert ui.current_drop_dir() == tmp_path / "d"
     assert ui.current_out_dir().parts[-2:] == ("demo", "out")
+
+
+def test_excel_bytes_writes_formula_like_text_as_text():
+    frame = pl.DataFrame({"值": ["=1+1", "-12.50", "@SUM(1)"], "行号": [1, 2, 3]})
+    content = ui.excel_bytes({"拒收记录": frame})
+    back = pl.read_excel(io.BytesIO(content), sheet_name="拒收记录", infer_schema_length=0)
+    assert back["值"].to_list() == ["'=1+1", "-12.50", "'@SUM(1)"]
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+
+
+def test_show_table_hands_the_grid_neutralised_text(monkeypatch):
+    drawn = {}
+
+    def dataframe(frame, **kwargs):
+        drawn.update(frame=frame, **kwargs)
+        return "event"
+
+    monkeypatch.setattr(ui.st, "dataframe", dataframe)
+    frame = pl.DataFrame({"项目": ["=cmd|' /C calc'!A0", "低保金"], "金额": [-1.5, 2.0]})
+    assert ui.show_table(frame, key="k") == "event"
+    assert drawn["frame"].rows() == [("'=cmd|' /C calc'!A0", -1.5), ("低保金", 2.0)]
+    assert drawn["hide_index"] is True and drawn["width"] == "stretch" and drawn["key"] == "k"
+
+
+def test_how_to_run_shows_the_folder_as_typed():
+    text = ui.how_to_run(Path("/srv/out`[x](evil.example)"))
+    assert "``aidwatch check 数据文件夹 --out /srv/out`[x](evil.example)``" in text
