@@ -60,6 +60,17 @@ def neutralise_expr(expr: pl.Expr) -> pl.Expr:
     return pl.when(hostile).then(pl.concat_str([pl.lit(QUOTE), expr])).otherwise(expr)
 
 
+def restore_expr(expr: pl.Expr) -> pl.Expr:
+    """The inverse of :func:`neutralise_expr`, for reading back a file AidWatch wrote: the
+    apostrophe it added in front of a formula-like text is taken off again. (A text that itself
+    began with an apostrophe and a formula character cannot be told from one and loses it: the
+    price of writing neutralised cells idempotently.)"""
+    rest = expr.str.slice(1)
+    added = (expr.str.starts_with(QUOTE) & rest.str.contains(FORMULA_START)
+             & ~rest.str.contains(f"^{PLAIN_NUMBER}$"))
+    return pl.when(added).then(rest).otherwise(expr)
+
+
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` as a spreadsheet may hold it: every text column (categoricals as text) through
     :func:`neutralise_expr`, header names through :func:`neutral_text`; numbers, dates and

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.schema import FINDINGS_SCHEMA, INDICATORS_SCHEMA
+from analytics.export import restore_expr
+from analytics.schema import FINDING_KEY_COLUMNS, FINDINGS_SCHEMA, INDICATORS_SCHEMA
 
 
 def load_findings(out_dir: Path) -> pl.DataFrame:
@@ -22,6 +23,10 @@ def load_findings(out_dir: Path) -> pl.DataFrame:
         frame = pl.read_csv(path, schema=FINDINGS_SCHEMA)
     else:
         frame = pl.DataFrame(schema=FINDINGS_SCHEMA)
+    # The file's formula-like text carries the apostrophe written against spreadsheets; the
+    # pages look rows up by these values, so they get the values back.
+    keys = [c for c in FINDING_KEY_COLUMNS if c in frame.columns] + ["summary"]
+    frame = frame.with_columns(restore_expr(pl.col(c)).alias(c) for c in keys)
     return (frame
             .with_columns(
                 pl.col("evidence").str.extract(r'"finding_id":"([^"]*)"').alias("finding_id"),

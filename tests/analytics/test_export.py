@@ -261,3 +261,20 @@ def test_plot_text_escapes_what_plotly_would_draw_as_tags():
     assert export.plot_text('<a href="http://evil.example">x</a> & <b>') == (
         '&lt;a href="http://evil.example"&gt;x&lt;/a&gt; &amp; &lt;b&gt;')
     assert export.plot_text(None) == ""
+
+
+def test_findings_read_back_get_their_values_without_the_added_apostrophe(tmp_path):
+    from analytics import export
+    from analytics.results import load_findings
+    from analytics.schema import FINDINGS_COLUMNS
+
+    row = {c: None for c in FINDINGS_COLUMNS}
+    row.update(check_id="duplicate_payment", severity="高", txn_id="@LS(1)", case_id="-2+3",
+               item="-12.50", amount="12.50", summary="=1+1",
+               evidence='{"finding_id":"F1"}')
+    frame = pl.DataFrame([row], schema={c: pl.String for c in FINDINGS_COLUMNS})
+    export.write_csv(frame, tmp_path / "findings.csv")
+    assert "'@LS(1)" in (tmp_path / "findings.csv").read_text(encoding="utf-8")
+    back = load_findings(tmp_path).row(0, named=True)
+    assert (back["txn_id"], back["case_id"], back["summary"]) == ("@LS(1)", "-2+3", "=1+1")
+    assert back["item"] == "-12.50"  # a plain number was never prefixed, and stays
