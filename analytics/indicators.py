@@ -91,6 +91,14 @@ INDICATORS: tuple[Indicator, ...] = (
               _LEADS.format(family="廉洁风险") + "。", "廉洁风险线索数", "期末处于救助期的案件数"),
     Indicator("dynamic_leads", "动态管理线索", "个", "lower", "stock",
               _LEADS.format(family="动态管理") + "。", "动态管理线索数", "期末处于救助期的案件数"),
+    Indicator("rectification_on_time_rate", "整改按期率", "比率", "higher", "flow",
+              "本期完成整改（在线索清单上标记“整改完成”）的线索中，完成日期不晚于整改期限的占比；"
+              "按完成日期归期，按线索的街镇归属。只在工作区中运行的检查计算（取运行时的处置记录）。",
+              "按期完成整改的线索数", "本期完成整改的线索数"),
+    Indicator("recurrence_rate", "整改复发率", "比率", "lower", "flow",
+              "本期完成整改的线索中，其后被检查运行再次发现或回头看认定复发的占比；按完成日期归期。"
+              "只在工作区中运行的检查计算（取运行时的处置记录）。",
+              "其后复发的线索数", "本期完成整改的线索数"),
     Indicator("trainings_held", "培训次数", "次", "", "flow",
               "培训记录中本期举办的培训次数；全年少于设置文件 trainings_per_year 次的街镇在年度评价中"
               "标注。区民政局举办的培训只计入全区。",
@@ -165,6 +173,7 @@ class _Context:
     drop: Drop
     findings: pl.DataFrame
     periods: pl.DataFrame
+    workflow: pl.DataFrame | None = None  # rectifications completed (workflow.followup)
 
     @property
     def as_of_month(self) -> str:
@@ -291,6 +300,16 @@ def _leads(family: str) -> Callable[[_Context], Part]:
     return build
 
 
+def _rectification(column: str) -> Callable[[_Context], Part]:
+    def build(ctx: _Context) -> Part:
+        if ctx.workflow is None:
+            return None  # no workspace: unknown, not zero
+        facts = (ctx.workflow.lazy().filter(pl.col("street").is_in(STREETS))
+                 .select("street", "month", num=pl.col(column).cast(pl.Int64), den=pl.lit(1)))
+        return _flow(ctx, facts)
+    return build
+
+
 def _trainings(ctx: _Context) -> Part:
     if "trainings" not in ctx.drop.tables:
         return None
@@ -323,6 +342,8 @@ _BUILDERS: dict[str, Callable[[_Context], Part]] = {
     "visit_compliance_rate": _visit_compliance,
     "integrity_leads": _leads("integrity"),
     "dynamic_leads": _leads("dynamic"),
+    "rectification_on_time_rate": _rectification("on_time"),
+    "recurrence_rate": _rectification("recurred"),
     "trainings_held": _trainings,
 }
 
@@ -456,7 +477,8 @@ def scored_names() -> list[str]:
 def component_scores(values: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """street, period, indicator, score: each named indicator as a 0–100 score, higher better.
 
-    ``values``: rows of indicators.csv. Rates score rate × 100. A lower-is-better indicator scores
+    ``values``: rows of indicators.csv. Rates score rate × 100 (a lower-is-better rate
+    (1 − rate) × 100). Any other lower-is-better indicator scores
     100 × (1 − x ÷ the largest x of the ten streets in that period), 100 when that is 0; for
     leads x is per active case, so that a large street is not punished for its size."""
     parts = []
@@ -465,6 +487,8 @@ def component_scores(values: pl.DataFrame, names: list[str]) -> pl.DataFrame:
         rows = values.filter(pl.col("indicator") == name)
         if ind.better == "higher":
             score = pl.col("value") * (100 if ind.unit == "比率" else 1)
+        elif ind.unit == "比率":  # a rate of something bad: its complement
+            score = 100 * (1 - pl.col("value"))
         else:
             x = (pl.when(pl.col("denominator") > 0)
                  .then(pl.col("numerator") / pl.col("denominator"))
@@ -508,12 +532,15 @@ def _values(long: pl.DataFrame) -> pl.DataFrame:
     return long.with_columns(value.alias("value"))
 
 
-def compute(drop: Drop, findings: pl.DataFrame) -> pl.DataFrame:
+def compute(drop: Drop, findings: pl.DataFrame,
+            workflow: pl.DataFrame | None = None) -> pl.DataFrame:
     """indicators.csv: street, period, indicator, value, numerator, denominator.
 
     ``findings`` needs check_id, family, street, month, txn_id and amount_fen (the engine's
-    findings, or analytics.results.load_findings)."""
-    ctx = _Context(drop, findings, period_table(drop))
+    findings, or analytics.results.load_findings). ``workflow``: the rectifications completed so
+    far (analytics.workflow.followup.rectification_facts: street, month, on_time, recurred), for
+    a run in a workspace; without it the two rectification indicators are blank."""
+    ctx = _Context(drop, findings, period_table(drop), workflow)
     parts: dict[str, Part] = {name: build(ctx) for name, build in _BUILDERS.items()}
     parts.update(_circles(ctx))
     grid = (pl.DataFrame({"street": AREAS})

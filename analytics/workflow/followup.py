@@ -143,15 +143,12 @@ def street_summary(items: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.exclude("street").cast(pl.Int64)).sort("street"))
 
 
-def rectification_rates(findings: pl.DataFrame, history: pl.DataFrame, *,
-                        start: date | None = None, end: date | None = None) -> pl.DataFrame:
-    """Per street: rectifications completed in [start, end], how many by their deadline, and
-    how many of them recurred afterwards (a run found them again, or 回头看 failed).
-
-    Columns street, rectified, on_time, recurred, on_time_rate, recurrence_rate (null without
-    rectifications)."""
+def rectification_facts(findings: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """One row per rectification completed: finding_id, street, on_date, month, on_time (by its
+    deadline; none set counts as on time) and recurred (a run found it again, or 回头看 failed,
+    on or after that day). The street indicators read these."""
     streets = findings.select("finding_id", pl.col("street").fill_null(UNASSIGNED_STREET))
-    done = (history.filter((pl.col("move") == "rectified") & _between("on_date", start, end))
+    done = (history.filter(pl.col("move") == "rectified")
             .select("finding_id", "on_date", "due_before"))
     later = history.filter(pl.col("move").is_in(["recur", "recheck_fail"])) \
         .select("finding_id", pl.col("on_date").alias("recur_on"))
@@ -159,11 +156,22 @@ def rectification_rates(findings: pl.DataFrame, history: pl.DataFrame, *,
                 .filter(pl.col("recur_on") >= pl.col("on_date"))
                 .unique(subset=["finding_id", "on_date"])
                 .select("finding_id", "on_date", pl.lit(True).alias("recurred")))
-    rows = (done.join(recurred, on=["finding_id", "on_date"], how="left")
+    return (done.join(recurred, on=["finding_id", "on_date"], how="left")
             .join(streets, on="finding_id", how="left")
-            .with_columns(on_time=(pl.col("due_before").is_null()
-                                   | (pl.col("on_date") <= pl.col("due_before"))),
-                          recurred=pl.col("recurred").fill_null(False)))
+            .select("finding_id", "street", "on_date",
+                    pl.col("on_date").dt.strftime("%Y-%m").alias("month"),
+                    on_time=(pl.col("due_before").is_null()
+                             | (pl.col("on_date") <= pl.col("due_before"))),
+                    recurred=pl.col("recurred").fill_null(False)))
+
+
+def rectification_rates(findings: pl.DataFrame, history: pl.DataFrame, *,
+                        start: date | None = None, end: date | None = None) -> pl.DataFrame:
+    """Per street: rectifications completed in [start, end], how many by their deadline, and
+    how many of them recurred afterwards (a run found them again, or 回头看 failed).
+
+    Columns street, rectified, on_time, recurred, on_time_rate, recurrence_rate."""
+    rows = rectification_facts(findings, history).filter(_between("on_date", start, end))
     out = rows.group_by("street").agg(
         rectified=pl.len().cast(pl.Int64), on_time=pl.col("on_time").sum().cast(pl.Int64),
         recurred=pl.col("recurred").sum().cast(pl.Int64))
