@@ -29,9 +29,13 @@ def load() -> tuple[Path, ReadResult] | None:
             st.warning(f"找不到文件夹：{ui.md(path)}")
             return None
         return path, data.read_drop(path)
-    uploads = st.file_uploader("上传数据文件（可多选，.csv / .xlsx / .parquet）",
+    limit = st.get_option("server.maxUploadSize")
+    uploads = st.file_uploader(f"上传数据文件（可多选，.csv / .xlsx / .parquet，每个文件不超过 "
+                               f"{limit} MB）",
                                type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
-                               key="import_uploads")
+                               key="import_uploads",
+                               help=f"单个文件超过 {limit} MB 时无法上传；全市规模的数据请由管理员"
+                                    "在服务器上用 aidwatch check 运行检查。")
     if not uploads:
         st.info("请选择要上传的文件。")
         return None

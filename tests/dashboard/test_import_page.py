@@ -110,3 +110,18 @@ def test_old_uploads_are_deleted_and_the_current_one_kept(small_drop, tmp_path, 
     assert data.uploads_keep_days() == 30
     monkeypatch.setenv("AIDWATCH_UPLOADS_KEEP_DAYS", "nonsense")
     assert data.uploads_keep_days() == 30
+
+
+def test_the_uploader_says_the_size_limit_in_chinese(monkeypatch, small_drop):
+    monkeypatch.setenv("AIDWATCH_DROP", str(small_drop))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.radio(key="import_source").set_value("上传文件").run()
+    assert not at.exception
+    # the label names the server's own limit (server.maxUploadSize), in MB
+    assert at.session_state["import_source"] == "上传文件"
+    from streamlit import config
+
+    limit = config.get_option("server.maxUploadSize")
+    labels = [w.proto.label for w in at.get("file_uploader")]
+    assert labels and f"每个文件不超过 {limit} MB" in labels[0]
