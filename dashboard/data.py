@@ -231,3 +231,30 @@ def link_graph(path: Path | str):
     read it."""
     path = Path(path)
     return _link_graph(str(path.resolve()), fingerprint(path), fingerprint(_catalogue_path()))
+
+
+# --- the workspace (snapshots, runs, the workflow database) ------------------------------------
+
+@st.cache_resource(show_spinner=False)
+def _workspace(root: str):
+    from analytics.store import Workspace
+
+    return Workspace.open(Path(root))
+
+
+def workspace():
+    """The workspace (AIDWATCH_WORKSPACE, else the settings' or the default place), opened once
+    per server: its database engine is shared by every session. Workflow state changes with
+    every move, so what is read from it is read fresh (workflow_frames), never cached."""
+    from analytics.store import workspace_root
+
+    return _workspace(str(workspace_root().resolve()))
+
+
+def workflow_frames() -> dict[str, pl.DataFrame]:
+    """The workflow as frames, read now: findings (with state), history, recoveries."""
+    from analytics.store import findings as stored
+
+    store = workspace().store
+    return {"findings": stored.findings_frame(store), "history": stored.history_frame(store),
+            "recoveries": stored.recoveries_frame(store)}
