@@ -60,6 +60,9 @@ class Move:
 
 
 def _m(name, label, sources, target, permission, needs=(), families=ALL_FAMILIES) -> Move:
+    needs = set(needs)
+    if target in CLOSED:
+        needs.add("reason")  # closing a lead always says why
     return Move(name, label, frozenset(sources), target, permission, frozenset(needs),
                 tuple(families))
 

@@ -231,3 +231,16 @@ def test_bulk_goes_through_the_same_moves(store):
                                by="张三", today=TODAY)
     assert done == ["F1"] and list(refused) == ["F2"]
     assert "不能执行" in refused["F2"]
+
+
+def test_every_move_that_closes_a_finding_needs_a_reason():
+    from analytics.workflow.triage import CLOSED
+
+    closing = [m for m in MOVES.values() if m.target in CLOSED]
+    assert {m.name for m in closing} >= {"dismiss", "finish_recovery", "include", "terminate",
+                                         "refer_service", "refer_discipline", "excuse",
+                                         "recheck_pass"}
+    for spec in closing:
+        with pytest.raises(MoveError, match="理由"):
+            plan_move(sorted(spec.sources)[0], spec.families[0], spec.name,
+                      MoveInput(expires_on=date(2027, 1, 1)), today=TODAY)
