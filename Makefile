@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed
 DEBS   := chromium fonts-wqy-microhei poppler-utils postgresql
 DEMO_DROP := $(CURDIR)/demo/drop
 DEMO_OUT  := $(CURDIR)/demo/out
+# The demo's workspace: snapshots, the run log, triage. The check and the server both use it.
+DEMO_WORKSPACE := $(CURDIR)/demo/workspace
+# What `make test` runs: every test, or e.g. `make test TESTS=tests/analytics/test_tracking.py`.
+TESTS  ?= tests/
 
 .PHONY: setup debs demo test
 
@@ -28,7 +32,7 @@ debs:
 	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-	  echo "Not installing$$missing (needs root and apt-get); browser tests need them."; \
+	  echo "Not installing$$missing (needs root and apt-get); browser, PDF and PostgreSQL tests need them."; \
 	fi
 
 demo: setup
@@ -38,11 +42,13 @@ demo: setup
 	  $(VENV)/bin/aidwatch generate --out $(DEMO_DROP).tmp --households 3000 --seed 7 && \
 	  mv $(DEMO_DROP).tmp $(DEMO_DROP) && rm -rf $(DEMO_OUT); \
 	fi
-	@if [ ! -d $(DEMO_OUT) ]; then \
-	  $(VENV)/bin/aidwatch check $(DEMO_DROP) --out $(DEMO_OUT); \
+	@# A check run is recorded in the workspace: run again when either is missing.
+	@if [ ! -d $(DEMO_OUT) ] || [ ! -d $(DEMO_WORKSPACE) ]; then \
+	  AIDWATCH_WORKSPACE=$(DEMO_WORKSPACE) \
+	    $(VENV)/bin/aidwatch check $(DEMO_DROP) --out $(DEMO_OUT); \
 	fi
-	AIDWATCH_DROP=$(DEMO_DROP) AIDWATCH_OUT=$(DEMO_OUT) \
+	AIDWATCH_DROP=$(DEMO_DROP) AIDWATCH_OUT=$(DEMO_OUT) AIDWATCH_WORKSPACE=$(DEMO_WORKSPACE) \
 	  $(VENV)/bin/streamlit run dashboard/app.py --server.port 8501
 
 test: setup
-	$(PY) -m pytest -n 2 tests/
+	$(PY) -m pytest -n 2 $(TESTS)

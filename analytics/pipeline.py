@@ -59,12 +59,16 @@ def make_drop(read: ReadResult, as_of: date | None = None, source: Path | None =
     )
 
 
-def compute_indicators(drop: Drop, findings: pl.DataFrame) -> pl.DataFrame:
+def compute_indicators(drop: Drop, findings: pl.DataFrame,
+                       workflow: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The street indicators. ``workflow``: the rectifications completed so far
+    (analytics.workflow.followup.rectification_facts), for a run in a workspace; without it the
+    rectification indicators are blank."""
     try:
         from analytics import indicators
     except ImportError:
         return pl.DataFrame(schema=INDICATORS_SCHEMA)
-    return indicators.compute(drop, findings)
+    return indicators.compute(drop, findings, workflow)
 
 
 def run(data_dir: Path, *, as_of: date | None = None, only: list[str] | None = None,
@@ -82,8 +86,11 @@ def run(data_dir: Path, *, as_of: date | None = None, only: list[str] | None = N
 
 
 def run_read(read: ReadResult, *, source: Path | None = None, as_of: date | None = None,
-             only: list[str] | None = None, progress: Progress | None = None) -> RunOutcome:
-    """The checks and indicators over a drop already read (the dashboard reads it once)."""
+             only: list[str] | None = None, progress: Progress | None = None,
+             workflow: pl.DataFrame | None = None) -> RunOutcome:
+    """The checks and indicators over a drop already read. ``workflow``: the workspace's
+    rectifications completed before the run (analytics.tracking.workflow_facts); None outside a
+    workspace, which leaves the rectification indicators blank."""
     from checks.engine import run_checks
 
     drop = make_drop(read, as_of, source)
@@ -91,7 +98,7 @@ def run_read(read: ReadResult, *, source: Path | None = None, as_of: date | None
         None if progress is None else lambda msg, frac: progress(msg, 0.85 * frac)))
     if progress:
         progress("计算绩效指标", 0.85)
-    indicators = compute_indicators(drop, result.findings)
+    indicators = compute_indicators(drop, result.findings, workflow)
     if progress:
         progress("完成", 1.0)
     return RunOutcome(read, drop, result.findings, result.summary, indicators)

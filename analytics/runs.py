@@ -1,48 +1,47 @@
-"""Check runs started from the dashboard: where their outputs go and what they report.
+"""Check runs started from the dashboard: they go through the workspace as ``aidwatch check`` does.
 
-A run started in the browser writes the same four files as ``aidwatch check`` into a folder of
-its own under the runs root (``AIDWATCH_RUNS``, else ``aidwatch-runs`` in the system's temporary
-folder). The folder is named by the check date and a digest of the drop's files (names, sizes,
-modification times), the check date and the checks chosen, so the same run lands in the same
-folder and a changed file gets a new one. Nothing here touches Streamlit.
+A run started in the browser snapshots its drop into the workspace, is a row of the run log
+(origin ``browser``), writes the four files of ``aidwatch check`` under
+``WORKSPACE/runs/<run id>/`` and takes its findings into triage (analytics.tracking
+.record_check). It runs in a process of its own; the same run asked for again while it runs
+(same drop files, check date, checks and workspace) is one job. The list of runs on 数据导入 is
+the workspace's run log. Nothing here touches Streamlit.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
 import traceback
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 
-from analytics import pipeline, private
+from analytics import pipeline, tracking
 from analytics.calendar import CalendarError
 from analytics.model import DropError, ReadResult
-from analytics.pipeline import Progress, RunOutcome
+from analytics.pipeline import Progress
+from analytics.store import Workspace, workspace_root
 from checks.registry import FAMILIES
 
-MANIFEST = "run.json"
+# Who starts a run in the browser, until the dashboard has a login.
+BROWSER_USER = "浏览器用户"
+ORIGINS = {"cli": "命令行", "browser": "浏览器", "test": "测试"}
 HISTORY_SCHEMA = {
-    "out": pl.String, "source": pl.String, "label": pl.String, "as_of": pl.Date,
-    "families": pl.String, "finished_at": pl.Datetime("us"), "checks": pl.Int64,
-    "findings": pl.Int64, "amount_fen": pl.Int64,
+    "run_id": pl.Int64, "kind": pl.String, "replay_of": pl.Int64, "origin": pl.String,
+    "by": pl.String, "finished_at": pl.Datetime("us"), "as_of": pl.Date, "scope": pl.String,
+    "checks": pl.Int64, "findings": pl.Int64, "amount_fen": pl.Int64, "label": pl.String,
+    "source": pl.String, "snapshot_id": pl.String, "out": pl.String, "out_exists": pl.Boolean,
 }
 SUMMARY_HEADERS = {
     "title": "检查项", "family": "类别", "severity": "严重程度", "rows_examined": "检查行数",
     "findings": "线索数", "amount": "涉及金额（元）", "skipped": "未检查原因",
     "note": "部分未检查说明",
 }
-
-
-def runs_root() -> Path:
-    """``AIDWATCH_RUNS``, else ``runs`` in the service's private folder (analytics.private)."""
-    return Path(os.environ.get("AIDWATCH_RUNS") or private.root() / "runs")
 
 
 def drop_digest(folder: Path) -> str:
@@ -54,42 +53,27 @@ def drop_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def run_dir(source: Path, as_of: date, only: list[str] | None = None,
-            root: Path | None = None) -> Path:
-    """The output folder of one run of a drop on a check date with a choice of checks."""
+def job_key(source: Path, as_of: date, only: list[str] | None = None,
+            workspace: Path | None = None) -> str:
+    """What makes two runs asked for the same run: the workspace, the drop's files (a changed
+    file is another run), the check date and the checks chosen."""
+    root = Path(workspace or workspace_root()).resolve()
     key = f"{drop_digest(source)}|{as_of.isoformat()}|{','.join(sorted(only or []))}"
-    name = f"{as_of:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    return (root or runs_root()) / name
+    return f"{root}|{as_of:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def run_and_write(read: ReadResult, source: Path, *, as_of: date | None = None,
-                  only: list[str] | None = None, root: Path | None = None,
-                  label: str | None = None,
-                  progress: Progress | None = None) -> tuple[Path, RunOutcome]:
-    """Run the checks over a drop already read and write the outputs; (folder, outcome).
-
-    Beside the four files of ``aidwatch check`` goes ``run.json``: where the drop came from
-    (``label``, shown in the list of runs), the check date, the families and when it finished.
-    Raises what a check run raises on a drop it cannot judge (DropError, CalendarError), before
-    anything is written."""
-    as_of = as_of or pipeline.default_as_of(read.tables)
-    outcome = pipeline.run_read(read, source=source, as_of=as_of, only=only or None,
-                                progress=progress)
-    out = run_dir(source, as_of, only, root)
-    private.ensure_dir(out.parent)
-    private.ensure_dir(out)
-    pipeline.write_outputs(outcome, out)
-    head = headline(outcome.summary)
-    manifest = {
-        "source": str(source), "label": label or str(source), "as_of": as_of.isoformat(),
-        "families": sorted(only) if only else [],
-        "finished_at": datetime.now().isoformat(timespec="seconds"),
-        "checks": head["ran"], "findings": head["findings"], "amount_fen": head["amount_fen"],
-    }
-    private.write_file(out / MANIFEST,
-                       json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    private.close_tree(out)
-    return out, outcome
+def run_and_write(ws: Workspace, read: ReadResult, source: Path, *, as_of: date | None = None,
+                  only: list[str] | None = None, label: str | None = None,
+                  by: str = BROWSER_USER, origin: str = "browser",
+                  progress: Progress | None = None) -> tracking.Recorded:
+    """Run the checks over a drop already read, in the workspace: the drop a snapshot, the run
+    a row of the run log, its outputs under WORKSPACE/runs/<run id>, its findings in triage.
+    ``label`` names a new snapshot in the list of runs. Raises what a check run raises on a
+    drop it cannot judge (DropError, CalendarError) before the run's outputs are written; the
+    run log then says the run failed, and how, by the kind of error only."""
+    return tracking.record_check(ws, source, read, by=by, origin=origin,
+                                 as_of=as_of or pipeline.default_as_of(read.tables),
+                                 only=only or None, label=label, progress=progress)
 
 
 # --- runs in the background -----------------------------------------------------------------
@@ -107,11 +91,12 @@ class Job:
     page drawing a table in another thread may hold while it waits for those same workers: the
     server would hang. The run's own process rereads the drop from its folder."""
 
-    key: str                      # the output folder: the same run is one job
+    key: str                      # job_key(): the same run is one job
     source: Path
     message: str = "准备运行检查…"
     fraction: float = 0.0
-    out: Path | None = None
+    out: Path | None = None       # WORKSPACE/runs/<run id>, once done
+    run_id: int | None = None     # its row in the run log, once done
     error: str | None = None      # Chinese, for the page; no personal data
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -124,19 +109,30 @@ _JOBS_LOCK = threading.Lock()
 READ_SHARE = 0.3  # of the progress bar, for reading the drop again in the run's process
 
 
-def execute(source: Path, as_of: date, only: list[str] | None, root: Path | None,
-            label: str | None, emit) -> None:
-    """The whole run as the run's process does it: read the drop, check, write. ``emit`` gets
-    ("progress", message, fraction), then ("done", folder) or ("error", Chinese message)."""
+def _database_error(exc: BaseException) -> bool:
+    """An error of the database layer (unreachable server, locked file, ...): its message can
+    name the server and the statement, so only its kind is reported."""
+    return any(cls.__module__.startswith("sqlalchemy") for cls in type(exc).__mro__)
+
+
+def execute(source: Path, as_of: date, only: list[str] | None, workspace: Path | None,
+            label: str | None, emit, by: str = BROWSER_USER) -> None:
+    """The whole run as the run's process does it: open the workspace, read the drop, record
+    the run. ``emit`` gets ("progress", message, fraction), then ("done", outputs folder,
+    run id) or ("error", Chinese message)."""
     from analytics.indicators import CircleRulesError
     from analytics.reader import read_drop
 
+    ws = None
     try:
+        ws = Workspace.open(workspace)
+        ws.store  # noqa: B018  (opened now: a database that cannot be reached stops the run here)
+        source = source.resolve()  # as the run log keeps it
         read = read_drop(source, progress=lambda m, f: emit(("progress", m, READ_SHARE * f)))
-        out, _ = run_and_write(
-            read, source, as_of=as_of, only=only, root=root, label=label,
+        recorded = run_and_write(
+            ws, read, source, as_of=as_of, only=only, label=label, by=by, origin="browser",
             progress=lambda m, f: emit(("progress", m, READ_SHARE + (1 - READ_SHARE) * f)))
-        emit(("done", str(out)))
+        emit(("done", str(recorded.out), recorded.run_id))
     except (DropError, CalendarError, CircleRulesError) as exc:
         emit(("error", f"检查未能完成，未写入任何结果：{exc}"))
     except Exception as exc:  # noqa: BLE001  (reported on the page, logged without values)
@@ -144,24 +140,38 @@ def execute(source: Path, as_of: date, only: list[str] | None, root: Path | None
         # happened.
         _LOG.error("check run failed: %s\n%s", type(exc).__name__,
                    "".join(traceback.format_tb(exc.__traceback__)))
-        emit(("error", f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，"
-                       "请联系管理员。"))
+        if _database_error(exc):
+            emit(("error", f"无法读写工作区的数据库（{type(exc).__name__}），检查未完成，"
+                           "请联系管理员检查数据库设置。"))
+        else:
+            emit(("error", f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，"
+                           "请联系管理员。"))
+    finally:
+        store = getattr(ws, "_store", None)
+        if store is not None:
+            store.dispose()
 
 
-def _process_main(source: str, as_of: str, only: list[str] | None, root: str | None,
-                  label: str | None, queue) -> None:
+def _process_main(source: str, as_of: str, only: list[str] | None, workspace: str,
+                  label: str | None, by: str, queue) -> None:
     os.umask(0o077)  # whatever the run writes holds personal data: for the service's user only
-    execute(Path(source), date.fromisoformat(as_of), only, Path(root) if root else None, label,
-            queue.put)
+    execute(Path(source), date.fromisoformat(as_of), only, Path(workspace), label, queue.put,
+            by=by)
 
 
 def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
-              root: Path | None = None, label: str | None = None) -> Job:
-    """Start the run in a process of its own, or return the job already running this run."""
+              workspace: Path | None = None, label: str | None = None,
+              by: str = BROWSER_USER) -> Job:
+    """Start the run in a process of its own, or return the job already running this run.
+
+    ``workspace``: its folder, else the server's (AIDWATCH_WORKSPACE or the settings), passed
+    to the run's process explicitly; the database URL (AIDWATCH_DATABASE_URL or the settings)
+    reaches it through the environment and the settings it inherits."""
     import multiprocessing
     import queue as queues
 
-    key = str(run_dir(source, as_of, only, root))
+    workspace = Path(workspace or workspace_root()).resolve()
+    key = job_key(source, as_of, only, workspace)
     with _JOBS_LOCK:
         running = _JOBS.get(key)
         if running is not None and not running.done.is_set():
@@ -171,10 +181,10 @@ def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
     # A fresh interpreter: a fork of a server full of threads could inherit held locks.
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
+    name = key.rsplit("|", 1)[-1]
     process = context.Process(
-        target=_process_main, name=f"aidwatch-run-{Path(key).name}", daemon=True,
-        args=(str(source), as_of.isoformat(), only, str(root) if root else None, label,
-              messages))
+        target=_process_main, name=f"aidwatch-run-{name}", daemon=True,
+        args=(str(source), as_of.isoformat(), only, str(workspace), label, by, messages))
     process.start()
 
     def follow() -> None:
@@ -195,7 +205,7 @@ def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
                 if message[0] == "progress":
                     job.progress(message[1], message[2])
                 elif message[0] == "done":
-                    job.out = Path(message[1])
+                    job.out, job.run_id = Path(message[1]), message[2]
                     job.progress("完成", 1.0)
                     return
                 else:
@@ -205,8 +215,7 @@ def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
             process.join(timeout=30)
             job.done.set()
 
-    threading.Thread(target=follow, name=f"aidwatch-follow-{Path(key).name}",
-                     daemon=True).start()
+    threading.Thread(target=follow, name=f"aidwatch-follow-{name}", daemon=True).start()
     return job
 
 
@@ -216,45 +225,108 @@ def job(key: str | None) -> Job | None:
         return _JOBS.get(key) if key else None
 
 
-def history(root: Path | None = None) -> pl.DataFrame:
-    """The runs under the runs root, newest first (HISTORY_SCHEMA); folders without a readable
-    manifest or without findings are left out."""
-    root = root or runs_root()
-    rows = []
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+# --- the list of runs ---------------------------------------------------------------------------
+
+_SNAPSHOTS: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+
+
+def _snapshot_origin(ws: Workspace, sid: str | None) -> tuple[str | None, str | None]:
+    """(label, source folder) of a snapshot, from its manifest; snapshots never change."""
+    if not sid:
+        return None, None
+    key = (str(ws.root), sid)
+    if key not in _SNAPSHOTS:
         try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-            row = {
-                "out": str(folder), "source": manifest["source"], "label": manifest["label"],
-                "as_of": date.fromisoformat(manifest["as_of"]),
-                "families": "、".join(FAMILIES.get(f, f) for f in manifest["families"])
-                or "全部",
-                "finished_at": datetime.fromisoformat(manifest["finished_at"]),
-                "checks": int(manifest["checks"]), "findings": int(manifest["findings"]),
-                "amount_fen": int(manifest["amount_fen"]),
-            }
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if (folder / "findings.csv").is_file():
-            rows.append(row)
-    return (pl.DataFrame(rows, schema=HISTORY_SCHEMA)
-            .sort("finished_at", "out", descending=True))
+            manifest = ws.manifest(sid)
+        except DropError:
+            return None, None  # gone: said as such, and looked for again next time
+        _SNAPSHOTS[key] = (manifest.get("label"), manifest.get("source"))
+    return _SNAPSHOTS[key]
+
+
+def _local(at: datetime | None) -> datetime | None:
+    """A time the database keeps (naive UTC) in the server's own time zone, naive."""
+    return at.replace(tzinfo=UTC).astimezone().replace(tzinfo=None) if at else None
+
+
+def run_folder(ws: Workspace, out_dir: str) -> Path:
+    """Where a logged run's outputs are: relative to WORKSPACE/runs, or absolute."""
+    path = Path(out_dir)
+    return path if path.is_absolute() else ws.root / "runs" / path
+
+
+def history(ws: Workspace, limit: int = 500) -> pl.DataFrame:
+    """The check runs of the workspace's run log that finished (checks and replays, from the
+    command line or the browser), newest first (HISTORY_SCHEMA): who, when (the server's local
+    time), the check date, the checks asked for, findings and money at risk, where the drop
+    came from, and where the outputs are and whether they are still there."""
+    from analytics.store.findings import runs_frame
+    from analytics.store.models import Run
+
+    log = (runs_frame(ws.store)
+           .filter(pl.col("kind").is_in(["check", "replay"]) & (pl.col("status") == "ok")
+                   & pl.col("out_dir").is_not_null())
+           .head(limit))
+    rows = []
+    with ws.store.session() as s:
+        for entry in log.iter_rows(named=True):
+            run = s.get(Run, entry["id"])
+            ran = [v for v in (run.checks or {}).values() if not v.get("skipped")]
+            label, source = _snapshot_origin(ws, entry["snapshot_id"])
+            out = run_folder(ws, entry["out_dir"])
+            rows.append({
+                "run_id": entry["id"], "kind": entry["kind"], "replay_of": entry["replay_of"],
+                "origin": entry["origin"], "by": entry["by"],
+                "finished_at": _local(entry["finished_at"] or entry["started_at"]),
+                "as_of": entry["as_of"],
+                "scope": "、".join(FAMILIES.get(x, x) for x in entry["only"] or []) or "全部",
+                "checks": len(ran), "findings": entry["findings"],
+                "amount_fen": sum(int(v.get("amount_fen") or 0) for v in ran),
+                "label": label or source or "（快照已不在工作区中）", "source": source,
+                "snapshot_id": entry["snapshot_id"], "out": str(out),
+                "out_exists": (out / "findings.csv").is_file(),
+            })
+    return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
+
+
+def read_history(ws: Workspace) -> tuple[pl.DataFrame, str | None]:
+    """history(ws), or no runs and why (Chinese) when the database cannot be read: the page
+    says so instead of failing, and names neither the server nor the statement."""
+    try:
+        return history(ws), None
+    except Exception as exc:
+        if not _database_error(exc):
+            raise
+        _LOG.error("reading the run log failed: %s", type(exc).__name__)
+        return pl.DataFrame(schema=HISTORY_SCHEMA), (
+            f"无法读取工作区的运行记录（{type(exc).__name__}），请联系管理员检查数据库设置。")
 
 
 HISTORY_HEADERS = {
-    "current": "当前显示", "finished_at": "完成时间", "label": "数据来源", "as_of": "检查基准日",
-    "families": "检查类别", "checks": "检查项数", "findings": "线索数", "amount": "涉及金额（元）",
+    "current": "当前显示", "run_id": "编号", "finished_at": "完成时间", "by": "操作人",
+    "origin": "来源", "label": "数据来源", "as_of": "检查基准日", "scope": "检查范围",
+    "checks": "检查项数", "findings": "线索数", "amount": "涉及金额（元）", "remark": "备注",
 }
 
 
-def history_table(runs: pl.DataFrame, current: str | None = None) -> pl.DataFrame:
+def history_table(runs: pl.DataFrame, current: str | Path | None = None) -> pl.DataFrame:
     """The list of runs as the page shows it, Chinese headers, same order; 当前显示 marks the
-    run whose folder is ``current``."""
-    return (runs.with_columns((pl.col("amount_fen") / 100).round(2).alias("amount"),
-                              pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M"),
-                              pl.col("as_of").dt.strftime("%Y-%m-%d"),
-                              pl.when(pl.col("out") == current).then(pl.lit("✓"))
-                              .otherwise(pl.lit("")).alias("current"))
+    run whose outputs folder is ``current``; 备注 says when its outputs are gone."""
+    current = str(Path(current).resolve()) if current else None
+    resolved = [str(Path(p).resolve()) for p in runs["out"]]
+    replay = pl.format("（重放第 {} 次）", pl.col("replay_of"))
+    return (runs.with_columns(
+                pl.Series("resolved", resolved, pl.String),
+                (pl.col("amount_fen") / 100).round(2).alias("amount"),
+                pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M"),
+                pl.col("as_of").dt.strftime("%Y-%m-%d"),
+                (pl.col("origin").replace_strict(ORIGINS, default=pl.col("origin"))
+                 + pl.when(pl.col("kind") == "replay").then(replay).otherwise(pl.lit(""))),
+                pl.when(pl.col("out_exists")).then(pl.lit(""))
+                .otherwise(pl.lit("结果文件夹已不在工作区中")).alias("remark"))
+            .with_columns(pl.when(pl.col("resolved") == pl.lit(current, pl.String))
+                          .then(pl.lit("✓"))
+                          .otherwise(pl.lit("")).alias("current"))
             .select(list(HISTORY_HEADERS)).rename(HISTORY_HEADERS))
 
 

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -158,16 +158,57 @@ def complete_checks(summary: pl.DataFrame, only: list[str] | None) -> list[str]:
     return judged["check_id"].to_list()
 
 
+def workflow_facts(ws: Workspace, before: datetime | None = None) -> pl.DataFrame:
+    """The rectifications completed in the workspace (analytics.workflow.followup
+    .rectification_facts), from the moves made before ``before`` (naive UTC, as the database
+    keeps times) when given: what a run's rectification indicators are computed from."""
+    from analytics.store.findings import findings_frame, history_frame
+    from analytics.workflow.followup import rectification_facts
+
+    history = history_frame(ws.store)
+    if before is not None:
+        history = history.filter(pl.col("at") < before)
+    return rectification_facts(findings_frame(ws.store), history)
+
+
+# Shares of the progress bar: the snapshot, then the checks, then taking in the findings.
+_SNAPSHOT_SHARE, _CHECKS_END = 0.05, 0.9
+
+
 def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, origin: str,
                  as_of: date | None = None, only: list[str] | None = None,
                  label: str | None = None, progress: Progress | None = None,
                  replay_of: int | None = None) -> Recorded:
     """Snapshot the drop, run the checks, write the outputs under runs/<run id>, log the run
-    and take its findings into the workflow. A run that fails is logged as failed, by the kind
-    of its error only (its message could quote the drop), and the error is raised again."""
+    and take its findings into the workflow. A replay (``replay_of``) runs from the snapshot of
+    the run it replays, ``read`` being that snapshot loaded, and takes nothing into the
+    workflow. The run's rectification indicators are computed from the workspace's moves made
+    before it (for a replay: before the run it replays). A run that fails is logged as failed,
+    by the kind of its error only (its message could quote the drop), and the error is raised
+    again."""
     from checks.registry import REGISTRY, load_all
 
-    sid, files = import_drop(ws, source, read, by=by, origin=origin, label=label, log=False)
+    def report(message: str, fraction: float) -> None:
+        if progress is not None:
+            progress(message, fraction)
+
+    def checking(message: str, fraction: float) -> None:
+        if fraction < 1:  # the checks' own 完成 is not the end of the run
+            report(message, _SNAPSHOT_SHARE + (_CHECKS_END - _SNAPSHOT_SHARE) * fraction)
+
+    before = None
+    original = get_run(ws.store, replay_of) if replay_of is not None else None
+    if original is not None and original.snapshot_id:
+        # The same snapshot, not a snapshot of it: the replay's row names what it replayed.
+        sid, files = original.snapshot_id, list(original.input_files or [])
+        first = original
+        while first.replay_of is not None and (earlier := get_run(ws.store, first.replay_of)):
+            first = earlier  # a replay of a replay: the moves before the run first replayed
+        before = first.started_at
+    else:
+        report("保存数据快照", 0.0)
+        sid, files = import_drop(ws, source, read, by=by, origin=origin, label=label,
+                                 log=False)
     bundle = reference_bundle()
     run_id = start_run(ws.store, kind="replay" if replay_of else "check", origin=origin, by=by,
                        snapshot_id=sid, only=list(only or []), input_files=files,
@@ -175,12 +216,15 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
                        rejects=read.rejects.height, code_version=code_version(),
                        reference=bundle, replay_of=replay_of, **bundle_digests(bundle))
     try:
+        report("读取工作区中的整改记录", _SNAPSHOT_SHARE)
+        workflow = workflow_facts(ws, before)
         outcome = pipeline.run_read(read, source=source, as_of=as_of, only=only or None,
-                                    progress=progress)
+                                    progress=checking, workflow=workflow)
         out = ws.root / "runs" / f"{run_id:06d}"
         private.ensure_dir(out)
         pipeline.write_outputs(outcome, out)
         private.close_tree(out)
+        report("记入线索台账", _CHECKS_END)
         load_all()
         checks = {
             row["check_id"]: {k: row[k] for k in ("findings", "amount_fen", "rows_examined",
@@ -199,6 +243,7 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
     except BaseException as exc:
         finish_run(ws.store, run_id, status="failed", error=type(exc).__name__)
         raise
+    report("完成", 1.0)
     return Recorded(run_id, sid, out, outcome, ingested)
 
 

@@ -84,7 +84,8 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
                  icon=":material/play_arrow:"):
         # The run goes on in a process of its own: this page may be left and come back to.
         started = runs.start_job(folder, as_of, label=source_label(folder, result),
-                                 only=None if len(families) == len(FAMILIES) else families)
+                                 only=None if len(families) == len(FAMILIES) else families,
+                                 workspace=data.workspace().root, by=runs.BROWSER_USER)
         st.session_state[ui.JOB_KEY] = started.key
         st.session_state.pop(ui.JOB_ERROR_KEY, None)
         st.rerun()
@@ -98,8 +99,10 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
     head = runs.headline(summary)
     where = (f"各页面已切换到本次结果（{ui.md(out)}）。" if ui.current_out_dir() == out
              else f"结果在 {ui.md(out)}；各页面当前显示的是侧栏所选文件夹的结果。")
+    logged = (f"已记入工作区的运行记录（第 {int(out.name)} 次），线索进入核查流程。"
+              if out.name.isdigit() else "")
     st.success(f"检查完成：运行 {head['ran']} 项检查，发现线索 {head['findings']:,} 条，"
-               f"涉及金额 {head['amount_fen'] / 100:,.2f} 元。{where}")
+               f"涉及金额 {head['amount_fen'] / 100:,.2f} 元。{where}{logged}")
     cols = st.columns(4)
     cols[0].metric("运行的检查", head["ran"])
     cols[1].metric("跳过的检查", head["skipped"])
@@ -157,33 +160,46 @@ def show_drop(folder: Path, result: ReadResult) -> None:
 
 
 def history_section() -> None:
-    """检查记录: the runs started here, newest first; one picked is shown on every page."""
-    past = runs.history()
+    """检查记录: the check runs of the workspace's run log, from the command line or from here,
+    newest first; one picked is shown on every page."""
+    ws = data.workspace()
+    past, problem = runs.read_history(ws)
+    if problem:
+        st.warning(problem)
+        return
     if past.height == 0:
         return
     st.subheader("检查记录")
-    st.caption("在本页运行过的检查，最新的在前。选中一次检查后点击下方按钮，各页面即显示该次结果。")
-    current = str(ui.current_out_dir())
+    st.caption("工作区中完成的检查（在本页或用 aidwatch check 运行的），最新的在前。"
+               "选中一次检查后点击下方按钮，各页面即显示该次结果。")
+    current = ui.current_out_dir()
     table = runs.history_table(past, current)
     picked = ui.show_table(
         table, key="import_history",
         on_select="rerun", selection_mode="single-row",
         column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
-                       "线索数": st.column_config.NumberColumn(format="localized")})
+                       "线索数": st.column_config.NumberColumn(format="localized"),
+                       "编号": st.column_config.NumberColumn(format="plain")})
     rows = picked.selection.rows
     if not rows:
         return
     chosen = past.row(rows[0], named=True)
-    drop_dir = Path(chosen["source"])
+    out = Path(chosen["out"])
+    if not chosen["out_exists"]:
+        st.warning(f"第 {chosen['run_id']} 次检查的结果文件夹已不在工作区中（{ui.md(out)}），"
+                   "无法在各页面查看这次检查；其线索的核查状态仍保留在工作区中。")
+        return
+    # The drop as its folder was (a snapshot holds typed tables, not files the reader reads).
+    drop_dir = Path(chosen["source"] or out / "数据文件夹未知")
     if not drop_dir.is_dir():
         st.caption(f":orange[该次检查的数据文件夹已不存在（{ui.md(drop_dir)}），"
                    "关系图谱和应发、实发明细对照将不可用，其余结果照常显示。]")
-    if chosen["out"] == current:
+    if out.resolve() == current.resolve():
         st.caption("各页面当前显示的就是这次检查。")
     elif st.button("在各页面查看这次检查", key="import_history_use",
                    icon=":material/visibility:"):
-        st.session_state[ui.LAST_RUN_KEY] = {"source": str(drop_dir), "out": chosen["out"]}
-        ui.use_folders(drop_dir, Path(chosen["out"]))
+        st.session_state[ui.LAST_RUN_KEY] = {"source": str(drop_dir), "out": str(out)}
+        ui.use_folders(drop_dir, out)
 
 
 try:

@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from analytics import tracking
+from analytics import pipeline, tracking
 from analytics.reader import read_drop
 from analytics.store import Workspace
 from analytics.store.findings import get_run, runs_frame, states_frame
@@ -125,3 +126,82 @@ def test_an_import_killed_halfway_leaves_no_snapshot(tmp_path, small_drop, monke
     manifest = json.loads((root / "snapshots" / sid / "manifest.json").read_text())
     assert manifest["rows"]["persons"] == 2
     ws.store.dispose()
+
+
+# --- the rectification indicators of a run in a workspace ---------------------------------------
+
+RECTIFICATION = ("rectification_on_time_rate", "recurrence_rate")
+
+
+def rectification(indicators: pl.DataFrame, street: str = "华阳路街道",
+                  period: str = "2026-03") -> dict[str, tuple]:
+    rows = indicators.filter((pl.col("street") == street) & (pl.col("period") == period)
+                             & pl.col("indicator").is_in(RECTIFICATION))
+    return {r["indicator"]: (r["numerator"], r["denominator"], r["value"])
+            for r in rows.iter_rows(named=True)}
+
+
+def rectify(ws, finding_id: str, done_on: date, due: date) -> None:
+    from analytics.store.findings import apply_move
+    from analytics.workflow.triage import MoveInput
+
+    for move, given in (("assign", MoveInput(assignee_street="华阳路街道", due_date=due)),
+                        ("confirm", MoveInput()), ("rectify", MoveInput(due_date=due)),
+                        ("rectified", MoveInput())):
+        version = states_frame(ws.store).filter(pl.col("finding_id") == finding_id)["version"]
+        apply_move(ws.store, finding_id, move, given, by="督查员",
+                   expected_version=version.item(), today=done_on)
+
+
+def test_a_run_in_a_workspace_has_the_rectification_indicators(ws, small_drop):
+    outside = pipeline.run(small_drop).indicators
+    assert set(rectification(outside).values()) == {(None, None, None)}  # no workspace: blank
+
+    first = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                  origin="test")
+    counts = rectification(first.outcome.indicators)
+    assert counts == {name: (0.0, 0.0, None) for name in RECTIFICATION}  # none yet, not unknown
+    (finding,) = first.outcome.findings["finding_id"].to_list()
+    rectify(ws, finding, done_on=date(2026, 3, 20), due=date(2026, 3, 25))
+
+    # The next run counts it: rectified on time, not (yet) recurred.
+    second = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                   origin="test")
+    assert rectification(second.outcome.indicators) == {
+        "rectification_on_time_rate": (1.0, 1.0, 1.0), "recurrence_rate": (0.0, 1.0, 0.0)}
+    # That run found it again: it recurred, and the run after says so.
+    assert states_frame(ws.store)["state"].to_list() == ["recurred"]
+    third = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                  origin="test")
+    assert rectification(third.outcome.indicators)["recurrence_rate"] == (1.0, 1.0, 1.0)
+
+    # A replay computes them from the moves made before the run it replays: the same file.
+    replayed = tracking.replay(ws, second.run_id, by="测试")
+    assert replayed.identical
+    replay_out = ws.root / "runs" / f"{replayed.replay_id:06d}"
+    assert ((replay_out / "indicators.csv").read_bytes()
+            == (second.out / "indicators.csv").read_bytes())
+    again = tracking.replay(ws, replayed.replay_id, by="测试")  # a replay of the replay, too
+    assert ((ws.root / "runs" / f"{again.replay_id:06d}" / "indicators.csv").read_bytes()
+            == (second.out / "indicators.csv").read_bytes())
+
+
+def test_a_replay_runs_from_the_snapshot_it_replays(ws, small_drop):
+    recorded = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                     origin="test")
+    result = tracking.replay(ws, recorded.run_id, by="测试")
+    replay_run = get_run(ws.store, result.replay_id)
+    assert replay_run.snapshot_id == recorded.snapshot_id
+    assert replay_run.input_files == get_run(ws.store, recorded.run_id).input_files
+    assert [p.name for p in (ws.root / "snapshots").iterdir()] == [recorded.snapshot_id]
+    assert replay_run.kind == "replay" and replay_run.replay_of == recorded.run_id
+
+
+def test_progress_of_a_recorded_run_ends_once(ws, small_drop):
+    seen = []
+    tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试", origin="test",
+                          progress=lambda m, f: seen.append((m, f)))
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and seen[0] == ("保存数据快照", 0.0)
+    assert [m for m, f in seen if f >= 1.0] == ["完成"]
+    assert ("记入线索台账", 0.9) in seen

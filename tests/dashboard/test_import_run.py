@@ -1,16 +1,20 @@
-"""运行检查 on the 数据导入 page: a run started in the browser, its progress, its outputs and the
-switch of every page to them."""
+"""运行检查 on the 数据导入 page: a run started in the browser goes through the workspace (the run
+log, a snapshot, triage), shows its progress, and every page switches to its outputs; 检查记录
+lists the workspace's check runs, from the command line too."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import pipeline, reader, runs
+from analytics import reader, runs, tracking
 from analytics.reference import PROJECT_ROOT
+from analytics.store import Workspace
+from analytics.store.findings import runs_frame, states_frame
 from analytics.views import funds as view
 from dashboard import data, ui
 
@@ -42,17 +46,49 @@ def finish(at: AppTest) -> AppTest:
     raise AssertionError("the page never took in the end of its run")
 
 
+@pytest.fixture(autouse=True)
+def ws(tmp_path, monkeypatch):
+    """The workspace the pages and their runs use (SQLite in it), and the test's handle on it."""
+    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.delenv("AIDWATCH_DATABASE_URL", raising=False)
+    workspace = Workspace.open(tmp_path / "ws")
+    store = workspace.store  # opened now, on this database, whatever a test sets later
+    yield workspace
+    store.dispose()
+
+
+def run_folders(ws: Workspace) -> list[Path]:
+    return sorted((ws.root / "runs").iterdir())
+
+
+def outputs_elsewhere(drop: Path, tmp_path: Path) -> Path:
+    """What a run of ``drop`` in a fresh workspace of its own writes."""
+    other = Workspace.open(tmp_path / "elsewhere")
+    try:
+        return tracking.record_check(other, drop, reader.read_drop(drop), by="测试",
+                                     origin="test").out
+    finally:
+        other.store.dispose()
+
+
 def open_page(monkeypatch, drop, tmp_path) -> AppTest:
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "no-run-yet"))
-    monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "runs"))
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     assert not at.exception, at.exception
     return at
 
 
-def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, drop, tmp_path):
+def history(at: AppTest) -> pl.DataFrame:
+    (listed,) = [pl.from_pandas(df.value) for df in at.dataframe
+                 if "完成时间" in df.value.columns]
+    return listed
+
+
+def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, drop, tmp_path,
+                                                                   ws):
     at = open_page(monkeypatch, drop, tmp_path)
+    assert not [df for df in at.dataframe if "完成时间" in df.value.columns]  # no run yet
     button = at.button(key=RUN_KEY)
     assert button.label == "运行全部检查" and not button.disabled
     assert str(at.date_input(key="import_as_of_20260331").value) == "2026-03-31"
@@ -60,18 +96,25 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
     at = finish(button.click().run())
     assert not at.exception, at.exception
 
-    (out,) = (tmp_path / "runs").iterdir()
-    cli = tmp_path / "cli"
-    pipeline.write_outputs(pipeline.run(drop), cli)
+    # The run is a row of the workspace's run log, its outputs in the workspace, its findings
+    # in triage.
+    (out,) = run_folders(ws)
+    assert out.name == "000001"
+    assert runs_frame(ws.store).select("id", "kind", "origin", "by", "status").rows() == [
+        (1, "check", "browser", "浏览器用户", "ok")]
+    elsewhere = outputs_elsewhere(drop, tmp_path)
     for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
-        assert (out / name).read_bytes() == (cli / name).read_bytes(), name
+        assert (out / name).read_bytes() == (elsewhere / name).read_bytes(), name
     findings = pl.read_csv(out / "findings.csv")
     assert "duplicate_payment" in findings["check_id"].to_list()
+    states = states_frame(ws.store)
+    assert states.height == findings.height and set(states["state"]) == {"new"}
 
     # Every page is asked to show this drop and this run from now on.
     assert at.session_state[ui.PENDING_FOLDERS_KEY] == (str(drop), str(out))
     (success,) = at.success
     assert f"发现线索 {findings.height:,} 条" in success.value and ui.md(out) in success.value
+    assert "已记入工作区的运行记录（第 1 次）" in success.value
     (summary,) = [pl.from_pandas(df.value) for df in at.dataframe
                   if "检查项" in df.value.columns]
     assert summary.columns[:2] == ["检查项", "类别"]
@@ -82,12 +125,41 @@ def test_running_all_checks_writes_the_run_and_shows_its_summary(monkeypatch, dr
     assert {m.label: m.value for m in at.metric}["线索"] == f"{findings.height:,}"
 
     # The run is listed under 检查记录, named by its drop folder.
-    (listed,) = [pl.from_pandas(df.value) for df in at.dataframe
-                 if "完成时间" in df.value.columns]
-    row = listed.row(0, named=True)
+    listed = history(at)
     assert listed.height == 1
-    assert (row["数据来源"], row["检查基准日"], row["检查类别"], row["线索数"]) == (
-        str(drop), "2026-03-31", "全部", findings.height)
+    row = listed.row(0, named=True)
+    assert (row["编号"], row["来源"], row["操作人"], row["数据来源"], row["检查基准日"],
+            row["检查范围"], row["线索数"], row["备注"]) == (
+        1, "浏览器", "浏览器用户", str(drop), "2026-03-31", "全部", findings.height, "")
+
+
+def test_the_record_lists_the_check_runs_of_the_command_line_too(monkeypatch, drop, tmp_path,
+                                                                 ws):
+    read = reader.read_drop(drop)
+    cli = tracking.record_check(ws, drop, read, by="审计员", origin="cli", only=["funds"])
+    gone = tracking.record_check(ws, drop, read, by="审计员", origin="cli")
+    shutil.rmtree(gone.out)
+    tracking.import_drop(ws, drop, read, by="审计员", origin="cli")  # an import: no check run
+
+    at = open_page(monkeypatch, drop, tmp_path)
+
+    listed = history(at)
+    assert listed["编号"].to_list() == [gone.run_id, cli.run_id]
+    assert listed["来源"].to_list() == ["命令行", "命令行"]
+    assert listed["操作人"].to_list() == ["审计员", "审计员"]
+    assert listed["检查范围"].to_list() == ["全部", "资金比对"]
+    assert listed["备注"].to_list() == ["结果文件夹已不在工作区中", ""]
+    head = runs.headline(cli.outcome.summary)
+    assert listed.row(1, named=True)["涉及金额（元）"] == head["amount_fen"] / 100
+
+
+def test_a_run_log_that_cannot_be_read_is_said_so(monkeypatch, drop, tmp_path):
+    monkeypatch.setenv("AIDWATCH_DATABASE_URL",
+                       "postgresql+psycopg://auditor:s3cret@127.0.0.1:1/aidwatch")
+    at = open_page(monkeypatch, drop, tmp_path)
+    (warning,) = [w.value for w in at.warning if "运行记录" in w.value]
+    assert warning.startswith("无法读取工作区的运行记录（") and "s3cret" not in warning
+    assert not at.button(key=RUN_KEY).disabled  # the run reports the database itself
 
 
 class Controlled:
@@ -95,8 +167,8 @@ class Controlled:
     one (the real ones run in a process of their own, out of a test's reach)."""
 
     def __init__(self, monkeypatch, drop, tmp_path):
-        self.drop, self.root = drop, tmp_path / "runs"
-        self.job = runs.Job(key=str(self.root / "controlled"), source=drop)
+        self.drop, self.root = drop, tmp_path / "ws"
+        self.job = runs.Job(key=f"{self.root}|controlled", source=drop)
 
         def start(source, as_of, **kwargs):
             with runs._JOBS_LOCK:
@@ -106,8 +178,13 @@ class Controlled:
         monkeypatch.setattr(runs, "start_job", start)
 
     def finish(self) -> Path:
-        out, _ = runs.run_and_write(reader.read_drop(self.drop), self.drop, root=self.root)
-        self.job.out = out
+        ws = Workspace.open(self.root)
+        try:
+            recorded = runs.run_and_write(ws, reader.read_drop(self.drop), self.drop)
+        finally:
+            ws.store.dispose()
+        out = self.job.out = recorded.out
+        self.job.run_id = recorded.run_id
         self.job.progress("完成", 1.0)
         self.job.done.set()
         return out
@@ -165,27 +242,30 @@ def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_
     assert JOB_KEY not in at.session_state
 
 
-def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path):
+def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path, ws):
     at = open_page(monkeypatch, drop, tmp_path)
     at.multiselect(key="import_families").set_value(["funds"]).run()
     assert at.button(key=RUN_KEY).label == "运行所选检查"
     at = finish(at.button(key=RUN_KEY).click().run())
     assert not at.exception, at.exception
-    (out,) = (tmp_path / "runs").iterdir()
+    (out,) = run_folders(ws)
     assert set(pl.read_csv(out / "checks.csv")["family"]) == {"funds"}
+    assert runs_frame(ws.store)["only"].to_list() == [["funds"]]
+    assert history(at)["检查范围"].to_list() == ["资金比对"]
 
     at.multiselect(key="import_families").set_value([]).run()
     assert at.button(key=RUN_KEY).disabled
 
 
-def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, drop, tmp_path):
+def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, drop, tmp_path,
+                                                                  ws):
     run = Controlled(monkeypatch, drop, tmp_path)
     at = open_page(monkeypatch, drop, tmp_path)
     at = at.button(key=RUN_KEY).click().run()
     run.fail("检查未能完成，未写入任何结果：缺少 2031 年的工作日历")
     at = finish(at)
     assert any("检查未能完成" in e.value and "2031" in e.value for e in at.error)
-    assert not (tmp_path / "runs").exists()
+    assert run_folders(ws) == []
     assert ui.PENDING_FOLDERS_KEY not in at.session_state
     assert not at.success
     assert not at.button(key=RUN_KEY).disabled
@@ -206,11 +286,28 @@ def test_partial_drop_folder_offers_no_run(monkeypatch, small_drop, tmp_path):
     assert not at.button
 
 
+def server_workspace(page) -> Path:
+    """The workspace of the server a browser test drives (its own private folder's), found
+    from the run it shows: WORKSPACE/runs/<run id>."""
+    run = Path(page.get_by_role("textbox", name="检查结果文件夹").input_value())
+    assert run.parent.name == "runs" and run.name.isdigit(), run
+    return run.parent.parent
+
+
+def pick_run(page, wait_for_app, row: int) -> None:
+    """Tick row ``row`` (0: the newest) of 检查记录 on 数据导入."""
+    page.get_by_role("heading", name="检查记录").wait_for()
+    row_height = 35
+    page.locator(".st-key-import_history .dvn-scroller").click(
+        position={"x": 15, "y": row_height * (row + 1) + row_height // 2})
+    wait_for_app(page)
+
+
 @pytest.mark.browser
 def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browser_page,
                                                            wait_for_app, drop, tmp_path):
-    out, runs_dir = tmp_path / "no-run-yet", tmp_path / "runs"
-    base_url = run_dashboard(drop, out, runs_dir)
+    out = tmp_path / "no-run-yet"
+    base_url = run_dashboard(drop, out, tmp_path / "runs")
     page = browser_page
 
     page.goto(base_url)
@@ -225,8 +322,17 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
     page.get_by_role("link", name="查看街镇").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
 
-    (run,) = runs_dir.iterdir()
-    findings = pl.read_csv(run / "findings.csv")
+    # The run went through the server's workspace: its run log, its outputs folder, triage.
+    root = server_workspace(page)
+    ws = Workspace.open(root)
+    try:
+        (logged,) = runs_frame(ws.store).select("id", "origin", "by", "status", "out_dir").rows()
+        assert logged[1:4] == ("browser", "浏览器用户", "ok")
+        run = root / "runs" / logged[4]
+        findings = pl.read_csv(run / "findings.csv")
+        assert states_frame(ws.store).height == findings.height
+    finally:
+        ws.store.dispose()
     assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
     assert page.get_by_role("textbox", name="数据文件夹").first.input_value() == str(drop)
 
@@ -246,26 +352,39 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
     assert page.get_by_text("检查结果文件夹中还没有").count() == 0
     assert page.locator('[data-testid="stException"]').count() == 0
 
-    # A new session starts on the default folders; the run is picked again from 检查记录.
+    # Two runs from the command line into the same workspace, one whose outputs are then
+    # removed: 检查记录 lists them all, newest first.
+    ws = Workspace.open(root)
+    try:
+        read = reader.read_drop(drop)
+        tracking.record_check(ws, drop, read, by="审计员", origin="cli", only=["funds"])
+        gone = tracking.record_check(ws, drop, read, by="审计员", origin="cli")
+    finally:
+        ws.store.dispose()
+    shutil.rmtree(gone.out)
+
+    # A new session starts on the default folders; the browser run is picked again there.
     page.goto(f"{base_url}/import_data")
     wait_for_app(page)
     assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(out)
     page.get_by_role("heading", name="检查记录").wait_for()
-    row_height = 35
-    page.locator(".st-key-import_history .dvn-scroller").click(
-        position={"x": 15, "y": row_height + row_height // 2})
-    wait_for_app(page)
+    grid = page.locator(".st-key-import_history [aria-rowcount]")
+    assert int(grid.get_attribute("aria-rowcount")) - 1 == 3
+    pick_run(page, wait_for_app, 0)
+    page.get_by_text("无法在各页面查看这次检查").wait_for()
+    assert page.get_by_role("button", name="在各页面查看这次检查").count() == 0
+    pick_run(page, wait_for_app, 2)
     page.get_by_role("button", name="在各页面查看这次检查").click()
     wait_for_app(page)
     page.get_by_text("检查完成：").wait_for(timeout=30_000)
     assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 @pytest.mark.browser
 def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, wait_for_app,
                                                  drop, tmp_path):
-    runs_dir = tmp_path / "runs"
-    base_url = run_dashboard(tmp_path / "no-drop", tmp_path / "no-run-yet", runs_dir)
+    base_url = run_dashboard(tmp_path / "no-drop", tmp_path / "no-run-yet", tmp_path / "runs")
     page = browser_page
 
     page.goto(base_url)
@@ -284,12 +403,16 @@ def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, wa
     wait_for_app(page)
     assert page.locator('[data-testid="stException"]').count() == 0
 
-    (run,) = runs_dir.iterdir()
-    cli = tmp_path / "cli"
-    pipeline.write_outputs(pipeline.run(drop), cli)
+    root = server_workspace(page)
+    (run,) = sorted((root / "runs").iterdir())
+    elsewhere = outputs_elsewhere(drop, tmp_path)
     for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
-        assert (run / name).read_bytes() == (cli / name).read_bytes(), name
+        assert (run / name).read_bytes() == (elsewhere / name).read_bytes(), name
     # The sidebar now names the uploaded copy of the drop and this run.
     assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
     uploaded = Path(page.get_by_role("textbox", name="数据文件夹").first.input_value())
     assert sorted(p.name for p in uploaded.iterdir()) == sorted(p.name for p in drop.iterdir())
+    # 检查记录 names the upload as the page does.
+    listed = page.locator(".st-key-import_history")
+    listed.wait_for()
+    assert int(listed.locator("[aria-rowcount]").get_attribute("aria-rowcount")) == 2
