@@ -78,10 +78,15 @@ def _workspace_option(parser: argparse.ArgumentParser) -> None:
                         help="工作区文件夹（默认取环境变量 AIDWATCH_WORKSPACE 或设置中的位置）")
 
 
+_OPENED: list = []  # workspaces this command opened, closed when it ends
+
+
 def _workspace(args: argparse.Namespace):
     from analytics.store import Workspace
 
-    return Workspace.open(args.workspace)
+    ws = Workspace.open(args.workspace)
+    _OPENED.append(ws)
+    return ws
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -242,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"generate": _generate, "check": _check, "import": _import, "runs": _runs,
                     "replay": _replay}
-        return commands[args.command](args)
+        try:
+            return commands[args.command](args)
+        finally:
+            while _OPENED:
+                _OPENED.pop().close()
     except (DropError, CalendarError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -261,31 +261,28 @@ def history(ws: Workspace, limit: int = 500) -> pl.DataFrame:
     time), the check date, the checks asked for, findings and money at risk, where the drop
     came from, and where the outputs are and whether they are still there."""
     from analytics.store.findings import runs_frame
-    from analytics.store.models import Run
 
     log = (runs_frame(ws.store)
            .filter(pl.col("kind").is_in(["check", "replay"]) & (pl.col("status") == "ok")
                    & pl.col("out_dir").is_not_null())
            .head(limit))
     rows = []
-    with ws.store.session() as s:
-        for entry in log.iter_rows(named=True):
-            run = s.get(Run, entry["id"])
-            ran = [v for v in (run.checks or {}).values() if not v.get("skipped")]
-            label, source = _snapshot_origin(ws, entry["snapshot_id"])
-            out = run_folder(ws, entry["out_dir"])
-            rows.append({
-                "run_id": entry["id"], "kind": entry["kind"], "replay_of": entry["replay_of"],
-                "origin": entry["origin"], "by": entry["by"],
-                "finished_at": _local(entry["finished_at"] or entry["started_at"]),
-                "as_of": entry["as_of"],
-                "scope": "、".join(FAMILIES.get(x, x) for x in entry["only"] or []) or "全部",
-                "checks": len(ran), "findings": entry["findings"],
-                "amount_fen": sum(int(v.get("amount_fen") or 0) for v in ran),
-                "label": label or source or "（快照已不在工作区中）", "source": source,
-                "snapshot_id": entry["snapshot_id"], "out": str(out),
-                "out_exists": (out / "findings.csv").is_file(),
-            })
+    for entry in log.iter_rows(named=True):
+        ran = [v for v in (entry["checks"] or {}).values() if not v.get("skipped")]
+        label, source = _snapshot_origin(ws, entry["snapshot_id"])
+        out = run_folder(ws, entry["out_dir"])
+        rows.append({
+            "run_id": entry["id"], "kind": entry["kind"], "replay_of": entry["replay_of"],
+            "origin": entry["origin"], "by": entry["by"],
+            "finished_at": _local(entry["finished_at"] or entry["started_at"]),
+            "as_of": entry["as_of"],
+            "scope": "、".join(FAMILIES.get(x, x) for x in entry["only"] or []) or "全部",
+            "checks": len(ran), "findings": entry["findings"],
+            "amount_fen": sum(int(v.get("amount_fen") or 0) for v in ran),
+            "label": label or source or "（快照已不在工作区中）", "source": source,
+            "snapshot_id": entry["snapshot_id"], "out": str(out),
+            "out_exists": (out / "findings.csv").is_file(),
+        })
     return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
 
 

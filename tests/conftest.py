@@ -73,8 +73,9 @@ def write_small_drop(folder: Path) -> Path:
 def _own_runs_folder(tmp_path, monkeypatch):
     """Runs started by a page under test, and uploads, go to the test's own folders, never to
     shared ones."""
-    monkeypatch.setenv("AIDWATCH_RUNS", str(tmp_path / "aidwatch-runs"))
     monkeypatch.setenv("AIDWATCH_PRIVATE_DIR", str(tmp_path / "aidwatch-private"))
+    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "aidwatch-workspace"))
+    monkeypatch.delenv("AIDWATCH_DATABASE_URL", raising=False)
 
 
 @pytest.fixture
@@ -104,20 +105,21 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
 
 @pytest.fixture(scope="session")
 def run_dashboard(tmp_path_factory):
-    """``run_dashboard(drop_dir, out_dir, runs_dir=None) -> base_url``: one server per set of
-    folders, stopped at the end. Runs started in the browser go to ``runs_dir`` (else a folder
-    of the test session)."""
+    """``run_dashboard(drop_dir, out_dir, workspace=None) -> base_url``: one server per set of
+    folders, stopped at the end. Its workspace (runs started in the browser, the workflow
+    database, a SQLite file there) is ``workspace``, else a folder of the test session."""
     servers: dict[tuple[str, str, str], tuple[str, subprocess.Popen]] = {}
-    default_runs = tmp_path_factory.mktemp("runs")
+    default_workspace = tmp_path_factory.mktemp("workspace")
 
-    def start(drop_dir: Path, out_dir: Path, runs_dir: Path | None = None) -> str:
-        key = (str(drop_dir), str(out_dir), str(runs_dir or default_runs))
+    def start(drop_dir: Path, out_dir: Path, workspace: Path | None = None) -> str:
+        key = (str(drop_dir), str(out_dir), str(workspace or default_workspace))
         if key not in servers:
             port = _free_port()
             log = tmp_path_factory.mktemp("streamlit") / "server.log"
-            env = {**os.environ, "AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1],
-                   "AIDWATCH_RUNS": key[2],
-                   "AIDWATCH_PRIVATE_DIR": str(tmp_path_factory.mktemp("private"))}
+            env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
+            env.update({"AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1],
+                        "AIDWATCH_WORKSPACE": key[2],
+                        "AIDWATCH_PRIVATE_DIR": str(tmp_path_factory.mktemp("private"))})
             with log.open("wb") as fh:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",

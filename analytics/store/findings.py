@@ -51,7 +51,7 @@ def runs_frame(store: Store) -> pl.DataFrame:
         rows = conn.execute(select(
             Run.id, Run.kind, Run.origin, Run.status, Run.started_at, Run.finished_at, Run.by,
             Run.as_of, Run.only, Run.complete, Run.snapshot_id, Run.rows, Run.rejects,
-            Run.findings, Run.code_version, Run.replay_of, Run.out_dir,
+            Run.findings, Run.code_version, Run.replay_of, Run.out_dir, Run.checks,
         ).order_by(Run.id.desc())).all()
     return pl.DataFrame([r._asdict() for r in rows], schema={
         "id": pl.Int64, "kind": pl.String, "origin": pl.String, "status": pl.String,
@@ -59,6 +59,7 @@ def runs_frame(store: Store) -> pl.DataFrame:
         "as_of": pl.Date, "only": pl.Object, "complete": pl.Boolean, "snapshot_id": pl.String,
         "rows": pl.Object, "rejects": pl.Int64, "findings": pl.Int64,
         "code_version": pl.String, "replay_of": pl.Int64, "out_dir": pl.String,
+        "checks": pl.Object,
     }, orient="row")
 
 

@@ -116,8 +116,19 @@ class Workspace:
     @property
     def store(self) -> Store:
         if self._store is None:
+            if not configured_url():
+                # SQLite makes its journal files with the database file's permissions
+                database = self.root / "aidwatch.db"
+                os.close(os.open(database, os.O_CREAT | os.O_WRONLY, private.FILE_MODE))
+                os.chmod(database, private.FILE_MODE)
             self._store = open_store(self.database_url)
         return self._store
+
+    def close(self) -> None:
+        """Let go of the database's connections (the command line, at its end)."""
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
 
     # --- snapshots --------------------------------------------------------------------------
 

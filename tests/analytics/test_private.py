@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from analytics import private, runs
+from analytics.store import Workspace, workspace_root
 from analytics.model import DropError
 from analytics.reader import read_drop
 from dashboard import data
@@ -40,22 +41,27 @@ def test_uploads_are_private_whatever_the_umask(small_drop, tmp_path, monkeypatc
         assert mode == (0o700 if is_dir else 0o600), (name, oct(mode))
 
 
-def test_run_outputs_are_private_whatever_the_umask(small_drop, tmp_path, open_umask):
-    root = tmp_path / "runs"
-    out, _ = runs.run_and_write(read_drop(small_drop), small_drop, root=root)
-    found = modes(root)
-    assert {"findings.csv", "rejects.csv", "indicators.csv", "checks.csv", "run.json"} <= {
-        Path(name).name for name in found}
-    for name, mode in found.items():
-        is_dir = (root / name).is_dir()
-        assert mode == (0o700 if is_dir else 0o600), (name, oct(mode))
+def test_workspace_runs_and_database_are_private_whatever_the_umask(small_drop, tmp_path,
+                                                                    monkeypatch, open_umask):
+    monkeypatch.delenv("AIDWATCH_DATABASE_URL", raising=False)
+    ws = Workspace.open(tmp_path / "ws")
+    try:
+        runs.run_and_write(ws, read_drop(small_drop), small_drop)
+    finally:
+        ws.store.dispose()
+    found = modes(ws.root)
+    assert {"findings.csv", "rejects.csv", "indicators.csv", "checks.csv", "aidwatch.db",
+            "manifest.json"} <= {Path(name).name for name in found}
+    wrong = {name: oct(mode) for name, mode in found.items()
+             if mode != (0o700 if (ws.root / name).is_dir() else 0o600)}
+    assert wrong == {}
 
 
 def test_default_root_is_the_users_own_folder(monkeypatch):
     monkeypatch.delenv("AIDWATCH_PRIVATE_DIR", raising=False)
-    monkeypatch.delenv("AIDWATCH_RUNS", raising=False)
+    monkeypatch.delenv("AIDWATCH_WORKSPACE", raising=False)
     assert private.root().name == f"aidwatch-{os.getuid()}"
-    assert runs.runs_root() == private.root() / "runs"
+    assert workspace_root() == private.root() / "workspace"
 
 
 def test_an_open_existing_folder_is_closed(tmp_path):
