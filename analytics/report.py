@@ -1,6 +1,7 @@
 """The yearly performance evaluation of the street offices, as a PDF a district office files.
 
-Built with fpdf2 from a run's indicators.csv and findings.csv. The CJK font is embedded (subset),
+Built with fpdf2 from a run's indicators.csv and findings.csv, and the year's funnel of the
+follow-up loop when the caller read it from the workspace. The CJK font is embedded (subset),
 so the Chinese shows in any viewer; without a CJK font on the machine the report is refused
 rather than printed as boxes.
 """
@@ -16,8 +17,9 @@ from fpdf.fonts import FontFace
 
 from analytics.indicators import BY_NAME, DISTRICT, INDICATORS, load_circles
 from analytics.reference import load_settings
-from analytics.views.overview import (RANKED, format_value, leads_by_street, ranking,
-                                      training_marks, values_at)
+from analytics.views.overview import (FUNNEL_NOTE, NOT_COMPUTED, NOT_COMPUTED_NOTE, RANKED,
+                                      format_value, leads_by_street, ranking, training_marks,
+                                      uncomputed, values_at)
 
 DISTRICT_NAME = "长宁区"
 ISSUER = "长宁区民政局"
@@ -29,6 +31,7 @@ FONT_CANDIDATES = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
 )
 HEAD_FILL = (230, 236, 245)
+NUMERALS = "一二三四五六七八九十"
 
 
 class ReportError(Exception):
@@ -102,10 +105,48 @@ def _fmt(indicator: str, value: float | None) -> str:
     return format_value(indicator, value)
 
 
+def _funnel_rows(funnel: pl.DataFrame) -> list[list[str]]:
+    """One row per street (全区 last): count and money of each stage."""
+    if "street" not in funnel.columns:
+        funnel = funnel.with_columns(pl.lit(DISTRICT).alias("street"))
+    out = []
+    streets = funnel.get_column("street").unique(maintain_order=True).to_list()
+    for street in [s for s in streets if s != DISTRICT] + [s for s in streets if s == DISTRICT]:
+        stages = {r["stage"]: r for r in funnel.filter(pl.col("street") == street)
+                  .iter_rows(named=True)}
+        row = [street]
+        for stage in ("leads", "verified", "rectified", "recovered"):
+            hit = stages.get(stage) or {"count": 0, "amount_fen": 0}
+            row += [f"{hit['count']:,}", f"{hit['amount_fen'] / 100:,.2f}"]
+        out.append(row)
+    return out
+
+
+def funnel_sentence(funnel: pl.DataFrame, year: str) -> str:
+    """The district's funnel of ``year`` in one sentence."""
+    district = funnel.filter(pl.col("street") == DISTRICT) if "street" in funnel.columns \
+        else funnel
+    stage = {r["stage"]: r for r in district.iter_rows(named=True)}
+
+    def get(name: str) -> tuple[int, float]:
+        hit = stage.get(name) or {"count": 0, "amount_fen": 0}
+        return hit["count"], hit["amount_fen"] / 100
+
+    (leads, at_risk), (verified, _), (rectified, _), (paid_for, recovered) = (
+        get("leads"), get("verified"), get("rectified"), get("recovered"))
+    return (f"{year}年全区发现线索 {leads:,} 条（涉及金额 {at_risk:,.2f} 元），核实属实 {verified:,} 条，"
+            f"整改完成 {rectified:,} 条，追回资金 {recovered:,.2f} 元（{paid_for:,} 条线索）。")
+
+
 def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
-                  generated: date | None = None) -> bytes:
+                  generated: date | None = None, funnel: pl.DataFrame | None = None) -> bytes:
     """The evaluation of ``year`` as PDF bytes: title, period, per-street indicators and score,
-    rank, trainings mark, findings by family, the four circles, definitions, generated date."""
+    rank, trainings mark, findings by family, the year's funnel of the follow-up loop, the four
+    circles, definitions, generated date.
+
+    ``funnel``: the year's funnel (analytics.views.overview.funnel_by_street: street, stage,
+    label, count, amount_fen; or funnel_of without a street, the district's), read from the
+    workspace by the caller; None: the report says that no follow-up records were read."""
     if year not in report_years(indicators):
         raise ReportError(f"检查结果中没有 {year} 年的指标，无法生成该年度报告。")
     generated = generated or date.today()
@@ -116,6 +157,10 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     span = (f"{months[0][:4]}年{int(months[0][5:])}月至{months[-1][:4]}年{int(months[-1][5:])}月"
             if months else f"{year}年")
     settings = load_settings()
+    sections = iter(NUMERALS)
+
+    def heading(text: str) -> None:
+        pdf.heading(f"{next(sections)}、{text}")
 
     pdf = _document(f"{DISTRICT_NAME}社会救助街镇{year}年度绩效评价报告",
                     f"{year}年度街镇绩效评价", generated, size=18, height=12)
@@ -126,26 +171,33 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     # 一、per-street indicators, score and rank
     ranked = ranking(indicators, year)
     district = values_at(indicators, year).filter(pl.col("street") == DISTRICT)
-    pdf.heading("一、街镇绩效指标与综合得分")
+    blank = uncomputed(indicators, year)
+
+    def cell(name: str, value: float | None) -> str:
+        return NOT_COMPUTED if name in blank else _fmt(name, value)
+
+    heading("街镇绩效指标与综合得分")
     header = ["排名", "街镇", *[BY_NAME[n].title for n in RANKED], "培训达标"]
     rows = [[str(r["rank"]) if r["rank"] is not None else "—", r["street"],
-             *[_fmt(n, r[n]) for n in RANKED], r["training_mark"] or "—"]
+             *[cell(n, r[n]) for n in RANKED], r["training_mark"] or "—"]
             for r in ranked.iter_rows(named=True)]
     if district.height:
         d = district.row(0, named=True)
-        rows.append(["", DISTRICT, *[_fmt(n, d[n]) for n in RANKED], ""])
-    widths = [11, 26, 20, 20, 20, 22, 26, 20, 20, 20, 17, 17]
+        rows.append(["", DISTRICT, *[cell(n, d[n]) for n in RANKED], ""])
+    widths = [10, 24, 20, 20, 20, 20, 22, 22, 20, 20, 20, 20, 20, 15]
     pdf.grid(header, rows, widths)
     weights = "，".join(f"{BY_NAME[k].title} {v:g}" for k, v in
                        settings.indicator_weights.items())
     pdf.paragraph(f"比率以百分数表示，资金线索率为每千笔拨付的线索数，金额单位为元。综合得分权重"
-                  f"（设置文件）：{weights}。排名按综合得分从高到低，得分相同的并列。")
+                  f"（设置文件）：{weights}。排名按综合得分从高到低，得分相同的并列；缺值的项不参与"
+                  "计分。整改按期率、整改复发率按当年完成整改的线索计算。"
+                  + (NOT_COMPUTED_NOTE if blank else ""))
 
     # 二、trainings
     marks = training_marks(indicators, year).filter(pl.col("street") != DISTRICT)
     short = marks.filter(pl.col("training_mark") == "未达标")["street"].to_list()
     unknown = marks.filter(pl.col("training_mark").is_null())["street"].to_list()
-    pdf.heading("二、培训情况")
+    heading("培训情况")
     if unknown and len(unknown) == marks.height:
         pdf.paragraph("本次数据未包含培训记录，无法评价培训情况。")
     elif short:
@@ -157,7 +209,7 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     # 三、findings by family
     leads = leads_by_street(findings, year, as_of_month)
     family_titles = [c for c in leads.columns if c not in ("street", "total")]
-    pdf.heading("三、问题线索分类统计")
+    heading("问题线索分类统计")
     pdf.paragraph(f"截至{year}年末（或检查基准日）已发生、尚未处理的线索，按检查类别统计。")
     rows = [[r["street"], *[f"{r[t]:,}" for t in family_titles], f"{r['total']:,}"]
             for r in leads.iter_rows(named=True)]
@@ -165,6 +217,16 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     rows.append([f"{DISTRICT}（十个街镇合计）", *[f"{totals[t]:,}" for t in family_titles],
                  f"{totals['total']:,}"])
     pdf.grid(["街镇", *family_titles, "合计"], rows, [50, *[32] * len(family_titles), 32])
+
+    # the follow-up loop: the year's funnel
+    heading("线索核实、整改与追回（处置漏斗）")
+    if funnel is None:
+        pdf.paragraph("本报告生成时未读取工作区的处置记录，未列出线索核实、整改与追回情况。")
+    else:
+        pdf.paragraph(funnel_sentence(funnel, year) + FUNNEL_NOTE)
+        stage_header = ["发现线索（条）", "涉及金额（元）", "核实属实（条）", "涉及金额（元）",
+                        "整改完成（条）", "涉及金额（元）", "有追回款（条）", "追回资金（元）"]
+        pdf.grid(["街镇", *stage_header], _funnel_rows(funnel), [45, *[28] * 8])
 
     # 四、the four circles
     circles = indicators.filter((pl.col("period") == year)
@@ -174,14 +236,14 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
         names = [f"{c.name}（{c.label}）" for c in rules]
         wide = circles.pivot(on="indicator", index="street", values="value",
                              aggregate_function=None)
-        pdf.heading("四、低收入人口四个圈层（户）")
+        heading("低收入人口四个圈层（户）")
         rows = [[r["street"], *[format_value("circle_1", r.get(f"circle_{n}"))
                                 for n in range(1, 5)]]
                 for r in wide.sort(pl.col("street") == DISTRICT).iter_rows(named=True)]
         pdf.grid(["街镇", *names], rows, [50, 55, 55, 55, 55])
 
     # 五、definitions
-    pdf.heading("五、指标定义")
+    heading("指标定义")
     rows = [[i.title, i.unit, i.definition, i.numerator, i.denominator] for i in INDICATORS]
     pdf.grid(["指标", "单位", "定义", "分子", "分母"], rows, [26, 14, 150, 42, 41], size=7.5,
              align="LEFT")

@@ -19,6 +19,7 @@ PAGES = (
     ("funds.py", "资金比对", ":material/compare_arrows:"),
     ("graph.py", "关系图谱", ":material/hub:"),
     ("street.py", "街镇", ":material/location_city:"),
+    ("followup.py", "回头看", ":material/event_repeat:"),
     ("import_data.py", "数据导入", ":material/upload_file:"),
     ("rules.py", "检查规则", ":material/gavel:"),
 )

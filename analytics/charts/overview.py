@@ -171,3 +171,49 @@ def circle_bars(circles: pl.DataFrame, title: str = "低收入人口四个圈层
     fig.update_yaxes(title_text="户数")
     fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
     return fig
+
+
+FUNNEL_COLOURS = ("#4c78a8", "#72b7b2", "#54a24b", "#eeca3b")
+
+
+def funnel_chart(funnel: pl.DataFrame, title: str = "线索处置漏斗") -> go.Figure:
+    """The follow-up funnel (analytics.workflow.followup.funnel: stage, label, count,
+    amount_fen): leads found, verified, rectified, money recovered, each bar as long as its
+    count, its money beside it."""
+    if funnel.height == 0 or funnel.get_column("count").sum() == 0:
+        return _empty(title)
+    counts = funnel.get_column("count").to_list()
+    money = [f"{fen / 100:,.2f}" for fen in funnel.get_column("amount_fen").to_list()]
+    fig = go.Figure(go.Funnel(
+        y=funnel.get_column("label").to_list(), x=counts,
+        text=[f"{n:,}条 · {m}元" for n, m in zip(counts, money)], textinfo="text",
+        textposition="inside", customdata=money,
+        marker=dict(color=list(FUNNEL_COLOURS[:funnel.height])),
+        hovertemplate="%{y}：%{x:,}条<br>金额：%{customdata}元<extra></extra>"))
+    fig.update_layout(title=title, font=FONT, height=320, margin=dict(l=10, r=10, t=60))
+    return fig
+
+
+FOLLOWUP_SERIES = (("open", "未办结", "#4c78a8"), ("overdue", "已超期", "#e45756"),
+                   ("rectified", "已整改待回头看", "#72b7b2"),
+                   ("rechecked", "回头看通过", "#54a24b"), ("recurred", "回头看复发", "#f58518"),
+                   ("exceptions_due", "免责将到期或已到期", "#b279a2"))
+
+
+def followup_bars(summary: pl.DataFrame, title: str = "各街镇回头看情况") -> go.Figure:
+    """Per street (analytics.workflow.followup.street_summary): open, overdue, rectified
+    awaiting 回头看, re-checked, recurred and exceptions ending, side by side."""
+    columns = [c for c, _, _ in FOLLOWUP_SERIES]
+    rows = summary.filter(pl.sum_horizontal(*columns) > 0) if summary.height else summary
+    if rows.height == 0:
+        return _empty(title)
+    streets = [plot_text(s) for s in rows.get_column("street").to_list()]
+    fig = go.Figure()
+    for column, name, colour in FOLLOWUP_SERIES:
+        values = rows.get_column(column).to_list()
+        fig.add_trace(go.Bar(x=streets, y=values, name=name, marker_color=colour,
+                             hovertemplate=f"%{{x}}<br>{name}：%{{y}}条<extra></extra>"))
+    fig.update_yaxes(title_text="线索数")
+    fig.update_layout(title=title, font=FONT, height=380, barmode="group",
+                      margin=dict(l=10, r=10, t=60), legend=dict(orientation="h", y=-0.2))
+    return fig

@@ -1,5 +1,5 @@
 """总览: the district at a glance and the ranking of the ten street offices, from a run's
-indicators.csv and findings.csv.
+indicators.csv and findings.csv, and the funnel of the follow-up loop from the workspace.
 
 :func:`overview` is the one call the page makes; the ``*_table`` functions give what the data
 grids and the Excel export show (Chinese headers, formatted values), the ``*_html`` functions the
@@ -9,8 +9,10 @@ Nothing here holds personal data: every figure is a count or a sum over a street
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import calendar
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 
 import polars as pl
@@ -23,10 +25,16 @@ LEVELS = {"month": "月度", "quarter": "季度", "year": "年度"}
 # The columns of the ranking, in order; the composite score leads.
 RANKED = ("composite_score", "approval_on_time_rate", "disbursement_on_time_rate",
           "funds_findings_per_1000", "money_at_risk", "visit_compliance_rate", "integrity_leads",
-          "dynamic_leads", "trainings_held")
+          "dynamic_leads", "rectification_on_time_rate", "recurrence_rate", "trainings_held")
 # The heat map shows the indicators that score (0–100, higher better), composite last.
 HEAT = ("approval_on_time_rate", "disbursement_on_time_rate", "funds_findings_per_1000",
-        "visit_compliance_rate", "integrity_leads", "dynamic_leads", "composite_score")
+        "visit_compliance_rate", "integrity_leads", "dynamic_leads",
+        "rectification_on_time_rate", "recurrence_rate", "composite_score")
+# Indicators of the follow-up loop: computed only for a run in a workspace, blank otherwise.
+WORKFLOW_INDICATORS = ("rectification_on_time_rate", "recurrence_rate")
+NOT_COMPUTED = "未计算"
+NOT_COMPUTED_NOTE = ("整改按期率、整改复发率只在工作区中运行的检查计算（取运行时的处置记录），"
+                     "本次检查结果未计算，以“未计算”表示，不按0分计。")
 # Indicators a trend can follow, the composite score first (the page's default).
 TRENDED = ("composite_score",
            *(i.name for i in INDICATORS
@@ -56,6 +64,19 @@ def period_label(period: str) -> str:
     if level == "quarter":
         return f"{period[:4]}年第{period[-1]}季度"
     return f"{period}年"
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """The first and last day of a period: '2026-03', '2026Q1' or '2026'."""
+    year, level = int(period[:4]), level_of(period)
+    if level == "month":
+        first = last = int(period[5:7])
+    elif level == "quarter":
+        last = 3 * int(period[-1])
+        first = last - 2
+    else:
+        first, last = 1, 12
+    return date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1])
 
 
 def period_options(indicators: pl.DataFrame) -> dict[str, list[str]]:
@@ -131,6 +152,23 @@ def values_at(indicators: pl.DataFrame, period: str) -> pl.DataFrame:
         if name not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
     return wide.select("street", *BY_NAME).sort(_street_rank(pl.col("street")))
+
+
+def uncomputed(indicators: pl.DataFrame, period: str) -> frozenset[str]:
+    """The follow-up indicators this run did not compute for ``period`` (a run outside a
+    workspace): blank numerators for every street. A computed one with no rectification in a
+    street has a numerator of 0 and a blank value, shown as —."""
+    rows = indicators.filter((pl.col("period") == period)
+                             & pl.col("indicator").is_in(list(WORKFLOW_INDICATORS)))
+    return frozenset(name for name in WORKFLOW_INDICATORS
+                     if rows.filter(pl.col("indicator") == name)["numerator"].is_null().all())
+
+
+def shown_value(indicator: str, value: float | None, numerator: float | None = 0.0) -> str:
+    """format_value, except that a follow-up indicator with no numerator reads 未计算."""
+    if indicator in WORKFLOW_INDICATORS and value is None and numerator is None:
+        return NOT_COMPUTED
+    return format_value(indicator, value)
 
 
 def training_marks(indicators: pl.DataFrame, year: str) -> pl.DataFrame:
@@ -215,6 +253,63 @@ def leads_by_street(findings: pl.DataFrame, period: str, as_of_month: str | None
             .with_columns(pl.exclude("street").fill_null(0)))
 
 
+# --- the funnel of the follow-up loop ----------------------------------------------------------
+
+# The workflow's frames, read from the workspace (dashboard.data.workflow_frames): findings,
+# history and recoveries as analytics.store.findings gives them.
+Workflow = Mapping[str, pl.DataFrame]
+FUNNEL_NOTE = ("各环节按发生日期归期：发现线索按检查运行日，核实属实、整改完成按登记日，"
+               "追回资金按到账日；前三个环节的金额为线索涉及金额，追回资金为实际追回的金额"
+               "（分次追回累加）。")
+
+
+def scoped_workflow(workflow: Workflow, streets: Collection[str] | None) -> dict[str, pl.DataFrame]:
+    """The workflow's frames limited to the findings of ``streets`` (None: all of them)."""
+    findings = workflow["findings"]
+    if streets is None:
+        return {"findings": findings, "history": workflow["history"],
+                "recoveries": workflow["recoveries"]}
+    findings = findings.filter(pl.col("street").is_in(list(streets)))
+    ids = findings.select("finding_id")
+    return {"findings": findings,
+            "history": workflow["history"].join(ids, on="finding_id", how="semi"),
+            "recoveries": workflow["recoveries"].join(ids, on="finding_id", how="semi")}
+
+
+def funnel_of(workflow: Workflow, period: str | None = None,
+              streets: Collection[str] | None = None) -> pl.DataFrame:
+    """stage, label, count, amount_fen: leads found, verified, rectified and money recovered in
+    ``period`` (None: ever), over the findings of ``streets`` (None: every street)."""
+    from analytics.workflow.followup import funnel
+
+    start, end = period_bounds(period) if period else (None, None)
+    scoped = scoped_workflow(workflow, streets)
+    return funnel(scoped["findings"], scoped["history"], scoped["recoveries"],
+                  start=start, end=end)
+
+
+def funnel_by_street(workflow: Workflow, period: str | None = None) -> pl.DataFrame:
+    """street, stage, label, count, amount_fen: the district's funnel (全区) and each street's,
+    the ten streets in order, then findings of no known street."""
+    from analytics.workflow.followup import UNASSIGNED_STREET
+
+    findings = workflow["findings"].with_columns(pl.col("street").fill_null(UNASSIGNED_STREET))
+    present = set(findings["street"].to_list())
+    others = sorted(present - set(schema.STREETS))
+    frames = [funnel_of(workflow, period).select(pl.lit(DISTRICT).alias("street"), pl.all())]
+    named = {**workflow, "findings": findings}
+    for street in (*schema.STREETS, *others):
+        frames.append(funnel_of(named, period, [street])
+                      .select(pl.lit(street).alias("street"), pl.all()))
+    return pl.concat(frames)
+
+
+def funnel_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`funnel_of` for the screen and the export."""
+    return frame.select(pl.col("label").alias("环节"), pl.col("count").alias("线索数（条）"),
+                        (pl.col("amount_fen") / 100).round(2).alias("金额（元）"))
+
+
 @dataclass(frozen=True)
 class Headline:
     cases_active: float | None
@@ -234,14 +329,18 @@ class Overview:
     heat: pl.DataFrame        # heat
     trend_indicator: str
     trends: pl.DataFrame      # trends
+    uncomputed: frozenset[str] = frozenset()   # follow-up indicators not computed: uncomputed()
+    funnel: pl.DataFrame | None = None          # funnel_of the period; None: no workspace read
 
 
 def overview(indicators: pl.DataFrame, findings: pl.DataFrame, period: str | None = None,
              trend_indicator: str = "composite_score",
-             streets: Collection[str] | None = None) -> Overview:
+             streets: Collection[str] | None = None,
+             workflow: Workflow | None = None) -> Overview:
     """Everything the 总览 page shows for ``period`` (default: the latest month).
 
-    ``streets``: the street offices this viewer may see; None: every one and the district."""
+    ``streets``: the street offices this viewer may see; None: every one and the district.
+    ``workflow``: the workspace's frames, for the funnel of the period; None: no funnel."""
     options = period_options(indicators)
     if period is None:
         period = options["month"][0] if options["month"] else ""
@@ -271,7 +370,9 @@ def overview(indicators: pl.DataFrame, findings: pl.DataFrame, period: str | Non
         ranking=_visible(ranking(indicators, period), streets),
         heat=_visible(heat(indicators, period), streets),
         trend_indicator=trend_indicator,
-        trends=_visible(trends(indicators, trend_indicator), streets))
+        trends=_visible(trends(indicators, trend_indicator), streets),
+        uncomputed=uncomputed(indicators, period),
+        funnel=(funnel_of(workflow, period or None, streets) if workflow is not None else None))
 
 
 Metric = tuple[str, str, str | None]  # label, value, help
@@ -340,9 +441,12 @@ def definitions_table() -> pl.DataFrame:
 
 def excel_sheets(view: Overview) -> dict[str, pl.DataFrame]:
     """The workbook the page exports: every table it shows, one sheet each."""
-    return {"街镇排名": ranking_table(view.ranking), "指标热力图": heat_table(view.heat),
-            "月度趋势": trend_table(view.trends, view.trend_indicator),
-            "线索分类": leads_table(view.leads), "指标定义": definitions_table()}
+    sheets = {"街镇排名": ranking_table(view.ranking), "指标热力图": heat_table(view.heat),
+              "月度趋势": trend_table(view.trends, view.trend_indicator),
+              "线索分类": leads_table(view.leads)}
+    if view.funnel is not None:
+        sheets["处置漏斗"] = funnel_table(view.funnel)
+    return {**sheets, "指标定义": definitions_table()}
 
 
 # --- static tables: HTML drawn without any of the browser's chart or data-grid code -------------
@@ -408,10 +512,12 @@ def _html(name: str, headers: list[tuple[str, str]],
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
-def glance_html(ranking_frame: pl.DataFrame, heat_frame: pl.DataFrame) -> str:
+def glance_html(ranking_frame: pl.DataFrame, heat_frame: pl.DataFrame,
+                not_computed: Collection[str] = ()) -> str:
     """The landing table: :func:`ranking` with each indicator beside the composite score, the
     score drawn as a bar in its cell, each scored indicator's cell coloured by its heat-map score
-    (:func:`heat`) and a street short of trainings marked; cells show the indicators' own values.
+    (:func:`heat`) and a street short of trainings marked; cells show the indicators' own values,
+    those of ``not_computed`` (:func:`uncomputed`) 未计算.
 
     Static HTML with inline styles, so the browser draws it without a chart or data grid."""
     scored = [n for n in HEAT if n != "composite_score"]
@@ -437,7 +543,8 @@ def glance_html(ranking_frame: pl.DataFrame, heat_frame: pl.DataFrame) -> str:
         rows.append([
             ("—" if row["rank"] is None else str(row["rank"]), None),
             (row["street"], None),
-            *((format_value(n, row[n]), row.get(f"{n}:style")) for n in RANKED),
+            *((NOT_COMPUTED if n in not_computed else format_value(n, row[n]),
+               row.get(f"{n}:style")) for n in RANKED),
             ("—" if trainings is None else f"{int(trainings):,}", None),
             (row["training_mark"] or "—", row["training_mark:style"])])
     return _html("glance", headers, rows)

@@ -1,5 +1,6 @@
 """街镇: one street office's indicators over time, its findings by check, its overdue items and
-its four circles, from a run's indicators.csv and findings.csv.
+its four circles, from a run's indicators.csv and findings.csv; and the funnel of its leads
+(found, verified, rectified, money recovered) from the workspace.
 
 :func:`street_view` is the one call the page makes; the ``*_table`` functions give what the screen
 and the Excel export show, with ID numbers and accounts masked.
@@ -7,6 +8,7 @@ and the Excel export show, with ID numbers and accounts masked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -14,8 +16,9 @@ import polars as pl
 from analytics import schema
 from analytics.indicators import INDICATORS, load_circles
 from analytics.masking import mask_account_expr, mask_id_expr
-from analytics.views.overview import (display_value, format_value, indicator_title,
-                                      period_label, period_options)
+from analytics.views.overview import (NOT_COMPUTED, WORKFLOW_INDICATORS, display_value,
+                                      funnel_of, funnel_table, indicator_title, period_label,
+                                      period_options, shown_value)
 
 # The deadline checks whose findings the page lists as overdue items.
 OVERDUE_CHECKS = ("approval_overdue", "visit_overdue")
@@ -37,6 +40,7 @@ class StreetView:
     by_check: pl.DataFrame    # check_id, title, family_title, findings, amount_fen
     overdue: pl.DataFrame     # findings rows of OVERDUE_CHECKS
     circles: pl.DataFrame     # circle, name, households, share
+    funnel: pl.DataFrame | None = None  # the street's funnel in ``period``; None: no workspace
 
 
 def street_options(indicators: pl.DataFrame) -> list[str]:
@@ -78,25 +82,32 @@ def _circles(indicators: pl.DataFrame, street: str) -> pl.DataFrame:
 
 
 def street_view(indicators: pl.DataFrame, findings: pl.DataFrame, street: str,
-                level: str = "month") -> StreetView:
-    """Everything the 街镇 page shows for ``street``, its indicators by ``level`` period."""
+                level: str = "month",
+                workflow: Mapping[str, pl.DataFrame] | None = None) -> StreetView:
+    """Everything the 街镇 page shows for ``street``, its indicators by ``level`` period.
+
+    ``workflow``: the workspace's frames (dashboard.data.workflow_frames), for the street's
+    funnel in the latest period of the level; None: no funnel."""
     periods = sorted(period_options(indicators)[level])
     rows = indicators.filter((pl.col("street") == street) & pl.col("period").is_in(periods)
                              & pl.col("indicator").is_in(list(SHOWN)))
     over_time = rows.select("period", "indicator", "value").sort("period")
+    numerators = rows.select("period", "indicator", "numerator")
     latest_period = periods[-1] if periods else ""
     previous_period = periods[-2] if len(periods) > 1 else None
 
-    def at(period: str | None) -> dict[str, float | None]:
+    def at(period: str | None, column: str = "value") -> dict[str, float | None]:
         if period is None:
             return {}
-        sel = over_time.filter(pl.col("period") == period)
-        return dict(zip(sel["indicator"], sel["value"]))
+        sel = (over_time if column == "value" else numerators).filter(pl.col("period") == period)
+        return dict(zip(sel["indicator"], sel[column]))
 
     now, before = at(latest_period), at(previous_period)
+    now_num, before_num = at(latest_period, "numerator"), at(previous_period, "numerator")
     latest = pl.DataFrame(
-        [(n, indicator_title(n), now.get(n), format_value(n, now.get(n)),
-          format_value(n, before.get(n)) if previous_period else None) for n in SHOWN],
+        [(n, indicator_title(n), now.get(n), shown_value(n, now.get(n), now_num.get(n)),
+          shown_value(n, before.get(n), before_num.get(n)) if previous_period else None)
+         for n in SHOWN],
         schema={"indicator": pl.String, "title": pl.String, "value": pl.Float64,
                 "shown": pl.String, "previous": pl.String}, orient="row")
     own = findings.filter(pl.col("street") == street)
@@ -105,7 +116,25 @@ def street_view(indicators: pl.DataFrame, findings: pl.DataFrame, street: str,
     return StreetView(street=street, level=level, period=latest_period,
                       label=period_label(latest_period) if latest_period else "",
                       latest=latest, over_time=over_time, by_check=_by_check(own),
-                      overdue=overdue, circles=_circles(indicators, street))
+                      overdue=overdue, circles=_circles(indicators, street),
+                      funnel=(funnel_of(workflow, latest_period or None, [street])
+                              if workflow is not None else None))
+
+
+def rectification_metrics(view: StreetView) -> list[tuple[str, str, str]]:
+    """The follow-up indicators of the latest period as (title, shown, help): 未计算 for a run
+    outside a workspace, — where no rectification was completed in the period."""
+    latest = view.latest.filter(pl.col("indicator").is_in(list(WORKFLOW_INDICATORS)))
+    out = []
+    for row in latest.iter_rows(named=True):
+        if row["shown"] == NOT_COMPUTED:
+            note = "只在工作区中运行的检查计算，本次结果未计算"
+        elif row["value"] is None:
+            note = "本期没有完成整改的线索"
+        else:
+            note = f"上一期：{row['previous']}" if row["previous"] else "按整改完成日期归期"
+        out.append((row["title"], row["shown"], note))
+    return out
 
 
 # --- tables for the screen and the export ---------------------------------------------------------
@@ -148,6 +177,9 @@ def circles_table(view: StreetView) -> pl.DataFrame:
 
 
 def excel_sheets(view: StreetView) -> dict[str, pl.DataFrame]:
-    return {"指标趋势": over_time_table(view), "各检查项线索": by_check_table(view),
-            "超期事项": overdue_table(view), "四个圈层": circles_table(view)}
+    sheets = {"指标趋势": over_time_table(view), "各检查项线索": by_check_table(view),
+              "超期事项": overdue_table(view), "四个圈层": circles_table(view)}
+    if view.funnel is not None:
+        sheets["处置漏斗"] = funnel_table(view.funnel)
+    return sheets
 

@@ -1,7 +1,9 @@
 """总览: the district at a glance. The landing view is static: headline figures and the ten street
 offices ranked with every indicator beside the score, coloured as a heat map. The ranking chart,
-the heat map, the trends and the leads, each with its data table, open from a view selector;
-then the yearly evaluation report."""
+the heat map, the trends, the leads and the period's funnel of the follow-up loop, each with its
+data table, open from a view selector; then the yearly evaluation report (with the year's
+funnel). The workspace's records are read only for the funnel view and the report: at a city's
+scale they are too many to read on every load of the landing page."""
 
 from __future__ import annotations
 
@@ -12,7 +14,25 @@ from analytics.views import overview as view
 from dashboard import data, ui
 
 VIEWS = {"glance": "一览", "ranking": "街镇排名", "heat": "街镇 × 指标", "trend": "月度趋势",
-         "leads": "线索分类"}
+         "leads": "线索分类", "funnel": "处置漏斗"}
+NO_WORKSPACE = ("无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
+                "请联系管理员检查工作区设置。")
+NO_RECORDS = ("工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
+              "「线索清单」登记，这里按期间汇总。")
+
+
+def read_workflow():
+    """The workspace's findings, history and recoveries, read now; None when its database
+    cannot be read (the rest of the page does not depend on it)."""
+    try:
+        return data.workflow_frames()
+    except Exception:  # an unreachable or broken database: say so, never quote it
+        return None
+
+
+def has_records(workflow) -> bool:
+    return workflow is not None and workflow["findings"].height > 0
+
 
 st.title("总览")
 st.caption("全区救助对象、资金发放与问题线索概况，十个街镇的绩效指标、综合得分排名与月度趋势。")
@@ -37,7 +57,12 @@ period = right.pills("期间", options[level], format_func=view.period_label,
 # Chosen on the trend view, kept while another view is open, and exported with the workbook.
 trend = st.session_state.get("overview_trend") or view.TRENDED[0]
 
-ov = view.overview(indicators, findings, period, trend)
+# The view chosen, known before its control is drawn: only the funnel view reads the workspace.
+funnel_shown = st.session_state.get("overview_view") == "funnel"
+workflow = read_workflow() if funnel_shown else None
+ov = view.overview(indicators, findings, period, trend,
+                   workflow=workflow if has_records(workflow) else None)
+not_computed = view.NOT_COMPUTED_NOTE if ov.uncomputed else ""
 
 # --- metrics -------------------------------------------------------------------------------------
 # One static block rather than nine st.metric elements: less for the browser to fetch and draw.
@@ -49,24 +74,24 @@ st.html(view.metrics_html(view.headline_metrics(ov)))
 shown = st.segmented_control("视图", list(VIEWS), format_func=VIEWS.get, default="glance",
                              required=True, key="overview_view", label_visibility="collapsed")
 if shown == "glance":
-    st.html(view.glance_html(ov.ranking, ov.heat))
+    st.html(view.glance_html(ov.ranking, ov.heat, ov.uncomputed))
     st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列，蓝条长短即综合得分。"
                "指标格按该项得分着色（0–100，红差绿好：比率×100；越少越好的指标与十个街镇中最差者"
-               "比较），格内数字为指标本身的值；培训次数未达要求的街镇标红。")
+               "比较），格内数字为指标本身的值；培训次数未达要求的街镇标红。" + not_computed)
 elif shown == "ranking":
     chart_col, table_col = st.columns([2, 3])
     chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
     with table_col:
         ui.show_table(view.ranking_table(ov.ranking))
         st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列；"
-                   "红色条表示当年培训次数未达要求。")
+                   "红色条表示当年培训次数未达要求。" + not_computed)
 elif shown == "heat":
     chart_col, table_col = st.columns([3, 2])
     chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
     with table_col:
         ui.show_table(view.heat_table(ov.heat))
         st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
-                   "格内数字为指标本身的值。")
+                   "格内数字为指标本身的值。" + not_computed)
 elif shown == "trend":
     st.selectbox("趋势指标", view.TRENDED, format_func=view.indicator_title, key="overview_trend",
                  persist_state="page", width=360)
@@ -74,6 +99,19 @@ elif shown == "trend":
     chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
     with table_col:
         ui.show_table(view.trend_table(ov.trends, trend))
+elif shown == "funnel":
+    if workflow is None:
+        st.warning(NO_WORKSPACE)
+    elif ov.funnel is None:
+        st.info(NO_RECORDS)
+    else:
+        chart_col, table_col = st.columns([3, 2])
+        chart_col.plotly_chart(charts.funnel_chart(ov.funnel, f"{ov.label}线索处置漏斗"),
+                               key="overview_chart_funnel")
+        with table_col:
+            ui.show_table(view.funnel_table(ov.funnel))
+            st.caption(f"{ov.label}。{view.FUNNEL_NOTE}")
+        ui.page_links([("followup", "查看各街镇回头看情况")])
 else:
     chart_col, table_col = st.columns([3, 2])
     chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")
@@ -94,7 +132,9 @@ year = year_col.segmented_control("评价年度", options["year"], format_func=v
 def yearly_pdf() -> bytes:
     from analytics import report  # fpdf2 is loaded only when a report is asked for
 
-    return report.yearly_report(indicators, findings, year)
+    records = read_workflow()
+    funnel = view.funnel_by_street(records, year) if has_records(records) else None
+    return report.yearly_report(indicators, findings, year, funnel=funnel)
 
 
 button_col.download_button(

@@ -1,5 +1,6 @@
-"""街镇: one street office's indicators over time, its findings by check, its overdue items and its
-four circles."""
+"""街镇: one street office's indicators over time, the funnel of its leads (found, verified,
+rectified, money recovered) with its rectification on-time and recurrence rates, its findings by
+check, its overdue items and its four circles."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from analytics.views import street as view
 from dashboard import data, ui
 
 st.title("街镇")
-st.caption("单个街镇的绩效指标变化、各检查项线索、超期事项和低收入人口四个圈层。")
+st.caption("单个街镇的绩效指标变化、线索处置与整改、各检查项线索、超期事项和低收入人口四个圈层。")
 
 out_dir = ui.current_out_dir()
 indicators = ui.indicators_or_stop(out_dir)
@@ -24,7 +25,13 @@ street = left.selectbox("街镇", streets, key="street_name")
 level = right.radio("期间类型", list(periods.LEVELS), format_func=periods.LEVELS.get,
                     horizontal=True, key="street_level")
 
-sv = view.street_view(indicators, findings, street, level)
+try:
+    workflow = data.workflow_frames()
+except Exception:  # an unreachable or broken database: say so below, never quote it
+    workflow = None
+has_records = workflow is not None and workflow["findings"].height > 0
+sv = view.street_view(indicators, findings, street, level,
+                      workflow=workflow if has_records else None)
 
 # --- metrics -------------------------------------------------------------------------------------
 st.markdown(f"**{street} · {sv.label}**")
@@ -45,6 +52,24 @@ chart_col.plotly_chart(charts.indicator_lines(sv.over_time, ["composite_score"],
                        key="street_chart_score")
 with table_col:
     ui.show_table(view.over_time_table(sv))
+
+st.subheader("线索处置与整改")
+for col, (title, shown, note) in zip(st.columns(4), view.rectification_metrics(sv)):
+    col.metric(title, shown, help=note)
+if workflow is None:
+    st.warning("无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
+               "请联系管理员检查工作区设置。")
+elif sv.funnel is None:
+    st.info("工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
+            "「线索清单」登记，这里按期间汇总。")
+else:
+    chart_col, table_col = st.columns([3, 2])
+    chart_col.plotly_chart(charts.funnel_chart(sv.funnel, f"{sv.label}线索处置漏斗"),
+                           key="street_chart_funnel")
+    with table_col:
+        ui.show_table(periods.funnel_table(sv.funnel))
+        st.caption(f"{ui.md(street)} · {sv.label}。{periods.FUNNEL_NOTE}")
+ui.page_links([("followup", f"查看{street}的回头看清单", {"street": street})])
 
 st.subheader("各检查项线索")
 chart_col, table_col = st.columns([3, 2])

@@ -1,4 +1,5 @@
-"""The yearly evaluation PDF: it opens, and pdftotext finds the streets, figures and sections."""
+"""The yearly evaluation PDF: it opens, and pdftotext finds the streets, figures and sections,
+the year's funnel of the follow-up loop and the rectification indicators."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from analytics import report
 from analytics.indicators import compute
 from analytics.minidrop import mini_drop
 from analytics.schema import STREETS
-from analytics.views.overview import format_value, ranking
+from analytics.views.overview import format_value, funnel_by_street, ranking
 from checks.engine import run_checks
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
 class Run:
     indicators: pl.DataFrame
     findings: pl.DataFrame
+    drop: object
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def run() -> Run:
         trainings=[dict(street="华阳路街道", date="2026-03-02", topic="政策培训")],
     )
     findings = run_checks(drop).findings
-    return Run(compute(drop, findings), findings)
+    return Run(compute(drop, findings), findings, drop)
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
@@ -75,7 +77,7 @@ def test_report_shows_streets_figures_and_sections(run, tmp_path):
     for street in STREETS:
         assert street in text
     for section in ("一、街镇绩效指标与综合得分", "二、培训情况", "三、问题线索分类统计",
-                    "四、低收入人口四个圈层", "五、指标定义"):
+                    "四、线索核实、整改与追回（处置漏斗）", "五、低收入人口四个圈层", "六、指标定义"):
         assert section in text
     # The ranked street's row carries its rank, score, rates and trainings mark in that order.
     top = ranking(run.indicators, "2026").row(0, named=True)
@@ -89,6 +91,71 @@ def test_report_shows_streets_figures_and_sections(run, tmp_path):
     assert "以下街镇2026年培训次数未达标" in text and "新泾镇" in text
     # Definitions come from the one table.
     assert "按时审批的案件数" in text
+
+
+A, B = "华阳路街道", "新泾镇"
+
+
+def workflow() -> dict[str, pl.DataFrame]:
+    """The workspace's frames of a year: three leads found, two verified, one rectified, 200
+    and 150 yuan recovered on one of them; a lead of the year before is left out."""
+    findings = pl.DataFrame({"finding_id": ["F1", "F2", "F3", "F0"], "street": [A, A, B, B],
+                             "amount_fen": [50_000, 20_000, 10_000, 99_900]})
+    history = pl.DataFrame({
+        "finding_id": ["F1", "F2", "F3", "F0", "F1", "F3", "F3"],
+        "move": ["found", "found", "found", "found", "confirm", "confirm", "rectified"],
+        "on_date": [date(2026, 3, 31)] * 3 + [date(2025, 12, 31), date(2026, 4, 2),
+                                              date(2026, 4, 2), date(2026, 5, 6)]})
+    recoveries = pl.DataFrame({"finding_id": ["F1", "F1"],
+                               "paid_on": [date(2026, 4, 10), date(2026, 6, 1)],
+                               "amount_fen": [20_000, 15_000]})
+    return {"findings": findings, "history": history, "recoveries": recoveries}
+
+
+def test_report_shows_the_years_funnel(run, tmp_path):
+    funnel = funnel_by_street(workflow(), "2026")
+    text = pdf_text(report.yearly_report(run.indicators, run.findings, "2026",
+                                         generated=date(2026, 4, 2), funnel=funnel), tmp_path)
+    flat = " ".join(text.split())
+    assert ("2026年全区发现线索 3 条（涉及金额 800.00 元），核实属实 2 条，整改完成 1 条，"
+            "追回资金 350.00 元（1 条线索）。") in flat
+    # one row per street, the district last: count and money of each stage
+    rows = {cells[0]: cells[1:] for cells in map(str.split, text.splitlines())
+            if len(cells) == 9 and all(c.replace(".", "").replace(",", "").isdigit()
+                                       for c in cells[1:])}
+    assert list(rows)[-1] == "全区" and len(rows) == 11  # the ten streets, then the district
+    assert rows[A] == ["2", "700.00", "1", "500.00", "0", "0.00", "1", "350.00"]
+    assert rows[B] == ["1", "100.00", "1", "100.00", "1", "100.00", "0", "0.00"]
+    assert rows["全区"] == ["3", "800.00", "2", "600.00", "1", "100.00", "1", "350.00"]
+
+
+def test_report_without_the_workspace_says_so(run, tmp_path):
+    text = pdf_text(report.yearly_report(run.indicators, run.findings, "2026",
+                                         generated=date(2026, 4, 2)), tmp_path)
+    assert "本报告生成时未读取工作区的处置记录" in text
+
+
+def test_report_shows_the_rectification_indicators(run, tmp_path):
+    # outside a workspace: not computed, never 0
+    text = pdf_text(report.yearly_report(run.indicators, run.findings, "2026",
+                                         generated=date(2026, 4, 2)), tmp_path)
+    header = next(ln for ln in text.splitlines() if ln.split()[:2] == ["排名", "街镇"])
+    assert "整改按期率" in header and "整改复发率" in header
+    line = next(ln for ln in text.splitlines() if ln.split()[1:2] == [A])
+    assert line.split()[-4:-2] == ["未计算", "未计算"]
+    assert "本次检查结果未计算" in " ".join(text.split())
+    # in a workspace: A completed two rectifications, one on time; B one, on time, recurred
+    facts = pl.DataFrame({"street": [A, A, B], "month": ["2026-03"] * 3,
+                          "on_time": [True, False, True], "recurred": [False, False, True]})
+    indicators = compute(run.drop, run.findings, facts)
+    text = pdf_text(report.yearly_report(indicators, run.findings, "2026",
+                                         generated=date(2026, 4, 2)), tmp_path)
+    cells = {ln.split()[1]: ln.split() for ln in text.splitlines()
+             if len(ln.split()) > 4 and ln.split()[1] in (A, B, "江苏路街道")}
+    assert cells[A][-4:-2] == ["50.0%", "0.0%"]
+    assert cells[B][-4:-2] == ["100.0%", "100.0%"]
+    assert cells["江苏路街道"][-4:-2] == ["—", "—"]  # no rectification: blank, not 0
+    assert "未计算" not in text
 
 
 def test_report_is_deterministic_for_a_date(run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from html.parser import HTMLParser
 
 import polars as pl
@@ -396,3 +397,116 @@ def test_trend_lines_draw_the_district_bold():
 def test_empty_figures_say_so(build):
     fig = build()
     assert fig.layout.annotations[0].text == charts.EMPTY
+
+
+# --- the follow-up loop: its indicators and its funnel --------------------------------------------
+
+FOLLOWUP = ("rectification_on_time_rate", "recurrence_rate")
+# A run in a workspace: A completed two rectifications in March, one on time; B four, one of
+# which recurred; the other streets none (numerator 0, no value).
+COMPUTED = indicators_frame({
+    **CELLS,
+    **{(s, p, n): (None, 0.0, 0.0) for s in (DISTRICT, *STREETS) for p in ("2026-02", "2026-03")
+       for n in FOLLOWUP},
+    (A, "2026-03", "rectification_on_time_rate"): (0.5, 1.0, 2.0),
+    (A, "2026-03", "recurrence_rate"): (0.0, 0.0, 2.0),
+    (B, "2026-03", "rectification_on_time_rate"): (1.0, 4.0, 4.0),
+    (B, "2026-03", "recurrence_rate"): (0.25, 1.0, 4.0),
+})
+
+
+def workflow_frames() -> dict[str, pl.DataFrame]:
+    """The workspace's frames: in March three leads found (A, A, B), two verified, one of B's
+    rectified; 200 yuan of an A lead recovered in March and 150 in April."""
+    findings = pl.DataFrame({"finding_id": ["F1", "F2", "F3"], "street": [A, A, B],
+                             "amount_fen": [50_000, 20_000, 10_000]})
+    history = pl.DataFrame({
+        "finding_id": ["F1", "F2", "F3", "F1", "F3", "F3"],
+        "move": ["found", "found", "found", "confirm", "confirm", "rectified"],
+        "on_date": [date(2026, 3, 2)] * 3 + [date(2026, 3, 9)] * 2 + [date(2026, 3, 30)]})
+    recoveries = pl.DataFrame({"finding_id": ["F1", "F1"],
+                               "paid_on": [date(2026, 3, 20), date(2026, 4, 1)],
+                               "amount_fen": [20_000, 15_000]})
+    return {"findings": findings, "history": history, "recoveries": recoveries}
+
+
+def test_followup_indicators_are_ranked_and_scored():
+    assert set(FOLLOWUP) <= set(view.RANKED) and set(FOLLOWUP) <= set(view.HEAT)
+    table = view.ranking_table(view.ranking(COMPUTED, "2026-03"))
+    rows = {r["街镇"]: r for r in table.iter_rows(named=True)}
+    assert (rows[A]["整改按期率（%）"], rows[A]["整改复发率（%）"]) == (50.0, 0.0)
+    assert (rows[B]["整改按期率（%）"], rows[B]["整改复发率（%）"]) == (100.0, 25.0)
+    assert rows[C]["整改按期率（%）"] is None  # no rectification: blank, never 0
+    score = {(s, i): v for s, i, v in view.heat(COMPUTED, "2026-03")
+             .select("street", "indicator", "score").iter_rows()}
+    assert score[(A, "rectification_on_time_rate")] == pytest.approx(50)
+    assert score[(B, "recurrence_rate")] == pytest.approx(75)  # lower is better
+    assert score[(C, "recurrence_rate")] is None
+    assert view.heat_table(view.heat(COMPUTED, "2026-03")).columns[-3:] == [
+        "整改按期率（%）", "整改复发率（%）", "综合得分（分）"]
+
+
+def test_followup_indicators_not_computed_show_so():
+    # IND: a run outside a workspace, every numerator blank
+    assert view.uncomputed(IND, "2026-03") == frozenset(FOLLOWUP)
+    assert view.uncomputed(COMPUTED, "2026-03") == frozenset()
+    assert view.uncomputed(IND.filter(~pl.col("indicator").is_in(FOLLOWUP)), "2026-03") == \
+        frozenset(FOLLOWUP)  # results from before these indicators existed
+    ov = view.overview(IND, FINDINGS, "2026-03")
+    rows = Cells(view.glance_html(ov.ranking, ov.heat, ov.uncomputed)).rows
+    header = [text for text, _ in rows[0]]
+    cols = [header.index(view.indicator_title(n)) for n in FOLLOWUP]
+    assert {rows[i][c][0] for i in range(1, 11) for c in cols} == {view.NOT_COMPUTED}
+    assert not any(background(rows[i][c][1]) for i in range(1, 11) for c in cols)
+    computed = view.overview(COMPUTED, FINDINGS, "2026-03")
+    rows = Cells(view.glance_html(computed.ranking, computed.heat, computed.uncomputed)).rows
+    by_street = {row[1][0]: row for row in rows[1:]}
+    assert [by_street[A][c][0] for c in cols] == ["50.0%", "0.0%"]
+    assert background(by_street[A][cols[0]][1]) == YELLOW
+    assert [by_street[C][c][0] for c in cols] == ["—", "—"]
+    assert view.shown_value("recurrence_rate", None, None) == view.NOT_COMPUTED
+    assert view.shown_value("recurrence_rate", None, 0.0) == "—"
+    assert view.shown_value("money_paid", None, None) == "—"
+
+
+def test_overview_funnel_of_the_period():
+    ov = view.overview(IND, FINDINGS, "2026-03", workflow=workflow_frames())
+    assert ov.funnel.select("stage", "count", "amount_fen").rows() == [
+        ("leads", 3, 80_000), ("verified", 2, 60_000), ("rectified", 1, 10_000),
+        ("recovered", 1, 20_000)]
+    assert [len(row) for row in view.headline_metrics(ov)] == [5, 4]  # the funnel has its view
+    sheets = view.excel_sheets(ov)
+    assert list(sheets) == ["街镇排名", "指标热力图", "月度趋势", "线索分类", "处置漏斗", "指标定义"]
+    assert sheets["处置漏斗"]["线索数（条）"].to_list() == [3, 2, 1, 1]
+    quarter = view.overview(IND, FINDINGS, "2026Q1", workflow=workflow_frames())
+    assert quarter.funnel.filter(pl.col("stage") == "recovered")["amount_fen"].item() == 20_000
+    year = view.overview(IND, FINDINGS, "2026", workflow=workflow_frames())
+    assert year.funnel.filter(pl.col("stage") == "recovered")["amount_fen"].item() == 35_000
+    # a viewer limited to one street sees its funnel only
+    b = view.overview(IND, FINDINGS, "2026-03", streets=[B], workflow=workflow_frames())
+    assert b.funnel["count"].to_list() == [1, 1, 1, 0]
+    # without a workspace: no funnel, no third row
+    assert view.overview(IND, FINDINGS, "2026-03").funnel is None
+    fig = charts.funnel_chart(ov.funnel, "2026年3月线索处置漏斗")
+    assert list(fig.data[0].x) == [3, 2, 1, 1]
+    assert fig.layout.title.text == "2026年3月线索处置漏斗"
+
+
+def test_street_funnel_and_rectification_metrics():
+    sv = street_view.street_view(COMPUTED, FINDINGS, A, "month", workflow=workflow_frames())
+    assert sv.period == "2026-03"
+    assert sv.funnel.select("stage", "count", "amount_fen").rows() == [
+        ("leads", 2, 70_000), ("verified", 1, 50_000), ("rectified", 0, 0),
+        ("recovered", 1, 20_000)]
+    assert street_view.excel_sheets(sv)["处置漏斗"]["线索数（条）"].to_list() == [2, 1, 0, 1]
+    metrics = street_view.rectification_metrics(sv)
+    assert [(t, v) for t, v, _ in metrics] == [("整改按期率（%）", "50.0%"),
+                                              ("整改复发率（%）", "0.0%")]
+    # a street without rectifications in a workspace run: —, and why
+    c = street_view.rectification_metrics(street_view.street_view(COMPUTED, FINDINGS, C))
+    assert [(v, why) for _, v, why in c] == [("—", "本期没有完成整改的线索")] * 2
+    # outside a workspace: 未计算, and no funnel without the workspace's frames
+    plain = street_view.street_view(IND, FINDINGS, A)
+    assert [v for _, v, _ in street_view.rectification_metrics(plain)] == ["未计算"] * 2
+    assert plain.funnel is None and "处置漏斗" not in street_view.excel_sheets(plain)
+    assert street_view.over_time_table(plain)["整改按期率（%）"].to_list() == [None, None]

@@ -1,16 +1,25 @@
-"""The 总览 and 街镇 pages on a run's outputs: AppTest page by page, and the running app in
-headless Chromium."""
+"""The 总览 and 街镇 pages on a run's outputs, with and without a workspace: AppTest page by page,
+and the running app in headless Chromium."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import pipeline
+from analytics.indicators import compute
+from analytics.views import overview as overview_view
+from tests.analytics.test_views_followup import A, workflow_of
+# ``downloads`` is a fixture, used by name.
+from tests.dashboard.test_followup_page import downloads, scenario_workspace  # noqa: F401
 
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "screens"
 
@@ -137,6 +146,141 @@ def test_pages_without_a_run_say_what_to_do(name, tmp_path, monkeypatch):
     at = page(name)
     assert not at.exception
     assert "aidwatch check" in at.info[0].value
+
+
+# --- the follow-up loop: the funnel and the rectification indicators ----------------------------
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch, small_drop):
+    """The small drop's run taken into a workspace on 31 March 2026, then two months of work
+    (tests.analytics.test_views_followup); the pages pointed at both."""
+    ws = scenario_workspace(tmp_path, monkeypatch, small_drop)
+    yield ws
+    ws.store.dispose()
+
+
+def funnel_rows(at: AppTest) -> list[tuple]:
+    grid = next(df.value for df in at.dataframe if df.value.columns[0] == "环节")
+    return [tuple(row) for row in grid.itertuples(index=False)]
+
+
+def expected_rows(frame: pl.DataFrame) -> list[tuple]:
+    return overview_view.funnel_table(frame).rows()
+
+
+def test_overview_shows_the_funnel_of_the_period(workspace):
+    at = page("overview.py")
+    assert not at.exception
+    march = overview_view.funnel_of(workflow_of(workspace.store), "2026-03")
+    # the run's late approval and the six leads of March, five verified, one rectified,
+    # 300 yuan recovered
+    assert march["count"].to_list() == [7, 5, 1, 1]
+    assert not at.get("plotly_chart") and not at.dataframe  # the landing view stays static
+    at.segmented_control(key="overview_view").set_value("funnel").run()
+    assert not at.exception
+    assert funnel_rows(at) == expected_rows(march)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["data"][0]["type"] == "funnel" and figure["data"][0]["x"] == [7, 5, 1, 1]
+    assert figure["layout"]["title"]["text"] == "2026年3月线索处置漏斗"
+    # the year: April's new lead, two more rectified, the other 200 yuan
+    at.segmented_control(key="overview_level").set_value("year").run()
+    year = overview_view.funnel_of(workflow_of(workspace.store), "2026")
+    assert year["count"].to_list() == [8, 5, 3, 1]
+    assert funnel_rows(at) == expected_rows(year)
+    assert funnel_rows(at)[-1] == ("追回资金", 1, 500.0)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None,
+                    reason="pdftotext (poppler-utils) is not installed")
+def test_the_yearly_report_holds_the_years_funnel(workspace, downloads, tmp_path):
+    at = page("overview.py")
+    assert not at.exception
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(downloads["街镇绩效评价_2026.pdf"]())
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          check=True).stdout.decode("utf-8")
+    flat = " ".join(text.split())
+    assert ("2026年全区发现线索 8 条（涉及金额 930.00 元），核实属实 5 条，整改完成 3 条，"
+            "追回资金 500.00 元（1 条线索）。") in flat
+    assert "整改按期率" in text and "整改复发率" in text
+
+
+def test_street_page_shows_its_own_funnel(workspace):
+    at = page("street.py")
+    assert not at.exception
+    assert at.selectbox(key="street_name").value == A
+    mine = overview_view.funnel_of(workflow_of(workspace.store), "2026-03", [A])
+    # A's leads: the run's late approval, F1, F2, F7; F1 and F7 verified, F7 rectified
+    assert mine["count"].to_list() == [4, 2, 1, 1]
+    assert funnel_rows(at) == expected_rows(mine)
+    figure = json.loads(next(c.proto.spec for c in at.get("plotly_chart")
+                             if '"funnel"' in c.proto.spec))
+    assert figure["data"][0]["x"] == [4, 2, 1, 1]
+    at.selectbox(key="street_name").set_value("新泾镇").run()
+    theirs = overview_view.funnel_of(workflow_of(workspace.store), "2026-03", ["新泾镇"])
+    assert funnel_rows(at) == expected_rows(theirs)
+    assert theirs["count"].to_list() == [3, 3, 0, 0]
+
+
+def test_pages_without_a_workspace_say_so_and_leave_the_indicators_uncomputed(out_dir):
+    at = page("street.py")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["整改按期率（%）"] == metrics["整改复发率（%）"] == "未计算"
+    assert any("工作区中还没有线索处置记录" in i.value for i in at.info)
+    at = page("overview.py")
+    glance = html_text(at.html[1].proto.body).splitlines()
+    assert "整改按期率（%）" in glance and "未计算" in glance
+    assert "本次检查结果未计算" in at.caption[1].value
+    at.segmented_control(key="overview_view").set_value("funnel").run()
+    assert not at.exception
+    assert "工作区中还没有线索处置记录" in at.info[0].value
+
+
+def test_an_unreachable_workspace_leaves_the_rest_of_the_pages(out_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("AIDWATCH_DATABASE_URL",
+                       "postgresql+psycopg://aidwatch:secret@127.0.0.1:1/aidwatch")
+    at = page("overview.py")
+    assert not at.exception and not at.warning  # the landing view does not read it
+    at.segmented_control(key="overview_view").set_value("funnel").run()
+    assert not at.exception
+    assert "无法读取工作区的处置记录" in at.warning[0].value
+    assert "secret" not in at.warning[0].value
+    at = page("street.py")
+    assert not at.exception
+    assert "无法读取工作区的处置记录" in at.warning[0].value
+    assert any("摘要" in df.value.columns for df in at.dataframe)  # the overdue items still
+
+
+def test_pages_show_the_rectification_indicators_of_a_workspace_run(small_drop, tmp_path,
+                                                                     monkeypatch):
+    """A run in a workspace: 华阳路街道 completed two rectifications in March, one on time;
+    新泾镇 one, on time, which recurred; the other streets none."""
+    outcome = pipeline.run(small_drop)
+    facts = pl.DataFrame({"street": [A, A, "新泾镇"], "month": ["2026-03"] * 3,
+                          "on_time": [True, False, True], "recurred": [False, False, True]})
+    out = tmp_path / "out"
+    pipeline.write_outputs(dataclasses.replace(
+        outcome, indicators=compute(outcome.drop, outcome.findings, facts)), out)
+    monkeypatch.setenv("AIDWATCH_OUT", str(out))
+    monkeypatch.setenv("AIDWATCH_DROP", str(small_drop))
+    at = page("street.py")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["整改按期率（%）"], metrics["整改复发率（%）"]) == ("50.0%", "0.0%")
+    at.selectbox(key="street_name").set_value("江苏路街道").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["整改按期率（%）"] == "—"  # none completed: blank, never 0
+    at = page("overview.py")
+    glance = html_text(at.html[1].proto.body).splitlines()
+    row = glance[glance.index(A):]
+    assert "50.0%" in row[:14] and "未计算" not in glance
+    assert "未计算" not in at.caption[1].value
+    at.segmented_control(key="overview_view").set_value("heat").run()
+    heat = next(df.value for df in at.dataframe if "整改按期率（%）" in df.value.columns)
+    scores = dict(zip(heat["街镇"], heat["整改复发率（%）"]))
+    assert scores["新泾镇"] == 0.0 and scores[A] == 100.0
 
 
 @pytest.mark.browser
