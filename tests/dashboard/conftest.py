@@ -11,7 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import pipeline
+from analytics import pipeline, tracking
+from analytics.reader import read_drop
+from analytics.store import Workspace
 from analytics.generate import generate
 from analytics.results import load_findings
 
@@ -46,6 +48,7 @@ class HostileRun:
     markup_finding: str     # the finding whose summary holds MARKUP
     graph_finding: str      # an integrity finding whose evidence path names STAFF_ID or CASE_ID
     identifiers: frozenset  # every ID number, account and phone of the drop, raw
+    workspace: Path         # the run went through it: its findings are in triage
     markup: str = MARKUP
     markup_words: tuple = MARKUP_WORDS
     staff_id: str = STAFF_ID
@@ -129,9 +132,15 @@ def identifiers(drop: Path) -> frozenset:
 @pytest.fixture(scope="session")
 def hostile_run(tmp_path_factory) -> HostileRun:
     base = tmp_path_factory.mktemp("hostile")
-    drop, out = base / "drop", base / "out"
+    drop, root = base / "drop", base / "workspace"
     build_hostile_drop(drop, base / "first-run")
-    pipeline.write_outputs(pipeline.run(drop), out)
+    # as `aidwatch check` and the browser run it: through a workspace of its own
+    workspace = Workspace(root)
+    try:
+        out = tracking.record_check(workspace, drop, read_drop(drop), by="测试",
+                                    origin="test").out
+    finally:
+        workspace.close()
     findings = load_findings(out)
     markup = findings.filter(pl.col("summary").str.contains(MARKUP, literal=True)
                              & (pl.col("check_id") == "out_of_scope_spending"))
@@ -143,4 +152,4 @@ def hostile_run(tmp_path_factory) -> HostileRun:
                       markup_finding=markup.get_column("finding_id")[0],
                       graph_finding=integrity.sort("amount_fen", descending=True)
                       .get_column("finding_id")[0],
-                      identifiers=identifiers(drop))
+                      identifiers=identifiers(drop), workspace=root)

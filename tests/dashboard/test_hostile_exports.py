@@ -11,6 +11,8 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import date
 from html import unescape
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from analytics.reader import read_drop
 from analytics.reference import PROJECT_ROOT, load_settings
 from analytics.results import load_findings, load_indicators
 from analytics.views import findings as findings_view
+from analytics.views import followup as followup_view
 from analytics.views import funds as funds_view
 from analytics.views import graph as graph_view
 from analytics.views import overview as overview_view
@@ -115,6 +118,12 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
         for period in periods:
             exports[f"总览_{period}"] = ("overview_download", lambda p=period: ui.excel_bytes(
                 overview_view.excel_sheets(overview_view.overview(indicators, findings, p))))
+    with followup_workspace(run) as frames:
+        view = followup_view.followup_view(frames["findings"], frames["history"],
+                                           today=date(2026, 12, 5))
+    for street in followup_view.street_choices(view):
+        exports[f"回头看_{street}"] = ("followup_download", lambda s=street, v=view:
+                                     followup_view.answer_excel(v, s))
     for street in street_view.street_options(indicators):
         for level in overview_view.LEVELS:
             exports[f"街镇_{street}_{level}"] = ("street_download", lambda s=street, lv=level:
@@ -122,6 +131,20 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
                                                    street_view.street_view(
                                                        indicators, findings, s, lv))))
     return exports
+
+
+@contextmanager
+def followup_workspace(run):
+    """The workflow frames of the run's workspace (its findings are there, to be followed)."""
+    from analytics.store import Workspace
+    from analytics.store import findings as stored
+
+    workspace = Workspace(run.workspace)
+    try:
+        yield {"findings": stored.findings_frame(workspace.store),
+               "history": stored.history_frame(workspace.store)}
+    finally:
+        workspace.close()
 
 
 def download_keys() -> set[str]:
