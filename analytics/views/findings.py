@@ -28,6 +28,11 @@ HEADERS = {
     "id_number": "身份证号", "account_no": "银行账号", "staff_id": "工号", "item": "救助项目",
     "amount": "涉及金额（元）", "summary": "摘要",
 }
+# The workflow's columns, when the findings carry them (analytics.views.triage.with_states).
+STATE_HEADERS = {
+    "state_label": "状态", "assignee_text": "承办", "due_date": "期限", "overdue": "逾期",
+    "presence": "发现情况",
+}
 NODE_KINDS = {
     "person": "人员", "staff": "工作人员", "case": "案件", "household": "家庭",
     "account": "银行账户",
@@ -108,14 +113,18 @@ def filter_findings(findings: pl.DataFrame, *, families: Sequence[str] | None = 
 
 def scope_text(*, families: Sequence[str] = (), checks: Sequence[str] = (),
                streets: Sequence[str] = (), months: Sequence[str] = (),
-               severities: Sequence[str] = (), case: str | None = None) -> str:
-    """The filters in force as one Chinese phrase (titles, not ids), for an export to say which
-    findings it holds."""
+               severities: Sequence[str] = (), case: str | None = None,
+               states: Sequence[str] = (), assignees: Sequence[str] = (),
+               due: str | None = None) -> str:
+    """The filters in force as one Chinese phrase (titles and labels, not ids), for an export
+    to say which findings it holds. ``due``: the due-date choice's label, None for all."""
     parts = [f"{label}：{'、'.join(values)}" for label, values in (
         ("类别", families), ("检查项", checks), ("街镇", streets), ("月份", months),
-        ("严重程度", severities)) if values]
+        ("严重程度", severities), ("状态", states), ("承办", assignees)) if values]
     if (case or "").strip():
         parts.append(f"救助编号含“{case.strip()}”")
+    if due:
+        parts.append(f"期限：{due}")
     return "；".join(parts) if parts else "全部线索"
 
 
@@ -131,16 +140,26 @@ def by_family(findings: pl.DataFrame) -> dict[str, int]:
 
 def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
     """The findings as the screen and the export show them: Chinese headers, ID numbers and
-    accounts masked, evidence left out (it is shown masked for one finding at a time)."""
+    accounts masked, evidence left out (it is shown masked for one finding at a time). Findings
+    that carry their workflow state (analytics.views.triage.with_states) show it after the
+    number: 状态, 承办, 期限, 逾期 (是 when an open finding is past its due date), 发现情况."""
+    workflow = []
+    if "state_label" in findings.columns:
+        workflow = [
+            "state_label", "assignee_text", "due_date",
+            pl.when(pl.col("overdue")).then(pl.lit("是")).otherwise(pl.lit(None, pl.String))
+            .alias("overdue"),
+            "presence"]
     return findings.select(
-        "finding_id", "family_title", "title", "severity", "street", "month", "case_id",
+        "finding_id", *workflow, "family_title", "title", "severity", "street", "month",
+        "case_id",
         "txn_id",
         funds_view.mask_payee(pl.col("id_number")).alias("id_number"),
         mask_account_expr("account_no").alias("account_no"),
         "staff_id", "item",
         funds_view.yuan_expr(pl.col("amount_fen")).alias("amount"),
         "summary",
-    ).rename(HEADERS)
+    ).rename({**HEADERS, **STATE_HEADERS}, strict=False)
 
 
 def findings_excel(findings: pl.DataFrame) -> bytes:

@@ -1,10 +1,12 @@
-"""The 线索清单 page: AppTest runs of the page file on a generated district's run, and the running
+"""The 线索清单 page: AppTest runs of the page file on a generated district's run (outside the
+workspace, and recorded in one on SQLite and PostgreSQL for the triage moves), and the running
 app in headless Chromium."""
 
 from __future__ import annotations
 
 import io
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -12,12 +14,17 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import pipeline
+from analytics import pipeline, tracking
 from analytics.export import md_escape
 from analytics.generate import generate
+from analytics.reader import read_drop
 from analytics.reference import PROJECT_ROOT
 from analytics.results import load_findings
+from analytics.store import Workspace
+from analytics.store.findings import apply_move, history_frame, states_frame
 from analytics.views import findings as view
+from analytics.views import triage
+from analytics.workflow.triage import MoveInput
 
 PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "findings.py")
 
@@ -189,3 +196,216 @@ def test_a_long_list_draws_its_first_rows_and_a_link_still_opens_any(monkeypatch
                for c in at.caption)
     assert at.selectbox(key="findings_pick").value == last["finding_id"]
     assert at.info[0].value == md_escape(last["summary"])
+
+
+# --- triage: the district's run recorded in a workspace -------------------------------------------
+
+@pytest.fixture
+def workspace_run(monkeypatch, tmp_path, db_url, district) -> tuple[Path, Path, Workspace]:
+    """(drop, the run's outputs, the workspace) of the district checked in a workspace of its
+    own, on each database; the page opens that workspace."""
+    drop, _ = district
+    monkeypatch.setenv("AIDWATCH_DATABASE_URL", db_url)
+    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "ws"))
+    ws = Workspace.open(tmp_path / "ws")
+    recorded = tracking.record_check(ws, drop, read_drop(drop), by="测试", origin="test")
+    yield drop, recorded.out, ws
+    ws.close()
+
+
+def state_of(ws: Workspace, fid: str) -> dict:
+    return states_frame(ws.store).filter(pl.col("finding_id") == fid).row(0, named=True)
+
+
+def moved(ws: Workspace, fid: str, name: str, by: str = "王五", today: date | None = None,
+          **given) -> None:
+    """A move made by someone else, straight into the database."""
+    apply_move(ws.store, fid, name, MoveInput(**given), by=by,
+               expected_version=state_of(ws, fid)["version"], today=today or date.today(),
+               default_due=date.today() + timedelta(days=14))
+
+
+def labelled(elements, label: str):
+    (found,) = [e for e in elements if e.label == label]
+    return found
+
+
+def grid_with(at: AppTest, column: str) -> pl.DataFrame:
+    (grid,) = [pl.from_pandas(df.value) for df in at.dataframe if column in df.value.columns]
+    return grid
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [str(e.value) for e in at.get(kind)]
+
+
+def test_a_run_outside_the_workspace_lists_its_findings_as_unregistered(monkeypatch, district):
+    drop, out = district
+    at = open_page(monkeypatch, drop, out)
+    assert set(listed(at)["状态"]) == {"未登记"}
+    assert listed(at).columns[:6] == ["编号", "状态", "承办", "期限", "逾期", "发现情况"]
+    assert any("未登记到当前工作区" in c for c in texts(at, "caption"))
+    assert triage.NOT_REGISTERED + "。" in texts(at, "info")
+    assert not [r for r in at.radio if r.key == "findings_move"]
+    assert not [b for b in at.button if b.key == "findings_move_submit"]
+
+
+def test_the_list_shows_each_state_and_filters_by_state_assignee_and_due_date(monkeypatch,
+                                                                           workspace_run):
+    drop, out, ws = workspace_run
+    ids = view.visible_findings(load_findings(out))["finding_id"].to_list()
+    late, soon, dismissed = ids[:3]
+    moved(ws, late, "assign", assignee_street="华阳路街道", today=date(2026, 1, 5),
+          due_date=date(2026, 1, 9))
+    moved(ws, soon, "assign", assignee="李四", due_date=date.today() + timedelta(days=3))
+    moved(ws, dismissed, "dismiss", reason="重复记录")
+    at = open_page(monkeypatch, drop, out)
+
+    table = listed(at)
+    assert table["编号"].to_list() == ids
+    states = dict(zip(table["编号"], table["状态"]))
+    assert (states[late], states[soon], states[dismissed]) == ("核实中", "核实中", "不属实")
+    assert set(table["状态"][3:]) == {"待核实"}
+    first = table.row(0, named=True)
+    assert (first["承办"], first["逾期"]) == ("华阳路街道", "是")
+    assert table.row(1, named=True)["承办"] == "李四" and table.row(1, named=True)["逾期"] is None
+
+    at.multiselect(key="findings_states").set_value(["verifying"]).run()
+    assert listed(at)["编号"].to_list() == [late, soon]
+    assert at.metric[0].value == "2"
+    at.multiselect(key="findings_assignees").set_value(["李四"]).run()
+    assert listed(at)["编号"].to_list() == [soon]
+    at.multiselect(key="findings_assignees").set_value([]).run()
+    at.selectbox(key="findings_due").set_value("overdue").run()
+    assert listed(at)["编号"].to_list() == [late]
+    at.selectbox(key="findings_due").set_value("week").run()
+    assert listed(at)["编号"].to_list() == [soon]
+    at.multiselect(key="findings_states").set_value(["unfounded"]).run()
+    at.selectbox(key="findings_due").set_value("all").run()
+    assert listed(at)["编号"].to_list() == [dismissed]
+    assert "未登记" not in at.multiselect(key="findings_states").options
+
+    # The export holds the state columns of the rows on screen.
+    exported = pl.read_excel(io.BytesIO(view.findings_excel(
+        triage.with_states(view.visible_findings(load_findings(out)), states_frame(ws.store),
+                           today=date.today()))), sheet_name=view.SHEET, infer_schema_length=0)
+    assert exported.columns[:6] == ["编号", "状态", "承办", "期限", "逾期", "发现情况"]
+    assert exported["状态"].to_list()[:3] == ["核实中", "核实中", "不属实"]
+
+
+def test_assign_then_confirm_through_the_form(monkeypatch, workspace_run):
+    drop, out, ws = workspace_run
+    fid = view.visible_findings(load_findings(out))["finding_id"][3]
+    at = open_page(monkeypatch, drop, out, finding=fid)
+    assert "**当前状态**：待核实" in texts(at, "markdown")
+    radio = at.radio(key="findings_move")
+    assert radio.options == ["分派核实", "核实不属实"] and radio.value == "assign"
+
+    # No one said who is acting: refused, nothing written.
+    labelled(at.text_input, "或核实人").input("李四")
+    at.button(key="findings_move_submit").click().run()
+    assert any("请先在侧栏填写操作人姓名" in e for e in texts(at, "error"))
+    assert state_of(ws, fid)["state"] == "new"
+
+    at.sidebar.text_input(key="findings_actor").input("张三").run()
+    labelled(at.selectbox, "分派给街镇").set_value("江苏路街道")
+    labelled(at.text_input, "或核实人").input("李四")
+    labelled(at.date_input, "期限").set_value(date.today() + timedelta(days=14))
+    at.button(key="findings_move_submit").click().run()
+    assert not at.exception and not texts(at, "error")
+    assert "已执行“分派核实”：待核实 → 核实中。" in texts(at, "success")
+    assert any(m.startswith("**当前状态**：核实中 · 承办：江苏路街道 · 李四 · 期限：")
+               for m in texts(at, "markdown"))
+    row = listed(at).filter(pl.col("编号") == fid).row(0, named=True)
+    assert (row["状态"], row["承办"]) == ("核实中", "江苏路街道 · 李四")
+
+    at.radio(key="findings_move").set_value("confirm").run()
+    labelled(at.text_area, "备注（选填）").input("入户核实，情况属实")
+    at.button(key="findings_move_submit").click().run()
+    assert "已执行“核实属实”：核实中 → 属实。" in texts(at, "success")
+    assert state_of(ws, fid)["state"] == "confirmed"
+    history = grid_with(at, "操作人")
+    assert history["操作"].to_list() == ["发现线索", "分派核实", "核实属实"]
+    assert history["操作人"].to_list() == ["系统（检查运行）", "张三", "张三"]
+    assert history["状态变化"].to_list()[-1] == "核实中 → 属实"
+    assert history["备注"].to_list()[-1] == "入户核实，情况属实"
+    occurrences = grid_with(at, "情况")
+    assert occurrences["情况"].to_list() == ["首次发现"]
+    # A confirmed finding goes on to a disposition of its family.
+    assert "责令整改" in at.radio(key="findings_move").options
+
+
+def test_a_change_made_meanwhile_refuses_the_move_and_shows_the_latest_state(monkeypatch,
+                                                                          workspace_run):
+    drop, out, ws = workspace_run
+    fid = view.visible_findings(load_findings(out))["finding_id"][0]
+    at = open_page(monkeypatch, drop, out, finding=fid)
+    at.sidebar.text_input(key="findings_actor").input("张三").run()
+    at.radio(key="findings_move").set_value("dismiss").run()
+    labelled(at.text_area, "理由（必填）").input("重复记录")
+
+    moved(ws, fid, "assign", by="王五", assignee="王五")  # someone else, meanwhile
+    at.button(key="findings_move_submit").click().run()
+    (error,) = texts(at, "error")
+    assert error.startswith("这条线索刚被他人修改过") and "最新状态：核实中（王五 于" in error
+    assert any(m.startswith("**当前状态**：核实中 · 承办：王五") for m in texts(at, "markdown"))
+    assert state_of(ws, fid)["state"] == "verifying"
+    assert history_frame(ws.store, fid)["by"].to_list() == ["系统（检查运行）", "王五"]
+
+    # Drawn again on the latest state, the same person's move goes through.
+    labelled(at.text_area, "理由（必填）").input("重复记录")
+    at.button(key="findings_move_submit").click().run()
+    assert not texts(at, "error")
+    assert state_of(ws, fid)["state"] == "unfounded"
+
+
+def test_bulk_dismiss_refuses_the_one_it_does_not_suit(monkeypatch, workspace_run):
+    drop, out, ws = workspace_run
+    ids = view.visible_findings(load_findings(out))["finding_id"].to_list()
+    moved(ws, ids[1], "dismiss", reason="已核实")
+    at = open_page(monkeypatch, drop, out)
+    at.sidebar.text_input(key="findings_actor").input("张三").run()
+    at.session_state["findings_table"] = {"selection": {"rows": [0, 1, 2], "columns": [],
+                                                        "cells": []}}
+    at.run()
+    assert "批量处理" in texts(at, "subheader")
+    bulk = at.radio(key="findings_bulk_move")
+    assert bulk.options == ["分派核实", "核实不属实", "重新打开"]
+    bulk.set_value("dismiss").run()
+    labelled(at.text_area, "理由（必填）").input("档案核查：系统误报")
+    at.button(key="findings_bulk_submit").click().run()
+
+    assert "“核实不属实”已执行 2 条，1 条未执行：" in texts(at, "success")
+    refused = grid_with(at, "原因")
+    assert refused["编号"].to_list() == [ids[1]]
+    assert "不能执行" in refused["原因"][0]
+    assert [state_of(ws, f)["state"] for f in ids[:3]] == ["unfounded"] * 3
+    assert history_frame(ws.store, ids[0])["reason"].to_list()[-1] == "档案核查：系统误报"
+    assert history_frame(ws.store, ids[1])["by"].to_list()[-1] == "王五"
+    # The grid is unticked after the move: its rows may have moved.
+    assert list(at.session_state["findings_table"]["selection"]["rows"]) == []
+    assert "批量处理" not in texts(at, "subheader")
+
+
+def test_what_people_type_is_shown_as_typed(monkeypatch, workspace_run):
+    """Names and reasons typed by people are data like any other: escaped in Markdown,
+    neutralised in grids."""
+    drop, out, ws = workspace_run
+    fid = view.visible_findings(load_findings(out))["finding_id"][0]
+    name = '=HYPERLINK("http://evil.example/a","点")'
+    person = "<b>李四</b>[核实](http://evil.example/p)"
+    moved(ws, fid, "assign", by=name, assignee=person)
+    at = open_page(monkeypatch, drop, out, finding=fid)
+    status = "**当前状态**：" + md_escape(f"核实中 · 承办：{person} · 期限：")
+    assert any(m.startswith(status) for m in texts(at, "markdown"))
+    assert grid_with(at, "操作人")["操作人"].to_list()[-1] == "'" + name
+    assert listed(at).row(0, named=True)["承办"] == person
+
+    # the stale message names who changed it, escaped
+    at.sidebar.text_input(key="findings_actor").input("张三").run()
+    at.radio(key="findings_move").set_value("dismiss").run()
+    labelled(at.text_area, "理由（必填）").input("[点此](http://evil.example/r)")
+    moved(ws, fid, "extend", by=name, reason="延期", due_date=date.today() + timedelta(days=30))
+    at.button(key="findings_move_submit").click().run()
+    (error,) = texts(at, "error")
+    assert md_escape(name) in error and name not in error
