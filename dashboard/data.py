@@ -251,10 +251,36 @@ def workspace():
     return _workspace(str(workspace_root().resolve()))
 
 
-def workflow_frames() -> dict[str, pl.DataFrame]:
-    """The workflow as frames, read now: findings (with state), history, recoveries."""
+# Workflow state changes with every move: these are cached on a stamp that any move, run or
+# payment changes (analytics.store.findings.workflow_stamp), so they are never stale, and a
+# page that only filters reads the database once.
+
+@st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
+def _workflow_frames(root: str, url: str, stamp: tuple[int, int, int]) -> dict[str, pl.DataFrame]:
     from analytics.store import findings as stored
 
     store = workspace().store
     return {"findings": stored.findings_frame(store), "history": stored.history_frame(store),
             "recoveries": stored.recoveries_frame(store)}
+
+
+def workflow_frames() -> dict[str, pl.DataFrame]:
+    """The workflow as frames as they are now: findings (with state), history, recoveries."""
+    from analytics.store import findings as stored
+
+    ws = workspace()
+    return _workflow_frames(str(ws.root), ws.database_url, stored.workflow_stamp(ws.store))
+
+
+@st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
+def _finding_states(root: str, url: str, stamp: tuple[int, int, int]) -> pl.DataFrame:
+    from analytics.store import findings as stored
+
+    return stored.states_frame(workspace().store)
+
+
+def finding_states(ws) -> pl.DataFrame:
+    """Every stored finding's workflow state as it is now (states_frame), cached on the stamp."""
+    from analytics.store import findings as stored
+
+    return _finding_states(str(ws.root), ws.database_url, stored.workflow_stamp(ws.store))

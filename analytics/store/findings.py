@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import polars as pl
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from analytics.store.db import Store
 from analytics.store.models import (CheckRecipe, Finding, FindingEvent, Occurrence, Recovery,
@@ -254,6 +254,17 @@ def _apply(s, finding_id: str, move: str, given: MoveInput, *, by: str, expected
 
 
 # --- reading ------------------------------------------------------------------------------------
+
+def workflow_stamp(store: Store) -> tuple[int, int, int]:
+    """Changes whenever the workflow does (a move, a run taken in, a payment recorded): the
+    newest event, run and recovery ids. Cheap, so that readers can cache on it."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(
+            select(func.coalesce(func.max(FindingEvent.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(Run.id), 0)).scalar_subquery(),
+            select(func.coalesce(func.max(Recovery.id), 0)).scalar_subquery())).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
 
 FINDING_STATE_SCHEMA = {
     "finding_id": pl.String, "state": pl.String, "version": pl.Int64, "present": pl.Boolean,

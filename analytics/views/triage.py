@@ -65,13 +65,15 @@ def empty_states() -> pl.DataFrame:
     return pl.DataFrame(schema=stored.FINDING_STATE_SCHEMA)
 
 
-def read_states(open_workspace: Callable[[], Workspace]
+def read_states(open_workspace: Callable[[], Workspace],
+                states_of: Callable[[Workspace], pl.DataFrame] | None = None,
                 ) -> tuple[Workspace | None, pl.DataFrame, str | None]:
     """(the workspace, every stored finding's state, None), or (None, no states, why in
-    Chinese) when its database cannot be opened: the list is then shown without states."""
+    Chinese) when its database cannot be opened: the list is then shown without states.
+    ``states_of``: how to read them (the page passes a cached reader)."""
     try:
         ws = open_workspace()
-        return ws, stored.states_frame(ws.store), None
+        return ws, (states_of or (lambda w: stored.states_frame(w.store)))(ws), None
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database reads the same
         # The kind only: a driver's message may carry the database address.
         log.warning("workflow states unavailable: %s", type(exc).__name__)

@@ -43,7 +43,7 @@ with st.sidebar:
 actor = (st.session_state.get(ACTOR_KEY) or "").strip()
 
 today = date.today()
-ws, states, unavailable = triage.read_states(data.workspace)
+ws, states, unavailable = triage.read_states(data.workspace, data.finding_states)
 if unavailable:
     st.warning(unavailable)
 # Who may see what is decided in the service layer; None: everything.

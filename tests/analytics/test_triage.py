@@ -244,3 +244,22 @@ def test_every_move_that_closes_a_finding_needs_a_reason():
         with pytest.raises(MoveError, match="理由"):
             plan_move(sorted(spec.sources)[0], spec.families[0], spec.name,
                       MoveInput(expires_on=date(2027, 1, 1)), today=TODAY)
+
+
+def test_the_workflow_stamp_changes_with_every_move_run_and_payment(store):
+    from analytics.store.findings import workflow_stamp
+
+    stamps = [workflow_stamp(store)]
+    run(store, findings(("F1", "duplicate_payment", "funds", 100)))
+    stamps.append(workflow_stamp(store))
+    move(store, "F1", "assign", assignee="李四")
+    stamps.append(workflow_stamp(store))
+    move(store, "F1", "confirm")
+    move(store, "F1", "recover")
+    stamps.append(workflow_stamp(store))
+    move(store, "F1", "record_recovery", amount_fen=50, paid_on=TODAY)
+    stamps.append(workflow_stamp(store))
+    start_run(store, kind="import", origin="test", by="测试")
+    stamps.append(workflow_stamp(store))
+    assert len(set(stamps)) == len(stamps)
+    assert workflow_stamp(store) == stamps[-1]  # reading changes nothing
