@@ -288,9 +288,13 @@ def paid_after_termination(drop: Drop) -> pl.LazyFrame:
     """案件已终止，此后月份仍有拨付；但若业务系统中该案件当月该项目的应发记录全部为补发、且其中一笔与拨付金额相同（终止前月份的补发），不列为线索。"""
     term = (drop["cases"].filter(pl.col("termination_date").is_not_null())
             .select("case_id", "termination_date"))
+    # Few rows at any scale: taken once, so that the plan below does not scan the ledger and
+    # the entitlements again for each use.
     rows = (_paid_with_case(drop, term)
-            .filter(pl.col("month") > month_of(pl.col("termination_date"))))
-    ents = entitled(drop).join(rows.select(KEY).unique(), on=KEY, how="semi")
+            .filter(pl.col("month") > month_of(pl.col("termination_date")))).collect().lazy()
+    cases = rows.select("case_id").unique().collect().to_series()
+    ents = (entitled(drop).filter(pl.col("case_id").is_in(cases.implode()))
+            .join(rows.select(KEY).unique(), on=KEY, how="semi").collect().lazy())
     kinds = ents.group_by(KEY).agg((pl.col("kind") == BACK_PAY).all().alias("back_only"))
     # Back pay approved in the business system: every entitlement row of the key is 补发 and
     # one of them has the payment's amount.
