@@ -262,3 +262,29 @@ def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
         st.info(f"检查结果文件夹中还没有绩效指标：{md(out_dir)}。{how_to_run(out_dir)}")
         st.stop()
     return indicators
+
+
+FUNNEL_UNAVAILABLE = ("无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
+                      "请联系管理员检查工作区设置。")
+FUNNEL_EMPTY = ("工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
+                "「线索清单」登记，这里按期间汇总。")
+
+
+def funnel_section(funnel: pl.DataFrame | None, label: str, key: str, *,
+                   unavailable: bool = False, where: str | None = None) -> None:
+    """The funnel of a period (leads → verified → rectified → recovered) as a chart and a table,
+    or why there is none: the database cannot be read, or nothing was recorded yet."""
+    from analytics.charts import overview as charts
+    from analytics.views import overview as periods
+
+    if unavailable:
+        st.warning(FUNNEL_UNAVAILABLE)
+        return
+    if funnel is None:
+        st.info(FUNNEL_EMPTY)
+        return
+    chart_col, table_col = st.columns([3, 2])
+    chart_col.plotly_chart(charts.funnel_chart(funnel, f"{label}线索处置漏斗"), key=key)
+    with table_col:
+        show_table(periods.funnel_table(funnel))
+        st.caption(f"{md(where) + ' · ' if where else ''}{label}。{periods.FUNNEL_NOTE}")

@@ -15,10 +15,6 @@ from dashboard import data, ui
 
 VIEWS = {"glance": "一览", "ranking": "街镇排名", "heat": "街镇 × 指标", "trend": "月度趋势",
          "leads": "线索分类", "funnel": "处置漏斗"}
-NO_WORKSPACE = ("无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
-                "请联系管理员检查工作区设置。")
-NO_RECORDS = ("工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
-              "「线索清单」登记，这里按期间汇总。")
 
 
 def read_workflow():
@@ -100,18 +96,9 @@ elif shown == "trend":
     with table_col:
         ui.show_table(view.trend_table(ov.trends, trend))
 elif shown == "funnel":
-    if workflow is None:
-        st.warning(NO_WORKSPACE)
-    elif ov.funnel is None:
-        st.info(NO_RECORDS)
-    else:
-        chart_col, table_col = st.columns([3, 2])
-        chart_col.plotly_chart(charts.funnel_chart(ov.funnel, f"{ov.label}线索处置漏斗"),
-                               key="overview_chart_funnel")
-        with table_col:
-            ui.show_table(view.funnel_table(ov.funnel))
-            st.caption(f"{ov.label}。{view.FUNNEL_NOTE}")
-        ui.page_links([("followup", "查看各街镇回头看情况")])
+    ui.funnel_section(None if workflow is None else ov.funnel, ov.label, "overview_chart_funnel",
+                      unavailable=workflow is None)
+    ui.page_links([("followup", "查看各街镇回头看情况")])
 else:
     chart_col, table_col = st.columns([3, 2])
     chart_col.plotly_chart(charts.leads_bars(ov.leads), key="overview_chart_leads")

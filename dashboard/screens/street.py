@@ -56,19 +56,8 @@ with table_col:
 st.subheader("线索处置与整改")
 for col, (title, shown, note) in zip(st.columns(4), view.rectification_metrics(sv)):
     col.metric(title, shown, help=note)
-if workflow is None:
-    st.warning("无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
-               "请联系管理员检查工作区设置。")
-elif sv.funnel is None:
-    st.info("工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
-            "「线索清单」登记，这里按期间汇总。")
-else:
-    chart_col, table_col = st.columns([3, 2])
-    chart_col.plotly_chart(charts.funnel_chart(sv.funnel, f"{sv.label}线索处置漏斗"),
-                           key="street_chart_funnel")
-    with table_col:
-        ui.show_table(periods.funnel_table(sv.funnel))
-        st.caption(f"{ui.md(street)} · {sv.label}。{periods.FUNNEL_NOTE}")
+ui.funnel_section(None if workflow is None else sv.funnel, sv.label, "street_chart_funnel",
+                  unavailable=workflow is None, where=street)
 ui.page_links([("followup", f"查看{street}的回头看清单", {"street": street})])
 
 st.subheader("各检查项线索")
