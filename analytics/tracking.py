@@ -163,9 +163,10 @@ def workflow_facts(ws: Workspace, before: datetime | None = None) -> pl.DataFram
     .rectification_facts), from the moves made before ``before`` (naive UTC, as the database
     keeps times) when given: what a run's rectification indicators are computed from."""
     from analytics.store.findings import findings_frame, history_frame
-    from analytics.workflow.followup import rectification_facts
+    from analytics.workflow.followup import RECTIFICATION_MOVES, rectification_facts
 
-    history = history_frame(ws.store)
+    # only the moves the rates read: every finding has a "found" event, and a city has many
+    history = history_frame(ws.store, moves=RECTIFICATION_MOVES)
     if before is not None:
         history = history.filter(pl.col("at") < before)
     return rectification_facts(findings_frame(ws.store), history)

@@ -299,8 +299,9 @@ def findings_frame(store: Store) -> pl.DataFrame:
     return keys.join(states_frame(store), on="finding_id", how="left", validate="1:1")
 
 
-def history_frame(store: Store, finding_id: str | None = None) -> pl.DataFrame:
-    """The history of one finding (or of all), oldest first."""
+def history_frame(store: Store, finding_id: str | None = None,
+                  moves: Iterable[str] | None = None) -> pl.DataFrame:
+    """The history of one finding (or of all), oldest first; only ``moves`` when given."""
     query = select(FindingEvent.finding_id, FindingEvent.at, FindingEvent.on_date,
                    FindingEvent.by, FindingEvent.move, FindingEvent.from_state,
                    FindingEvent.to_state, FindingEvent.reason, FindingEvent.note,
@@ -308,6 +309,8 @@ def history_frame(store: Store, finding_id: str | None = None) -> pl.DataFrame:
                    FindingEvent.attachments).order_by(FindingEvent.id)
     if finding_id is not None:
         query = query.where(FindingEvent.finding_id == finding_id)
+    if moves is not None:
+        query = query.where(FindingEvent.move.in_(list(moves)))
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
     return pl.DataFrame([(*r[:11], _date_or_none((r.data or {}).get("due_before")),

@@ -143,6 +143,10 @@ def street_summary(items: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.exclude("street").cast(pl.Int64)).sort("street"))
 
 
+# The moves rectification_facts reads (a reader may fetch only these).
+RECTIFICATION_MOVES = ("rectified", "recur", "recheck_fail")
+
+
 def rectification_facts(findings: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """One row per rectification completed: finding_id, street, on_date, month, on_time (by its
     deadline; none set counts as on time) and recurred (a run found it again, or 回头看 failed,
