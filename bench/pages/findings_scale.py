@@ -1,9 +1,12 @@
 """线索清单 (or 资金比对) on a city-scale run, in headless Chromium.
 
-    .venv/bin/aidwatch check bench/.data/funds/synthetic-1000000-seed1-3799f4bc --out /tmp/check1m
-    .venv/bin/python bench/pages/findings_scale.py --out /tmp/check1m --runs 5 [--page funds]
+    .venv/bin/aidwatch check bench/.data/funds/synthetic-1000000-seed1-f0b0c382 --out /tmp/check1m \
+        --workspace /tmp/ws1m
+    AIDWATCH_WORKSPACE=/tmp/ws1m .venv/bin/python bench/pages/findings_scale.py --out /tmp/check1m \
+        --drop bench/.data/funds/synthetic-1000000-seed1-f0b0c382 --runs 5 [--page funds]
 
-Starts the dashboard on a check-run folder and drives Debian's Chromium (the flags of the field
+Starts the dashboard on a check-run folder (and the workspace the run went into, from
+AIDWATCH_WORKSPACE, for the findings' states) and drives Debian's Chromium (the flags of the field
 notes). Load: a new browser context opens the page, timed until Streamlit reports the script
 finished and the findings grid is in the page. Change: on the loaded page, 线索清单 gets a part
 of a case number typed into 救助编号 (and cleared again, in turn); 资金比对 gets its first
