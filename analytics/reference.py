@@ -55,6 +55,37 @@ class Workflow:
 
 
 @dataclass(frozen=True)
+class Dishonesty:
+    """失信名单 ([dishonesty]): due-process periods in working days, publication terms in months
+    by severity, and the purposes a member unit may state for a query."""
+
+    objection_window_working_days: int = 10
+    objection_decision_working_days: int = 5
+    removal_working_days: int = 3
+    terms_months: dict[str, tuple[int, int]] = field(default_factory=lambda: {
+        "轻微": (1, 3), "一般": (3, 12), "严重": (12, 36)})
+    query_purposes: tuple[str, ...] = ("保障性住房资格审核", "教育资助审核", "医疗救助审核",
+                                       "就业扶持审核", "其他社会救助审核")
+    query_max_numbers: int = 1000
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "Dishonesty":
+        d = cls()
+        terms = raw.get("terms_months")
+        return cls(
+            objection_window_working_days=int(raw.get("objection_window_working_days",
+                                                      d.objection_window_working_days)),
+            objection_decision_working_days=int(raw.get("objection_decision_working_days",
+                                                        d.objection_decision_working_days)),
+            removal_working_days=int(raw.get("removal_working_days", d.removal_working_days)),
+            terms_months=({k: (int(v[0]), int(v[1])) for k, v in terms.items()} if terms
+                          else d.terms_months),
+            query_purposes=tuple(raw.get("query_purposes", d.query_purposes)),
+            query_max_numbers=int(raw.get("query_max_numbers", d.query_max_numbers)),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     payment_due_day: int
     small_amount_cap_fen: int
@@ -68,6 +99,7 @@ class Settings:
     trainings_per_year: int
     limits: Limits = field(default_factory=Limits)
     workflow: Workflow = field(default_factory=Workflow)
+    dishonesty: Dishonesty = field(default_factory=Dishonesty)
 
     @classmethod
     def from_toml(cls, raw: dict) -> "Settings":
@@ -86,6 +118,7 @@ class Settings:
             trainings_per_year=int(raw["indicators"]["trainings_per_year"]),
             limits=Limits.from_toml(raw.get("limits", {})),
             workflow=Workflow.from_toml(raw.get("workflow", {})),
+            dishonesty=Dishonesty.from_toml(raw.get("dishonesty", {})),
         )
 
 

@@ -193,3 +193,73 @@ class Attachment(Base):
 
 
 Index("ix_findings_state_street", Finding.state, Finding.street)
+
+
+class DishonestyRecord(Base):
+    """失信记录 kept by the joint-meeting office; its due process in dishonesty_events."""
+
+    __tablename__ = "dishonesty_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)  # 失信记录编号
+    id_number: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    household_id: Mapped[str | None] = mapped_column(String(100))
+    case_id: Mapped[str | None] = mapped_column(String(100))
+    street: Mapped[str | None] = mapped_column(String(100))
+    conduct: Mapped[str] = mapped_column(String(10))          # 虚报 / 隐瞒 / 欺骗 / 其他
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))         # 轻微 / 一般 / 严重
+    basis: Mapped[str] = mapped_column(Text)                  # the law and article relied on
+    money_obtained_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    money_recovered_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
+    issuing_body: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    notified_on: Mapped[date | None] = mapped_column(Date)
+    notify_method: Mapped[str | None] = mapped_column(String(20))
+    objection_from: Mapped[str | None] = mapped_column(String(20))
+    objection_raised_on: Mapped[date | None] = mapped_column(Date)
+    decision_no: Mapped[str | None] = mapped_column(String(100))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    term_months: Mapped[int | None] = mapped_column(Integer)
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    commitment_on: Mapped[date | None] = mapped_column(Date)
+    publication_no: Mapped[str | None] = mapped_column(String(60))  # the document it went out in
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DishonestyEvent(Base):
+    """Every move of a record's due process, and every edit with the record as it was."""
+
+    __tablename__ = "dishonesty_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("dishonesty_records.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    on_date: Mapped[date] = mapped_column(Date)
+    by: Mapped[str] = mapped_column(String(200))
+    move: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the record before an edit
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class MemberQuery(Base):
+    """A member unit's 他处受限 query: who, when, why, how many numbers; never the numbers."""
+
+    __tablename__ = "member_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    by: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(200))
+    numbers: Mapped[int] = mapped_column(Integer)
+    listed: Mapped[int] = mapped_column(Integer)
