@@ -292,6 +292,36 @@ def verification_sheet(findings: pl.DataFrame, scope: str, generated: date | Non
     return bytes(pdf.output())
 
 
+def publication_pdf(rows: pl.DataFrame, number: str, on: date, district: str, body: str,
+                    note: str | None = None) -> bytes:
+    """A 失信名单 publication document as PDF: the district's heading, its number and date, the
+    publishing body, the rows exactly as given (the caller gives only the fields the rules allow,
+    ID numbers masked), and ``note`` (the conditions of entry and removal, how to object)."""
+    title = f"{district}社会救助失信名单"
+    pdf = _document(title, f"失信名单公布 {number}", on, size=18, height=12)
+    pdf.set_font(FONT_FAMILY, size=10.5)
+    pdf.cell(0, 7, number, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"公布单位：{body}　　公布日期：{on.year}年{on.month}月{on.day}日　　"
+                   f"共 {rows.height:,} 条", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    header = list(rows.columns)
+    body_rows = [["—" if v is None else str(v) for v in r] for r in rows.iter_rows()]
+    base = {"序号": 14, "姓名": 34, "身份证号": 50, "失信行为": 28, "决定书文号": 72,
+            "公布期限": 62}
+    widths = [base.get(c, 40) for c in header]
+    scale = 273 / sum(widths)
+    pdf.grid(header, body_rows, [w * scale for w in widths], size=9)
+    if note:
+        pdf.ln(2)
+        pdf.paragraph(note, size=9)
+    pdf.ln(4)
+    pdf.set_font(FONT_FAMILY, size=10.5)
+    pdf.cell(0, 7, body, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, f"{on.year}年{on.month}月{on.day}日", align="R", new_x="LMARGIN",
+             new_y="NEXT")
+    return bytes(pdf.output())
+
+
 def _midnight(day: date):
     from datetime import datetime, timezone
 

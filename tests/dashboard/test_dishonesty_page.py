@@ -1,0 +1,209 @@
+"""The 失信名单 page (AppTest) on a workspace of its own: the list by state with IDs masked, a
+move of due process through the form (and a stale version refused), a record made by hand, and a
+publication in one action with its Excel and PDF."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from analytics.calendar import WorkdayCalendar
+from analytics.reference import load_settings
+from analytics.store import Workspace
+from analytics.store import dishonesty as store_d
+from analytics.views import dishonesty as view
+from analytics.workflow import dishonesty as rules
+from analytics.workflow.dishonesty import Given
+from tests.conftest import APPLICANT
+
+PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "screens" / "dishonesty.py"
+CAL = WorkdayCalendar.load()
+RULES = rules.rules_from(load_settings().dishonesty)
+PERSON = "310105198001011237"
+OTHER = "31010519820305224X"
+NOTIFIED = date(2026, 9, 30)
+DECIDED = date(2026, 10, 21)
+TODAY = date(2026, 11, 2)
+FULL_ID = re.compile(r"\d{17}[\dX]")
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "workspace"))
+    monkeypatch.setattr(view, "today", lambda: TODAY)
+    workspace = Workspace.open()
+    yield workspace
+    workspace.store.dispose()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """file name -> the bytes a download button of the page would deliver when clicked."""
+    made: dict = {}
+    add = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return made
+
+
+def new(store, id_number=PERSON, name="李明", street="华阳路街道") -> int:
+    return store_d.create_record(store, by="联席办", today=NOTIFIED, id_number=id_number,
+                                 name=name, conduct="隐瞒", description="隐瞒家庭成员就业收入",
+                                 severity="一般", basis="《上海市社会救助条例》第五十七条",
+                                 money_obtained_fen=300_000, street=street)
+
+
+def act(store, rid, move, day, **given):
+    v = store_d.records_frame(store).filter(pl.col("record_id") == rid)["version"].item()
+    store_d.apply(store, rid, move, Given(**given), by="联席办", expected_version=v, today=day,
+                  calendar=CAL, settings=RULES)
+
+
+def published(store, **kw) -> int:
+    rid = new(store, **kw)
+    act(store, rid, "notify", NOTIFIED, notified_on=NOTIFIED, notify_method="直接送达")
+    act(store, rid, "publish", DECIDED, decision_no="长民失〔2026〕1号", decision_date=DECIDED,
+        term_months=6)
+    return rid
+
+
+def state_of(store, rid) -> dict:
+    return store_d.records_frame(store).filter(pl.col("record_id") == rid).row(0, named=True)
+
+
+def page(actor: str | None = "王科长", **state) -> AppTest:
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    if actor:
+        at.session_state["findings_actor"] = actor
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def grid(at: AppTest, column: str):
+    """The one grid of the page that has ``column`` first."""
+    (found,) = [df.value for df in at.dataframe if df.value.columns[0] == column]
+    return found
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning")
+             for e in getattr(at, kind)]
+    for frame in at.dataframe:
+        parts.append(frame.value.to_csv())
+    return "\n".join(str(p) for p in parts)
+
+
+def test_the_list_by_state_with_ids_masked(ws):
+    a = published(ws.store)
+    new(ws.store, id_number=OTHER, name="张丽", street="江苏路街道")
+    at = page()
+    assert not at.exception
+    shown = texts(at)
+    assert "310105********1237" in shown and "310105********224X" in shown
+    assert not FULL_ID.search(shown)
+    assert grid(at, "记录编号")["状态"].tolist() == ["已公布", "拟列入"]
+    at.multiselect(key="dishonesty_states").set_value(["proposed"]).run()
+    assert grid(at, "记录编号")["姓名"].tolist() == ["张丽"]
+    at.multiselect(key="dishonesty_states").set_value([]).run()
+    at.selectbox(key="dishonesty_pick").set_value(a).run()
+    assert at.radio(key="dishonesty_move").options == ["登记异议", "信用修复", "撤销"]
+
+
+def test_a_move_through_the_form_and_a_stale_version_refused(ws):
+    rid = new(ws.store)
+    at = page(dishonesty_pick=rid)
+    assert at.radio(key="dishonesty_move").options == ["告知当事人", "撤销"]
+    at.radio(key="dishonesty_move").set_value("notify").run()
+    labels = [d.label for d in at.date_input] + [s.label for s in at.selectbox]
+    assert "告知日期" in labels and "告知方式" in labels
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "告知方式")) \
+        .set_value("邮寄送达")
+    at.button(key="dishonesty_move_submit").click().run()
+    assert not at.exception
+    record = state_of(ws.store, rid)
+    assert (record["state"], record["notified_on"], record["notify_method"]) == \
+        ("notified", TODAY, "邮寄送达")
+    assert any("已告知当事人" in s.value for s in at.success)
+    assert "王科长" in grid(at, "日期").to_csv()
+    # in its objection window: no 公布 offered; an objection form asks for a date and a reason
+    assert at.radio(key="dishonesty_move").options == ["登记异议", "撤销"]
+    at.radio(key="dishonesty_move").set_value("revoke").run()
+    assert [t.label for t in at.text_area if t.key.startswith("dishonesty_f_")] == ["理由（必填）"]
+    # someone else registers an objection meanwhile: the form's version is stale
+    act(ws.store, rid, "object", TODAY, raised_on=TODAY, reason="当事人称已申报收入")
+    area = next(t for t in at.text_area if t.label.startswith("理由"))
+    area.input("重复录入")
+    at.button(key="dishonesty_move_submit").click().run()
+    assert any("刚被他人修改过" in e.value for e in at.error)
+    assert state_of(ws.store, rid)["state"] == "objected"
+    assert any("异议中" in w.value for w in at.warning)
+
+
+def test_a_move_needs_the_acting_person(ws):
+    rid = new(ws.store)
+    at = page(actor=None, dishonesty_pick=rid)
+    at.button(key="dishonesty_move_submit").click().run()
+    assert state_of(ws.store, rid)["state"] == "proposed"
+    assert any("尚未填写操作人" in c.value for c in at.caption)
+
+
+def test_a_record_made_by_hand(ws):
+    at = page(dishonesty_source="hand")
+    fields = {t.label: t for t in at.text_input}
+    fields["身份证号"].input("310105198001011237")     # a wrong check digit: refused
+    fields["姓名"].input("李明")
+    at.button(key="dishonesty_create").click().run()
+    assert any("校验位" in e.value for e in at.error)
+    assert store_d.records_frame(ws.store).height == 0
+    fields = {t.label: t for t in at.text_input}
+    fields["身份证号"].input(APPLICANT)
+    fields["姓名"].input("李明")
+    next(s for s in at.selectbox if s.label == "街镇").set_value("华阳路街道")
+    next(t for t in at.text_area if t.label == "失信事实").input("隐瞒就业收入")
+    next(t for t in at.text_area if t.label == "列入依据").input("《上海市社会救助条例》")
+    at.button(key="dishonesty_create").click().run()
+    assert not at.exception
+    records = store_d.records_frame(ws.store)
+    assert records.select("id_number", "name", "street", "state").rows() == [
+        (APPLICANT, "李明", "华阳路街道", "proposed")]
+    rid = records["record_id"].item()
+    assert store_d.history_frame(ws.store, rid)["by"].to_list() == ["王科长"]
+    assert at.selectbox(key="dishonesty_pick").value == rid
+
+
+def test_publication_in_one_action_with_its_documents(ws, downloads):
+    a = published(ws.store)
+    b = published(ws.store, id_number=OTHER, name="张丽")
+    at = page()
+    pending = [df.value for df in at.dataframe if df.value.columns[0] == "序号"]
+    assert [p.columns.tolist() for p in pending] == [list(view.PUBLICATION_COLUMNS)]
+    at.button(key="dishonesty_publish").click().run()
+    assert not at.exception
+    number = "长宁区救助失信公布〔2026〕1号"
+    assert {state_of(ws.store, r)["publication_no"] for r in (a, b)} == {number}
+    assert any(number in s.value for s in at.success)
+    assert at.selectbox(key="dishonesty_doc").value == number
+    (doc,) = [df.value for df in at.dataframe if df.value.columns[0] == "序号"]
+    assert doc["身份证号"].tolist() == ["310105********1237", "310105********224X"]
+    assert any("没有待公布的记录" in i.value for i in at.info)
+    xlsx = downloads[f"{view.file_stem(number)}.xlsx"]()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
+        xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    assert number in xml and "310105********1237" in xml and not FULL_ID.search(xml)
+    pdf = downloads[f"{view.file_stem(number)}.pdf"]()
+    assert pdf.startswith(b"%PDF-")
+    # publishing again with nothing new does nothing
+    assert view.publish_batch(ws.store, "王科长", TODAY, calendar=CAL, rules_=RULES) is None
