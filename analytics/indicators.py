@@ -99,6 +99,13 @@ INDICATORS: tuple[Indicator, ...] = (
               "本期完成整改的线索中，其后被检查运行再次发现或回头看认定复发的占比；按完成日期归期。"
               "只在工作区中运行的检查计算（取运行时的处置记录）。",
               "其后复发的线索数", "本期完成整改的线索数"),
+    *(Indicator(f"dishonesty_{key}", title, "件", "", "flow",
+                f"本期{what}的失信记录数（联席会议办公室的失信名单），按{what}操作的日期归期、按记录的"
+                "街镇归属；不参与综合得分。只在工作区中运行的检查计算（取运行时的失信名单记录）。",
+                f"{what}的失信记录数", "—")
+      for key, title, what in (("proposed", "失信拟列入", "拟列入"),
+                               ("published", "失信公布", "公布"),
+                               ("repaired", "信用修复", "信用修复"))),
     Indicator("trainings_held", "培训次数", "次", "", "flow",
               "培训记录中本期举办的培训次数；全年少于设置文件 trainings_per_year 次的街镇在年度评价中"
               "标注。区民政局举办的培训只计入全区。",
@@ -116,6 +123,9 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 BY_NAME: dict[str, Indicator] = {i.name: i for i in INDICATORS}
 FAMILY_LEADS = {"integrity_leads": "integrity", "dynamic_leads": "dynamic"}
+# The 失信名单 indicators: the move of a record each counts (analytics.store.dishonesty).
+DISHONESTY_MOVES = {"dishonesty_proposed": "create", "dishonesty_published": "publish",
+                    "dishonesty_repaired": "repair"}
 
 
 def definitions_table() -> pl.DataFrame:
@@ -173,7 +183,9 @@ class _Context:
     drop: Drop
     findings: pl.DataFrame
     periods: pl.DataFrame
-    workflow: pl.DataFrame | None = None  # rectifications completed (workflow.followup)
+    # A run in a workspace: rectifications completed (workflow.followup) and, in rows whose
+    # dishonesty_move is set, the 失信名单 records' moves (analytics.tracking.dishonesty_facts)
+    workflow: pl.DataFrame | None = None
 
     @property
     def as_of_month(self) -> str:
@@ -300,12 +312,35 @@ def _leads(family: str) -> Callable[[_Context], Part]:
     return build
 
 
+def _workflow_rows(ctx: _Context, dishonesty: bool) -> pl.LazyFrame:
+    """The rectification rows of the workspace facts, or its 失信名单 rows."""
+    facts = ctx.workflow.lazy()
+    if "dishonesty_move" not in ctx.workflow.columns:
+        return facts if not dishonesty else facts.head(0).with_columns(
+            pl.lit(None, pl.String).alias("dishonesty_move"),
+            pl.lit(None, pl.Int64).alias("records"))
+    moved = pl.col("dishonesty_move").is_not_null()
+    return facts.filter(moved if dishonesty else ~moved)
+
+
 def _rectification(column: str) -> Callable[[_Context], Part]:
     def build(ctx: _Context) -> Part:
         if ctx.workflow is None:
             return None  # no workspace: unknown, not zero
-        facts = (ctx.workflow.lazy().filter(pl.col("street").is_in(STREETS))
+        facts = (_workflow_rows(ctx, dishonesty=False).filter(pl.col("street").is_in(STREETS))
                  .select("street", "month", num=pl.col(column).cast(pl.Int64), den=pl.lit(1)))
+        return _flow(ctx, facts)
+    return build
+
+
+def _dishonesty(name: str) -> Callable[[_Context], Part]:
+    def build(ctx: _Context) -> Part:
+        if ctx.workflow is None:
+            return None  # no workspace: unknown, not zero
+        facts = (_workflow_rows(ctx, dishonesty=True)
+                 .filter((pl.col("dishonesty_move") == DISHONESTY_MOVES[name])
+                         & (pl.col("month") <= ctx.as_of_month))
+                 .select("street", "month", num=pl.col("records").cast(pl.Int64), den=None))
         return _flow(ctx, facts)
     return build
 
@@ -344,6 +379,7 @@ _BUILDERS: dict[str, Callable[[_Context], Part]] = {
     "dynamic_leads": _leads("dynamic"),
     "rectification_on_time_rate": _rectification("on_time"),
     "recurrence_rate": _rectification("recurred"),
+    **{name: _dishonesty(name) for name in DISHONESTY_MOVES},
     "trainings_held": _trainings,
 }
 
@@ -539,7 +575,9 @@ def compute(drop: Drop, findings: pl.DataFrame,
     ``findings`` needs check_id, family, street, month, txn_id and amount_fen (the engine's
     findings, or analytics.results.load_findings). ``workflow``: the rectifications completed so
     far (analytics.workflow.followup.rectification_facts: street, month, on_time, recurred), for
-    a run in a workspace; without it the two rectification indicators are blank."""
+    a run in a workspace, with, in rows whose ``dishonesty_move`` is set (create, publish or
+    repair), the 失信名单 records moved per street and month (``records``); without it the
+    rectification and 失信名单 indicators are blank."""
     ctx = _Context(drop, findings, period_table(drop), workflow)
     parts: dict[str, Part] = {name: build(ctx) for name, build in _BUILDERS.items()}
     parts.update(_circles(ctx))

@@ -16,7 +16,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -172,6 +172,80 @@ def workflow_facts(ws: Workspace, before: datetime | None = None) -> pl.DataFram
     return rectification_facts(findings_frame(ws.store), history)
 
 
+def dishonesty_facts(ws: Workspace, before: datetime | None = None
+                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The workspace's 失信名单 as a check run reads it: (its published records as a drop's
+    ``dishonesty`` table, typed as the contract's; the records proposed, published and repaired
+    by street and month: street, month, dishonesty_move, records). With ``before`` (naive UTC),
+    the list as it was then, from the moves made before it: a replay reads what the run it
+    replays read, whatever happened to the records since."""
+    from analytics import schema
+    from analytics.store import dishonesty as stored
+
+    if before is None:
+        published = stored.published_for_check(ws.store)
+        counts = stored.counts_by_street(ws.store)
+    else:
+        published, counts = _dishonesty_before(ws, before)
+    table_schema = schema.polars_schema("dishonesty")
+    table = (published.select(list(table_schema)).cast(table_schema)
+             .unique(maintain_order=True).sort("id_number", "start_date", "end_date", "name",
+                                                nulls_last=True))
+    moves = (counts.group_by(pl.col("street"), pl.col("on_date").dt.strftime("%Y-%m")
+                             .alias("month"), pl.col("move").alias("dishonesty_move"))
+             .agg(pl.col("records").sum().cast(pl.Int64))
+             .sort("month", "street", "dishonesty_move", nulls_last=True))
+    return table, moves
+
+
+def _dishonesty_before(ws: Workspace, before: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """published_for_check and counts_by_street as they read before ``before``: each record's
+    state is the one its last move before then left it in (a record's decision date and term
+    are set once, by its publication, and never edited)."""
+    from analytics.store import dishonesty as stored
+    from analytics.workflow import dishonesty as rules
+
+    published, counts = [], []
+    for r in stored.records_frame(ws.store).iter_rows(named=True):
+        history = stored.history_frame(ws.store, r["record_id"]).filter(pl.col("at") < before)
+        if history.height == 0:
+            continue
+        for e in history.filter(pl.col("move").is_in(["create", "publish", "repair"])
+                                ).iter_rows(named=True):
+            counts.append((r["street"], e["move"], e["on_date"], 1))
+        state = history["to_state"][-1]
+        entered = history.filter((pl.col("to_state") == state)
+                                 & (pl.col("from_state").fill_null("") != state))
+        came_from = entered["from_state"][-1] if entered.height else None
+        if r["decision_date"] is None or not (
+                state == "published" or (state == "objected" and came_from == "published")):
+            continue
+        end = rules.term_end(rules.Record(state="published", severity=r["severity"],
+                                          decision_date=r["decision_date"],
+                                          term_months=r["term_months"]))
+        published.append((r["id_number"], r["name"], r["decision_date"], end))
+    return (pl.DataFrame(published, schema={"id_number": pl.String, "name": pl.String,
+                                            "start_date": pl.Date, "end_date": pl.Date},
+                         orient="row"),
+            pl.DataFrame(counts, schema={"street": pl.String, "move": pl.String,
+                                         "on_date": pl.Date, "records": pl.Int64},
+                         orient="row"))
+
+
+def with_published_records(read: ReadResult, published: pl.DataFrame) -> ReadResult:
+    """``read`` with the workspace's published records added to its ``dishonesty`` table (to
+    the drop's own when it has one), so that blacklisted_recipient reads both; ``read`` itself
+    (what the snapshot holds) is left as it was."""
+    if published.height == 0:
+        return read
+    own = read.tables.get("dishonesty")
+    table = published if own is None else pl.concat([own.select(published.columns)
+                                                     .cast(published.schema), published])
+    return replace(
+        read, tables={**read.tables, "dishonesty": table},
+        missing_optional=[t for t in read.missing_optional if t != "dishonesty"])
+
+
 # Shares of the progress bar: the snapshot, then the checks, then taking in the findings.
 _SNAPSHOT_SHARE, _CHECKS_END = 0.05, 0.9
 
@@ -184,7 +258,9 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
     and take its findings into the workflow. A replay (``replay_of``) runs from the snapshot of
     the run it replays, ``read`` being that snapshot loaded, and takes nothing into the
     workflow. The run's rectification indicators are computed from the workspace's moves made
-    before it (for a replay: before the run it replays). A run that fails is logged as failed,
+    before it (for a replay: before the run it replays); so are its 失信名单 indicators, and
+    the workspace's published records join the drop's dishonesty table (blacklisted_recipient),
+    the snapshot keeping only the drop's own. A run that fails is logged as failed,
     by the kind of its error only (its message could quote the drop), and the error is raised
     again."""
     from checks.registry import REGISTRY, load_all
@@ -217,10 +293,12 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
                        rejects=read.rejects.height, code_version=code_version(),
                        reference=bundle, replay_of=replay_of, **bundle_digests(bundle))
     try:
-        report("读取工作区中的整改记录", _SNAPSHOT_SHARE)
-        workflow = workflow_facts(ws, before)
-        outcome = pipeline.run_read(read, source=source, as_of=as_of, only=only or None,
-                                    progress=checking, workflow=workflow)
+        report("读取工作区中的整改记录和失信名单", _SNAPSHOT_SHARE)
+        published, moves = dishonesty_facts(ws, before)
+        workflow = pl.concat([workflow_facts(ws, before), moves], how="diagonal_relaxed")
+        outcome = pipeline.run_read(with_published_records(read, published), source=source,
+                                    as_of=as_of, only=only or None, progress=checking,
+                                    workflow=workflow)
         out = ws.root / "runs" / f"{run_id:06d}"
         private.ensure_dir(out)
         pipeline.write_outputs(outcome, out)

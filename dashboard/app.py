@@ -20,8 +20,10 @@ PAGES = (
     ("graph.py", "关系图谱", ":material/hub:"),
     ("street.py", "街镇", ":material/location_city:"),
     ("followup.py", "回头看", ":material/event_repeat:"),
+    ("dishonesty.py", "失信名单", ":material/gpp_bad:"),
     ("import_data.py", "数据导入", ":material/upload_file:"),
     ("rules.py", "检查规则", ":material/gavel:"),
+    ("member_query.py", "失信查询", ":material/person_search:"),
 )
 
 st.set_page_config(page_title="救助资金监督审计台", layout="wide")

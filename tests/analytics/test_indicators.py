@@ -13,7 +13,7 @@ from analytics.calendar import WorkdayCalendar
 
 from analytics.indicators import (AREAS, DISTRICT, INDICATORS, CircleRulesError, compute,
                                   definitions_table, household_circles, load_circles,
-                                  period_table)
+                                  period_table, scored_names)
 from analytics.minidrop import mini_drop, typed_frame
 from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA
 
@@ -324,3 +324,54 @@ def test_rules_on_personal_attributes_are_refused(tmp_path: Path, field):
     path.write_text(bad, encoding="utf-8")
     with pytest.raises(CircleRulesError, match=field):
         load_circles(path)
+
+
+# --- the 失信名单 indicators of a run in a workspace ---------------------------------------------
+
+DISHONESTY = ("dishonesty_proposed", "dishonesty_published", "dishonesty_repaired")
+
+
+def dishonesty_values(out: pl.DataFrame, street: str, period: str) -> dict:
+    rows = out.filter((pl.col("street") == street) & (pl.col("period") == period)
+                      & pl.col("indicator").is_in(DISHONESTY))
+    return {r["indicator"]: (r["value"], r["numerator"], r["denominator"])
+            for r in rows.iter_rows(named=True)}
+
+
+def test_dishonesty_indicators_count_moves_by_street_and_month_only_in_a_workspace(table):
+    from datetime import date
+
+    assert all(i.better == "" and i.kind == "flow"
+               for i in INDICATORS if i.name in DISHONESTY)
+    assert not set(DISHONESTY) & set(scored_names())
+    # no workspace: blank, never zero
+    assert table.filter(pl.col("indicator").is_in(DISHONESTY))["value"].is_null().all()
+
+    rectified = pl.DataFrame({"finding_id": ["F1"], "street": [HY], "on_date": [date(2026, 3, 9)],
+                              "month": ["2026-03"], "on_time": [True], "recurred": [False]})
+    moves = pl.DataFrame({
+        "street": [HY, HY, HY, XJ, None, HY],
+        "month": ["2026-02", "2026-03", "2026-03", "2026-03", "2026-03", "2026-04"],
+        "dishonesty_move": ["create", "create", "publish", "repair", "create", "create"],
+        "records": [2, 1, 1, 1, 1, 5]})  # April is after the as-of date: not counted
+    workflow = pl.concat([rectified, moves], how="diagonal_relaxed")
+    out = compute(five_households(), FINDINGS, workflow)
+    assert dishonesty_values(out, HY, "2026-02") == {
+        "dishonesty_proposed": (2, 2, None), "dishonesty_published": (0, 0, None),
+        "dishonesty_repaired": (0, 0, None)}
+    assert dishonesty_values(out, HY, "2026Q1")["dishonesty_proposed"] == (3, 3, None)
+    assert dishonesty_values(out, XJ, "2026")["dishonesty_repaired"] == (1, 1, None)
+    # the district counts a record without a street too
+    assert dishonesty_values(out, DISTRICT, "2026") == {
+        "dishonesty_proposed": (4, 4, None), "dishonesty_published": (1, 1, None),
+        "dishonesty_repaired": (1, 1, None)}
+    # the rectification indicators read only their own rows
+    rate = out.filter((pl.col("street") == HY) & (pl.col("period") == "2026-03")
+                      & (pl.col("indicator") == "rectification_on_time_rate"))
+    assert rate.select("value", "numerator", "denominator").row(0) == (1.0, 1.0, 1.0)
+    # a workspace without the 失信名单 moves (rectifications only): zero, not blank
+    only_rectified = compute(five_households(), FINDINGS, rectified)
+    assert dishonesty_values(only_rectified, HY, "2026")["dishonesty_published"] == (0, 0, None)
+    # the composite score does not move
+    score = pl.col("indicator") == "composite_score"
+    assert out.filter(score).equals(compute(five_households(), FINDINGS, rectified).filter(score))

@@ -205,3 +205,104 @@ def test_progress_of_a_recorded_run_ends_once(ws, small_drop):
     assert fractions == sorted(fractions) and seen[0] == ("保存数据快照", 0.0)
     assert [m for m, f in seen if f >= 1.0] == ["完成"]
     assert ("记入线索台账", 0.9) in seen
+
+
+# --- the check reads the workspace's 失信名单 -------------------------------------------------------
+
+def publish_applicant(ws, id_number: str | None = None) -> int:
+    """A record for the small drop's applicant (or ``id_number``), published on 20 January 2026 for six months:
+    the case approved on 10 February falls inside it."""
+    from analytics.store import dishonesty as stored
+    from analytics.workflow.dishonesty import Given
+    from tests.conftest import APPLICANT
+
+    rid = stored.create_record(ws.store, by="联席办", today=date(2026, 1, 5),
+                               id_number=id_number or APPLICANT,
+                               name="李明", conduct="隐瞒", description="隐瞒就业收入",
+                               severity="一般", basis="《上海市社会救助条例》第五十七条",
+                               street="华阳路街道")
+    for move, today, given in (
+            ("notify", date(2026, 1, 5), Given(notified_on=date(2026, 1, 5),
+                                               notify_method="直接送达")),
+            ("publish", date(2026, 1, 20), Given(decision_no="长民失〔2026〕1号",
+                                                 decision_date=date(2026, 1, 20),
+                                                 term_months=6))):
+        move_record(ws, rid, move, today, given)
+    return rid
+
+
+def move_record(ws, rid: int, move: str, today: date, given) -> None:
+    from analytics.calendar import WorkdayCalendar
+    from analytics.reference import load_settings
+    from analytics.store import dishonesty as stored
+    from analytics.workflow import dishonesty as rules
+
+    version = stored.records_frame(ws.store).filter(pl.col("record_id") == rid)["version"]
+    stored.apply(ws.store, rid, move, given, by="联席办", expected_version=version.item(),
+                 today=today, calendar=WorkdayCalendar.load(),
+                 settings=rules.rules_from(load_settings().dishonesty))
+
+
+def blacklisted(findings: pl.DataFrame) -> list[str]:
+    return findings.filter(pl.col("check_id") == "blacklisted_recipient")["case_id"].to_list()
+
+
+def dishonesty_counts(indicators: pl.DataFrame, period: str = "2026") -> dict:
+    rows = indicators.filter((pl.col("street") == "华阳路街道") & (pl.col("period") == period)
+                             & pl.col("indicator").str.starts_with("dishonesty_"))
+    return dict(zip(rows["indicator"], rows["numerator"]))
+
+
+def test_a_published_record_flags_approvals_in_a_workspace_run_and_replays_as_it_was(
+        ws, small_drop):
+    from analytics.workflow.dishonesty import Given
+
+    rid = publish_applicant(ws)
+    outside = pipeline.run(small_drop)
+    assert blacklisted(outside.findings) == []  # no workspace: the drop alone, unchanged
+    assert set(dishonesty_counts(outside.indicators).values()) == {None}
+
+    first = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                  origin="test")
+    assert blacklisted(first.outcome.findings) == ["C001"]
+    assert dishonesty_counts(first.outcome.indicators) == {
+        "dishonesty_proposed": 1.0, "dishonesty_published": 1.0, "dishonesty_repaired": 0.0}
+    # the snapshot keeps the drop as it was: the list is the workspace's, read by each run
+    assert "dishonesty" not in ws.load_snapshot(first.snapshot_id).tables
+
+    # repaired after that run: the next run no longer flags it and counts the repair
+    move_record(ws, rid, "repair", date(2026, 3, 20),
+                Given(reason="已签署信用承诺", returned_on=date(2026, 3, 18),
+                      commitment_on=date(2026, 3, 19)))
+    second = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
+                                   origin="test")
+    assert blacklisted(second.outcome.findings) == []
+    assert dishonesty_counts(second.outcome.indicators)["dishonesty_repaired"] == 1.0
+
+    # a replay of the first run reads the list as it was then: the same files
+    replayed = tracking.replay(ws, first.run_id, by="测试")
+    assert replayed.identical
+    out = ws.root / "runs" / f"{replayed.replay_id:06d}"
+    for name in ("findings.csv", "indicators.csv"):
+        assert (out / name).read_bytes() == (first.out / name).read_bytes()
+    assert tracking.replay(ws, second.run_id, by="测试").identical
+
+
+def test_the_list_as_it_was_matches_the_list_as_it_is(ws):
+    """dishonesty_facts before a time after every move reads what the store reads now."""
+    from datetime import datetime, timedelta
+
+    from analytics.workflow.dishonesty import Given
+
+    from tests.conftest import SPOUSE
+
+    publish_applicant(ws)
+    other = publish_applicant(ws, SPOUSE)
+    move_record(ws, other, "object", date(2026, 2, 2),
+                Given(raised_on=date(2026, 2, 2), reason="已退款"))
+    now = tracking.dishonesty_facts(ws)
+    later = tracking.dishonesty_facts(ws, datetime.now() + timedelta(days=1))
+    assert now[0].equals(later[0]) and now[1].equals(later[1])
+    assert now[0].height == 2
+    earlier = tracking.dishonesty_facts(ws, datetime(2000, 1, 1))
+    assert earlier[0].height == 0 and earlier[1].height == 0

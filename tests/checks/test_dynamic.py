@@ -220,3 +220,32 @@ def test_precision_and_recall_against_the_generator(tmp_path, seed):
                              "missed", sorted(want - got))
         alike = set(lookalikes.filter(pl.col("check_id") == check_id)["case_id"])
         assert alike and not alike & got, (check_id, "look-alikes that fired", alike & got)
+
+
+def test_blacklisted_recipient_reads_the_workspace_list_with_the_drops_own():
+    """A run in a workspace adds the published records to the drop's own table."""
+    from analytics.minidrop import typed_frame
+    from analytics.model import ReadResult
+    from analytics.tracking import with_published_records
+
+    own = typed_frame("dishonesty", [dict(id_number=OUTSIDER, start_date="2025-01-01",
+                                          end_date="2026-12-31")])
+    read = ReadResult(tables={"dishonesty": own}, rejects=pl.DataFrame(), files=[], ignored=[],
+                      missing_optional=[])
+    published = pl.DataFrame({"id_number": [MEMBER], "name": ["乙"],
+                              "start_date": [date(2026, 3, 1)], "end_date": [date(2026, 8, 31)]},
+                             schema=schema.polars_schema("dishonesty"))
+    both = with_published_records(read, published).tables["dishonesty"]
+    assert both.schema == pl.Schema(schema.polars_schema("dishonesty"))
+    assert both["id_number"].to_list() == [OUTSIDER, MEMBER]
+    assert read.tables["dishonesty"].height == 1  # the drop's own is left as it was
+    rows = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()}
+            for r in both.iter_rows(named=True)]
+    assert run("blacklisted_recipient", drop_of([case()], dishonesty=rows)).height == 1
+    # without the drop's own table, the workspace's alone
+    bare = ReadResult(tables={}, rejects=pl.DataFrame(), files=[], ignored=[],
+                      missing_optional=["dishonesty"])
+    alone = with_published_records(bare, published)
+    assert alone.tables["dishonesty"]["id_number"].to_list() == [MEMBER]
+    assert alone.missing_optional == []
+    assert with_published_records(bare, published.head(0)) is bare  # nothing to add

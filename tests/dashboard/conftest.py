@@ -129,6 +129,33 @@ def identifiers(drop: Path) -> frozenset:
     return frozenset(found)
 
 
+def publish_hostile_record(workspace: Workspace, drop: Path) -> None:
+    """A dishonesty record whose name and facts are hostile, taken through due process and put
+    into a publication document, so that the document's exports are scanned too."""
+    from datetime import date
+
+    from analytics.calendar import WorkdayCalendar
+    from analytics.store import dishonesty as records
+    from analytics.views import dishonesty as listing
+    from analytics.workflow.dishonesty import Given
+
+    person = pl.read_csv(drop / "persons.csv", infer_schema=False).row(0, named=True)
+    store, calendar = workspace.store, WorkdayCalendar.load()
+    rid = records.create_record(store, by=NAME, today=date(2026, 10, 9),
+                                id_number=person["id_number"], name=NAME, conduct="隐瞒",
+                                description=MARKUP, severity="一般", basis="=1+1")
+    version = 1
+    for move, on, given in (
+            ("notify", date(2026, 10, 9), Given(notified_on=date(2026, 10, 9),
+                                                notify_method="直接送达")),
+            ("publish", date(2026, 11, 2), Given(decision_no="@SUM(1)",
+                                                 decision_date=date(2026, 11, 2),
+                                                 term_months=6))):
+        version = records.apply(store, rid, move, given, by="测试", expected_version=version,
+                                today=on, calendar=calendar)
+    listing.publish_batch(store, "测试", date(2026, 11, 2), calendar=calendar)
+
+
 @pytest.fixture(scope="session")
 def hostile_run(tmp_path_factory) -> HostileRun:
     base = tmp_path_factory.mktemp("hostile")
@@ -139,6 +166,7 @@ def hostile_run(tmp_path_factory) -> HostileRun:
     try:
         out = tracking.record_check(workspace, drop, read_drop(drop), by="测试",
                                     origin="test").out
+        publish_hostile_record(workspace, drop)
     finally:
         workspace.close()
     findings = load_findings(out)

@@ -37,7 +37,7 @@ from dashboard import ui
 SCREENS = PROJECT_ROOT / "dashboard" / "screens"
 FORMULA = re.compile(r"[=+\-@\t\r]")
 # Downloads that are PDF documents, not spreadsheets.
-DOCUMENTS = {"findings_sheet", "overview_report"}
+DOCUMENTS = {"findings_sheet", "overview_report", "dishonesty_pdf"}
 
 
 # --- reading what was written ---------------------------------------------------------------------
@@ -121,6 +121,26 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
     with followup_workspace(run) as frames:
         view = followup_view.followup_view(frames["findings"], frames["history"],
                                            today=date(2026, 12, 5))
+    with open_workspace(run) as workspace:
+        from analytics.views import dishonesty as listing
+
+        records = listing.records_today(workspace.store, date(2026, 11, 3))
+        for number, on in listing.publications(workspace.store).select("number", "on").iter_rows():
+            table = listing.publication_table(listing.publication_records(records, number))
+            exports[f"失信公布_{number}"] = ("dishonesty_xlsx", lambda t=table, n=number, d=on:
+                                           listing.publication_excel(t, n, d))
+        from analytics.store import dishonesty as records
+        from analytics.views import member_query
+
+        listed = records.records_frame(workspace.store)["id_number"].to_list()
+        asked = member_query.parse_typed(listed[0])
+        answers = records.member_query(workspace.store, asked.numbers, unit="=区住房保障局",
+                                       purpose="保障性住房资格审核", by="@测试",
+                                       today=date(2026, 11, 3))
+        table = member_query.answers_table(asked, answers)
+        assert table["查询结果"].to_list() == ["已列入"]
+        exports["失信查询"] = ("member_query_download",
+                           lambda t=table: ui.excel_bytes({"查询结果": t}))
     for street in followup_view.street_choices(view):
         exports[f"回头看_{street}"] = ("followup_download", lambda s=street, v=view:
                                      followup_view.answer_excel(v, s))
@@ -131,6 +151,17 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
                                                    street_view.street_view(
                                                        indicators, findings, s, lv))))
     return exports
+
+
+@contextmanager
+def open_workspace(run):
+    from analytics.store import Workspace
+
+    workspace = Workspace(run.workspace)
+    try:
+        yield workspace
+    finally:
+        workspace.close()
 
 
 @contextmanager
