@@ -138,6 +138,9 @@ def funnel_sentence(funnel: pl.DataFrame, year: str) -> str:
             f"整改完成 {rectified:,} 条，追回资金 {recovered:,.2f} 元（{paid_for:,} 条线索）。")
 
 
+DISHONESTY_INDICATORS = ("dishonesty_proposed", "dishonesty_published", "dishonesty_repaired")
+
+
 def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
                   generated: date | None = None, funnel: pl.DataFrame | None = None) -> bytes:
     """The evaluation of ``year`` as PDF bytes: title, period, per-street indicators and score,
@@ -227,6 +230,21 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
         stage_header = ["发现线索（条）", "涉及金额（元）", "核实属实（条）", "涉及金额（元）",
                         "整改完成（条）", "涉及金额（元）", "有追回款（条）", "追回资金（元）"]
         pdf.grid(["街镇", *stage_header], _funnel_rows(funnel), [45, *[28] * 8])
+
+    # 失信名单: records proposed, published and repaired in the year, by street
+    heading("失信记录（联席会议办公室）")
+    counted = indicators.filter((pl.col("period") == year)
+                                & pl.col("indicator").is_in(list(DISHONESTY_INDICATORS)))
+    if counted.height == 0 or counted["numerator"].is_null().all():
+        pdf.paragraph("本报告所依据的检查不在工作区中运行，未统计失信记录。")
+    else:
+        wide = counted.pivot(on="indicator", index="street", values="numerator",
+                             aggregate_function=None)
+        rows = [[r["street"], *[f"{int(r.get(n) or 0):,}" for n in DISHONESTY_INDICATORS]]
+                for r in wide.sort(pl.col("street") == DISTRICT).iter_rows(named=True)]
+        pdf.paragraph(f"{year}年各街镇拟列入、公布和信用修复的失信记录条数，按操作日期归期。")
+        pdf.grid(["街镇", *[BY_NAME[n].title for n in DISHONESTY_INDICATORS]], rows,
+                 [50, 40, 40, 40])
 
     # 四、the four circles
     circles = indicators.filter((pl.col("period") == year)

@@ -77,8 +77,11 @@ def test_report_shows_streets_figures_and_sections(run, tmp_path):
     for street in STREETS:
         assert street in text
     for section in ("一、街镇绩效指标与综合得分", "二、培训情况", "三、问题线索分类统计",
-                    "四、线索核实、整改与追回（处置漏斗）", "五、低收入人口四个圈层", "六、指标定义"):
+                    "四、线索核实、整改与追回（处置漏斗）", "五、失信记录（联席会议办公室）",
+                    "六、低收入人口四个圈层", "七、指标定义"):
         assert section in text
+    # a run outside a workspace: the dishonesty records are said not to be counted
+    assert "未统计失信记录" in text
     # The ranked street's row carries its rank, score, rates and trainings mark in that order.
     top = ranking(run.indicators, "2026").row(0, named=True)
     line = next(ln for ln in text.splitlines() if top["street"] in ln and "达标" in ln)
@@ -179,3 +182,19 @@ def test_report_years(run):
     assert report.report_years(run.indicators) == ["2026"]
     assert report.report_years(pl.DataFrame({"period": ["2025", "2026-01", "2026"]})) == [
         "2026", "2025"]
+
+
+def test_report_lists_the_dishonesty_records_of_the_year_by_street(run, tmp_path):
+    rows = []
+    for street, proposed, published in (("华阳路街道", 3, 2), ("新泾镇", 1, 0)):
+        for name, value in (("dishonesty_proposed", proposed), ("dishonesty_published", published),
+                            ("dishonesty_repaired", 0)):
+            rows.append((street, "2026", name, float(value), float(value), None))
+    extra = pl.DataFrame(rows, schema=run.indicators.schema, orient="row")
+    indicators = pl.concat([run.indicators.filter(~pl.col("indicator").str.starts_with(
+        "dishonesty_")), extra])
+    text = pdf_text(report.yearly_report(indicators, run.findings, "2026",
+                                         generated=date(2026, 4, 2)), tmp_path)
+    assert "五、失信记录（联席会议办公室）" in text and "未统计失信记录" not in text
+    line = next(ln for ln in text.splitlines() if "华阳路街道" in ln and " 3 " in f" {ln} ")
+    assert line.split()[-3:] == ["3", "2", "0"]
