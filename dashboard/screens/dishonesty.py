@@ -169,6 +169,40 @@ with tab_list:
                 st.session_state[DRAWN_KEY] = {"record": pick, "version": row["version"],
                                                "move": name}
 
+            if row["state"] not in rules.ENDED:
+                # the version the form was first drawn with: someone else's change since is
+                # refused, never overwritten
+                drawn_version = st.session_state.setdefault(
+                    f"dishonesty_e_ver_{pick}_{st.session_state.get(ROUND_KEY, 0)}",
+                    row["version"])
+                with st.expander("更正记录内容（修改前的版本会保留）"):
+                    with st.form("dishonesty_edit_form"):
+                        fixed = {
+                            "description": st.text_area("失信行为事实", value=row["description"],
+                                                        max_chars=2000, key=f"{pick}_e_desc"),
+                            "basis": st.text_input("列入依据", value=row["basis"],
+                                                   max_chars=500, key=f"{pick}_e_basis"),
+                            "money_recovered_fen": round(100 * st.number_input(
+                                "已追回金额（元）", min_value=0.0, step=100.0,
+                                value=(row["money_recovered_fen"] or 0) / 100,
+                                key=f"{pick}_e_recovered")),
+                        }
+                        why = st.text_area("更正理由（必填）", max_chars=1000, height=70,
+                                           key=f"{pick}_e_reason")
+                        edited = st.form_submit_button("保存更正", key="dishonesty_edit_submit")
+                    if edited and need_actor():
+                        changes = {k: v for k, v in fixed.items() if v != row[k]}
+                        if not changes:
+                            st.info("内容没有变化。")
+                        else:
+                            try:
+                                stored.edit(ws.store, pick, changes, by=actor, reason=why,
+                                            expected_version=drawn_version, today=today)
+                            except rules.DueProcessError as exc:
+                                st.error(ui.md(str(exc)))
+                            else:
+                                done(f"已更正：{row['reference']}")
+
             st.markdown("**处理记录**")
             with st.container(key="dishonesty_history"):
                 ui.show_table(view.history_table(ws.store, pick), placeholder="—",

@@ -207,3 +207,29 @@ def test_publication_in_one_action_with_its_documents(ws, downloads):
     assert pdf.startswith(b"%PDF-")
     # publishing again with nothing new does nothing
     assert view.publish_batch(ws.store, "王科长", TODAY, calendar=CAL, rules_=RULES) is None
+
+
+def test_a_published_record_corrected_keeps_its_earlier_version(ws):
+    rid = published(ws.store)
+    at = page(dishonesty_pick=rid)
+    recovered = next(n for n in at.number_input if n.key.endswith("_e_recovered"))
+    recovered.set_value(3000.0)
+    next(t for t in at.text_area if t.key.endswith("_e_reason")).input("已全部退还")
+    at.button(key="dishonesty_edit_submit").click().run()
+    assert not at.exception
+    record = state_of(ws.store, rid)
+    assert record["money_recovered_fen"] == 300_000 and record["state"] == "published"
+    earlier = store_d.earlier_versions(ws.store, rid)
+    assert earlier[0]["money_recovered_fen"] == 0
+    assert any("修改前的版本" in m.value for m in at.markdown)
+    # someone else corrects it meanwhile: this page's form is stale and changes nothing
+    store_d.edit(ws.store, rid, {"basis": "另一依据"}, by="他人", reason="更正",
+                 expected_version=state_of(ws.store, rid)["version"], today=TODAY)
+    at = page(dishonesty_pick=rid)
+    store_d.edit(ws.store, rid, {"basis": "第三依据"}, by="他人", reason="再更正",
+                 expected_version=state_of(ws.store, rid)["version"], today=TODAY)
+    next(t for t in at.text_area if t.key.endswith("_e_reason")).input("我的更正")
+    next(t for t in at.text_area if t.key.endswith("_e_desc")).input("改写的事实")
+    at.button(key="dishonesty_edit_submit").click().run()
+    assert any("刚被他人修改过" in e.value for e in at.error)
+    assert state_of(ws.store, rid)["basis"] == "第三依据"
