@@ -80,7 +80,7 @@ def free_port() -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pages", default="dishonesty,member_query")
+    ap.add_argument("--pages", default="dishonesty")
     ap.add_argument("--width", type=int, default=1280)
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
