@@ -288,3 +288,15 @@ def funnel_section(funnel: pl.DataFrame | None, label: str, key: str, *,
     with table_col:
         show_table(periods.funnel_table(funnel))
         st.caption(f"{md(where) + ' · ' if where else ''}{label}。{periods.FUNNEL_NOTE}")
+
+
+ACTOR_KEY = "findings_actor"  # the acting person, one per session, shared by the pages
+
+
+def acting_person(help_text: str, placeholder: str = "处理前填写本人姓名") -> str:
+    """The name of whoever acts, asked once in the sidebar and kept for the session: there is no
+    login yet, and every move records who made it. Empty until given."""
+    with st.sidebar:
+        st.text_input("操作人", key=ACTOR_KEY, persist_state="session", max_chars=100,
+                      placeholder=placeholder, help=help_text)
+    return (st.session_state.get(ACTOR_KEY) or "").strip()

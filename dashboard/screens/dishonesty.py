@@ -17,7 +17,6 @@ from analytics.views import dishonesty as view
 from analytics.workflow import dishonesty as rules
 from dashboard import data, ui
 
-ACTOR_KEY = "findings_actor"            # the acting person, shared with 线索清单
 FLASH_KEY = "dishonesty_flash"
 DRAWN_KEY = "dishonesty_drawn"          # the record, version and move the form was drawn for
 ROUND_KEY = "dishonesty_form_round"
@@ -32,11 +31,7 @@ st.title("失信名单")
 st.caption("联席会议办公室的社会救助失信记录：列入前告知当事人理由、依据和权利，异议期满且无未决异议"
            "方可作出决定并公布；公布期满自动停止，信用修复或撤销后移出。每一步都记录操作人、日期和理由。")
 
-with st.sidebar:
-    st.text_input("操作人", key=ACTOR_KEY, persist_state="session", max_chars=100,
-                  placeholder="处理前填写本人姓名",
-                  help="新建、告知、决定、公布等每一步记入处理记录的操作人姓名。")
-actor = (st.session_state.get(ACTOR_KEY) or "").strip()
+actor = ui.acting_person("新建、告知、决定、公布等每一步记入处理记录的操作人姓名。")
 
 today = view.today()
 try:

@@ -18,7 +18,6 @@ from checks.registry import FAMILIES
 from dashboard import data, ui
 
 TABLE_KEY = "findings_table"
-ACTOR_KEY = "findings_actor"
 CLEAR_SELECTION_KEY = "findings_clear_selection"
 FLASH_KEY = "findings_flash"            # what the last move did, shown once after the rerun
 BULK_FLASH_KEY = "findings_bulk_flash"
@@ -35,12 +34,8 @@ if not (out_dir / "findings.csv").exists():
     st.info(f"检查结果文件夹中还没有检查结果：{ui.md(out_dir)}。{ui.how_to_run(out_dir)}")
     st.stop()
 
-# No login yet: whoever triages says who they are, once per session, and every move records it.
-with st.sidebar:
-    st.text_input("操作人", key=ACTOR_KEY, persist_state="session", max_chars=100,
-                  placeholder="处理线索前填写本人姓名",
-                  help="处理线索（分派、核实、处置）时记入处理记录的操作人姓名。")
-actor = (st.session_state.get(ACTOR_KEY) or "").strip()
+actor = ui.acting_person("处理线索（分派、核实、处置）时记入处理记录的操作人姓名。",
+                         "处理线索前填写本人姓名")
 
 today = date.today()
 ws, states, unavailable = triage.read_states(data.workspace, data.finding_states)

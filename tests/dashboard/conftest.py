@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 
 from analytics import pipeline, tracking
 from analytics.reader import read_drop
@@ -181,3 +182,17 @@ def hostile_run(tmp_path_factory) -> HostileRun:
                       graph_finding=integrity.sort("amount_fen", descending=True)
                       .get_column("finding_id")[0],
                       identifiers=identifiers(drop), workspace=root)
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """file name -> the bytes a download button of the page would deliver when clicked."""
+    made: dict = {}
+    add = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return made

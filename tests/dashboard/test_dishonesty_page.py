@@ -12,7 +12,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from analytics.calendar import WorkdayCalendar
@@ -42,20 +41,6 @@ def ws(tmp_path, monkeypatch):
     workspace = Workspace.open()
     yield workspace
     workspace.store.dispose()
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict:
-    """file name -> the bytes a download button of the page would deliver when clicked."""
-    made: dict = {}
-    add = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return made
 
 
 def new(store, id_number=PERSON, name="李明", street="华阳路街道") -> int:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from analytics import export, tracking
@@ -55,20 +54,6 @@ def workspace(tmp_path, monkeypatch, small_drop):
     ws = scenario_workspace(tmp_path, monkeypatch, small_drop)
     yield ws
     ws.store.dispose()
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict:
-    """file name -> the bytes a download button of the page would deliver when clicked."""
-    made: dict = {}
-    add = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return made
 
 
 def page(**params: str) -> AppTest:
