@@ -18,8 +18,7 @@ from analytics import pipeline
 from analytics.indicators import compute
 from analytics.views import overview as overview_view
 from tests.analytics.test_views_followup import A, workflow_of
-# ``downloads`` is a fixture, used by name.
-from tests.dashboard.test_followup_page import downloads, scenario_workspace  # noqa: F401
+from tests.dashboard.test_followup_page import scenario_workspace
 
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "screens"
 
