@@ -300,3 +300,11 @@ def acting_person(help_text: str, placeholder: str = "处理前填写本人姓�
         st.text_input("操作人", key=ACTOR_KEY, persist_state="session", max_chars=100,
                       placeholder=placeholder, help=help_text)
     return (st.session_state.get(ACTOR_KEY) or "").strip()
+
+
+def move_choice(label: str, names: list[str], key: str, format_func) -> str:
+    """A row of the moves open now; a choice kept from before that is no longer open (the
+    record moved on, another was opened) is dropped rather than failing the widget."""
+    if st.session_state.get(key) not in names:
+        st.session_state.pop(key, None)
+    return st.radio(label, names, format_func=format_func, horizontal=True, key=key)

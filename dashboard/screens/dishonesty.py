@@ -115,11 +115,8 @@ with tab_list:
             if not moves:
                 st.caption("这条记录当前没有可执行的操作。")
             else:
-                names = [m.name for m in moves]
-                if st.session_state.get("dishonesty_move") not in names:
-                    st.session_state.pop("dishonesty_move", None)
-                name = st.radio("操作", names, format_func=lambda n: rules.MOVES[n].label,
-                                horizontal=True, key="dishonesty_move")
+                name = ui.move_choice("操作", [m.name for m in moves], "dishonesty_move",
+                                      lambda n: rules.MOVES[n].label)
                 spec = rules.MOVES[name]
                 prefix = f"dishonesty_f_{pick}_{st.session_state.get(ROUND_KEY, 0)}"
                 low, high = settings.terms_months.get(row["severity"], (1, 36))

@@ -207,11 +207,8 @@ if len(ticked) > 1 and ws is not None:
     else:
         st.caption(f"已勾选 {len(ticked)} 条。选择一项操作、填写一个理由，逐条按与单条处理相同的"
                    "规则执行；不适用的线索不执行，并列出原因。")
-        names = [m.name for m in bulk]
-        if st.session_state.get("findings_bulk_move") not in names:
-            st.session_state.pop("findings_bulk_move", None)
-        name = st.radio("批量操作", names, format_func=triage.MOVE_LABELS.get, horizontal=True,
-                        key="findings_bulk_move")
+        name = ui.move_choice("批量操作", [m.name for m in bulk], "findings_bulk_move",
+                              triage.MOVE_LABELS.get)
         spec = triage.bulk_form_spec(name)
         deadlines = triage.Deadlines.load()
         prefix = f"findings_bulkform_{st.session_state.get('findings_bulk_round', 0)}"
@@ -278,11 +275,8 @@ moves = triage.moves_for(finding)
 if not moves:
     st.caption("这条线索当前没有可执行的操作。")
 else:
-    names = [m.name for m in moves]
-    if st.session_state.get("findings_move") not in names:
-        st.session_state.pop("findings_move", None)
-    name = st.radio("操作", names, format_func=triage.MOVE_LABELS.get, horizontal=True,
-                    key="findings_move")
+    name = ui.move_choice("操作", [m.name for m in moves], "findings_move",
+                          triage.MOVE_LABELS.get)
     spec = triage.form_spec(name)
     deadlines = triage.Deadlines.load()
     fid = finding["finding_id"]
