@@ -174,7 +174,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-KINDS = {"import": "导入", "check": "检查", "replay": "重放"}
+KINDS = {"import": "导入", "check": "检查", "replay": "重放", "file_audit": "档案核查"}
 STATUSES = {"ok": "完成", "failed": "失败", "running": "进行中"}
 
 

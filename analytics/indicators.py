@@ -99,6 +99,11 @@ INDICATORS: tuple[Indicator, ...] = (
               "本期完成整改的线索中，其后被检查运行再次发现或回头看认定复发的占比；按完成日期归期。"
               "只在工作区中运行的检查计算（取运行时的处置记录）。",
               "其后复发的线索数", "本期完成整改的线索数"),
+    Indicator("file_audit_pass_rate", "档案核查合格率", "比率", "higher", "flow",
+              "已结束（签发）的每月档案材料集中核查中，已核查的抽查案件里核查清单没有一项“不符合”的"
+              "案件占比；按所核查的月份归期，按案件的街镇归属。只在工作区中运行的检查计算（取运行时"
+              "已签发的核查）；没有核查的街镇和期间为空，不参与综合得分。",
+              "合格案件数", "已核查案件数"),
     *(Indicator(f"dishonesty_{key}", title, "件", "", "flow",
                 f"本期{what}的失信记录数（联席会议办公室的失信名单），按{what}操作的日期归期、按记录的"
                 "街镇归属；不参与综合得分。只在工作区中运行的检查计算（取运行时的失信名单记录）。",
@@ -315,12 +320,32 @@ def _leads(family: str) -> Callable[[_Context], Part]:
 def _workflow_rows(ctx: _Context, dishonesty: bool) -> pl.LazyFrame:
     """The rectification rows of the workspace facts, or its 失信名单 rows."""
     facts = ctx.workflow.lazy()
+    if "audit_cases" in ctx.workflow.columns:  # 档案核查 rows are neither
+        facts = facts.filter(pl.col("audit_cases").is_null())
     if "dishonesty_move" not in ctx.workflow.columns:
         return facts if not dishonesty else facts.head(0).with_columns(
             pl.lit(None, pl.String).alias("dishonesty_move"),
             pl.lit(None, pl.Int64).alias("records"))
     moved = pl.col("dishonesty_move").is_not_null()
     return facts.filter(moved if dishonesty else ~moved)
+
+
+def _file_audit(ctx: _Context) -> Part:
+    if ctx.workflow is None:
+        return None  # no workspace: unknown, not zero
+    # computed, if on no session: every street has a count of 0 (blank, never "not computed")
+    zero = pl.LazyFrame({"street": list(STREETS), "month": [ctx.as_of_month] * len(STREETS),
+                         "num": [0] * len(STREETS), "den": [0] * len(STREETS)},
+                        schema={"street": pl.String, "month": pl.String, "num": pl.Int64,
+                                "den": pl.Int64})
+    if "audit_cases" not in ctx.workflow.columns:
+        return _flow(ctx, zero)
+    facts = (ctx.workflow.lazy().filter(pl.col("audit_cases").is_not_null()
+                                        & pl.col("street").is_in(STREETS)
+                                        & (pl.col("month") <= ctx.as_of_month))
+             .select("street", "month", num=pl.col("audit_passed").cast(pl.Int64),
+                     den=pl.col("audit_cases").cast(pl.Int64)))
+    return _flow(ctx, pl.concat([facts, zero]))
 
 
 def _rectification(column: str) -> Callable[[_Context], Part]:
@@ -379,6 +404,7 @@ _BUILDERS: dict[str, Callable[[_Context], Part]] = {
     "dynamic_leads": _leads("dynamic"),
     "rectification_on_time_rate": _rectification("on_time"),
     "recurrence_rate": _rectification("recurred"),
+    "file_audit_pass_rate": _file_audit,
     **{name: _dishonesty(name) for name in DISHONESTY_MOVES},
     "trainings_held": _trainings,
 }

@@ -86,6 +86,34 @@ class Dishonesty:
 
 
 @dataclass(frozen=True)
+class FileAudit:
+    """档案核查 ([file_audit]): how a session's sample is drawn by default."""
+
+    per_street: int = 5
+    share: float = 0.0
+    min_per_street: int = 2
+    new_handler_months: int = 6
+    statuses: tuple[str, ...] = ("在册",)
+    risk_weights: dict[str, float] = field(default_factory=lambda: {
+        "open_findings": 3.0, "decided_in_month": 2.0, "special_circumstance": 2.0,
+        "new_handler": 1.0})
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "FileAudit":
+        d = cls()
+        weights = raw.get("risk_weights")
+        return cls(
+            per_street=int(raw.get("per_street", d.per_street)),
+            share=float(raw.get("share", d.share)),
+            min_per_street=int(raw.get("min_per_street", d.min_per_street)),
+            new_handler_months=int(raw.get("new_handler_months", d.new_handler_months)),
+            statuses=tuple(raw.get("statuses", d.statuses)),
+            risk_weights=({k: float(v) for k, v in weights.items()} if weights is not None
+                          else d.risk_weights),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     payment_due_day: int
     small_amount_cap_fen: int
@@ -100,6 +128,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     workflow: Workflow = field(default_factory=Workflow)
     dishonesty: Dishonesty = field(default_factory=Dishonesty)
+    file_audit: FileAudit = field(default_factory=FileAudit)
 
     @classmethod
     def from_toml(cls, raw: dict) -> "Settings":
@@ -119,6 +148,7 @@ class Settings:
             limits=Limits.from_toml(raw.get("limits", {})),
             workflow=Workflow.from_toml(raw.get("workflow", {})),
             dishonesty=Dishonesty.from_toml(raw.get("dishonesty", {})),
+            file_audit=FileAudit.from_toml(raw.get("file_audit", {})),
         )
 
 
@@ -140,6 +170,10 @@ def storage_setting(name: str) -> str:
             return str(tomllib.load(fh).get("storage", {}).get(name, "") or "")
     except (OSError, tomllib.TOMLDecodeError):
         return ""
+
+
+def checklist_path() -> Path:
+    return data_dir() / "checklist.toml"
 
 
 def load_catalogue(path: Path | None = None) -> pl.DataFrame:

@@ -187,13 +187,14 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     if district.height:
         d = district.row(0, named=True)
         rows.append(["", DISTRICT, *[cell(n, d[n]) for n in RANKED], ""])
-    widths = [10, 24, 20, 20, 20, 20, 22, 22, 20, 20, 20, 20, 20, 15]
+    widths = [9, 22, *[18] * len(RANKED), 14]
     pdf.grid(header, rows, widths)
     weights = "，".join(f"{BY_NAME[k].title} {v:g}" for k, v in
                        settings.indicator_weights.items())
     pdf.paragraph(f"比率以百分数表示，资金线索率为每千笔拨付的线索数，金额单位为元。综合得分权重"
                   f"（设置文件）：{weights}。排名按综合得分从高到低，得分相同的并列；缺值的项不参与"
-                  "计分。整改按期率、整改复发率按当年完成整改的线索计算。"
+                  "计分。整改按期率、整改复发率按当年完成整改的线索计算；档案核查合格率按当年已签发的档案"
+                  "核查计算。"
                   + (NOT_COMPUTED_NOTE if blank else ""))
 
     # 二、trainings

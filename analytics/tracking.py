@@ -26,6 +26,7 @@ import polars as pl
 from analytics import pipeline, private, reference
 from analytics.model import DropError, ReadResult
 from analytics.store import Workspace
+from analytics.store import file_audit
 from analytics.store.findings import Ingested, finish_run, get_run, ingest, start_run
 from analytics.store.models import Snapshot
 from analytics.store.workspace import file_sha256, snapshot_id, source_files
@@ -295,7 +296,9 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
     try:
         report("读取工作区中的整改记录和失信名单", _SNAPSHOT_SHARE)
         published, moves = dishonesty_facts(ws, before)
-        workflow = pl.concat([workflow_facts(ws, before), moves], how="diagonal_relaxed")
+        workflow = pl.concat([workflow_facts(ws, before), moves,
+                              file_audit.pass_rate_facts(ws.store, before)],
+                             how="diagonal_relaxed")
         outcome = pipeline.run_read(with_published_records(read, published), source=source,
                                     as_of=as_of, only=only or None, progress=checking,
                                     workflow=workflow)

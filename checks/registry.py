@@ -30,6 +30,35 @@ FAMILIES = {
     "process": "审批流程",
 }
 
+# Findings people record rather than a check computes over a drop: they enter the follow-up loop
+# like any other, but no check run makes them or judges them gone.
+RECORDED_FAMILIES = {
+    "file_audit": "档案核查",
+}
+# Every family a finding may have, in the order the pages list them.
+FINDING_FAMILIES = {**FAMILIES, **RECORDED_FAMILIES}
+
+
+@dataclass(frozen=True)
+class RecordedKind:
+    """A kind of finding people record (analytics.store.file_audit), with its published rule."""
+
+    check_id: str
+    title: str
+    family: str
+    severity: str
+    description: str
+
+
+RECORDED: dict[str, RecordedKind] = {k.check_id: k for k in (
+    RecordedKind(
+        "file_audit_failure", "档案核查不符合", "file_audit", "中",
+        "每月档案材料集中核查中，抽查案件的档案对照核查清单（data/checklist.toml）某一项被核查组"
+        "认定为“不符合”：每个案件的每个不符合项为一条线索，附核查项、核查人和问题说明，核查结束"
+        "签发时转入整改，由案件所属街镇在整改期限内整改；同一案件同一项在以后的核查中再次不符合"
+        "的，视为整改后复发，认定为“符合”的，原线索标记为不再发现。"),
+)}
+
 CheckFn = Callable[[Drop], pl.LazyFrame]
 NoteFn = Callable[[Drop], "str | None"]
 
@@ -135,6 +164,19 @@ def ordered() -> list[CheckSpec]:
     family_rank = {f: i for i, f in enumerate(FAMILIES)}
     order = {cid: i for i, cid in enumerate(REGISTRY)}
     return sorted(REGISTRY.values(), key=lambda s: (family_rank[s.family], order[s.check_id]))
+
+
+def titles() -> dict[str, str]:
+    """check id -> title of every kind of finding: the checks in registry order, then the kinds
+    people record."""
+    return {**{s.check_id: s.title for s in ordered()},
+            **{k.check_id: k.title for k in RECORDED.values()}}
+
+
+def kinds() -> list[tuple[str, str, str]]:
+    """(check id, title, family) of every kind of finding, in the order the pages list them."""
+    return ([(s.check_id, s.title, s.family) for s in ordered()]
+            + [(k.check_id, k.title, k.family) for k in RECORDED.values()])
 
 
 def select(only: list[str] | None) -> list[CheckSpec]:

@@ -20,6 +20,7 @@ PAGES = (
     ("graph.py", "关系图谱", ":material/hub:"),
     ("street.py", "街镇", ":material/location_city:"),
     ("followup.py", "回头看", ":material/event_repeat:"),
+    ("file_audit.py", "档案核查", ":material/fact_check:"),
     ("dishonesty.py", "失信名单", ":material/gpp_bad:"),
     ("import_data.py", "数据导入", ":material/upload_file:"),
     ("rules.py", "检查规则", ":material/gavel:"),

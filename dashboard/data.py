@@ -284,3 +284,20 @@ def finding_states(ws) -> pl.DataFrame:
     from analytics.store import findings as stored
 
     return _finding_states(str(ws.root), ws.database_url, stored.workflow_stamp(ws.store))
+
+
+@st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
+def _recorded_findings(root: str, url: str, stamp: tuple[int, int, int]) -> pl.DataFrame:
+    from analytics.store import file_audit
+
+    return file_audit.recorded_findings(workspace().store)
+
+
+def recorded_findings(ws) -> pl.DataFrame | None:
+    """The findings people recorded in the workspace (档案核查), in the shape of a run's
+    findings, cached on the workflow stamp; None without a workspace."""
+    from analytics.store import findings as stored
+
+    if ws is None:
+        return None
+    return _recorded_findings(str(ws.root), ws.database_url, stored.workflow_stamp(ws.store))

@@ -1,9 +1,11 @@
 """Screenshots of the dashboard for the README, on a generated demo district.
 
     .venv/bin/python docs/screenshots.py [--pages dishonesty,member_query] [--width 1280]
+    .venv/bin/python docs/screenshots.py --pages file_audit --height 1400
 
 Generates a small district, runs the checks into a workspace of its own, takes two dishonesty
-records through due process (one published, one notified and in its objection window), starts
+records through due process (one published, one notified and in its objection window) and a
+档案核查 session part of the way (ten of fifty cases checked, two items found wanting), starts
 the dashboard on it and photographs each page named in headless Chromium (Debian's, with the
 flags of the field notes) into docs/<page>.png. Everything is synthetic; nothing is kept but the
 pictures.
@@ -29,7 +31,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 def prepare(base: Path) -> tuple[Path, Path, Path]:
-    """A demo drop, its check run in a workspace, and two dishonesty records."""
+    """A demo drop, its check run in a workspace, two dishonesty records and a file audit."""
     sys.path.insert(0, str(ROOT))
     os.environ["AIDWATCH_WORKSPACE"] = str(base / "workspace")
     os.environ.pop("AIDWATCH_DATABASE_URL", None)
@@ -68,8 +70,30 @@ def prepare(base: Path) -> tuple[Path, Path, Path]:
                           by="联席办", expected_version=version, today=date(2026, 11, 2),
                           calendar=calendar)
     listing.publish_batch(ws.store, "联席办", date(2026, 11, 2), calendar=calendar)
+    audit_session(ws)
     ws.close()
     return drop, out, base / "workspace"
+
+
+def audit_session(ws) -> None:
+    """A 档案核查 session of October under way: five cases per street drawn, two streets' cases
+    checked, two items found wanting."""
+    from analytics.views import file_audit as audit
+
+    sid, _ = audit.latest_snapshot(ws)
+    session = audit.start_session(ws, sid, audit.default_params("2026-10", seed=20261105),
+                                  held_on=date(2026, 11, 5), title="2026年10月档案材料集中核查",
+                                  team=["区民政局 王督查", "区纪委 李监督"], by="王督查")
+    sample = audit.session_view(ws, session).sample
+    codes = [item.code for item in audit.checklist()]
+    notes = {1: ("home_visit", "入户调查记录只有一名工作人员签字"),
+             7: ("credit_pledge", "信用承诺书缺共同生活家庭成员签名")}
+    for n, case in enumerate(sample["case_id"].to_list()[:10]):
+        given = {code: ("符合", None) for code in codes}
+        if n in notes:
+            code, note = notes[n]
+            given[code] = ("不符合", note)
+        audit.save_case(ws, session, case, given, {}, by="王督查")
 
 
 def free_port() -> int:
@@ -82,6 +106,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", default="dishonesty")
     ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--height", type=int, default=900)
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -104,7 +129,7 @@ def main() -> int:
                     time.sleep(0.2)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                page = browser.new_page(viewport={"width": args.width, "height": 900},
+                page = browser.new_page(viewport={"width": args.width, "height": args.height},
                                         locale="zh-CN")
                 for name in args.pages.split(","):
                     page.goto(f"{url}/{name}")

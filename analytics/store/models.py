@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
-                        MetaData, String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index,
+                        Integer, MetaData, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Constraint names fixed, so that migrations name the same things on every dialect.
@@ -263,3 +263,69 @@ class MemberQuery(Base):
     purpose: Mapped[str] = mapped_column(String(200))
     numbers: Mapped[int] = mapped_column(Integer)
     listed: Mapped[int] = mapped_column(Integer)
+
+
+class AuditSession(Base):
+    """档案核查: one month's file-audit session. The sample is drawn from a snapshot with a
+    stored seed and parameters (drawn again, it is the same); the checklist is copied in, so that
+    an administrator's later edit of data/checklist.toml changes no session already started."""
+
+    __tablename__ = "audit_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)       # the month audited
+    held_on: Mapped[date] = mapped_column(Date)                     # the day of the session
+    title: Mapped[str] = mapped_column(String(200))
+    team: Mapped[list[Any]] = mapped_column(JSON)                   # names of the auditors
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))      # the session in the run log
+    seed: Mapped[int] = mapped_column(BigInteger)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)            # how the sample was drawn
+    checklist: Mapped[list[Any]] = mapped_column(JSON)              # code, label, guide
+    state: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    rectify_due: Mapped[date | None] = mapped_column(Date)          # given to the failures
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AuditCase(Base):
+    """A case drawn into a session, with why it was drawn."""
+
+    __tablename__ = "audit_cases"
+    __table_args__ = (UniqueConstraint("session_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("audit_sessions.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)                  # order in the sample
+    case_id: Mapped[str] = mapped_column(String(100))
+    street: Mapped[str | None] = mapped_column(String(100))
+    household_id: Mapped[str | None] = mapped_column(String(100))
+    assistance_type: Mapped[str | None] = mapped_column(String(100))
+    handler_id: Mapped[str | None] = mapped_column(String(100))
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)    # added by a supervisor
+    reasons: Mapped[list[Any]] = mapped_column(JSON)                # risk factor codes
+    weight: Mapped[float | None] = mapped_column(Float)
+    draw_key: Mapped[float | None] = mapped_column(Float)
+
+
+class AuditAnswer(Base):
+    """One checklist item of one case: 符合 / 不符合 / 不适用 with a note. One row per item, so
+    that people answering different cases (or items) at once never overwrite each other; a row
+    changed since it was read is refused (optimistic version)."""
+
+    __tablename__ = "audit_answers"
+    __table_args__ = (UniqueConstraint("session_id", "case_id", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("audit_sessions.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(100))
+    item: Mapped[str] = mapped_column(String(60))                   # checklist code
+    result: Mapped[str] = mapped_column(String(10))                 # pass | fail | na
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)

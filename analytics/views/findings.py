@@ -52,6 +52,8 @@ EVIDENCE_LABELS = {
     "source": "来源部门", "as_of": "检查基准日", "days_since_death": "身故天数",
     "grace_days": "宽限天数", "difficulty": "困难程度", "cycle_months": "探访周期（月）",
     "last_visit": "最近一次探访", "due": "应探访日期", "days_overdue": "逾期天数",
+    "session": "核查期次", "session_title": "核查名称", "held_on": "核查日期",
+    "audit_item": "核查项", "audit_note": "问题说明", "audited_by": "核查人", "team": "核查组",
 }
 
 
@@ -61,10 +63,11 @@ def visible_findings(findings: pl.DataFrame, viewer: funds_view.Viewer | None = 
                      ) -> pl.DataFrame:
     """The findings (as analytics.results.load_findings gives them) this viewer may see, with
     the family's Chinese name, most severe and costly first."""
-    from checks.registry import FAMILIES
+    from checks.registry import FINDING_FAMILIES
 
     return (funds_view.ordered_findings(findings, viewer)
-            .with_columns(pl.col("family").replace_strict(FAMILIES, default=pl.col("family"),
+            .with_columns(pl.col("family").replace_strict(FINDING_FAMILIES,
+                                                          default=pl.col("family"),
                                                           return_dtype=pl.String)
                           .alias("family_title")))
 
@@ -81,16 +84,16 @@ class Options:
 
 def options(findings: pl.DataFrame) -> Options:
     """The choices of the filters: only values that occur in ``findings``."""
-    from checks.registry import ordered
+    from checks.registry import kinds
 
     present = set(findings.get_column("check_id").to_list())
-    specs = [s for s in ordered() if s.check_id in present]
-    families = list(dict.fromkeys(s.family for s in specs))
+    specs = [k for k in kinds() if k[0] in present]
+    families = list(dict.fromkeys(family for _, _, family in specs))
     base = funds_view.filter_options(findings)
     severities = [s for s in funds_view.SEVERITY_RANK
                   if s in set(findings.get_column("severity").to_list())]
-    return Options(families=families, checks={s.check_id: s.title for s in specs},
-                   check_family={s.check_id: s.family for s in specs},
+    return Options(families=families, checks={c: title for c, title, _ in specs},
+                   check_family={c: family for c, _, family in specs},
                    streets=base["streets"], months=base["months"], severities=severities)
 
 
@@ -130,10 +133,10 @@ def scope_text(*, families: Sequence[str] = (), checks: Sequence[str] = (),
 
 def by_family(findings: pl.DataFrame) -> dict[str, int]:
     """Family title -> number of findings, registry order."""
-    from checks.registry import FAMILIES
+    from checks.registry import FINDING_FAMILIES
 
     counts = dict(findings.group_by("family").len().iter_rows())
-    return {title: int(counts[f]) for f, title in FAMILIES.items() if f in counts}
+    return {title: int(counts[f]) for f, title in FINDING_FAMILIES.items() if f in counts}
 
 
 # --- what the screen and the export show ---------------------------------------------------------
@@ -183,13 +186,13 @@ class Rule:
 
 def rule(check_id: str) -> Rule | None:
     """The published rule behind a finding."""
-    from checks.registry import FAMILIES, REGISTRY, load_all
+    from checks.registry import FINDING_FAMILIES, RECORDED, REGISTRY, load_all
 
     load_all()
-    spec = REGISTRY.get(check_id)
+    spec = REGISTRY.get(check_id) or RECORDED.get(check_id)
     if spec is None:
         return None
-    return Rule(spec.title, FAMILIES[spec.family], spec.severity, spec.description)
+    return Rule(spec.title, FINDING_FAMILIES[spec.family], spec.severity, spec.description)
 
 
 def evidence_for_display(evidence: str | None) -> dict[str, Any]:

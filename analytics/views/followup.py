@@ -66,9 +66,9 @@ class FollowupView:
 
 
 def _check_titles() -> dict[str, str]:
-    from checks.registry import ordered
+    from checks.registry import titles
 
-    return {s.check_id: s.title for s in ordered()}
+    return titles()
 
 
 def _street_order(street: pl.Expr) -> pl.Expr:

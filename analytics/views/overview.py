@@ -25,16 +25,18 @@ LEVELS = {"month": "月度", "quarter": "季度", "year": "年度"}
 # The columns of the ranking, in order; the composite score leads.
 RANKED = ("composite_score", "approval_on_time_rate", "disbursement_on_time_rate",
           "funds_findings_per_1000", "money_at_risk", "visit_compliance_rate", "integrity_leads",
-          "dynamic_leads", "rectification_on_time_rate", "recurrence_rate", "trainings_held")
+          "dynamic_leads", "rectification_on_time_rate", "recurrence_rate",
+          "file_audit_pass_rate", "trainings_held")
 # The heat map shows the indicators that score (0–100, higher better), composite last.
 HEAT = ("approval_on_time_rate", "disbursement_on_time_rate", "funds_findings_per_1000",
         "visit_compliance_rate", "integrity_leads", "dynamic_leads",
-        "rectification_on_time_rate", "recurrence_rate", "composite_score")
+        "rectification_on_time_rate", "recurrence_rate", "file_audit_pass_rate",
+        "composite_score")
 # Indicators of the follow-up loop: computed only for a run in a workspace, blank otherwise.
-WORKFLOW_INDICATORS = ("rectification_on_time_rate", "recurrence_rate")
+WORKFLOW_INDICATORS = ("rectification_on_time_rate", "recurrence_rate", "file_audit_pass_rate")
 NOT_COMPUTED = "未计算"
-NOT_COMPUTED_NOTE = ("整改按期率、整改复发率只在工作区中运行的检查计算（取运行时的处置记录），"
-                     "本次检查结果未计算，以“未计算”表示，不按0分计。")
+NOT_COMPUTED_NOTE = ("整改按期率、整改复发率、档案核查合格率只在工作区中运行的检查计算（取运行时的"
+                     "处置记录和已签发的档案核查），本次检查结果未计算，以“未计算”表示，不按0分计。")
 # Indicators a trend can follow, the composite score first (the page's default).
 TRENDED = ("composite_score",
            *(i.name for i in INDICATORS

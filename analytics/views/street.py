@@ -49,9 +49,9 @@ def street_options(indicators: pl.DataFrame) -> list[str]:
 
 
 def _by_check(findings: pl.DataFrame) -> pl.DataFrame:
-    from checks.registry import FAMILIES, ordered
+    from checks.registry import FINDING_FAMILIES, kinds
 
-    specs = pl.DataFrame([(s.check_id, s.title, FAMILIES[s.family]) for s in ordered()],
+    specs = pl.DataFrame([(c, title, FINDING_FAMILIES[f]) for c, title, f in kinds()],
                          schema=["check_id", "title", "family_title"], orient="row")
     counts = findings.group_by("check_id").agg(pl.len().cast(pl.Int64).alias("findings"),
                                                 pl.col("amount_fen").sum().alias("amount_fen"))
@@ -130,7 +130,8 @@ def rectification_metrics(view: StreetView) -> list[tuple[str, str, str]]:
         if row["shown"] == NOT_COMPUTED:
             note = "只在工作区中运行的检查计算，本次结果未计算"
         elif row["value"] is None:
-            note = "本期没有完成整改的线索"
+            note = ("本期没有已签发的档案核查" if row["indicator"] == "file_audit_pass_rate"
+                    else "本期没有完成整改的线索")
         else:
             note = f"上一期：{row['previous']}" if row["previous"] else "按整改完成日期归期"
         out.append((row["title"], row["shown"], note))

@@ -80,6 +80,17 @@ def read_states(open_workspace: Callable[[], Workspace],
         return None, empty_states(), STATES_UNAVAILABLE
 
 
+def with_recorded(findings: pl.DataFrame, recorded: pl.DataFrame | None) -> pl.DataFrame:
+    """The run's findings followed by those people recorded in the workspace (档案核查
+    failures, analytics.store.file_audit.recorded_findings) that the run does not hold."""
+    if recorded is None or recorded.height == 0:
+        return findings
+    extra = recorded.filter(~pl.col("finding_id").is_in(findings.get_column("finding_id")
+                                                          .implode()))
+    return pl.concat([findings, extra.select(findings.columns).cast(findings.schema)],
+                     how="vertical")
+
+
 def with_states(findings: pl.DataFrame, states: pl.DataFrame, *, today: date) -> pl.DataFrame:
     """The run's findings (as views.findings.visible_findings gives them), in their order, with
     their workflow state: ``registered``, ``state`` (UNREGISTERED when not in the database),

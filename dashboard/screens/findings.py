@@ -14,7 +14,7 @@ from analytics.schema import STREETS
 from analytics.views import findings as view
 from analytics.views import triage
 from analytics.views.funds import yuan_short, yuan_text
-from checks.registry import FAMILIES
+from checks.registry import FINDING_FAMILIES as FAMILIES
 from dashboard import data, ui
 
 TABLE_KEY = "findings_table"
@@ -42,8 +42,9 @@ ws, states, unavailable = triage.read_states(data.workspace, data.finding_states
 if unavailable:
     st.warning(unavailable)
 # Who may see what is decided in the service layer; None: everything.
-visible = triage.with_states(view.visible_findings(data.findings(out_dir), viewer=None), states,
-                             today=today)
+# The run's findings, and those people recorded in the workspace (档案核查), which no run makes.
+found = triage.with_recorded(data.findings(out_dir), data.recorded_findings(ws))
+visible = triage.with_states(view.visible_findings(found, viewer=None), states, today=today)
 options = view.options(visible)
 workflow_options = triage.triage_options(visible)
 

@@ -144,20 +144,25 @@ def test_report_shows_the_rectification_indicators(run, tmp_path):
                                          generated=date(2026, 4, 2)), tmp_path)
     header = next(ln for ln in text.splitlines() if ln.split()[:2] == ["排名", "街镇"])
     assert "整改按期率" in header and "整改复发率" in header
+    assert "档案核查" in text and "合格率" in text  # a long title wraps in its column
     line = next(ln for ln in text.splitlines() if ln.split()[1:2] == [A])
-    assert line.split()[-4:-2] == ["未计算", "未计算"]
+    assert line.split()[-5:-2] == ["未计算", "未计算", "未计算"]
     assert "本次检查结果未计算" in " ".join(text.split())
-    # in a workspace: A completed two rectifications, one on time; B one, on time, recurred
-    facts = pl.DataFrame({"street": [A, A, B], "month": ["2026-03"] * 3,
-                          "on_time": [True, False, True], "recurred": [False, False, True]})
+    # in a workspace: A completed two rectifications, one on time; B one, on time, recurred;
+    # a file audit found one of A's two cases in order, and none of B's was audited
+    facts = pl.concat([
+        pl.DataFrame({"street": [A, A, B], "month": ["2026-03"] * 3,
+                      "on_time": [True, False, True], "recurred": [False, False, True]}),
+        pl.DataFrame({"street": [A, A], "month": ["2026-03"] * 2, "audit_passed": [1, 0],
+                      "audit_cases": [1, 1]})], how="diagonal_relaxed")
     indicators = compute(run.drop, run.findings, facts)
     text = pdf_text(report.yearly_report(indicators, run.findings, "2026",
                                          generated=date(2026, 4, 2)), tmp_path)
     cells = {ln.split()[1]: ln.split() for ln in text.splitlines()
              if len(ln.split()) > 4 and ln.split()[1] in (A, B, "江苏路街道")}
-    assert cells[A][-4:-2] == ["50.0%", "0.0%"]
-    assert cells[B][-4:-2] == ["100.0%", "100.0%"]
-    assert cells["江苏路街道"][-4:-2] == ["—", "—"]  # no rectification: blank, not 0
+    assert cells[A][-5:-2] == ["50.0%", "0.0%", "50.0%"]
+    assert cells[B][-5:-2] == ["100.0%", "100.0%", "—"]
+    assert cells["江苏路街道"][-5:-2] == ["—", "—", "—"]  # none: blank, not 0
     assert "未计算" not in text
 
 

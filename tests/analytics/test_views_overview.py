@@ -401,9 +401,10 @@ def test_empty_figures_say_so(build):
 
 # --- the follow-up loop: its indicators and its funnel --------------------------------------------
 
-FOLLOWUP = ("rectification_on_time_rate", "recurrence_rate")
+FOLLOWUP = ("rectification_on_time_rate", "recurrence_rate", "file_audit_pass_rate")
 # A run in a workspace: A completed two rectifications in March, one on time; B four, one of
-# which recurred; the other streets none (numerator 0, no value).
+# which recurred; the other streets none (numerator 0, no value). A's file audit of March found
+# four of its five cases in order; no other street was audited.
 COMPUTED = indicators_frame({
     **CELLS,
     **{(s, p, n): (None, 0.0, 0.0) for s in (DISTRICT, *STREETS) for p in ("2026-02", "2026-03")
@@ -412,6 +413,7 @@ COMPUTED = indicators_frame({
     (A, "2026-03", "recurrence_rate"): (0.0, 0.0, 2.0),
     (B, "2026-03", "rectification_on_time_rate"): (1.0, 4.0, 4.0),
     (B, "2026-03", "recurrence_rate"): (0.25, 1.0, 4.0),
+    (A, "2026-03", "file_audit_pass_rate"): (0.8, 4.0, 5.0),
 })
 
 
@@ -442,8 +444,10 @@ def test_followup_indicators_are_ranked_and_scored():
     assert score[(A, "rectification_on_time_rate")] == pytest.approx(50)
     assert score[(B, "recurrence_rate")] == pytest.approx(75)  # lower is better
     assert score[(C, "recurrence_rate")] is None
-    assert view.heat_table(view.heat(COMPUTED, "2026-03")).columns[-3:] == [
-        "整改按期率（%）", "整改复发率（%）", "综合得分（分）"]
+    assert score[(A, "file_audit_pass_rate")] == pytest.approx(80)
+    assert score[(B, "file_audit_pass_rate")] is None  # not audited: not scored, never 0
+    assert view.heat_table(view.heat(COMPUTED, "2026-03")).columns[-4:] == [
+        "整改按期率（%）", "整改复发率（%）", "档案核查合格率（%）", "综合得分（分）"]
 
 
 def test_followup_indicators_not_computed_show_so():
@@ -461,9 +465,9 @@ def test_followup_indicators_not_computed_show_so():
     computed = view.overview(COMPUTED, FINDINGS, "2026-03")
     rows = Cells(view.glance_html(computed.ranking, computed.heat, computed.uncomputed)).rows
     by_street = {row[1][0]: row for row in rows[1:]}
-    assert [by_street[A][c][0] for c in cols] == ["50.0%", "0.0%"]
+    assert [by_street[A][c][0] for c in cols] == ["50.0%", "0.0%", "80.0%"]
     assert background(by_street[A][cols[0]][1]) == YELLOW
-    assert [by_street[C][c][0] for c in cols] == ["—", "—"]
+    assert [by_street[C][c][0] for c in cols] == ["—", "—", "—"]
     assert view.shown_value("recurrence_rate", None, None) == view.NOT_COMPUTED
     assert view.shown_value("recurrence_rate", None, 0.0) == "—"
     assert view.shown_value("money_paid", None, None) == "—"
@@ -501,12 +505,14 @@ def test_street_funnel_and_rectification_metrics():
     assert street_view.excel_sheets(sv)["处置漏斗"]["线索数（条）"].to_list() == [2, 1, 0, 1]
     metrics = street_view.rectification_metrics(sv)
     assert [(t, v) for t, v, _ in metrics] == [("整改按期率（%）", "50.0%"),
-                                              ("整改复发率（%）", "0.0%")]
-    # a street without rectifications in a workspace run: —, and why
+                                              ("整改复发率（%）", "0.0%"),
+                                              ("档案核查合格率（%）", "80.0%")]
+    # a street without rectifications or file audits in a workspace run: —, and why
     c = street_view.rectification_metrics(street_view.street_view(COMPUTED, FINDINGS, C))
-    assert [(v, why) for _, v, why in c] == [("—", "本期没有完成整改的线索")] * 2
+    assert [(v, why) for _, v, why in c] == [("—", "本期没有完成整改的线索")] * 2 + [
+        ("—", "本期没有已签发的档案核查")]
     # outside a workspace: 未计算, and no funnel without the workspace's frames
     plain = street_view.street_view(IND, FINDINGS, A)
-    assert [v for _, v, _ in street_view.rectification_metrics(plain)] == ["未计算"] * 2
+    assert [v for _, v, _ in street_view.rectification_metrics(plain)] == ["未计算"] * 3
     assert plain.funnel is None and "处置漏斗" not in street_view.excel_sheets(plain)
     assert street_view.over_time_table(plain)["整改按期率（%）"].to_list() == [None, None]

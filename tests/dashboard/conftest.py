@@ -50,11 +50,13 @@ class HostileRun:
     graph_finding: str      # an integrity finding whose evidence path names STAFF_ID or CASE_ID
     identifiers: frozenset  # every ID number, account and phone of the drop, raw
     workspace: Path         # the run went through it: its findings are in triage
+    audit_session: int      # a 档案核查 session of the workspace, its text hostile
     markup: str = MARKUP
     markup_words: tuple = MARKUP_WORDS
     staff_id: str = STAFF_ID
     case_id: str = CASE_ID
     header: str = HEADER
+    name: str = NAME
 
 
 def _rename(drop: Path, old: str, new: str) -> None:
@@ -157,6 +159,28 @@ def publish_hostile_record(workspace: Workspace, drop: Path) -> None:
     listing.publish_batch(store, "测试", date(2026, 11, 2), calendar=calendar)
 
 
+def audit_hostile_session(workspace: Workspace) -> int:
+    """A 档案核查 session of the run's snapshot whose title, team, cases and notes are hostile
+    (the hostile case named by hand), left open, so that its exports are scanned too."""
+    from datetime import date
+
+    from analytics.views import file_audit as audit
+
+    snapshot_id, _ = audit.latest_snapshot(workspace)
+    params = audit.default_params("2026-10", seed=7, per_street=1, min_per_street=1,
+                                  manual=(CASE_ID,))
+    sid = audit.start_session(workspace, snapshot_id, params, held_on=date(2026, 11, 3),
+                              title=NAME, team=[NAME, "+1+1"], by=NAME, origin="test")
+    codes = [item.code for item in audit.checklist()]
+    cases = audit.session_view(workspace, sid).sample["case_id"].to_list()
+    for case, note in zip(cases, (FORMULAS[0], MARKUP)):
+        given = {code: ("符合", None) for code in codes}
+        given[codes[0]] = ("不符合", note)
+        given[codes[1]] = ("不适用", "@SUM(1)")
+        audit.save_case(workspace, sid, case, given, {}, by=NAME)
+    return sid
+
+
 @pytest.fixture(scope="session")
 def hostile_run(tmp_path_factory) -> HostileRun:
     base = tmp_path_factory.mktemp("hostile")
@@ -168,6 +192,7 @@ def hostile_run(tmp_path_factory) -> HostileRun:
         out = tracking.record_check(workspace, drop, read_drop(drop), by="测试",
                                     origin="test").out
         publish_hostile_record(workspace, drop)
+        audit_session = audit_hostile_session(workspace)
     finally:
         workspace.close()
     findings = load_findings(out)
@@ -181,7 +206,8 @@ def hostile_run(tmp_path_factory) -> HostileRun:
                       markup_finding=markup.get_column("finding_id")[0],
                       graph_finding=integrity.sort("amount_fen", descending=True)
                       .get_column("finding_id")[0],
-                      identifiers=identifiers(drop), workspace=root)
+                      identifiers=identifiers(drop), workspace=root,
+                      audit_session=audit_session)
 
 
 @pytest.fixture

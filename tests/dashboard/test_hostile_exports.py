@@ -37,7 +37,7 @@ from dashboard import ui
 SCREENS = PROJECT_ROOT / "dashboard" / "screens"
 FORMULA = re.compile(r"[=+\-@\t\r]")
 # Downloads that are PDF documents, not spreadsheets.
-DOCUMENTS = {"findings_sheet", "overview_report", "dishonesty_pdf"}
+DOCUMENTS = {"findings_sheet", "overview_report", "dishonesty_pdf", "file_audit_pdf"}
 
 
 # --- reading what was written ---------------------------------------------------------------------
@@ -141,6 +141,14 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
         assert table["查询结果"].to_list() == ["已列入"]
         exports["失信查询"] = ("member_query_download",
                            lambda t=table: ui.excel_bytes({"查询结果": t}))
+        from analytics import file_audit_report
+        from analytics.store import file_audit as audits
+        from analytics.views import file_audit as audit
+
+        for sid in audits.sessions_frame(workspace.store)["id"].to_list():
+            session = audit.session_view(workspace, sid)
+            exports[f"档案核查_{sid}"] = ("file_audit_xlsx", lambda s=session:
+                                      file_audit_report.session_excel(s))
     for street in followup_view.street_choices(view):
         exports[f"回头看_{street}"] = ("followup_download", lambda s=street, v=view:
                                      followup_view.answer_excel(v, s))
@@ -211,6 +219,12 @@ def test_no_page_export_holds_a_formula_a_link_or_a_raw_identifier(hostile_run):
         assert text in planted, text
     rejects = xlsx_texts(exports["拒收记录"][1](), "拒收记录")
     assert "-12.50" in rejects and "'=1+1" in rejects
+    # the 档案核查 session's hostile case number, notes, title and team
+    audit = xlsx_texts(exports[f"档案核查_{hostile_run.audit_session}"][1](), "档案核查")
+    for text in ("'" + hostile_run.case_id, '\'=HYPERLINK("http://evil.example/f","点我")',
+                 hostile_run.markup, "'@SUM(1)", "'" + hostile_run.name,
+                 f"'{hostile_run.name}、+1+1"):
+        assert text in audit, text
 
 
 def test_the_cli_files_hold_no_formula(hostile_run, tmp_path):
@@ -260,12 +274,16 @@ def markdown_bodies(at: AppTest) -> list[str]:
 
 
 @pytest.mark.parametrize("page", ["findings", "funds", "graph", "import_data", "overview",
-                                  "street", "rules"])
+                                  "street", "rules", "file_audit"])
 def test_pages_show_hostile_data_only_escaped_and_grids_neutralised(monkeypatch, hostile_run,
                                                                    page):
     finding = {"findings": hostile_run.markup_finding, "funds": hostile_run.markup_finding,
                "graph": hostile_run.graph_finding}.get(page)
-    at = open_page(monkeypatch, hostile_run, page, **({"finding": finding} if finding else {}))
+    params = {"finding": finding} if finding else {}
+    if page == "file_audit":  # its session is in the run's workspace
+        monkeypatch.setenv("AIDWATCH_WORKSPACE", str(hostile_run.workspace))
+        params = {"session": str(hostile_run.audit_session)}
+    at = open_page(monkeypatch, hostile_run, page, **params)
 
     bodies = markdown_bodies(at)
     assert bodies
@@ -287,6 +305,9 @@ def test_pages_show_hostile_data_only_escaped_and_grids_neutralised(monkeypatch,
             bodies)
     if page == "import_data":
         assert export.md_escape(hostile_run.header) in " ".join(bodies)
+    if page == "file_audit":
+        assert export.md_escape(hostile_run.name) in " ".join(bodies)
+        assert [s.value for s in at.subheader][0] == export.md_escape(hostile_run.name)
 
 
 def test_every_grid_goes_through_show_table():
