@@ -9,6 +9,8 @@ DEMO_DROP := $(CURDIR)/demo/drop
 DEMO_OUT  := $(CURDIR)/demo/out
 # The demo's workspace: snapshots, the run log, triage. The check and the server both use it.
 DEMO_WORKSPACE := $(CURDIR)/demo/workspace
+# One account per role for the demo, with generated passwords, kept beside it (git-ignored).
+DEMO_ACCOUNTS := $(CURDIR)/demo/accounts.txt
 # What `make test` runs: every test, or e.g. `make test TESTS=tests/analytics/test_tracking.py`.
 TESTS  ?= tests/
 
@@ -47,6 +49,13 @@ demo: setup
 	  AIDWATCH_WORKSPACE=$(DEMO_WORKSPACE) \
 	    $(VENV)/bin/aidwatch check $(DEMO_DROP) --out $(DEMO_OUT); \
 	fi
+	@if [ ! -s $(DEMO_ACCOUNTS) ]; then \
+	  (umask 077 && AIDWATCH_WORKSPACE=$(DEMO_WORKSPACE) \
+	    $(VENV)/bin/aidwatch user demo-accounts > $(DEMO_ACCOUNTS).tmp) && \
+	  mv $(DEMO_ACCOUNTS).tmp $(DEMO_ACCOUNTS); \
+	fi
+	@cat $(DEMO_ACCOUNTS)
+	@echo "（以上账号也保存在 $(DEMO_ACCOUNTS)）"
 	AIDWATCH_DROP=$(DEMO_DROP) AIDWATCH_OUT=$(DEMO_OUT) AIDWATCH_WORKSPACE=$(DEMO_WORKSPACE) \
 	  $(VENV)/bin/streamlit run dashboard/app.py --server.port 8501
 

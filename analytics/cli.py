@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("run", type=int, help="运行记录中的编号（见 aidwatch runs）")
     y.add_argument("--quiet", action="store_true")
     _workspace_option(y)
+
+    from analytics import accounts_cli, audit_cli
+
+    accounts_cli.register(sub)
+    audit_cli.register(sub)
     return p
 
 
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"generate": _generate, "check": _check, "import": _import, "runs": _runs,
-                    "replay": _replay}
+                    "replay": _replay, "user": lambda a: a.run(a), "audit": lambda a: a.run(a)}
         try:
             return commands[args.command](args)
         finally:

@@ -114,6 +114,39 @@ class FileAudit:
 
 
 @dataclass(frozen=True)
+class Accounts:
+    """Local accounts ([accounts]): password rule, lockout and login-session limits."""
+
+    password_min_length: int = 12
+    lockout_failures: int = 5           # failed logins in a row that lock an account
+    lockout_minutes: int = 15           # for this long
+    session_idle_minutes: int = 30      # a login session ends after this long without use
+    session_max_hours: int = 10         # and at the latest after this long
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "Accounts":
+        defaults = cls()
+        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name)))
+                      for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Oidc:
+    """A deployment's OIDC login ([oidc]): the claims that carry the role, street, unit, name."""
+
+    role_claim: str = "aidwatch_role"
+    street_claim: str = "aidwatch_street"
+    unit_claim: str = "aidwatch_unit"
+    name_claim: str = "name"
+
+    @classmethod
+    def from_toml(cls, raw: dict) -> "Oidc":
+        defaults = cls()
+        return cls(**{f.name: str(raw.get(f.name, getattr(defaults, f.name)))
+                      for f in fields(cls)})
+
+
+@dataclass(frozen=True)
 class Settings:
     payment_due_day: int
     small_amount_cap_fen: int
@@ -129,6 +162,8 @@ class Settings:
     workflow: Workflow = field(default_factory=Workflow)
     dishonesty: Dishonesty = field(default_factory=Dishonesty)
     file_audit: FileAudit = field(default_factory=FileAudit)
+    accounts: Accounts = field(default_factory=Accounts)
+    oidc: Oidc = field(default_factory=Oidc)
 
     @classmethod
     def from_toml(cls, raw: dict) -> "Settings":
@@ -149,6 +184,8 @@ class Settings:
             workflow=Workflow.from_toml(raw.get("workflow", {})),
             dishonesty=Dishonesty.from_toml(raw.get("dishonesty", {})),
             file_audit=FileAudit.from_toml(raw.get("file_audit", {})),
+            accounts=Accounts.from_toml(raw.get("accounts", {})),
+            oidc=Oidc.from_toml(raw.get("oidc", {})),
         )
 
 

@@ -10,9 +10,11 @@ the workspace's run log. Nothing here touches Streamlit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -159,6 +161,30 @@ def _process_main(source: str, as_of: str, only: list[str] | None, workspace: st
             by=by)
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """Spawn runs the parent's main script again in the child unless it has none; under the
+    server that is the dashboard's entrypoint, which would draw a login page in a process
+    that only runs checks. Hide it while the child starts."""
+    main = sys.modules.get("__main__")
+    with _MAIN_LOCK:
+        saved = {name: main.__dict__.pop(name) for name in ("__file__",)
+                 if main is not None and name in main.__dict__}
+        spec = getattr(main, "__spec__", None) if main is not None else None
+        if spec is not None:
+            main.__spec__ = None
+        try:
+            yield
+        finally:
+            if main is not None:
+                main.__dict__.update(saved)
+                if spec is not None:
+                    main.__spec__ = spec
+
+
 def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
               workspace: Path | None = None, label: str | None = None,
               by: str = BROWSER_USER) -> Job:
@@ -185,7 +211,8 @@ def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
     process = context.Process(
         target=_process_main, name=f"aidwatch-run-{name}", daemon=True,
         args=(str(source), as_of.isoformat(), only, str(workspace), label, by, messages))
-    process.start()
+    with _main_hidden():
+        process.start()
 
     def follow() -> None:
         """Only reads the run's messages: no Polars in the server for the run."""

@@ -26,7 +26,7 @@ import polars as pl
 from analytics import pipeline, private, reference
 from analytics.model import DropError, ReadResult
 from analytics.store import Workspace
-from analytics.store import file_audit
+from analytics.store import audit, file_audit
 from analytics.store.findings import Ingested, finish_run, get_run, ingest, start_run
 from analytics.store.models import Snapshot
 from analytics.store.workspace import file_sha256, snapshot_id, source_files
@@ -134,6 +134,8 @@ def import_drop(ws: Workspace, source: Path, read: ReadResult, *, by: str, origi
                            code_version=code_version(), reference=bundle,
                            **bundle_digests(bundle))
         finish_run(ws.store, run_id, status="ok")
+        audit.record(ws.store, actor=by, action="import", target=f"第 {run_id} 次运行",
+                     detail={"snapshot": sid[:12], "files": len(listed), "origin": origin})
     return sid, listed
 
 
@@ -274,6 +276,7 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
         if fraction < 1:  # the checks' own 完成 is not the end of the run
             report(message, _SNAPSHOT_SHARE + (_CHECKS_END - _SNAPSHOT_SHARE) * fraction)
 
+    audit.note_settings(ws.store, by=by)
     before = None
     original = get_run(ws.store, replay_of) if replay_of is not None else None
     if original is not None and original.snapshot_id:
@@ -325,6 +328,10 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
     except BaseException as exc:
         finish_run(ws.store, run_id, status="failed", error=type(exc).__name__)
         raise
+    audit.record(ws.store, actor=by, action="run", target=f"第 {run_id} 次运行",
+                 detail={"kind": "replay" if replay_of else "check", "origin": origin,
+                         "snapshot": sid[:12], "only": list(only or []),
+                         "findings": outcome.findings.height})
     report("完成", 1.0)
     return Recorded(run_id, sid, out, outcome, ingested)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import logging
+
 import polars as pl
 import streamlit as st
 
@@ -33,6 +35,7 @@ NOTICE_KEY = "app_notice"        # a message for the next run of the app to show
 REJECT_HEADERS = {"file": "文件", "row": "行号", "column": "列", "value": "值", "reason": "原因"}
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GB18030/GBK"}
+log = logging.getLogger(__name__)
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Data text as literal Markdown, and as a literal code span (analytics.export).
@@ -63,7 +66,7 @@ def how_to_run(out_dir: Path) -> str:
     """Markdown: how to get results into ``out_dir`` (the folder shown as typed)."""
     command = md_code(f"aidwatch check 数据文件夹 --out {out_dir}")
     return ("请在「数据导入」页读入数据后点击「运行全部检查」（或由管理员运行 "
-            f"{command}），或在侧栏选择已有检查结果的文件夹。")
+            f"{command}），或在「数据导入」页的检查记录中选择已有的检查。")
 
 
 def init_folder_state() -> None:
@@ -249,8 +252,32 @@ def show_table(frame, **kwargs):
 def download_excel(label: str, frames: dict[str, pl.DataFrame], file_name: str, key: str) -> None:
     # Built only when clicked: a large rejects table need not be rendered to Excel on each rerun.
     # No rerun on the click: a rerun could retire the deferred file before the browser asks.
-    st.download_button(label, data=lambda: excel_bytes(frames), file_name=file_name,
-                       mime=XLSX_MIME, key=key, icon=":material/download:", on_click="ignore")
+    download_button(st, label, data=lambda: excel_bytes(frames), file_name=file_name,
+                    mime=XLSX_MIME, key=key, icon=":material/download:", on_click="ignore")
+
+
+def download_button(where, label: str, data, *, file_name: str, key: str, **kwargs):
+    """The one way a page offers a file: ``where`` (st or a column) draws the button, and the
+    file, built when the browser asks for it, is logged in the audit log as an export by the
+    viewer (who, which file, from which page key), never with its content."""
+    from dashboard import auth, data as page_data
+
+    who = auth.viewer()
+    build = data if callable(data) else (lambda: data)
+
+    def logged():
+        content = build()
+        try:
+            from analytics.store import audit
+
+            audit.record(page_data.workspace().store, actor=who.name if who else "（未登录）",
+                         role=who.role if who else None, action="export", target=file_name,
+                         detail={"key": key, "bytes": len(content)})
+        except Exception as exc:  # noqa: BLE001 - the log's trouble must not lose the file
+            log.error("export not logged: %s", type(exc).__name__)
+        return content
+
+    return where.download_button(label, data=logged, file_name=file_name, key=key, **kwargs)
 
 
 def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
@@ -290,16 +317,13 @@ def funnel_section(funnel: pl.DataFrame | None, label: str, key: str, *,
         st.caption(f"{md(where) + ' · ' if where else ''}{label}。{periods.FUNNEL_NOTE}")
 
 
-ACTOR_KEY = "findings_actor"  # the acting person, one per session, shared by the pages
+def acting_person(help_text: str, placeholder: str = "") -> str:
+    """The name every move, answer and record is written under: the logged-in user's (see
+    dashboard.auth); empty when nobody is logged in, and the page then refuses to act."""
+    from dashboard import auth
 
-
-def acting_person(help_text: str, placeholder: str = "处理前填写本人姓名") -> str:
-    """The name of whoever acts, asked once in the sidebar and kept for the session: there is no
-    login yet, and every move records who made it. Empty until given."""
-    with st.sidebar:
-        st.text_input("操作人", key=ACTOR_KEY, persist_state="session", max_chars=100,
-                      placeholder=placeholder, help=help_text)
-    return (st.session_state.get(ACTOR_KEY) or "").strip()
+    who = auth.viewer()
+    return who.name if who is not None else ""
 
 
 def move_choice(label: str, names: list[str], key: str, format_func) -> str:

@@ -103,17 +103,44 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise TimeoutError(f"streamlit not healthy after {timeout} s:\n{log.read_text()}")
 
 
+# The accounts every test server's workspace has: one per role, user name = role code.
+TEST_PASSWORD = "Test-password-1"
+TEST_STREET = "华阳路街道"  # the street account's (the small drop's street)
+
+
+def add_test_accounts(workspace: Path) -> None:
+    """One account per role in ``workspace`` (left alone where it exists already)."""
+    from analytics.access import ROLES
+    from analytics.store import Workspace
+    from analytics.store import accounts
+
+    ws = Workspace.open(workspace)
+    try:
+        for role, label in ROLES.items():
+            try:
+                accounts.add_user(ws.store, username=role, display_name=f"测试{label}",
+                                  role=role, street=TEST_STREET if role == "street" else None,
+                                  unit="区住房保障局" if role == "member_unit" else None,
+                                  password=TEST_PASSWORD, by="测试")
+            except accounts.AccountError:
+                pass  # there already
+    finally:
+        ws.close()
+
+
 @pytest.fixture(scope="session")
 def run_dashboard(tmp_path_factory):
     """``run_dashboard(drop_dir, out_dir, workspace=None) -> base_url``: one server per set of
     folders, stopped at the end. Its workspace (runs started in the browser, the workflow
-    database, a SQLite file there) is ``workspace``, else a folder of the test session."""
+    database, a SQLite file there) is ``workspace``, else a folder of the test session; it has
+    one account per role (add_test_accounts), to log in with ``browser_login``."""
     servers: dict[tuple[str, str, str], tuple[str, subprocess.Popen]] = {}
     default_workspace = tmp_path_factory.mktemp("workspace")
 
     def start(drop_dir: Path, out_dir: Path, workspace: Path | None = None) -> str:
         key = (str(drop_dir), str(out_dir), str(workspace or default_workspace))
         if key not in servers:
+            add_test_accounts(Path(key[2]))
             port = _free_port()
             log = tmp_path_factory.mktemp("streamlit") / "server.log"
             env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
@@ -169,6 +196,27 @@ def _wait_for_app(page, timeout_ms: int = 30_000) -> None:
                            timeout=timeout_ms)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
                            timeout=timeout_ms)
+
+
+def _browser_login(page, base_url: str, role: str = "civil_affairs", path: str = "") -> None:
+    """Log ``page`` in as the test account of ``role`` through the login form, on ``path`` (a
+    deep link the login keeps); its context keeps the login cookie for later page loads."""
+    page.goto(f"{base_url}/{path}")
+    _wait_for_app(page)
+    page.get_by_label("用户名").fill(role)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_test_id("stSidebar").get_by_text("退出登录").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.cookie.includes('aidwatch_session=')",
+                           timeout=30_000)  # written by the page once logged in
+    _wait_for_app(page)
+
+
+@pytest.fixture
+def browser_login():
+    """``browser_login(page, base_url, role="civil_affairs", path="")``: log in through the
+    login form as the test account of ``role`` (see add_test_accounts)."""
+    return _browser_login
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import polars as pl
 from sqlalchemy import func, select, update
 
 from analytics.calendar import CalendarError
+from analytics.store.audit import audited
 from analytics.store.db import Store
 from analytics.store.models import DishonestyEvent, DishonestyRecord, MemberQuery, utcnow
 from analytics.workflow import dishonesty as rules
@@ -42,6 +43,7 @@ def _row(r: DishonestyRecord) -> dict:
             for c, v in ((c, getattr(r, c)) for c in EDITABLE)}
 
 
+@audited("dishonesty", lambda rid, **kw: (f"失信记录 {rid}", {"move": "create"}))
 def create_record(store: Store, *, by: str, today: date, id_number: str, name: str,
                   conduct: str, description: str, severity: str, basis: str,
                   money_obtained_fen: int = 0, money_recovered_fen: int = 0,
@@ -72,6 +74,8 @@ def create_record(store: Store, *, by: str, today: date, id_number: str, name: s
         return record.id
 
 
+@audited("dishonesty", lambda version, record_id, move, *a, **kw: (
+    f"失信记录 {record_id}", {"move": move, "version": version}))
 def apply(store: Store, record_id: int, move: str, given: Given, *, by: str,
           expected_version: int, today: date, calendar,
           settings: rules.Rules | None = None) -> int:
@@ -102,6 +106,8 @@ def apply(store: Store, record_id: int, move: str, given: Given, *, by: str,
         return expected_version + 1
 
 
+@audited("dishonesty", lambda result, record_id, changes, *a, **kw: (
+    f"失信记录 {record_id}", {"move": "edit", "fields": sorted(changes)}))
 def edit(store: Store, record_id: int, changes: dict, *, by: str, reason: str,
          expected_version: int, today: date) -> int:
     """Correct a record's facts; the record as it was is kept in the history (a published
@@ -209,6 +215,9 @@ ANSWER_SCHEMA = {"query_index": pl.Int64, "listed": pl.Boolean, "reference": pl.
                  "term_start": pl.Date, "term_end": pl.Date, "disputed": pl.Boolean}
 
 
+@audited("member_query", lambda frame, *a, **kw: (kw.get("unit"), {
+    "purpose": kw.get("purpose"), "numbers": frame.height,
+    "listed": int(frame.get_column("listed").sum()) if "listed" in frame.columns else None}))
 def member_query(store: Store, id_numbers: Iterable[str], *, unit: str, purpose: str, by: str,
                  today: date, settings=None) -> pl.DataFrame:
     """For each number asked, in order: listed or not and, when listed, the record's reference,

@@ -22,6 +22,7 @@ import polars as pl
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from analytics.store.audit import audited
 from analytics.store.db import Store
 from analytics.store.findings import ConcurrentEditError
 from analytics.store.models import (AuditAnswer, AuditCase, AuditSession, CheckRecipe, Finding,
@@ -77,6 +78,8 @@ def _info(row: AuditSession) -> SessionInfo:
 
 # --- sessions -----------------------------------------------------------------------------------
 
+@audited("file_audit", lambda sid, **kw: (f"档案核查第 {sid} 期", {
+    "event": "start", "month": kw["params"].month, "cases": kw["sample"].height}))
 def create_session(store: Store, *, sample: pl.DataFrame, params: fa.SampleParams,
                    checklist: tuple[fa.ChecklistItem, ...], snapshot_id: str, held_on: date,
                    title: str, team: list[str], by: str, origin: str = "browser") -> int:
@@ -167,6 +170,8 @@ class Answer:
     note: str | None = None
 
 
+@audited("file_audit", lambda written, session_id, case_id, answers, **kw: (
+    f"档案核查第 {session_id} 期", {"event": "answer", "case_id": case_id, "written": written}))
 def save_answers(store: Store, session_id: int, case_id: str, answers: dict[str, Answer], *,
                  by: str, expected: dict[str, int | None]) -> int:
     """Record one case's answers, all or none. ``expected``: each item's version as the person
@@ -236,6 +241,9 @@ class Closed:
     gone: int          # earlier failures found 符合 this time
 
 
+@audited("file_audit", lambda closed, session_id, **kw: (f"档案核查第 {session_id} 期", {
+    "event": "close", "new": closed.new, "recurred": closed.recurred, "seen": closed.seen,
+    "gone": closed.gone, "rectify_due": kw["rectify_due"].isoformat()}))
 def close_session(store: Store, session_id: int, *, by: str, today: date, rectify_due: date,
                   expected_version: int) -> Closed:
     """Sign the session off (read-only from now on) and take its failures into the workflow,

@@ -16,6 +16,7 @@ from datetime import date, datetime
 import polars as pl
 from sqlalchemy import bindparam, func, insert, select, update
 
+from analytics.store.audit import audited
 from analytics.store.db import Store
 from analytics.store.models import (CheckRecipe, Finding, FindingEvent, Occurrence, Recovery,
                                     Run, utcnow)
@@ -186,6 +187,8 @@ def _chunked(s, statement, rows: list[dict]) -> None:
 
 # --- triage moves -------------------------------------------------------------------------------
 
+@audited("state_change", lambda version, finding_id, move, *a, **kw: (
+    finding_id, {"move": move, "version": version}))
 def apply_move(store: Store, finding_id: str, move: str, given: MoveInput, *, by: str,
                expected_version: int, today: date, default_due: date | None = None,
                max_exception_days: int | None = None) -> int:

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from analytics import reference
+from analytics import access, reference
+from analytics.access import Viewer
 from analytics.store import file_audit as stored
 from analytics.store.workspace import Workspace
 from analytics.workflow import file_audit as fa
@@ -101,8 +102,11 @@ def draw(ws: Workspace, snapshot_id: str, params: fa.SampleParams) -> pl.DataFra
 
 
 def start_session(ws: Workspace, snapshot_id: str, params: fa.SampleParams, *, held_on: date,
-                  title: str, team: list[str], by: str, origin: str = "browser") -> int:
-    """Draw the sample and store the session; its id."""
+                  title: str, team: list[str], by: str, origin: str = "browser",
+                  viewer: Viewer | None = None) -> int:
+    """Draw the sample and store the session; its id. With a viewer, their role must allow it."""
+    if viewer is not None:
+        _require(viewer, "file_audit_start")
     sample = draw(ws, snapshot_id, params)
     return stored.create_session(ws.store, sample=sample, params=params, checklist=checklist(),
                                  snapshot_id=snapshot_id, held_on=held_on, title=title,
@@ -130,11 +134,35 @@ class SessionView:
     answers: pl.DataFrame     # ANSWER_SCHEMA
 
 
-def session_view(ws: Workspace, session_id: int) -> SessionView:
+def session_view(ws: Workspace, session_id: int, viewer: Viewer | None = None) -> SessionView:
+    """The session with its sample and answers; with a viewer, only the cases of the streets
+    they may see (a street office sees its own cases, figures and report)."""
     info = stored.get_session(ws.store, session_id)
+    sample = stored.sample_frame(ws.store, session_id)
     answers = stored.answers_frame(ws.store, session_id)
-    sample = fa.case_status(stored.sample_frame(ws.store, session_id), answers, info.checklist)
-    return SessionView(info, sample, answers)
+    if viewer is not None:
+        sample = access.scope(sample, viewer)
+        answers = answers.filter(pl.col("case_id").is_in(sample["case_id"].implode()))
+    return SessionView(info, fa.case_status(sample, answers, info.checklist), answers)
+
+
+def _require(viewer: Viewer, action: str, street: str | None = None, row: bool = False) -> None:
+    try:
+        if row:
+            access.require_row(viewer, action, street)
+        else:
+            access.require(viewer, action)
+    except access.AccessError as exc:
+        raise fa.FileAuditError(str(exc)) from None
+
+
+def close_session(ws: Workspace, session_id: int, *, by: str, today: date, rectify_due: date,
+                  expected_version: int, viewer: Viewer | None = None) -> stored.Closed:
+    """Sign the session off (analytics.store.file_audit.close_session), if the viewer may."""
+    if viewer is not None:
+        _require(viewer, "file_audit_close")
+    return stored.close_session(ws.store, session_id, by=by, today=today,
+                                rectify_due=rectify_due, expected_version=expected_version)
 
 
 def sample_table(view: SessionView, street: str | None = None) -> pl.DataFrame:
@@ -182,11 +210,16 @@ def case_answers(view: SessionView, case_id: str) -> dict[str, dict]:
 
 def save_case(ws: Workspace, session_id: int, case_id: str,
               given: Mapping[str, tuple[str | None, str | None]],
-              versions: Mapping[str, int | None], *, by: str) -> int:
+              versions: Mapping[str, int | None], *, by: str,
+              viewer: Viewer | None = None) -> int:
     """Save what a person gave for one case: item code -> (result label or None, note).
     Items left without a result are not saved; versions are those the form was drawn with."""
     if not (by or "").strip():
-        raise fa.FileAuditError("请先在侧栏填写操作人姓名")
+        raise fa.FileAuditError("请先登录")
+    if viewer is not None:
+        street = stored.sample_frame(ws.store, session_id).filter(
+            pl.col("case_id") == case_id)["street"]
+        _require(viewer, "file_audit_answer", street[0] if street.len() else None, row=True)
     answers = {item: stored.Answer(fa.RESULT_CODES.get(label, label), note)
                for item, (label, note) in given.items() if label}
     if not answers:

@@ -220,6 +220,37 @@ def evidence_for_display(evidence: str | None) -> dict[str, Any]:
     return relabel(shown)
 
 
+UNMASKABLE = {"id_number": "身份证号", "account_no": "银行账号"}
+
+
+def unmaskable(finding: dict[str, Any], viewer) -> bool:
+    """Whether this viewer may ask to see this finding's full identifiers (and it has any)."""
+    from analytics import access
+
+    return (access.may(viewer, "unmask") and access.may_see_street(viewer, finding.get("street"))
+            and any(finding.get(c) for c in UNMASKABLE))
+
+
+def unmask(store, viewer, finding: dict[str, Any], reason: str) -> dict[str, str]:
+    """The full ID number and account of one finding, for a role that may see them, with a
+    reason; the request (who, which finding, why, which fields; never the values) goes to the
+    audit log first. Raises AccessError or ValueError (Chinese)."""
+    from analytics import access
+    from analytics.store import audit
+
+    access.require_row(viewer, "unmask", finding.get("street"))
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValueError("请写明查看完整信息的理由（至少4个字）")
+    values = {label: str(finding[c]) for c, label in UNMASKABLE.items() if finding.get(c)}
+    if not values:
+        raise ValueError("这条线索没有身份证号或银行账号")
+    audit.record(store, actor=viewer.name, role=viewer.role, action="unmask",
+                 target=finding["finding_id"], detail={"reason": reason,
+                                                       "fields": sorted(values)})
+    return values
+
+
 def opens_in_graph(finding: dict[str, Any]) -> bool:
     """Whether 关系图谱 can draw this finding's evidence path."""
     return finding.get("family") == "integrity"

@@ -441,3 +441,14 @@ def path_text(findings: pl.DataFrame, finding_id: str) -> str:
 def summary_of(findings: pl.DataFrame, finding_id: str) -> str:
     row = findings.filter(pl.col("finding_id") == finding_id)
     return (row.get_column("summary")[0] or "") if row.height else ""
+
+
+def log_lookup(store, viewer, kind: str, value: str) -> None:
+    """A look-up by a full identifier, for a role that may look people up: logged (the value
+    masked by the log) before the graph answers. Raises AccessError otherwise."""
+    from analytics import access
+    from analytics.store import audit
+
+    access.require(viewer, "lookup_person")
+    audit.record(store, actor=viewer.name, role=viewer.role, action="lookup_person",
+                 target=value.strip(), detail={"kind": kind})

@@ -43,9 +43,13 @@ class StreetView:
     funnel: pl.DataFrame | None = None  # the street's funnel in ``period``; None: no workspace
 
 
-def street_options(indicators: pl.DataFrame) -> list[str]:
+def street_options(indicators: pl.DataFrame, viewer=None) -> list[str]:
+    """The street offices with indicators that this viewer may see (every one without one)."""
+    from analytics import access
+
     present = set(indicators.get_column("street").unique().to_list())
-    return [s for s in schema.STREETS if s in present]
+    return [s for s in schema.STREETS if s in present
+            and (viewer is None or access.may_see_street(viewer, s))]
 
 
 def _by_check(findings: pl.DataFrame) -> pl.DataFrame:

@@ -21,13 +21,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import polars as pl
 
-from analytics import reference
+from analytics import access, reference
 from analytics.calendar import CalendarError, WorkdayCalendar
 from analytics.store import Workspace
 from analytics.store import findings as stored
 from analytics.store.attachments import MAX_BYTES, add_attachment
 from analytics.store.findings import ConcurrentEditError
 from analytics.views.funds import yuan_expr, yuan_text
+from analytics.access import Viewer
 from analytics.workflow.triage import (CLOSED, MOVES, RUN_MOVES, STATES, Move, MoveError,
                                        MoveInput, allowed_moves, plan_move, state_label)
 
@@ -48,7 +49,7 @@ ATTACHMENT_MAX_MB = MAX_BYTES // (1024 * 1024)
 # One amount is one finding's: recording a payment is never a bulk move.
 BULK_EXCLUDED = frozenset({"record_recovery"})
 
-NO_ACTOR = "请先在侧栏填写操作人姓名，再执行操作"
+NO_ACTOR = "没有操作人（请先登录），不能执行操作"
 NOT_REGISTERED = "这条线索未登记到工作区（检查未在工作区中运行），不能在此处理"
 STALE = "这条线索刚被他人修改过，本次操作未执行"
 DUE_UNKNOWN = "工作日历未收录所需年份，无法按工作日自动计算期限，请填写期限"
@@ -222,11 +223,25 @@ class Deadlines:
             return None
 
 
-def moves_for(finding: Mapping) -> list[Move]:
-    """The moves a person may make on this finding now (none when it is not registered)."""
+def assignable_streets(viewer: Viewer | None = None) -> list[str]:
+    """The street offices a finding may be assigned to by this viewer: every one for a
+    district role, a street user's own only."""
+    from analytics.schema import STREETS
+
+    return [s for s in STREETS if viewer is None or access.may_see_street(viewer, s)]
+
+
+def moves_for(finding: Mapping, viewer: Viewer | None = None) -> list[Move]:
+    """The moves a person may make on this finding now (none when it is not registered); with
+    a viewer, only those their role may make on a finding of their street."""
     if not finding.get("registered"):
         return []
-    return allowed_moves(finding["state"], finding["family"])
+    moves = allowed_moves(finding["state"], finding["family"])
+    if viewer is None:
+        return moves
+    if not access.may_see_street(viewer, finding.get("street")):
+        return []
+    return [m for m in moves if access.may(viewer, m.permission)]
 
 
 @dataclass(frozen=True)
@@ -287,7 +302,7 @@ def move_input(*, reason: str | None = None, note: str | None = None,
 
 def make_move(ws: Workspace, finding: Mapping, move: str, given: MoveInput,
               files: Sequence[tuple[str, bytes]] = (), *, by: str, expected_version: int,
-              today: date, deadlines: Deadlines) -> int:
+              today: date, deadlines: Deadlines, viewer: Viewer | None = None) -> int:
     """One move on one finding, by ``by``, against the version the page drew; its new version.
 
     Raises MoveError (Chinese) for no one acting, a finding not in the workspace or a move
@@ -298,6 +313,11 @@ def make_move(ws: Workspace, finding: Mapping, move: str, given: MoveInput,
     by = (by or "").strip()
     if not by:
         raise MoveError(NO_ACTOR)
+    if viewer is not None and move in MOVES:
+        try:
+            access.require_row(viewer, MOVES[move].permission, finding.get("street"))
+        except access.AccessError as exc:
+            raise MoveError(str(exc)) from None
     if not finding.get("registered"):
         raise MoveError(NOT_REGISTERED)
     if finding["version"] != expected_version:
@@ -335,12 +355,13 @@ def latest_text(ws: Workspace, finding_id: str) -> str:
 
 # --- bulk ----------------------------------------------------------------------------------------
 
-def bulk_moves(selected: pl.DataFrame) -> list[Move]:
+def bulk_moves(selected: pl.DataFrame, viewer: Viewer | None = None) -> list[Move]:
     """The moves allowed on at least one of the selected findings, table order (recording a
-    payment left out: an amount is one finding's)."""
+    payment left out: an amount is one finding's); with a viewer, those their role may make."""
     pairs = set(selected.filter(pl.col("registered")).select("state", "family").iter_rows())
     names = {m.name for state, family in pairs for m in allowed_moves(state, family)}
-    return [m for m in MOVES.values() if m.name in names and m.name not in BULK_EXCLUDED]
+    return [m for m in MOVES.values() if m.name in names and m.name not in BULK_EXCLUDED
+            and (viewer is None or access.may(viewer, m.permission))]
 
 
 @dataclass(frozen=True)
@@ -350,7 +371,8 @@ class BulkOutcome:
 
 
 def bulk_move(ws: Workspace, versions: Mapping[str, int | None], move: str, given: MoveInput,
-              *, by: str, today: date, deadlines: Deadlines) -> BulkOutcome:
+              *, by: str, today: date, deadlines: Deadlines, viewer: Viewer | None = None,
+              streets: Mapping[str, str | None] | None = None) -> BulkOutcome:
     """One move with one reason on many findings, each at the version the page drew (None:
     not in the workspace), each through the same rules as a single move and in its own
     transaction: the ones it suits are done, the others refused with their reason."""
@@ -359,15 +381,21 @@ def bulk_move(ws: Workspace, versions: Mapping[str, int | None], move: str, give
         raise MoveError(NO_ACTOR)
     if move in BULK_EXCLUDED or move not in MOVES:
         raise MoveError(f"“{MOVE_LABELS.get(move, move)}”不能批量执行")
-    refused = {fid: NOT_REGISTERED for fid, version in versions.items() if version is None}
+    asked, refused = list(versions), {}
+    if viewer is not None:  # ``streets``: each finding's street, as the page drew it
+        if not access.may(viewer, MOVES[move].permission):
+            raise MoveError("当前账号无权执行此操作")
+        refused = {fid: "当前账号无权处理其他街镇的记录" for fid in versions
+                   if not access.may_see_street(viewer, (streets or {}).get(fid))}
+        versions = {fid: v for fid, v in versions.items() if fid not in refused}
+    refused.update({fid: NOT_REGISTERED for fid, version in versions.items() if version is None})
     registered = {fid: version for fid, version in versions.items() if version is not None}
     done, others = stored.apply_bulk(
         ws.store, registered, move, given, by=by, today=today,
         default_due=deadlines.default_due(move, None, today),
         max_exception_days=deadlines.exception_max_days)
     refused.update(others)
-    return BulkOutcome(done=done, refused={fid: refused[fid] for fid in versions
-                                           if fid in refused})
+    return BulkOutcome(done=done, refused={fid: refused[fid] for fid in asked if fid in refused})
 
 
 def refused_table(refused: Mapping[str, str], findings: pl.DataFrame) -> pl.DataFrame:

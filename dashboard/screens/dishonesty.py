@@ -15,7 +15,7 @@ from analytics.schema import STREETS
 from analytics.store import dishonesty as stored
 from analytics.views import dishonesty as view
 from analytics.workflow import dishonesty as rules
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 FLASH_KEY = "dishonesty_flash"
 DRAWN_KEY = "dishonesty_drawn"          # the record, version and move the form was drawn for
@@ -27,6 +27,7 @@ MONEY = st.column_config.NumberColumn(format="accounting")
 DAYS = {name: DAY for name in ("告知日期", "异议期至", "异议答复期限", "决定日期", "公布期限至",
                                "日期")}
 
+who = auth.require_page("dishonesty")
 st.title("失信名单")
 st.caption("联席会议办公室的社会救助失信记录：列入前告知当事人理由、依据和权利，异议期满且无未决异议"
            "方可作出决定并公布；公布期满自动停止，信用修复或撤销后移出。每一步都记录操作人、日期和理由。")
@@ -55,7 +56,7 @@ def done(message: str) -> None:
 
 def need_actor() -> bool:
     if not actor:
-        st.caption(":orange[尚未填写操作人：请先在侧栏填写本人姓名。]")
+        st.caption(":orange[尚未登录，不能记录操作人：请先登录。]")
     return bool(actor)
 
 
@@ -336,9 +337,9 @@ with tab_publish:
         ui.show_table(table, key="dishonesty_doc_table")
         stem = view.file_stem(number)
         x, p = st.columns([1, 3])
-        x.download_button("下载 Excel", data=lambda: view.publication_excel(table, number, on),
+        ui.download_button(x, "下载 Excel", data=lambda: view.publication_excel(table, number, on),
                           file_name=f"{stem}.xlsx", mime=ui.XLSX_MIME, key="dishonesty_xlsx",
                           icon=":material/download:", on_click="ignore")
-        p.download_button("下载 PDF", data=lambda: view.publication_pdf(table, number, on),
+        ui.download_button(p, "下载 PDF", data=lambda: view.publication_pdf(table, number, on),
                           file_name=f"{stem}.pdf", mime="application/pdf", key="dishonesty_pdf",
                           icon=":material/picture_as_pdf:", on_click="ignore")

@@ -9,12 +9,13 @@ from datetime import date
 
 import streamlit as st
 
+from analytics import access
 from analytics import file_audit_report as report
 from analytics.store import file_audit as stored
 from analytics.store.findings import ConcurrentEditError
 from analytics.views import file_audit as view
 from analytics.workflow import file_audit as fa
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 FLASH_KEY = "file_audit_flash"            # what starting or closing did, shown once at the top
 CASE_FLASH_KEY = "file_audit_case_flash"  # what saving a case did, shown once above its form
@@ -30,6 +31,7 @@ ALL_STREETS = "全部街镇"
 RESULT_LABELS = list(fa.RESULTS.values())
 DAY = st.column_config.DateColumn(format="YYYY-MM-DD")
 
+who = auth.require_page("file_audit")
 st.title("档案核查")
 st.caption("每月档案材料集中核查：从最新数据中按街镇抽取案件（随机抽取并向风险因素加权，督查人员可"
            "指定案件），核查组按清单逐件核查档案材料，不符合项在结束核查时转入线索清单由街镇整改，"
@@ -67,101 +69,103 @@ def done(message: str, round_key: str, flash_key: str = FLASH_KEY, *,
 
 def need_actor() -> bool:
     if not actor:
-        st.caption(":orange[尚未填写操作人：请先在侧栏填写本人姓名。]")
+        st.caption(":orange[尚未登录，不能记录操作人：请先登录。]")
     return bool(actor)
 
 
 # --- 发起核查 ------------------------------------------------------------------------------------
 
 snapshot_id, snapshot_label = snapshot
-with st.expander("发起核查", expanded=sessions.height == 0, icon=":material/add_task:"):
-    st.caption(f"从最新的数据快照（{ui.md(snapshot_label)}）中抽取：每个街镇按件数或比例随机抽取，"
-               "有风险因素的案件更可能被抽中；随机种子和参数相同，再次抽取得到相同的案件。"
-               "可先预览抽样结果，确认后发起。")
-    prefix = f"file_audit_new_{st.session_state.get(NEW_ROUND_KEY, 0)}"
-    last_month = view.previous_month(today)
-    defaults = view.default_params(last_month, seed=0)
-    top = st.columns(3)
-    month = top[0].text_input("核查月份（YYYY-MM）", value=last_month, max_chars=7,
-                              key=f"{prefix}_month")
-    held_on = top[1].date_input("核查日期", value=today, key=f"{prefix}_held_on",
-                                format="YYYY-MM-DD")
-    # The name follows the month until the person writes another.
-    title_key, suggested = f"{prefix}_title", view.default_title(month)
-    if st.session_state.get(title_key) in (None, st.session_state.get(f"{title_key}_was")):
-        st.session_state[title_key] = suggested
-    st.session_state[f"{title_key}_was"] = suggested
-    title = top[2].text_input("名称", key=title_key, max_chars=100)
-    team_text = st.text_input("核查组成员", key=f"{prefix}_team", max_chars=500,
-                              placeholder="姓名之间用顿号或逗号分隔，如：张三、李四")
-    size = st.columns(3)
-    per_street = size[0].number_input("每个街镇抽取（件）", min_value=0, max_value=10_000,
-                                      value=defaults.per_street, step=1,
-                                      key=f"{prefix}_per_street")
-    share = size[1].number_input(
-        "或按比例抽取（%）", min_value=0.0, max_value=100.0, value=defaults.share * 100,
-        step=5.0, format="%.1f", key=f"{prefix}_share",
-        help="每个街镇抽取其案件数的这一比例；与件数同时设置时取较大者。")
-    min_per_street = size[2].number_input("每个街镇至少（件）", min_value=0, max_value=10_000,
-                                          value=defaults.min_per_street, step=1,
-                                          key=f"{prefix}_min",
-                                          help="案件不足的街镇全部抽取。")
-    st.caption("风险加权：每件案件的基础权重为 1，有下列情形的加上相应权重，权重越大越可能被抽中。"
-               "这些都是案件办理过程中的情况，与救助家庭本身无关。")
-    weight_cols = st.columns(len(fa.REASONS))
-    weights = {code: col.number_input(label, min_value=0.0, max_value=100.0, step=0.5,
-                                      value=float(defaults.risk_weights.get(code, 0.0)),
-                                      key=f"{prefix}_weight_{code}")
-               for col, (code, label) in zip(weight_cols, fa.REASONS.items())}
-    manual_text = st.text_area("指定案件（选填）", key=f"{prefix}_manual", height=68,
-                               max_chars=20_000,
-                               placeholder="救助编号，用逗号、空格或换行分隔",
-                               help="督查人员指定必须核查的案件，另加于随机抽取之外。")
-    seed_key = f"{prefix}_seed"
-    st.session_state.setdefault(seed_key, view.new_seed())
-    seed = st.number_input("随机种子", min_value=0, max_value=2**31 - 1, step=1, key=seed_key,
-                           width=240, help="记下种子即可复核抽样：同一数据快照、同一种子和参数，"
-                                           "再次抽取得到相同的案件。")
-    params = view.default_params(
-        month.strip(), seed=int(seed), per_street=int(per_street), share=share / 100,
-        min_per_street=int(min_per_street), risk_weights=weights,
-        manual=view.parse_case_ids(manual_text))
-    buttons = st.columns([1, 1, 4])
-    previewed = buttons[0].button("预览抽样", key="file_audit_preview_button",
-                                  icon=":material/preview:")
-    started = buttons[1].button("发起核查", type="primary", key="file_audit_start")
-    if previewed:
-        try:
-            st.session_state[PREVIEW_KEY] = {"params": params.to_dict(),
-                                             "snapshot": snapshot_id,
-                                             "sample": view.draw(ws, snapshot_id, params)}
-        except fa.FileAuditError as exc:
-            st.session_state.pop(PREVIEW_KEY, None)
-            st.error(ui.md(str(exc)))
-    if started and need_actor():
-        try:
-            sid = view.start_session(ws, snapshot_id, params, held_on=held_on, title=title,
-                                     team=view.team_names(team_text), by=actor)
-        except fa.FileAuditError as exc:
-            st.error(ui.md(str(exc)))
-        else:
-            st.session_state[PICK_NEXT_KEY] = sid
-            st.session_state.pop(PREVIEW_KEY, None)
-            done(f"已发起第 {sid} 期档案核查：{title.strip()}。请逐件填写核查清单。",
-                 NEW_ROUND_KEY)
-    preview = st.session_state.get(PREVIEW_KEY)
-    if preview and (preview["params"] != params.to_dict() or preview["snapshot"] != snapshot_id):
-        st.session_state.pop(PREVIEW_KEY)
-        if not previewed:
-            st.caption("参数已改变，请重新预览。")
-        preview = None
-    if preview:
-        sample = preview["sample"]
-        manual = int(sample["manual"].sum())
-        st.caption(f"预览：按上述参数抽取 {sample.height:,} 件"
-                   + (f"（含督查人员指定 {manual:,} 件）" if manual else "")
-                   + "，尚未保存；点击“发起核查”保存并开始核查。")
-        ui.show_table(view.preview_table(sample), key="file_audit_preview_table")
+# Only the district's supervisors start a session (a street office sees its own cases).
+if access.may(who, "file_audit_start"):
+    with st.expander("发起核查", expanded=sessions.height == 0, icon=":material/add_task:"):
+        st.caption(f"从最新的数据快照（{ui.md(snapshot_label)}）中抽取：每个街镇按件数或比例随机抽取，"
+                   "有风险因素的案件更可能被抽中；随机种子和参数相同，再次抽取得到相同的案件。"
+                   "可先预览抽样结果，确认后发起。")
+        prefix = f"file_audit_new_{st.session_state.get(NEW_ROUND_KEY, 0)}"
+        last_month = view.previous_month(today)
+        defaults = view.default_params(last_month, seed=0)
+        top = st.columns(3)
+        month = top[0].text_input("核查月份（YYYY-MM）", value=last_month, max_chars=7,
+                                  key=f"{prefix}_month")
+        held_on = top[1].date_input("核查日期", value=today, key=f"{prefix}_held_on",
+                                    format="YYYY-MM-DD")
+        # The name follows the month until the person writes another.
+        title_key, suggested = f"{prefix}_title", view.default_title(month)
+        if st.session_state.get(title_key) in (None, st.session_state.get(f"{title_key}_was")):
+            st.session_state[title_key] = suggested
+        st.session_state[f"{title_key}_was"] = suggested
+        title = top[2].text_input("名称", key=title_key, max_chars=100)
+        team_text = st.text_input("核查组成员", key=f"{prefix}_team", max_chars=500,
+                                  placeholder="姓名之间用顿号或逗号分隔，如：张三、李四")
+        size = st.columns(3)
+        per_street = size[0].number_input("每个街镇抽取（件）", min_value=0, max_value=10_000,
+                                          value=defaults.per_street, step=1,
+                                          key=f"{prefix}_per_street")
+        share = size[1].number_input(
+            "或按比例抽取（%）", min_value=0.0, max_value=100.0, value=defaults.share * 100,
+            step=5.0, format="%.1f", key=f"{prefix}_share",
+            help="每个街镇抽取其案件数的这一比例；与件数同时设置时取较大者。")
+        min_per_street = size[2].number_input("每个街镇至少（件）", min_value=0, max_value=10_000,
+                                              value=defaults.min_per_street, step=1,
+                                              key=f"{prefix}_min",
+                                              help="案件不足的街镇全部抽取。")
+        st.caption("风险加权：每件案件的基础权重为 1，有下列情形的加上相应权重，权重越大越可能被抽中。"
+                   "这些都是案件办理过程中的情况，与救助家庭本身无关。")
+        weight_cols = st.columns(len(fa.REASONS))
+        weights = {code: col.number_input(label, min_value=0.0, max_value=100.0, step=0.5,
+                                          value=float(defaults.risk_weights.get(code, 0.0)),
+                                          key=f"{prefix}_weight_{code}")
+                   for col, (code, label) in zip(weight_cols, fa.REASONS.items())}
+        manual_text = st.text_area("指定案件（选填）", key=f"{prefix}_manual", height=68,
+                                   max_chars=20_000,
+                                   placeholder="救助编号，用逗号、空格或换行分隔",
+                                   help="督查人员指定必须核查的案件，另加于随机抽取之外。")
+        seed_key = f"{prefix}_seed"
+        st.session_state.setdefault(seed_key, view.new_seed())
+        seed = st.number_input("随机种子", min_value=0, max_value=2**31 - 1, step=1, key=seed_key,
+                               width=240, help="记下种子即可复核抽样：同一数据快照、同一种子和参数，"
+                                               "再次抽取得到相同的案件。")
+        params = view.default_params(
+            month.strip(), seed=int(seed), per_street=int(per_street), share=share / 100,
+            min_per_street=int(min_per_street), risk_weights=weights,
+            manual=view.parse_case_ids(manual_text))
+        buttons = st.columns([1, 1, 4])
+        previewed = buttons[0].button("预览抽样", key="file_audit_preview_button",
+                                      icon=":material/preview:")
+        started = buttons[1].button("发起核查", type="primary", key="file_audit_start")
+        if previewed:
+            try:
+                st.session_state[PREVIEW_KEY] = {"params": params.to_dict(),
+                                                 "snapshot": snapshot_id,
+                                                 "sample": view.draw(ws, snapshot_id, params)}
+            except fa.FileAuditError as exc:
+                st.session_state.pop(PREVIEW_KEY, None)
+                st.error(ui.md(str(exc)))
+        if started and need_actor():
+            try:
+                sid = view.start_session(ws, snapshot_id, params, held_on=held_on, title=title,
+                                         team=view.team_names(team_text), by=actor, viewer=who)
+            except fa.FileAuditError as exc:
+                st.error(ui.md(str(exc)))
+            else:
+                st.session_state[PICK_NEXT_KEY] = sid
+                st.session_state.pop(PREVIEW_KEY, None)
+                done(f"已发起第 {sid} 期档案核查：{title.strip()}。请逐件填写核查清单。",
+                     NEW_ROUND_KEY)
+        preview = st.session_state.get(PREVIEW_KEY)
+        if preview and (preview["params"] != params.to_dict() or preview["snapshot"] != snapshot_id):
+            st.session_state.pop(PREVIEW_KEY)
+            if not previewed:
+                st.caption("参数已改变，请重新预览。")
+            preview = None
+        if preview:
+            sample = preview["sample"]
+            manual = int(sample["manual"].sum())
+            st.caption(f"预览：按上述参数抽取 {sample.height:,} 件"
+                       + (f"（含督查人员指定 {manual:,} 件）" if manual else "")
+                       + "，尚未保存；点击“发起核查”保存并开始核查。")
+            ui.show_table(view.preview_table(sample), key="file_audit_preview_table")
 
 # --- the session chosen ------------------------------------------------------------------------
 
@@ -186,7 +190,7 @@ with st.expander(f"历次档案核查（{len(ids)}）"):
     ui.show_table(view.sessions_table(sessions), key="file_audit_sessions",
                   column_config={"核查日期": DAY, "结束日期": DAY})
 
-sv = view.session_view(ws, sid)
+sv = view.session_view(ws, sid, who)
 info = sv.info
 st.subheader(ui.md(info.title))
 st.caption(f"第 {info.id} 期 · 核查月份 {info.month} · 核查日期 {info.held_on.isoformat()} · "
@@ -236,7 +240,7 @@ case_id = st.selectbox("核查案件", case_ids, format_func=labels.get, key=CAS
 
 if case_id is not None:
     current = view.case_answers(sv, case_id)
-    if info.closed:
+    if info.closed or not access.may(who, "file_audit_answer"):
         answered = view.case_answers_table(sv, case_id)
         with st.container(key="file_audit_case_answers"):
             ui.show_table(answered, placeholder="—")
@@ -274,7 +278,8 @@ if case_id is not None:
         if saved and need_actor():
             drawn = st.session_state[DRAWN_KEY]
             try:
-                written = view.save_case(ws, sid, case_id, given, drawn["versions"], by=actor)
+                written = view.save_case(ws, sid, case_id, given, drawn["versions"], by=actor,
+                                         viewer=who)
             except ConcurrentEditError as exc:
                 st.session_state[STALE_KEY] = (form, str(exc))
             except fa.FileAuditError as exc:
@@ -307,18 +312,18 @@ if failures.height:
 else:
     st.caption("目前没有不符合事项。")
 pdf_col, excel_col = st.columns([1, 3])
-pdf_col.download_button("下载核查报告（PDF）",
+ui.download_button(pdf_col, "下载核查报告（PDF）",
                         data=lambda: report.session_pdf(sv, generated=today),
                         file_name=report.file_name(sv, "pdf"), mime="application/pdf",
                         key="file_audit_pdf", icon=":material/picture_as_pdf:",
                         on_click="ignore")
-excel_col.download_button("下载核查台账（Excel）", data=lambda: report.session_excel(sv),
+ui.download_button(excel_col, "下载核查台账（Excel）", data=lambda: report.session_excel(sv),
                           file_name=report.file_name(sv, "xlsx"), mime=ui.XLSX_MIME,
                           key="file_audit_xlsx", icon=":material/download:", on_click="ignore")
 
 # --- closing: the sign-off ---------------------------------------------------------------------
 
-if not info.closed:
+if not info.closed and access.may(who, "file_audit_close"):
     st.subheader("结束核查并签发")
     left = progress["cases"] - progress["done"]
     st.caption(("全部案件已核查完毕。" if not left else
@@ -346,8 +351,8 @@ if not info.closed:
             st.error("请选择整改期限。")
         else:
             try:
-                closed = stored.close_session(ws.store, sid, by=actor, today=today,
-                                              rectify_due=due, expected_version=drawn_version)
+                closed = view.close_session(ws, sid, by=actor, today=today, rectify_due=due,
+                                            expected_version=drawn_version, viewer=who)
             except ConcurrentEditError as exc:
                 st.session_state[CASE_ROUND_KEY] = st.session_state.get(CASE_ROUND_KEY, 0) + 1
                 st.warning(f"{ui.md(str(exc))}。页面已载入最新结论，请核对后再结束核查。")

@@ -10,12 +10,11 @@ import streamlit as st
 
 from analytics import report
 from analytics.model import DropError
-from analytics.schema import STREETS
 from analytics.views import findings as view
 from analytics.views import triage
 from analytics.views.funds import yuan_short, yuan_text
 from checks.registry import FINDING_FAMILIES as FAMILIES
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 TABLE_KEY = "findings_table"
 CLEAR_SELECTION_KEY = "findings_clear_selection"
@@ -23,8 +22,10 @@ FLASH_KEY = "findings_flash"            # what the last move did, shown once aft
 BULK_FLASH_KEY = "findings_bulk_flash"
 DRAWN_KEY = "findings_drawn"            # the finding, version and move the form was drawn for
 BULK_DRAWN_KEY = "findings_bulk_drawn"  # the move and the versions the bulk form was drawn for
+UNMASKED_KEY = "findings_unmasked"     # (finding id, full values) asked for with a reason
 NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
 
+who = auth.require_page("findings")
 st.title("线索清单")
 st.caption("本次检查发现的全部线索：资金比对、廉洁风险、动态管理和审批流程。线索是需要核实的疑点，"
            "不是对任何家庭的结论；每条线索附有所依据的规则和证据，核查和处置的每一步都留有记录。")
@@ -41,10 +42,10 @@ today = date.today()
 ws, states, unavailable = triage.read_states(data.workspace, data.finding_states)
 if unavailable:
     st.warning(unavailable)
-# Who may see what is decided in the service layer; None: everything.
+# Who may see what is decided in the service layer, by the viewer.
 # The run's findings, and those people recorded in the workspace (档案核查), which no run makes.
 found = triage.with_recorded(data.findings(out_dir), data.recorded_findings(ws))
-visible = triage.with_states(view.visible_findings(found, viewer=None), states, today=today)
+visible = triage.with_states(view.visible_findings(found, viewer=who), states, today=today)
 options = view.options(visible)
 workflow_options = triage.triage_options(visible)
 
@@ -127,12 +128,12 @@ scope = view.scope_text(families=[FAMILIES[f] for f in families],
                         assignees=assignees,
                         due=None if due == "all" else triage.DUE_CHOICES[due])
 excel_col, pdf_col = st.columns([1, 3])
-excel_col.download_button("导出 Excel", data=lambda: view.findings_excel(shown),
+ui.download_button(excel_col, "导出 Excel", data=lambda: view.findings_excel(shown),
                           file_name="线索清单.xlsx", mime=ui.XLSX_MIME, key="findings_download",
                           icon=":material/download:", disabled=table.height == 0,
                           on_click="ignore")
 sheet_rows = min(shown.height, report.SHEET_MAX_FINDINGS)
-pdf_col.download_button(
+ui.download_button(pdf_col,
     ("导出核查单（PDF）" if sheet_rows == shown.height
      else f"导出核查单（PDF，前 {sheet_rows:,} 条）"),
     data=lambda: report.verification_sheet(shown, scope), file_name="线索核查单.pdf",
@@ -159,7 +160,7 @@ def move_fields(spec: triage.FormSpec, prefix: str, default_due: date | None,
         if field == "assignee":
             street_col, person_col = st.columns(2)
             values["assignee_street"] = street_col.selectbox(
-                "分派给街镇", STREETS, index=None, key=f"{key}_street", placeholder="选择街镇")
+                "分派给街镇", triage.assignable_streets(who), index=None, key=f"{key}_street", placeholder="选择街镇")
             values["assignee"] = person_col.text_input(
                 "或核实人", key=key, max_chars=100, placeholder="核实人姓名")
             st.caption("街镇和核实人至少填写一项。")
@@ -202,7 +203,7 @@ ticked = [drawn_ids[i] for i in (event.selection.rows if event else []) if i < l
 if len(ticked) > 1 and ws is not None:
     st.subheader("批量处理")
     selected = shown.filter(shown.get_column("finding_id").is_in(ticked))
-    bulk = triage.bulk_moves(selected)
+    bulk = triage.bulk_moves(selected, who)
     if not bulk:
         st.info("勾选的线索都不能在此处理（未登记到工作区，或已没有可执行的操作）。")
     else:
@@ -224,7 +225,9 @@ if len(ticked) > 1 and ws is not None:
             try:
                 outcome = triage.bulk_move(ws, drawn["versions"], drawn["move"],
                                            triage.move_input(**values), by=actor, today=today,
-                                           deadlines=deadlines)
+                                           deadlines=deadlines, viewer=who,
+                                           streets=dict(selected.select("finding_id", "street")
+                                                        .iter_rows()))
             except triage.MoveError as exc:
                 st.error(ui.md(str(exc)))
             else:
@@ -259,6 +262,20 @@ links.append(("rules", "查看全部检查规则及参数", None))
 ui.page_links(links)
 st.markdown("**证据**")
 st.json(view.evidence_for_display(finding["evidence"]), expanded=2)
+if ws is not None and view.unmaskable(finding, who):
+    with st.expander("查看完整身份证号、银行账号（需写明理由，记入审计日志）"):
+        reason = st.text_input("查看理由", key=f"findings_unmask_reason_{finding['finding_id']}",
+                               max_chars=200, placeholder="如：入户核实需要核对身份证号")
+        if st.button("查看完整信息", key="findings_unmask"):
+            try:
+                st.session_state[UNMASKED_KEY] = (finding["finding_id"],
+                                                  view.unmask(ws.store, who, finding, reason))
+            except (ValueError, PermissionError) as exc:
+                st.error(ui.md(str(exc)))
+        unmasked = st.session_state.get(UNMASKED_KEY)
+        if unmasked and unmasked[0] == finding["finding_id"]:
+            for label, value in unmasked[1].items():
+                st.text(f"{label}：{value}")  # plain text, this finding only
 
 # --- triage of the opened finding -----------------------------------------------------------------
 
@@ -272,7 +289,7 @@ if not finding["registered"]:
     st.info(triage.NOT_REGISTERED + "。")
     st.stop()
 
-moves = triage.moves_for(finding)
+moves = triage.moves_for(finding, who)
 if not moves:
     st.caption("这条线索当前没有可执行的操作。")
 else:
@@ -302,7 +319,7 @@ else:
             triage.make_move(ws, finding, drawn["move"], triage.move_input(**values),
                              [(f.name, f.getvalue()) for f in files or []], by=actor,
                              expected_version=drawn["version"], today=today,
-                             deadlines=deadlines)
+                             deadlines=deadlines, viewer=who)
         except triage.ConcurrentEditError as exc:
             st.error(f"{ui.md(str(exc))}。{ui.md(triage.latest_text(ws, fid))}")
         except (triage.MoveError, DropError) as exc:

@@ -10,12 +10,13 @@ import streamlit as st
 
 from analytics.charts import overview as charts
 from analytics.views import followup as view
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 # Dates as days: the grid would show a date with a time of day.
 DAYS = {name: st.column_config.DateColumn(name, format="YYYY-MM-DD")
         for name in ("期限", "回头看日期", "整改完成日期")}
 
+who = auth.require_page("followup")
 st.title("回头看")
 st.caption("已整改线索按期回头看，未办结线索按期限督办：各街镇的未办结、超期、待回头看、"
            "回头看通过、复发和容错免责到期情况，可导出各街镇清单交街镇逐条反馈。")
@@ -28,7 +29,7 @@ except Exception:  # an unreachable or broken database: say so, never quote it
 
 today = date.today()
 fv = view.followup_view(workflow["findings"], workflow["history"], today=today,
-                        rules=view.rules_from())
+                        rules=view.rules_from(), streets=who.streets)
 if fv.tracked == 0:
     st.info("工作区中还没有线索：请先在「数据导入」页读入数据并运行检查（或由管理员运行 "
             f"{ui.md_code('aidwatch check')}），线索核实、整改后在这里按街镇跟踪回头看。")

@@ -7,7 +7,7 @@ import streamlit as st
 from analytics.charts import funds as charts
 from analytics.model import DropError
 from analytics.views import funds as view
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 # pandas Styler gives up above this many cells; bigger comparisons show the 差异 column only.
 MAX_STYLED_CELLS = 100_000
@@ -33,6 +33,7 @@ def show_side(title: str, frame, cells) -> None:
         show(frame)
 
 
+who = auth.require_page("funds")
 st.title("资金比对")
 st.caption("业务系统应发名册与资金内控平台实发明细的比对结果：重复拨付、应发未发、金额不符、"
            "超范围使用资金等十一项检查发现的问题。")
@@ -43,7 +44,7 @@ if not (out_dir / "findings.csv").exists():
     st.stop()
 
 # Who may see what is decided in the service layer; None: everything.
-visible = view.funds_findings(data.findings(out_dir), viewer=None)
+visible = view.funds_findings(data.findings(out_dir), viewer=who)
 options = view.filter_options(visible)
 titles = dict(view.funds_checks().select("check_id", "title").iter_rows())
 
@@ -103,14 +104,14 @@ event = ui.show_table(table, on_select="rerun", selection_mode="single-row",
 # The export holds the rows on screen; when the screen shows only the first rows, a second
 # export holds every filtered finding.
 export_col, all_col = st.columns([1, 3])
-export_col.download_button(
+ui.download_button(export_col,
     ("导出 Excel" if shown.height == drawn.height
      else f"导出本页显示的 {drawn.height:,} 条（Excel）"),
     data=lambda: view.findings_excel(drawn), file_name="资金比对发现.xlsx", mime=ui.XLSX_MIME,
     key="funds_download", icon=":material/download:", disabled=table.height == 0,
     on_click="ignore")
 if shown.height > drawn.height:
-    all_col.download_button(
+    ui.download_button(all_col,
         f"导出全部 {shown.height:,} 条筛选结果（Excel）", data=lambda: view.findings_excel(shown),
         file_name="资金比对发现_全部.xlsx", mime=ui.XLSX_MIME, key="funds_download_all",
         icon=":material/download:", on_click="ignore")

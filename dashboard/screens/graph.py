@@ -9,11 +9,12 @@ from analytics.linkgraph import ACCOUNT, PERSON, STAFF
 from analytics.model import DropError
 from analytics.schema import STREETS
 from analytics.views import graph as views
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 FROM_FINDING, FROM_PERSON, FROM_STAFF, FROM_ACCOUNT, FROM_CLUSTER = (
     "从线索", "从人员", "从工作人员", "从银行账户", "从线索群")
 
+who = auth.require_page("graph")
 st.title("关系图谱")
 st.caption("近亲属、共用账户、卡折代管和共用联系方式构成的关系网络。红色粗线为线索的证据路径；"
            f"每张图最多显示 {views.MAX_NODES} 个节点，身份证号、银行账号、电话和住址均已脱敏。")
@@ -70,7 +71,12 @@ def pick_view() -> views.GraphView | None:
         return views.node_view(graph, findings, STAFF, chosen) if chosen else None
     kind, label = (PERSON, "身份证号") if start == FROM_PERSON else (ACCOUNT, "银行账号")
     value = st.text_input(label, key=f"graph_{kind}", placeholder=f"输入完整的{label}")
-    return views.node_view(graph, findings, kind, value) if value.strip() else None
+    if not value.strip():
+        return None
+    if st.session_state.get("graph_logged") != (kind, value.strip()):  # once per look-up
+        views.log_lookup(data.workspace().store, who, kind, value)
+        st.session_state["graph_logged"] = (kind, value.strip())
+    return views.node_view(graph, findings, kind, value)
 
 
 try:
@@ -109,7 +115,7 @@ else:
     ui.show_table(views.clusters_table(shown))
     export = st.selectbox("导出线索群", shown["cluster"].unique(maintain_order=True).to_list(),
                           key="graph_export")
-    st.download_button("导出该线索群的证据（Excel）",
+    ui.download_button(st, "导出该线索群的证据（Excel）",
                        data=lambda: views.cluster_excel(graph, findings, export),
                        file_name=f"线索群{export}.xlsx", mime=ui.XLSX_MIME,
                        key="graph_export_download", icon=":material/download:",

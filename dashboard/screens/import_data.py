@@ -6,12 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import pipeline, runs
+from analytics import access, pipeline, runs
 from analytics.model import DropError, ReadResult
 from analytics.views.funds import yuan_short, yuan_text
 from checks.registry import FAMILIES
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
+who = auth.require_page("import_data")
 st.title("数据导入")
 st.caption("读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
            "数据齐全后即可在本页运行检查，各页面随即显示检查结果。")
@@ -22,8 +23,12 @@ source = st.radio("数据来源", ["数据文件夹", "上传文件"], horizonta
 def load() -> tuple[Path, ReadResult] | None:
     """(the folder read, what the reader made of it), or None when there is nothing to read."""
     if source == "数据文件夹":
-        folder = st.text_input("数据文件夹", value=str(ui.current_drop_dir()),
-                               key="import_drop_dir")
+        if access.may(who, "choose_folder"):  # only an administrator types a server path
+            folder = st.text_input("数据文件夹", value=str(ui.current_drop_dir()),
+                                   key="import_drop_dir")
+        else:
+            folder = str(ui.current_drop_dir())
+            st.caption("读取管理员设置的数据文件夹；其他数据请用“上传文件”。")
         path = Path(folder.strip()).expanduser()
         if not path.is_dir():
             st.warning(f"找不到文件夹：{ui.md(path)}")
@@ -85,7 +90,7 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         # The run goes on in a process of its own: this page may be left and come back to.
         started = runs.start_job(folder, as_of, label=source_label(folder, result),
                                  only=None if len(families) == len(FAMILIES) else families,
-                                 workspace=data.workspace().root, by=runs.BROWSER_USER)
+                                 workspace=data.workspace().root, by=who.name)
         st.session_state[ui.JOB_KEY] = started.key
         st.session_state.pop(ui.JOB_ERROR_KEY, None)
         st.rerun()

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics import access
 from analytics.reference import load_settings
 from analytics.store import dishonesty as stored
 from analytics.views import member_query as view
 from analytics.workflow.dishonesty import DueProcessError
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 ANSWERS_KEY = "member_query_answers"
 DAYS = {name: st.column_config.DateColumn(name, format="YYYY-MM-DD")
         for name in ("公布起始日期", "公布截止日期")}
 
+who = auth.require_page("member_query")
 st.title("失信查询")
 st.caption("联席会议成员单位查询当事人是否列入社会救助失信名单（一处失信、他处受限）：输入完整的"
            "身份证号或上传名单，只答复“已列入”或“未列入”；已列入的给出失信记录编号、公布期限，"
@@ -24,11 +26,15 @@ st.caption("联席会议成员单位查询当事人是否列入社会救助失�
            "用途和查询数量（不登记所查号码）。")
 
 settings = load_settings().dishonesty
-with st.sidebar:
-    st.markdown("#### 失信查询")
-    unit = st.text_input("查询单位", key="member_query_unit",
-                         help="成员单位名称，如区住房保障局（登录功能上线前手工填写）")
-    by = st.text_input("查询人", key="member_query_by", help="经办人姓名（登录功能上线前手工填写）")
+# Who asks, for which unit: the logged-in account's (a 成员单位 account carries its unit).
+by = who.name
+if who.unit:
+    unit = who.unit
+else:
+    with st.sidebar:
+        st.markdown("#### 失信查询")
+        unit = st.text_input("查询单位", key="member_query_unit",
+                             help="代成员单位查询时填写单位名称，如区住房保障局")
 
 try:
     store = data.workspace().store
@@ -89,6 +95,8 @@ if ANSWERS_KEY in st.session_state:
                "公布期内；“异议中”指当事人已提出异议、尚未作出决定，使用时应予注意。")
 
 # --- the office's log --------------------------------------------------------------------------
+if not access.may(who, "member_query_log"):
+    st.stop()  # a member unit sees its answers, never who else asked
 st.subheader("查询记录")
 try:
     log = view.log_table(stored.query_log(store))

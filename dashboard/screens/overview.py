@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics import access
+
 from analytics.charts import overview as charts
 from analytics.views import overview as view
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
 VIEWS = {"glance": "一览", "ranking": "街镇排名", "heat": "街镇 × 指标", "trend": "月度趋势",
          "leads": "线索分类", "funnel": "处置漏斗"}
@@ -30,6 +32,7 @@ def has_records(workflow) -> bool:
     return workflow is not None and workflow["findings"].height > 0
 
 
+who = auth.require_page("overview")
 st.title("总览")
 st.caption("全区救助对象、资金发放与问题线索概况，十个街镇的绩效指标、综合得分排名与月度趋势。")
 
@@ -56,7 +59,7 @@ trend = st.session_state.get("overview_trend") or view.TRENDED[0]
 # The view chosen, known before its control is drawn: only the funnel view reads the workspace.
 funnel_shown = st.session_state.get("overview_view") == "funnel"
 workflow = read_workflow() if funnel_shown else None
-ov = view.overview(indicators, findings, period, trend,
+ov = view.overview(indicators, findings, period, trend, streets=who.streets,
                    workflow=workflow if has_records(workflow) else None)
 not_computed = view.NOT_COMPUTED_NOTE if ov.uncomputed else ""
 
@@ -109,25 +112,27 @@ ui.download_excel("导出本页表格（Excel）", view.excel_sheets(ov), f"总�
                   key="overview_download")
 
 # --- the yearly evaluation -----------------------------------------------------------------------
-st.subheader("年度绩效评价报告")
-year_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
-year = year_col.segmented_control("评价年度", options["year"], format_func=view.period_label,
-                                  default=options["year"][0] if options["year"] else None,
-                                  required=bool(options["year"]), key="overview_year")
+# It ranks every street against the others: the district's document, not a street office's.
+if access.may(who, "yearly_report"):
+    st.subheader("年度绩效评价报告")
+    year_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+    year = year_col.segmented_control("评价年度", options["year"], format_func=view.period_label,
+                                      default=options["year"][0] if options["year"] else None,
+                                      required=bool(options["year"]), key="overview_year")
 
 
-def yearly_pdf() -> bytes:
-    from analytics import report  # fpdf2 is loaded only when a report is asked for
+    def yearly_pdf() -> bytes:
+        from analytics import report  # fpdf2 is loaded only when a report is asked for
 
-    records = read_workflow()
-    funnel = view.funnel_by_street(records, year) if has_records(records) else None
-    return report.yearly_report(indicators, findings, year, funnel=funnel)
+        records = read_workflow()
+        funnel = view.funnel_by_street(records, year) if has_records(records) else None
+        return report.yearly_report(indicators, findings, year, funnel=funnel)
 
 
-button_col.download_button(
-    "生成并下载 PDF 报告", data=yearly_pdf,
-    file_name=f"街镇绩效评价_{year}.pdf", mime="application/pdf", key="overview_report",
-    icon=":material/picture_as_pdf:", on_click="ignore")
+    ui.download_button(button_col,
+        "生成并下载 PDF 报告", data=yearly_pdf,
+        file_name=f"街镇绩效评价_{year}.pdf", mime="application/pdf", key="overview_report",
+        icon=":material/picture_as_pdf:", on_click="ignore")
 
 # Drawn only once opened (a rerun): the long table would otherwise be laid out on every load.
 definitions = st.expander("指标定义", key="overview_definitions", on_change="rerun")

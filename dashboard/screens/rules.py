@@ -6,8 +6,9 @@ import streamlit as st
 
 from analytics.reference import load_settings
 from analytics.views import rules as view
-from dashboard import ui
+from dashboard import auth, ui
 
+who = auth.require_page("rules")
 st.title("检查规则")
 st.caption("每一条线索都出自下面公开的规则：规则只依据各系统登记的事实（应发、实发、案件、账户、"
            "亲属关系、部门共享信息等），不以户籍、性别、年龄或残疾作为风险因素。"
@@ -27,6 +28,6 @@ settings = load_settings()
 st.caption("规则所用的阈值，由管理员在 data/settings.toml 中设定；修改后重新运行检查即生效。")
 ui.show_table(view.parameters_table(settings), key="rules_parameters")
 
-st.download_button("导出检查规则（Excel）", data=lambda: view.rules_excel(settings),
+ui.download_button(st, "导出检查规则（Excel）", data=lambda: view.rules_excel(settings),
                    file_name="检查规则.xlsx", mime=ui.XLSX_MIME, key="rules_download",
                    icon=":material/download:", on_click="ignore")

@@ -9,8 +9,9 @@ import streamlit as st
 from analytics.charts import overview as charts
 from analytics.views import overview as periods
 from analytics.views import street as view
-from dashboard import data, ui
+from dashboard import auth, data, ui
 
+who = auth.require_page("street")
 st.title("街镇")
 st.caption("单个街镇的绩效指标变化、线索处置与整改、各检查项线索、超期事项和低收入人口四个圈层。")
 
@@ -19,7 +20,7 @@ indicators = ui.indicators_or_stop(out_dir)
 findings = data.findings(out_dir)
 
 # --- state ---------------------------------------------------------------------------------------
-streets = view.street_options(indicators)
+streets = view.street_options(indicators, who)
 left, right = st.columns([2, 3])
 street = left.selectbox("街镇", streets, key="street_name")
 level = right.radio("期间类型", list(periods.LEVELS), format_func=periods.LEVELS.get,

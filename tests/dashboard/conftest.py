@@ -12,7 +12,10 @@ import polars as pl
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 
+from streamlit.testing.v1 import AppTest
+
 from analytics import pipeline, tracking
+from analytics.access import Viewer
 from analytics.reader import read_drop
 from analytics.store import Workspace
 from analytics.generate import generate
@@ -179,6 +182,35 @@ def audit_hostile_session(workspace: Workspace) -> int:
         given[codes[1]] = ("不适用", "@SUM(1)")
         audit.save_case(workspace, sid, case, given, {}, by=NAME)
     return sid
+
+
+# Who a page test is logged in as, unless it says otherwise (``login(at, viewer)`` or
+# ``at.session_state[auth.VIEWER_KEY] = ...``): a district supervisor, who may open the
+# supervisors' pages. Pages are run one by one (AppTest), so app.py's login is not in the way;
+# each page still checks the viewer itself.
+SUPERVISOR = Viewer(name="测试督查（tester）", role="civil_affairs", account="tester")
+
+
+def login(at: AppTest, viewer: Viewer | None) -> AppTest:
+    from dashboard import auth
+
+    if viewer is None:
+        if auth.VIEWER_KEY in at.session_state:
+            del at.session_state[auth.VIEWER_KEY]
+    else:
+        at.session_state[auth.VIEWER_KEY] = viewer
+    return at
+
+
+@pytest.fixture(autouse=True)
+def _logged_in(monkeypatch):
+    """Every AppTest starts logged in as SUPERVISOR."""
+    original = AppTest.from_file.__func__
+
+    def from_file(cls, *args, **kwargs):
+        return login(original(cls, *args, **kwargs), SUPERVISOR)
+
+    monkeypatch.setattr(AppTest, "from_file", classmethod(from_file))
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.access import Viewer
 from analytics.calendar import WorkdayCalendar
 from analytics.reference import load_settings
 from analytics.store import Workspace
@@ -22,6 +23,7 @@ from analytics.views import dishonesty as view
 from analytics.workflow import dishonesty as rules
 from analytics.workflow.dishonesty import Given
 from tests.conftest import APPLICANT
+from tests.dashboard.conftest import SUPERVISOR, login
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "screens" / "dishonesty.py"
 CAL = WorkdayCalendar.load()
@@ -32,6 +34,8 @@ NOTIFIED = date(2026, 9, 30)
 DECIDED = date(2026, 10, 21)
 TODAY = date(2026, 11, 2)
 FULL_ID = re.compile(r"\d{17}[\dX]")
+# The joint-meeting office keeps the list: the one role that may open the page.
+OFFICE = Viewer(name="王科长", role="joint_office", account="wangkz")
 
 
 @pytest.fixture
@@ -68,10 +72,9 @@ def state_of(store, rid) -> dict:
     return store_d.records_frame(store).filter(pl.col("record_id") == rid).row(0, named=True)
 
 
-def page(actor: str | None = "王科长", **state) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    if actor:
-        at.session_state["findings_actor"] = actor
+def page(viewer: Viewer | None = OFFICE, **state) -> AppTest:
+    """The page run on its own, logged in as ``viewer`` (None: nobody)."""
+    at = login(AppTest.from_file(str(PAGE), default_timeout=60), viewer)
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()
@@ -137,12 +140,42 @@ def test_a_move_through_the_form_and_a_stale_version_refused(ws):
     assert any("异议中" in w.value for w in at.warning)
 
 
-def test_a_move_needs_the_acting_person(ws):
+def test_a_move_needs_a_login(ws):
+    """With nobody logged in the page shows only that one must log in, and a form drawn before
+    the login ended writes nothing."""
     rid = new(ws.store)
-    at = page(actor=None, dishonesty_pick=rid)
+    at = page(dishonesty_pick=rid)
+    at.radio(key="dishonesty_move").set_value("notify").run()
+    login(at, None)
     at.button(key="dishonesty_move_submit").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["请先登录。"]
+    assert not at.title and not at.dataframe and not at.tabs and not at.button
+    assert "李明" not in texts(at) and "310105" not in texts(at)
     assert state_of(ws.store, rid)["state"] == "proposed"
-    assert any("尚未填写操作人" in c.value for c in at.caption)
+    assert store_d.history_frame(ws.store, rid)["by"].to_list() == ["联席办"]
+
+    at = page(viewer=None, dishonesty_pick=rid)
+    assert [e.value for e in at.error] == ["请先登录。"] and not at.dataframe
+
+
+@pytest.mark.parametrize("viewer", [
+    SUPERVISOR,
+    Viewer(name="纪检（测试）", role="discipline"),
+    Viewer(name="街镇（测试）", role="street", street="华阳路街道"),
+    Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局"),
+    Viewer(name="管理员（测试）", role="admin"),
+], ids=lambda v: v.role)
+def test_only_the_joint_office_opens_the_list(ws, viewer):
+    """Every other role is refused the page: no record, no name, no masked number, no form."""
+    rid = published(ws.store)
+    at = page(viewer=viewer, dishonesty_pick=rid)
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["当前账号无权查看本页。"]
+    assert not at.title and not at.dataframe and not at.tabs and not at.button
+    assert not at.radio and not at.text_input and not at.selectbox
+    shown = texts(at)
+    assert "李明" not in shown and "310105" not in shown and "长民失" not in shown
 
 
 def test_a_record_made_by_hand(ws):

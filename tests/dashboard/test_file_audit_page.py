@@ -2,7 +2,8 @@
 two streets: a session started through the page with the parameters typed, a draw previewed
 again with the same seed, a case answered through its checklist (a 不符合 without a note refused,
 a stale form refused), the sign-off turning failures into findings to rectify, and a closed
-session read-only."""
+session read-only; all of it by a district supervisor, logged in. A street office sees its own
+cases only, read-only; nobody logged in sees nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import file_audit_report as report
 from analytics import tracking
+from analytics.access import Viewer
 from analytics.export import WORD_JOINER
 from analytics.reader import read_drop
 from analytics.store import Workspace
@@ -26,11 +28,15 @@ from analytics.store import file_audit as stored
 from analytics.store.findings import states_frame
 from analytics.views import file_audit as view
 from tests.conftest import APPLICANT
+from tests.dashboard.conftest import login
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "screens" / "file_audit.py"
 A, B = "华阳路街道", "江苏路街道"
 NEW = "file_audit_new_0"   # the start widgets' prefix before anything was started
 ACTOR = "王科长"
+# The district's supervisor who starts, answers and closes (the name the records keep).
+WANG = Viewer(name=ACTOR, role="civil_affairs", account="wangkz")
+STREET_A = Viewer(name="华阳路街道经办（测试）", role="street", street=A, account="street")
 
 
 def more_cases(drop: Path) -> None:
@@ -65,10 +71,10 @@ def started(ws: Workspace, seed: int = 7, title: str = "2026年2月档案材料�
                               title=title, team=["张三", "李四"], by="督查科", origin="test")
 
 
-def page(actor: str | None = ACTOR, **params: str) -> AppTest:
-    at = AppTest.from_file(str(PAGE), default_timeout=60)
-    if actor:
-        at.session_state["findings_actor"] = actor
+def page(viewer: Viewer | None = WANG, **params: str) -> AppTest:
+    """The page run on its own, logged in as ``viewer`` (None: nobody), with the link's query
+    parameters."""
+    at = login(AppTest.from_file(str(PAGE), default_timeout=60), viewer)
     for name, value in params.items():
         at.query_params[name] = value
     return at.run()
@@ -313,15 +319,24 @@ def test_a_stale_form_is_refused_and_nothing_is_overwritten(ws):
         (first, "fail", "我的结论", ACTOR, 2)]
 
 
-def test_saving_needs_the_acting_person(ws):
+def test_saving_needs_a_login(ws):
+    """With nobody logged in the page shows only that one must log in, and a checklist filled
+    in before the login ended writes nothing."""
     sid = started(ws)
     case = stored.sample_frame(ws.store, sid)["case_id"][0]
-    at = page(actor=None)
+    at = page()
     for radio, _ in case_form(at, sid, case).values():
         radio.set_value("符合")
+    login(at, None)
     at.button(key="file_audit_save").click().run()
-    assert any("尚未填写操作人" in c for c in texts(at, "caption"))
+    assert not at.exception, at.exception
+    assert texts(at, "error") == ["请先登录。"]
+    assert not at.title and not at.dataframe and not at.radio and not at.button
+    assert not at.selectbox and not at.expander
     assert stored.answers_frame(ws.store, sid).height == 0
+
+    at = page(viewer=None)
+    assert texts(at, "error") == ["请先登录。"] and not at.dataframe and not at.button
 
 
 # --- closing -------------------------------------------------------------------------------------
@@ -400,3 +415,100 @@ def test_the_session_in_the_link_is_chosen(ws):
     assert at.subheader[0].value == "第一期"
     at = page(session="99")   # no such session: the newest
     assert at.selectbox(key="file_audit_session").value == second
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+def page_text(at: AppTest) -> str:
+    """Everything the page drew, as text: every element's message (labels, values, options,
+    Markdown, the grids' data) and the grids' cells."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+
+    walk(at._tree)
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_a_street_sees_its_own_cases_read_only(ws, downloads):
+    """A street office: no start form, no checklist form, no sign-off; the cases, figures,
+    answers and report of its own street only (another street's named case too)."""
+    sid = started(ws, per_street=2, min_per_street=1, manual=("C004",))   # C004 is in street B
+    sample = stored.sample_frame(ws.store, sid)
+    own = sample.filter(pl.col("street") == A)["case_id"].to_list()
+    others = sample.filter(pl.col("street") != A)["case_id"].to_list()
+    assert own and "C004" in others
+    codes = [i.code for i in view.checklist()]
+    answer_all(ws, sid, own[0], fail={codes[2]: "甲街镇缺少签字"})
+    answer_all(ws, sid, others[0], fail={codes[3]: "乙街镇缺少入户调查"})
+
+    at = page(viewer=STREET_A)
+    assert not at.exception, at.exception
+    assert not at.error
+    # no start form
+    assert "发起核查" not in [e.label for e in at.expander]
+    assert not [w for w in (*at.text_input, *at.number_input, *at.text_area, *at.date_input)
+                if w.key and w.key.startswith("file_audit_new_")]
+    buttons = [b.key for b in at.button]
+    assert "file_audit_start" not in buttons and "file_audit_preview_button" not in buttons
+    # its own cases only
+    assert at.selectbox(key="file_audit_street").options == ["全部街镇", A]
+    assert grid(at, "序号")["救助编号"].tolist() == own
+    assert [o.split(". ", 1)[1].split("（")[0]
+            for o in at.selectbox(key="file_audit_case").options] == own
+    assert at.metric[0].value == str(len(own))
+    assert grid(at, "序号", 1)["问题说明"].tolist() == ["甲街镇缺少签字"]
+    # read-only: the answers shown, no checklist form, no saving, no sign-off
+    assert at.selectbox(key="file_audit_case").value == own[0]
+    assert not at.radio and "file_audit_save" not in buttons
+    answers = grid(at, "核查项")
+    assert answers["说明"].tolist()[2] == "甲街镇缺少签字"
+    assert "file_audit_close" not in buttons
+    assert "结束核查并签发" not in [s.value for s in at.subheader]
+    text = page_text(at)
+    assert own[0] in text
+    assert not [c for c in others if c in text]
+    assert "乙街镇缺少入户调查" not in text
+    # the report and the ledger it downloads are its street's too
+    sv = view.session_view(ws, sid, STREET_A)
+    xlsx = downloads[report.file_name(sv, "xlsx")]()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
+        xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    assert own[0] in xml and not [c for c in others if c in xml]
+    assert "乙街镇缺少入户调查" not in xml
+
+
+def test_a_street_cannot_save_an_answer_even_through_a_form_drawn_before(ws):
+    """The service refuses a street office's answer whatever the page drew."""
+    sid = started(ws)
+    case = stored.sample_frame(ws.store, sid).filter(pl.col("street") == A)["case_id"][0]
+    at = page()
+    for radio, _ in case_form(at, sid, case).values():
+        radio.set_value("符合")
+    login(at, STREET_A)
+    at.button(key="file_audit_save").click().run()
+    assert not at.exception, at.exception
+    assert not at.radio and "file_audit_save" not in [b.key for b in at.button]
+    assert stored.answers_frame(ws.store, sid).height == 0
+    with pytest.raises(Exception, match="无权"):
+        view.save_case(ws, sid, case, {c: ("符合", None) for c in
+                                       (i.code for i in view.checklist())}, {},
+                       by=STREET_A.name, viewer=STREET_A)
+    assert stored.answers_frame(ws.store, sid).height == 0
+
+
+def test_other_roles_may_not_open_the_page(ws):
+    started(ws)
+    for viewer in (Viewer(name="联席办（测试）", role="joint_office"),
+                   Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局"),
+                   Viewer(name="管理员（测试）", role="admin")):
+        at = page(viewer=viewer)
+        assert not at.exception, at.exception
+        assert texts(at, "error") == ["当前账号无权查看本页。"], viewer.role
+        assert not at.title and not at.dataframe and not at.selectbox and not at.button

@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import pipeline, tracking
+from analytics.access import Viewer
 from analytics.export import md_escape
 from analytics.generate import generate
 from analytics.reader import read_drop
@@ -25,8 +26,13 @@ from analytics.store.findings import apply_move, history_frame, states_frame
 from analytics.views import findings as view
 from analytics.views import triage
 from analytics.workflow.triage import MoveInput
+from tests.dashboard.conftest import login
 
 PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "findings.py")
+# Who works the findings in the triage tests: a district supervisor, by the name the records keep.
+ZHANG = Viewer(name="张三", role="civil_affairs", account="zhangsan")
+STREET = "华阳路街道"
+STREET_USER = Viewer(name="街镇经办（测试）", role="street", street=STREET, account="street")
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +44,15 @@ def district(tmp_path_factory) -> tuple[Path, Path]:
     return drop, out
 
 
-def open_page(monkeypatch, drop: Path, out: Path, **params: str) -> AppTest:
-    """The page run on its own, with the link's query parameters (finding=..., street=...)."""
+def open_page(monkeypatch, drop: Path, out: Path, viewer: Viewer | None = None,
+              **params: str) -> AppTest:
+    """The page run on its own, with the link's query parameters (finding=..., street=...),
+    logged in as ``viewer`` (else as the conftest's supervisor)."""
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(out))
     at = AppTest.from_file(PAGE, default_timeout=60)
+    if viewer is not None:
+        login(at, viewer)
     for name, value in params.items():
         at.query_params[name] = value
     at.run()
@@ -126,15 +136,14 @@ def test_without_a_run_the_page_says_how_to_make_one(monkeypatch, district, tmp_
 
 
 @pytest.mark.browser
-def test_findings_page_in_headless_chromium(run_dashboard, browser_page, wait_for_app, district,
-                                            tmp_path):
+def test_findings_page_in_headless_chromium(run_dashboard, browser_page, browser_login,
+                                            wait_for_app, district, tmp_path):
     drop, out = district
     findings = view.visible_findings(load_findings(out))
     base_url = run_dashboard(drop, out)
     page = browser_page
 
-    page.goto(base_url)
-    wait_for_app(page)
+    browser_login(page, base_url)  # a district supervisor: every street's findings
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="线索清单").click()
     page.wait_for_url("**/findings", timeout=30_000)
     wait_for_app(page)
@@ -296,18 +305,13 @@ def test_the_list_shows_each_state_and_filters_by_state_assignee_and_due_date(mo
 def test_assign_then_confirm_through_the_form(monkeypatch, workspace_run):
     drop, out, ws = workspace_run
     fid = view.visible_findings(load_findings(out))["finding_id"][3]
-    at = open_page(monkeypatch, drop, out, finding=fid)
+    at = open_page(monkeypatch, drop, out, ZHANG, finding=fid)
     assert "**当前状态**：待核实" in texts(at, "markdown")
     radio = at.radio(key="findings_move")
     assert radio.options == ["分派核实", "核实不属实"] and radio.value == "assign"
+    # No 操作人 box: the move is recorded under the logged-in user's name.
+    assert not at.sidebar.text_input
 
-    # No one said who is acting: refused, nothing written.
-    labelled(at.text_input, "或核实人").input("李四")
-    at.button(key="findings_move_submit").click().run()
-    assert any("请先在侧栏填写操作人姓名" in e for e in texts(at, "error"))
-    assert state_of(ws, fid)["state"] == "new"
-
-    at.sidebar.text_input(key="findings_actor").input("张三").run()
     labelled(at.selectbox, "分派给街镇").set_value("江苏路街道")
     labelled(at.text_input, "或核实人").input("李四")
     labelled(at.date_input, "期限").set_value(date.today() + timedelta(days=14))
@@ -339,8 +343,7 @@ def test_a_change_made_meanwhile_refuses_the_move_and_shows_the_latest_state(mon
                                                                           workspace_run):
     drop, out, ws = workspace_run
     fid = view.visible_findings(load_findings(out))["finding_id"][0]
-    at = open_page(monkeypatch, drop, out, finding=fid)
-    at.sidebar.text_input(key="findings_actor").input("张三").run()
+    at = open_page(monkeypatch, drop, out, ZHANG, finding=fid)
     at.radio(key="findings_move").set_value("dismiss").run()
     labelled(at.text_area, "理由（必填）").input("重复记录")
 
@@ -363,8 +366,7 @@ def test_bulk_dismiss_refuses_the_one_it_does_not_suit(monkeypatch, workspace_ru
     drop, out, ws = workspace_run
     ids = view.visible_findings(load_findings(out))["finding_id"].to_list()
     moved(ws, ids[1], "dismiss", reason="已核实")
-    at = open_page(monkeypatch, drop, out)
-    at.sidebar.text_input(key="findings_actor").input("张三").run()
+    at = open_page(monkeypatch, drop, out, ZHANG)
     at.session_state["findings_table"] = {"selection": {"rows": [0, 1, 2], "columns": [],
                                                         "cells": []}}
     at.run()
@@ -381,6 +383,7 @@ def test_bulk_dismiss_refuses_the_one_it_does_not_suit(monkeypatch, workspace_ru
     assert "不能执行" in refused["原因"][0]
     assert [state_of(ws, f)["state"] for f in ids[:3]] == ["unfounded"] * 3
     assert history_frame(ws.store, ids[0])["reason"].to_list()[-1] == "档案核查：系统误报"
+    assert history_frame(ws.store, ids[0])["by"].to_list()[-1] == "张三"
     assert history_frame(ws.store, ids[1])["by"].to_list()[-1] == "王五"
     # The grid is unticked after the move: its rows may have moved.
     assert list(at.session_state["findings_table"]["selection"]["rows"]) == []
@@ -395,17 +398,98 @@ def test_what_people_type_is_shown_as_typed(monkeypatch, workspace_run):
     name = '=HYPERLINK("http://evil.example/a","点")'
     person = "<b>李四</b>[核实](http://evil.example/p)"
     moved(ws, fid, "assign", by=name, assignee=person)
-    at = open_page(monkeypatch, drop, out, finding=fid)
+    at = open_page(monkeypatch, drop, out, ZHANG, finding=fid)
     status = "**当前状态**：" + md_escape(f"核实中 · 承办：{person} · 期限：")
     assert any(m.startswith(status) for m in texts(at, "markdown"))
     assert grid_with(at, "操作人")["操作人"].to_list()[-1] == "'" + name
     assert listed(at).row(0, named=True)["承办"] == person
 
     # the stale message names who changed it, escaped
-    at.sidebar.text_input(key="findings_actor").input("张三").run()
     at.radio(key="findings_move").set_value("dismiss").run()
     labelled(at.text_area, "理由（必填）").input("[点此](http://evil.example/r)")
     moved(ws, fid, "extend", by=name, reason="延期", due_date=date.today() + timedelta(days=30))
     at.button(key="findings_move_submit").click().run()
     (error,) = texts(at, "error")
     assert md_escape(name) in error and name not in error
+
+
+# --- login and roles ---------------------------------------------------------------------------
+
+def page_text(at: AppTest) -> str:
+    """Everything the page drew, as text: every element's message (labels, values, options,
+    Markdown, JSON, the grids' data) and the grids' cells."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+
+    walk(at._tree)
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_a_move_needs_a_login(monkeypatch, workspace_run):
+    """With nobody logged in the page shows only that one must log in, and a form drawn before
+    the login ended writes nothing."""
+    drop, out, ws = workspace_run
+    fid = view.visible_findings(load_findings(out))["finding_id"][0]
+    at = open_page(monkeypatch, drop, out, ZHANG, finding=fid)
+    at.radio(key="findings_move").set_value("dismiss").run()
+    labelled(at.text_area, "理由（必填）").input("重复记录")
+    login(at, None)  # the login ends (logged out, expired) before the form is sent
+    at.button(key="findings_move_submit").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["请先登录。"]
+    assert not at.title and not at.dataframe and not at.radio and not at.button
+    assert not [e for kind in ("markdown", "caption", "info", "success", "warning")
+                for e in getattr(at, kind)]
+    assert fid not in page_text(at)
+    assert state_of(ws, fid)["state"] == "new"
+    assert history_frame(ws.store, fid)["by"].to_list() == ["系统（检查运行）"]
+
+
+def test_a_member_unit_may_not_open_the_list(monkeypatch, district):
+    drop, out = district
+    member = Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局")
+    at = open_page(monkeypatch, drop, out, member)
+    assert [e.value for e in at.error] == ["当前账号无权查看本页。"]
+    assert not at.title and not at.dataframe and not at.metric and not at.json
+    text = page_text(at)
+    assert not any(fid in text for fid in load_findings(out)["finding_id"])
+
+
+def test_a_street_sees_only_its_own_findings(monkeypatch, district):
+    drop, out = district
+    findings = view.visible_findings(load_findings(out))
+    own = findings.filter(pl.col("street") == STREET)
+    others = findings.filter((pl.col("street") != STREET) | pl.col("street").is_null())
+    assert own.height and others.height
+    # A link naming another street's finding does not open it.
+    foreign = others.row(0, named=True)
+    at = open_page(monkeypatch, drop, out, STREET_USER, finding=foreign["finding_id"])
+    assert not at.exception and not at.error
+    assert listed(at)["编号"].to_list() == own["finding_id"].to_list()
+    assert {m.label: m.value for m in at.metric}["线索"] == f"{own.height:,}"
+    assert at.multiselect(key="findings_streets").options == [STREET]
+    assert at.selectbox(key="findings_pick").value == own["finding_id"][0]
+    assert at.info[0].value == md_escape(own["summary"][0])
+    text = page_text(at)
+    assert own["finding_id"][0] in text                      # the page's text is all there
+    leaked = [fid for fid in others["finding_id"] if fid in text]
+    assert not leaked
+    assert foreign["summary"] not in text
+
+
+def test_a_district_supervisor_sees_every_street(monkeypatch, district):
+    """The street test's counterpart: the same page text holds other streets' findings for a
+    district role, so their absence above is the role's doing."""
+    drop, out = district
+    findings = view.visible_findings(load_findings(out))
+    at = open_page(monkeypatch, drop, out)
+    assert listed(at)["编号"].to_list() == findings["finding_id"].to_list()
+    text = page_text(at)
+    assert all(fid in text for fid in findings["finding_id"])

@@ -230,7 +230,8 @@ def test_without_the_drop_the_finding_still_shows_with_its_evidence(monkeypatch,
 
 
 @pytest.mark.browser
-def test_funds_page_in_headless_chromium(run_dashboard, browser_page, wait_for_app, tmp_path):
+def test_funds_page_in_headless_chromium(run_dashboard, browser_page, browser_login, wait_for_app,
+                                        tmp_path):
     drop, out = write_drop(tmp_path / "drop"), tmp_path / "out"
     subprocess.run([sys.executable, "-m", "analytics.cli", "check", str(drop), "--out", str(out),
                     "--only", "funds", "--quiet"], cwd=PROJECT_ROOT, check=True,
@@ -239,9 +240,10 @@ def test_funds_page_in_headless_chromium(run_dashboard, browser_page, wait_for_a
     base_url = run_dashboard(drop, out)
     page = browser_page
 
-    # The entrypoint first: it registers the page list before a page is opened by its path.
-    page.goto(base_url)
-    wait_for_app(page)
+    # The entrypoint first (the login): it registers the page list before a page is opened by its
+    # path, in a new page load that the login cookie keeps logged in.
+    browser_login(page, base_url)
+    page.wait_for_function("() => document.cookie.includes('aidwatch_session=')")
     page.goto(f"{base_url}/funds")
     wait_for_app(page)
 

@@ -188,15 +188,15 @@ def test_missing_drop_folder_is_a_warning(monkeypatch, tmp_path):
 
 
 @pytest.mark.browser
-def test_page_opens_from_a_finding_in_chromium(run_dashboard, browser_page, wait_for_app,
-                                               integrity_run, tmp_path):
+def test_page_opens_from_a_finding_in_chromium(run_dashboard, browser_page, browser_login,
+                                               wait_for_app, integrity_run, tmp_path):
     drop, out, findings = integrity_run
     fid = _finding(findings, "handled_relative_case")
     base_url = run_dashboard(drop, out)
     page = browser_page
 
-    page.goto(f"{base_url}/graph?finding={fid}")
-    wait_for_app(page)
+    # The link is kept through the login (关系图谱 is a district role's page).
+    browser_login(page, base_url, path=f"graph?finding={fid}")
     page.get_by_role("heading", name="关系图谱").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     # The evidence path is drawn: a legend entry and a thick red line in the SVG.

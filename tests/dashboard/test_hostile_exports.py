@@ -141,6 +141,13 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
         assert table["查询结果"].to_list() == ["已列入"]
         exports["失信查询"] = ("member_query_download",
                            lambda t=table: ui.excel_bytes({"查询结果": t}))
+        from analytics.access import Viewer
+        from analytics.views import audit_log
+
+        # the hostile run's imports, runs and moves are in the log, by hostile names
+        log = audit_log.entries(workspace.store, Viewer(name=run.name, role="discipline"))
+        assert log.height > 0
+        exports["审计日志"] = ("audit_export", lambda t=log: ui.excel_bytes({"审计日志": t}))
         from analytics import file_audit_report
         from analytics.store import file_audit as audits
         from analytics.views import file_audit as audit

@@ -13,10 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import reader, runs, tracking
 from analytics.reference import PROJECT_ROOT
-from analytics.store import Workspace
+from analytics.store import Workspace, accounts
 from analytics.store.findings import runs_frame, states_frame
 from analytics.views import funds as view
-from dashboard import data, ui
+from dashboard import auth, data, ui
+from tests.conftest import TEST_PASSWORD
+from tests.dashboard.conftest import SUPERVISOR
 
 PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "import_data.py")
 RUN_KEY = "import_run"
@@ -100,8 +102,9 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
     # in triage.
     (out,) = run_folders(ws)
     assert out.name == "000001"
+    # ... recorded under the logged-in user's name
     assert runs_frame(ws.store).select("id", "kind", "origin", "by", "status").rows() == [
-        (1, "check", "browser", "浏览器用户", "ok")]
+        (1, "check", "browser", SUPERVISOR.name, "ok")]
     elsewhere = outputs_elsewhere(drop, tmp_path)
     for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
         assert (out / name).read_bytes() == (elsewhere / name).read_bytes(), name
@@ -130,7 +133,7 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
     row = listed.row(0, named=True)
     assert (row["编号"], row["来源"], row["操作人"], row["数据来源"], row["检查基准日"],
             row["检查范围"], row["线索数"], row["备注"]) == (
-        1, "浏览器", "浏览器用户", str(drop), "2026-03-31", "全部", findings.height, "")
+        1, "浏览器", SUPERVISOR.name, str(drop), "2026-03-31", "全部", findings.height, "")
 
 
 def test_the_record_lists_the_check_runs_of_the_command_line_too(monkeypatch, drop, tmp_path,
@@ -215,11 +218,25 @@ def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tm
     assert not at.get("progress")
 
 
-def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_path):
+def logged_in_app(ws: Workspace, role: str = "civil_affairs") -> AppTest:
+    """The whole app (app.py), logged in as an account of ``role`` of the workspace: the login
+    session's token, as the login form leaves it in the browser session."""
+    accounts.add_user(ws.store, username=role, display_name=f"测试{role}", role=role,
+                      password=TEST_PASSWORD, by="测试")
+    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=120)
+    at.session_state[auth.TOKEN_KEY] = accounts.start_session(ws.store, role)
+    return at
+
+
+def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_path, ws):
     run = Controlled(monkeypatch, drop, tmp_path)
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "no-run-yet"))
-    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=120).run()
+    at = logged_in_app(ws).run()
+    assert not at.exception, at.exception
+    assert at.session_state[auth.VIEWER_KEY].account == "civil_affairs"  # the account's
+    # Only an administrator chooses folders: the folders in use are the session's.
+    assert not [t for t in at.sidebar.text_input if t.key in (ui.DROP_KEY, ui.OUT_KEY)]
     at.switch_page("screens/import_data.py").run()
     at = at.button(key=RUN_KEY).click().run()
     assert not at.exception, at.exception
@@ -231,12 +248,12 @@ def test_a_run_is_followed_in_the_sidebar_of_other_pages(monkeypatch, drop, tmp_
     assert at.title[0].value == "总览"
     (bar,) = at.sidebar.get("progress")
     assert "身故仍在册" in bar.proto.text
-    assert at.sidebar.text_input(key=ui.OUT_KEY).value == str(tmp_path / "no-run-yet")
+    assert at.session_state[ui.OUT_KEY] == str(tmp_path / "no-run-yet")
 
     out = run.finish()
     at.run()
     assert not at.exception, at.exception
-    assert at.sidebar.text_input(key=ui.OUT_KEY).value == str(out)
+    assert at.session_state[ui.OUT_KEY] == str(out)
     assert at.title[0].value == "总览" and not at.sidebar.get("progress")
     assert [t.value for t in at.toast] == ["检查完成，各页面已切换到本次结果。"]
     assert JOB_KEY not in at.session_state
@@ -287,11 +304,17 @@ def test_partial_drop_folder_offers_no_run(monkeypatch, small_drop, tmp_path):
 
 
 def server_workspace(page) -> Path:
-    """The workspace of the server a browser test drives (its own private folder's), found
-    from the run it shows: WORKSPACE/runs/<run id>."""
+    """The workspace of the server a browser test drives, found from the run its sidebar shows
+    (an administrator's: only they see the folders): WORKSPACE/runs/<run id>."""
     run = Path(page.get_by_role("textbox", name="检查结果文件夹").input_value())
     assert run.parent.name == "runs" and run.name.isdigit(), run
     return run.parent.parent
+
+
+def new_browser_page(chromium):
+    """Another browser (a context of its own: its own cookies, so its own login)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    return context, context.new_page()
 
 
 def pick_run(page, wait_for_app, row: int) -> None:
@@ -305,14 +328,18 @@ def pick_run(page, wait_for_app, row: int) -> None:
 
 @pytest.mark.browser
 def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browser_page,
+                                                           browser_login, chromium,
                                                            wait_for_app, drop, tmp_path):
     out = tmp_path / "no-run-yet"
-    base_url = run_dashboard(drop, out, tmp_path / "runs")
+    root = tmp_path / "runs"   # the server's workspace
+    base_url = run_dashboard(drop, out, root)
     page = browser_page
 
-    page.goto(base_url)
-    wait_for_app(page)
+    # A district supervisor (民政监督) imports and runs the checks, and sees every page; the
+    # folders are an administrator's to choose, so none is in their sidebar.
+    browser_login(page, base_url, "civil_affairs")
     page.get_by_text("检查结果文件夹中还没有").first.wait_for()  # 总览 before any run
+    assert page.get_by_role("textbox", name="检查结果文件夹").count() == 0
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").click()
     page.wait_for_url("**/import_data", timeout=30_000)
     wait_for_app(page)
@@ -322,19 +349,19 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
     page.get_by_role("link", name="查看街镇").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
 
-    # The run went through the server's workspace: its run log, its outputs folder, triage.
-    root = server_workspace(page)
+    # The run went through the server's workspace, under the user's name: its run log, its
+    # outputs folder, triage.
     ws = Workspace.open(root)
     try:
         (logged,) = runs_frame(ws.store).select("id", "origin", "by", "status", "out_dir").rows()
-        assert logged[1:4] == ("browser", "浏览器用户", "ok")
+        assert logged[1:4] == ("browser", "测试民政监督（civil_affairs）", "ok")
         run = root / "runs" / logged[4]
         findings = pl.read_csv(run / "findings.csv")
         assert states_frame(ws.store).height == findings.height
     finally:
         ws.store.dispose()
-    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
-    assert page.get_by_role("textbox", name="数据文件夹").first.input_value() == str(drop)
+    # 民政监督 reads the folder the administrator set, and types no server path
+    assert page.get_by_role("textbox", name="数据文件夹").count() == 0
 
     links = page.get_by_test_id("stPageLink")
     assert [links.nth(i).inner_text().split()[-1] for i in range(links.count())] == [
@@ -363,35 +390,38 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
         ws.store.dispose()
     shutil.rmtree(gone.out)
 
-    # A new session starts on the default folders; the browser run is picked again there.
-    page.goto(f"{base_url}/import_data")
-    wait_for_app(page)
-    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(out)
-    page.get_by_role("heading", name="检查记录").wait_for()
-    grid = page.locator(".st-key-import_history [aria-rowcount]")
-    assert int(grid.get_attribute("aria-rowcount")) - 1 == 3
-    pick_run(page, wait_for_app, 0)
-    page.get_by_text("无法在各页面查看这次检查").wait_for()
-    assert page.get_by_role("button", name="在各页面查看这次检查").count() == 0
-    pick_run(page, wait_for_app, 2)
-    page.get_by_role("button", name="在各页面查看这次检查").click()
-    wait_for_app(page)
-    page.get_by_text("检查完成：").wait_for(timeout=30_000)
-    assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
-    assert page.locator('[data-testid="stException"]').count() == 0
+    # An administrator's session, in another browser, starts on the default folders (the
+    # sidebar shows the folders to an administrator only); the browser run is picked again there.
+    context, page = new_browser_page(chromium)
+    try:
+        browser_login(page, base_url, "admin", "import_data")
+        page.get_by_role("heading", name="数据导入").wait_for()  # an administrator's first page
+        assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(out)
+        page.get_by_role("heading", name="检查记录").wait_for()
+        grid = page.locator(".st-key-import_history [aria-rowcount]")
+        assert int(grid.get_attribute("aria-rowcount")) - 1 == 3
+        pick_run(page, wait_for_app, 0)
+        page.get_by_text("无法在各页面查看这次检查").wait_for()
+        assert page.get_by_role("button", name="在各页面查看这次检查").count() == 0
+        pick_run(page, wait_for_app, 2)
+        page.get_by_role("button", name="在各页面查看这次检查").click()
+        wait_for_app(page)
+        page.get_by_text("检查完成：").wait_for(timeout=30_000)
+        assert page.get_by_role("textbox", name="检查结果文件夹").input_value() == str(run)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        context.close()
 
 
 @pytest.mark.browser
-def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, wait_for_app,
-                                                 drop, tmp_path):
+def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, browser_login,
+                                                 wait_for_app, drop, tmp_path):
     base_url = run_dashboard(tmp_path / "no-drop", tmp_path / "no-run-yet", tmp_path / "runs")
     page = browser_page
 
-    page.goto(base_url)
-    wait_for_app(page)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入").click()
-    page.wait_for_url("**/import_data", timeout=30_000)
-    wait_for_app(page)
+    # An administrator: they may run the checks and see the folders in the sidebar.
+    browser_login(page, base_url, "admin", "import_data")
+    page.get_by_role("heading", name="数据导入").wait_for()  # an administrator's first page
     page.get_by_text("上传文件", exact=True).click()
     wait_for_app(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(

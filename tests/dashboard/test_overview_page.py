@@ -283,14 +283,13 @@ def test_pages_show_the_rectification_indicators_of_a_workspace_run(small_drop, 
 
 
 @pytest.mark.browser
-def test_overview_in_headless_chromium(run_dashboard, browser_page, wait_for_app, small_drop,
-                                       tmp_path):
+def test_overview_in_headless_chromium(run_dashboard, browser_page, browser_login, wait_for_app,
+                                       small_drop, tmp_path):
     out = tmp_path / "out"
     pipeline.write_outputs(pipeline.run(small_drop), out)
     base_url = run_dashboard(small_drop, out)
     p = browser_page
-    p.goto(base_url)
-    wait_for_app(p)
+    browser_login(p, base_url)
     # 总览 is the landing page, its static view first.
     p.get_by_role("heading", name="总览").wait_for()
     p.get_by_text("2026年3月实发金额（元）").wait_for()

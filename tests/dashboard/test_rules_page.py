@@ -36,12 +36,11 @@ def test_a_family_narrows_the_rules():
 
 
 @pytest.mark.browser
-def test_rules_page_in_headless_chromium(run_dashboard, browser_page, wait_for_app, small_drop,
-                                         tmp_path):
+def test_rules_page_in_headless_chromium(run_dashboard, browser_page, browser_login,
+                                         wait_for_app, small_drop, tmp_path):
     base_url = run_dashboard(small_drop, tmp_path / "out")
     page = browser_page
-    page.goto(base_url)
-    wait_for_app(page)
+    browser_login(page, base_url)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="检查规则").click()
     page.wait_for_url("**/rules", timeout=30_000)
     wait_for_app(page)
