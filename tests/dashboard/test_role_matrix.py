@@ -4,6 +4,7 @@ parameter and by export, never receiving another street's row."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import tempfile
@@ -32,14 +33,52 @@ def viewer_of(role: str, street: str) -> Viewer:
                   unit="区住房保障局" if role == "member_unit" else None)
 
 
+@pytest.fixture(scope="module")
+def hostile_run_pg(hostile_run, postgres_server, tmp_path_factory):
+    """The hostile district checked again into a workspace whose database is PostgreSQL, with
+    its published record and its file-audit session: (the run, the database URL)."""
+    from analytics import tracking
+    from analytics.reader import read_drop
+    from analytics.store import Workspace
+    from tests.conftest import new_postgres_database
+    from tests.dashboard.conftest import audit_hostile_session, publish_hostile_record
+
+    url = new_postgres_database(postgres_server)
+    root = tmp_path_factory.mktemp("hostile-pg") / "workspace"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AIDWATCH_DATABASE_URL", url)
+    try:
+        ws = Workspace.open(root)
+        try:
+            out = tracking.record_check(ws, hostile_run.drop, read_drop(hostile_run.drop),
+                                        by="测试", origin="test").out
+            publish_hostile_record(ws, hostile_run.drop)
+            session = audit_hostile_session(ws)
+        finally:
+            ws.close()
+    finally:
+        patch.undo()
+    return dataclasses.replace(hostile_run, out=out, workspace=root, audit_session=session), url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def run(request, hostile_run, monkeypatch):
+    """The hostile run, its workflow in SQLite or in PostgreSQL."""
+    if request.param == "sqlite":
+        return hostile_run
+    pg_run, url = request.getfixturevalue("hostile_run_pg")
+    monkeypatch.setenv("AIDWATCH_DATABASE_URL", url)
+    return pg_run
+
+
 @pytest.fixture
-def district(monkeypatch, hostile_run):
-    """The hostile run's folders and workspace for the pages; the street the street user has
-    (the one with most findings) and the findings of the other streets."""
-    monkeypatch.setenv("AIDWATCH_DROP", str(hostile_run.drop))
-    monkeypatch.setenv("AIDWATCH_OUT", str(hostile_run.out))
-    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(hostile_run.workspace))
-    findings = load_findings(hostile_run.out)
+def district(monkeypatch, run):
+    """The run's folders and workspace for the pages; the street the street user has (the one
+    with most findings) and the findings of the other streets."""
+    monkeypatch.setenv("AIDWATCH_DROP", str(run.drop))
+    monkeypatch.setenv("AIDWATCH_OUT", str(run.out))
+    monkeypatch.setenv("AIDWATCH_WORKSPACE", str(run.workspace))
+    findings = load_findings(run.out)
     counts = (findings.filter(pl.col("street").is_in(STREETS)).group_by("street").len()
               .sort("len", "street", descending=[True, False]))
     own = counts["street"][0]
@@ -124,8 +163,8 @@ STREET_PAGES = [p for p in PAGES if "street" in access.PAGES[p]]
 
 @pytest.mark.parametrize("page", STREET_PAGES)
 @pytest.mark.parametrize("how", ["plain", "finding", "street"])
-def test_a_street_user_never_receives_another_streets_row(district, hostile_run, downloads,
-                                                         page, how):
+def test_a_street_user_never_receives_another_streets_row(district, run, downloads, page,
+                                                         how):
     own, others = district
     other_streets = sorted(set(STREETS) - {own})
     params = {}
@@ -134,7 +173,7 @@ def test_a_street_user_never_receives_another_streets_row(district, hostile_run,
     elif how == "street":
         params["street"] = other_streets[0]
     if page == "file_audit":
-        params["session"] = str(hostile_run.audit_session)
+        params["session"] = str(run.audit_session)
     at = open_as(viewer_of("street", own), page, **params)
     assert not at.exception, at.exception
     assert [e.value for e in at.error if e.value == DENIED] == []
@@ -149,14 +188,14 @@ def test_a_street_user_never_receives_another_streets_row(district, hostile_run,
         assert own in text  # the street's own rows are there
 
 
-def test_a_street_user_may_not_move_another_streets_finding(district, hostile_run):
+def test_a_street_user_may_not_move_another_streets_finding(district, run):
     from analytics.store import Workspace
     from analytics.store.findings import states_frame
     from analytics.views import triage
     from analytics.workflow.triage import MoveError
 
     own, others = district
-    ws = Workspace.open(hostile_run.workspace)
+    ws = Workspace.open(run.workspace)
     try:
         states = states_frame(ws.store)
         row = others.row(0, named=True)
