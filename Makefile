@@ -37,7 +37,8 @@ debs:
 	  echo "Not installing$$missing (needs root and apt-get); browser, PDF and PostgreSQL tests need them."; \
 	fi
 
-demo: setup
+# The demo needs only the Python packages; the Debian packages are for the tests.
+demo: $(STAMP)
 	@# Generated aside and moved into place, so an interrupted run is not taken for a drop.
 	@if [ ! -d $(DEMO_DROP) ]; then \
 	  rm -rf $(DEMO_DROP).tmp && \

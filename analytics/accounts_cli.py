@@ -30,12 +30,12 @@ def register(sub) -> None:
     user_sub = u.add_subparsers(dest="user_command", required=True)
 
     a = user_sub.add_parser("add", help="添加账号")
-    a.add_argument("username", help="用户名（3–100 个字母、数字或 . _ -）")
-    a.add_argument("--name", required=True, help="姓名")
-    a.add_argument("--role", required=True,
+    a.add_argument("username", metavar="用户名", help="3–100 个字母、数字或 . _ -")
+    a.add_argument("--name", required=True, metavar="姓名", help="账号使用人的姓名")
+    a.add_argument("--role", required=True, metavar="角色",
                    help="角色：" + "、".join(_role_labels()) + "（或其代码）")
-    a.add_argument("--street", default=None, help="街镇账号的所属街镇")
-    a.add_argument("--unit", default=None, help="成员单位账号的单位名称")
+    a.add_argument("--street", default=None, metavar="街镇", help="街镇账号的所属街镇")
+    a.add_argument("--unit", default=None, metavar="单位", help="成员单位账号的单位名称")
     _password_option(a)
     _workspace_option(a)
 
@@ -44,11 +44,11 @@ def register(sub) -> None:
 
     for name, text in (("disable", "停用账号（其登录会话随即结束）"), ("enable", "启用账号")):
         p = user_sub.add_parser(name, help=text)
-        p.add_argument("username")
+        p.add_argument("username", metavar="用户名", help="账号的用户名")
         _workspace_option(p)
 
     pw = user_sub.add_parser("passwd", help="设置新密码（该账号的登录会话随即结束，锁定解除）")
-    pw.add_argument("username")
+    pw.add_argument("username", metavar="用户名", help="账号的用户名")
     _password_option(pw)
     _workspace_option(pw)
 

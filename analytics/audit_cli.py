@@ -25,8 +25,10 @@ def register(sub) -> None:
     _workspace_option(v)
 
     ls = audit_sub.add_parser("list", help="列出审计日志（最新的在前）")
-    ls.add_argument("--limit", type=int, default=50, help="最多列出多少条（默认 50）")
-    ls.add_argument("--action", default=None, help="只列出这一种操作（代码或中文名称）")
+    ls.add_argument("--limit", type=int, default=50, metavar="条数",
+                    help="最多列出多少条（默认 50）")
+    ls.add_argument("--action", default=None, metavar="操作",
+                    help="只列出这一种操作（代码或中文名称）")
     _workspace_option(ls)
 
 

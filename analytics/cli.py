@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -27,48 +29,226 @@ class _Progress:
         print(f"[{fraction * 100:5.1f}% {elapsed:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+# --- argparse in Chinese ------------------------------------------------------------------------
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: two for a Chinese character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_WRAP_UNITS = re.compile(r"[\x21-\x7e]+|\s+|.", re.S)  # an ASCII word, a blank run, a character
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with its own words in Chinese (用法 instead of "usage:"), its columns
+    aligned and its lines wrapped by the width Chinese characters take, not their count."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+    def add_argument(self, action):
+        if action.help is not argparse.SUPPRESS:
+            invocations = [self._format_action_invocation(action)]
+            invocations += [self._format_action_invocation(sub)
+                            for sub in self._iter_indented_subactions(action)]
+            self._action_max_length = max(self._action_max_length,
+                                          max(map(_width, invocations)) + self._current_indent)
+            self._add_item(self._format_action, [action])
+
+    def _format_action(self, action):
+        help_position = min(self._action_max_length + 2, self._max_help_position)
+        help_width = max(self._width - help_position, 11)
+        action_width = help_position - self._current_indent - 2
+        header = self._format_action_invocation(action)
+        if not action.help:
+            parts = [" " * self._current_indent + header + "\n"]
+            indent_first = 0
+        elif _width(header) <= action_width:
+            parts = [" " * self._current_indent + header
+                     + " " * (action_width - _width(header) + 2)]
+            indent_first = 0
+        else:
+            parts = [" " * self._current_indent + header + "\n"]
+            indent_first = help_position
+        if action.help and action.help.strip():
+            lines = self._split_lines(self._expand_help(action), help_width)
+            if lines:
+                parts.append(" " * indent_first + lines[0] + "\n")
+                parts += [" " * help_position + line + "\n" for line in lines[1:]]
+        elif not parts[0].endswith("\n"):
+            parts.append("\n")
+        for sub in self._iter_indented_subactions(action):
+            parts.append(self._format_action(sub))
+        return self._join_parts(parts)
+
+    def _split_lines(self, text, width):
+        """Lines of at most ``width`` columns, broken between Chinese characters or at blanks,
+        never inside an ASCII word (zh-csv, UTF-8)."""
+        lines, line = [], ""
+        for unit in _WRAP_UNITS.findall(" ".join(text.split())):
+            if line and _width(line + unit) > width:
+                lines.append(line.rstrip())
+                line = "" if unit.isspace() else unit
+            else:
+                line += unit
+        if line.strip():
+            lines.append(line.rstrip())
+        return lines
+
+
+_TYPE_NAMES = {"int": "整数", "float": "数字"}
+
+
+def _names(text: str) -> str:
+    return "、".join(part.strip() for part in text.split(","))
+
+
+def _choices(text: str) -> str:
+    return "、".join(part.strip().strip("'") for part in text.split(","))
+
+
+def _value(text: str) -> str:
+    return text.strip().strip("'\"")
+
+
+# argparse's error messages (Python 3.11 to 3.13), most specific first; anything else is passed
+# through behind "参数 …：" or as it is.
+_ERRORS: tuple[tuple[re.Pattern, object], ...] = tuple((re.compile(p, re.S), f) for p, f in (
+    (r"the following arguments are required: (.+)",
+     lambda m: f"缺少必需的参数：{_names(m[1])}"),
+    (r"argument (.+?): invalid choice: (.+?) \(choose from (.+)\)",
+     lambda m: f"参数 {m[1]} 的值“{_value(m[2])}”无效，可选：{_choices(m[3])}"),
+    (r"argument (.+?): invalid (\w+) value: (.+)",
+     lambda m: (f"参数 {m[1]} 应为{_TYPE_NAMES[m[2]]}，收到“{_value(m[3])}”"
+                if m[2] in _TYPE_NAMES else f"参数 {m[1]} 的值“{_value(m[3])}”无效")),
+    (r"argument (.+?): expected one argument",
+     lambda m: f"参数 {m[1]} 后面需要跟一个值"),
+    (r"argument (.+?): expected at most one argument",
+     lambda m: f"参数 {m[1]} 后面最多跟一个值"),
+    (r"argument (.+?): expected at least one argument",
+     lambda m: f"参数 {m[1]} 后面至少需要跟一个值"),
+    (r"argument (.+?): expected (\d+) arguments?",
+     lambda m: f"参数 {m[1]} 后面需要跟 {m[2]} 个值"),
+    (r"argument (.+?): not allowed with argument (.+)",
+     lambda m: f"参数 {m[1]} 不能与 {m[2]} 同时使用"),
+    (r"argument (.+?): ignored explicit argument (.+)",
+     lambda m: f"参数 {m[1]} 不接受值“{_value(m[2])}”"),
+    (r"unrecognized arguments: (.+)",
+     lambda m: f"无法识别的参数：{m[1]}"),
+    (r"ambiguous option: (.+?) could match (.+)",
+     lambda m: f"选项 {m[1]} 不明确，可能是：{_names(m[2])}"),
+    (r"one of the arguments (.+) is required",
+     lambda m: f"必须提供以下参数之一：{m[1]}"),
+    (r"argument (.+?): (.+)",  # a type function's own (Chinese) message
+     lambda m: f"参数 {m[1]}：{m[2]}"),
+))
+
+
+def translate_error(message: str) -> str:
+    """An argparse error message in Chinese."""
+    for pattern, build in _ERRORS:
+        match = pattern.fullmatch(message.strip())
+        if match:
+            return build(match)
+    return message
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse speaking Chinese: section headings, the -h option and error messages. Every
+    subcommand parser is one too (add_subparsers makes its parsers of the parent's class)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        add_help = kwargs.pop("add_help", True)
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                              help="显示本说明并退出")
+
+    def add_subparsers(self, **kwargs):
+        kwargs.setdefault("title", "命令")
+        kwargs.setdefault("metavar", "命令")
+        kwargs.setdefault("description", f"{self.prog} 命令 -h 可查看该命令的说明")
+        return super().add_subparsers(**kwargs)
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：{translate_error(message)}\n（{self.prog} -h 可查看说明）\n")
+
+
+# --- the commands -------------------------------------------------------------------------------
+
 def _as_of(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--as-of 应为 YYYY-MM-DD 格式的日期，收到“{text}”") from None
+        raise argparse.ArgumentTypeError(f"应为 YYYY-MM-DD 格式的日期，收到“{text}”") from None
+
+
+def _households(text: str) -> int:
+    from analytics.generate import MIN_HOUSEHOLDS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为整数，收到“{text}”") from None
+    if value < MIN_HOUSEHOLDS:
+        raise argparse.ArgumentTypeError(
+            f"演示辖区至少需要 {MIN_HOUSEHOLDS} 户救助家庭（各类植入的问题需要足够的家庭和工作人员），"
+            f"收到 {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aidwatch", description="救助资金监督审计台")
+    p = ArgumentParser(prog="aidwatch", description="救助资金监督审计台")
     sub = p.add_subparsers(dest="command", required=True)
 
-    g = sub.add_parser("generate", help="生成合成的演示辖区数据")
-    g.add_argument("--out", required=True, type=Path, help="输出文件夹")
-    g.add_argument("--households", type=int, default=3000, help="家庭户数（默认 3000）")
-    g.add_argument("--seed", type=int, default=7, help="随机种子（相同种子生成相同数据）")
-    g.add_argument("--format", choices=("csv", "xlsx", "zh-csv", "parquet"), default="csv")
-    g.add_argument("--months", type=int, default=6, help="发放批次月数（默认 6）")
-    g.add_argument("--end-month", default="2026-10", help="最后一个发放月份 YYYY-MM")
-    g.add_argument("--quiet", action="store_true")
+    g = sub.add_parser("generate", help="生成合成的演示辖区数据",
+                       description="生成合成的演示辖区数据（含植入的问题及其答案清单）")
+    g.add_argument("folder", nargs="?", type=Path, metavar="输出文件夹",
+                   help="演示数据写入的文件夹（也可用 --out 指定）")
+    g.add_argument("--out", type=Path, metavar="文件夹", help="同“输出文件夹”")
+    g.add_argument("--households", type=_households, default=3000, metavar="户数",
+                   help="救助家庭户数（默认 3000）")
+    g.add_argument("--seed", type=int, default=7, metavar="种子",
+                   help="随机种子（相同种子生成相同数据，默认 7）")
+    g.add_argument("--format", choices=("csv", "xlsx", "zh-csv", "parquet"), default="csv",
+                   help="文件格式：csv（英文表头，UTF-8）、zh-csv（中文表头，GB18030）、"
+                        "xlsx（Excel）、parquet（默认 csv）")
+    g.add_argument("--months", type=int, default=6, metavar="月数", help="发放批次月数（默认 6）")
+    g.add_argument("--end-month", default="2026-10", metavar="YYYY-MM",
+                   help="最后一个发放月份（默认 2026-10）")
+    g.add_argument("--quiet", action="store_true", help="不显示进度")
 
-    c = sub.add_parser("check", help="对一批数据运行全部检查")
-    c.add_argument("data_dir", type=Path)
-    c.add_argument("--out", required=True, type=Path)
-    c.add_argument("--as-of", type=_as_of, default=None, help="检查基准日 YYYY-MM-DD")
+    c = sub.add_parser("check", help="对一批数据运行全部检查",
+                       description="读入一批数据，运行检查，写出线索、拒收记录、指标和检查汇总")
+    c.add_argument("data_dir", type=Path, metavar="数据文件夹", help="各系统导出的数据文件所在文件夹")
+    c.add_argument("--out", required=True, type=Path, metavar="文件夹", help="检查结果写入的文件夹")
+    c.add_argument("--as-of", type=_as_of, default=None, metavar="YYYY-MM-DD",
+                   help="检查基准日（默认取应发名册和资金实发明细中最后一个月的月末；"
+                        "不能早于数据的第一个发放月份）")
     c.add_argument("--strict", action="store_true", help="有任何被拒行即以状态 2 退出")
-    c.add_argument("--only", default="", help="只运行这些类别或检查项，逗号分隔")
-    c.add_argument("--quiet", action="store_true")
+    c.add_argument("--only", default="", metavar="类别或检查项",
+                   help="只运行这些类别或检查项，逗号分隔")
+    c.add_argument("--quiet", action="store_true", help="不显示进度")
     _workspace_option(c)
 
     i = sub.add_parser("import", help="把一批数据导入工作区，保存为不可更改的快照")
-    i.add_argument("data_dir", type=Path)
-    i.add_argument("--label", default=None, help="在运行记录中显示的名称（默认：文件夹名）")
-    i.add_argument("--quiet", action="store_true")
+    i.add_argument("data_dir", type=Path, metavar="数据文件夹", help="各系统导出的数据文件所在文件夹")
+    i.add_argument("--label", default=None, metavar="名称",
+                   help="在运行记录中显示的名称（默认：文件夹名）")
+    i.add_argument("--quiet", action="store_true", help="不显示进度")
     _workspace_option(i)
 
     r = sub.add_parser("runs", help="列出工作区的运行记录（导入与检查）")
-    r.add_argument("--limit", type=int, default=50, help="最多列出多少条（默认 50）")
+    r.add_argument("--limit", type=int, default=50, metavar="条数", help="最多列出多少条（默认 50）")
     _workspace_option(r)
 
     y = sub.add_parser("replay", help="从快照重新运行一次检查，比较线索是否完全相同")
-    y.add_argument("run", type=int, help="运行记录中的编号（见 aidwatch runs）")
-    y.add_argument("--quiet", action="store_true")
+    y.add_argument("run", type=int, metavar="编号", help="运行记录中的编号（见 aidwatch runs）")
+    y.add_argument("--quiet", action="store_true", help="不显示进度")
     _workspace_option(y)
 
     from analytics import accounts_cli, audit_cli
@@ -79,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _workspace_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", type=Path, default=None,
+    parser.add_argument("--workspace", type=Path, default=None, metavar="文件夹",
                         help="工作区文件夹（默认取环境变量 AIDWATCH_WORKSPACE 或设置中的位置）")
 
 
@@ -97,12 +277,44 @@ def _workspace(args: argparse.Namespace):
 def _generate(args: argparse.Namespace) -> int:
     from analytics.generate import generate
 
-    summary = generate(args.out, households=args.households, seed=args.seed, fmt=args.format,
-                       months=args.months, end_month=args.end_month,
-                       progress=_Progress(args.quiet))
-    print(f"已生成演示辖区数据：{args.out}")
-    print(summary)
+    if args.folder is not None and args.out is not None and args.folder != args.out:
+        print("错误：输出文件夹和 --out 只需给出一个（两者不同）", file=sys.stderr)
+        return 2
+    out = args.folder if args.folder is not None else args.out
+    if out is None:
+        print("错误：请给出输出文件夹（aidwatch generate 文件夹，或 --out 文件夹）", file=sys.stderr)
+        return 2
+    try:
+        summary = generate(out, households=args.households, seed=args.seed, fmt=args.format,
+                           months=args.months, end_month=args.end_month,
+                           progress=_Progress(args.quiet))
+    except ValueError as exc:  # the generator's own refusals are Chinese and name no data
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    print(generate_summary_text(summary))
     return 0
+
+
+def generate_summary_text(summary) -> str:
+    """What ``aidwatch generate`` made, in Chinese (analytics.generate.GenerateSummary)."""
+    from analytics.formats import count
+
+    rows = summary.rows
+    companions = [f for f in summary.files if f in ("truth.csv", "lookalikes.csv")]
+    tables = len(summary.files) - len(companions)
+    lines = [
+        f"已生成演示辖区数据（随机种子 {summary.seed}，格式 {summary.fmt}）：",
+        f"  救助家庭 {count(summary.households)} 户，人员 {count(rows.get('persons', 0))} 人，"
+        f"案件 {count(rows.get('cases', 0))} 件，工作人员 {count(rows.get('staff', 0))} 人，"
+        f"实发流水 {count(rows.get('ledger', 0))} 笔",
+        f"  写入文件 {len(summary.files)} 个：数据表 {tables} 个，另有生成器的答案清单 "
+        f"{len(companions)} 个（truth.csv：植入的问题 {count(summary.truth)} 条；lookalikes.csv："
+        f"形似问题、不应报出的记录 {count(summary.lookalikes)} 条；检查不读取这些文件）",
+        f"  文件夹：{summary.out}",
+        f"  默认检查基准日：{summary.as_of.isoformat()}",
+        f"下一步：aidwatch check {summary.out} --out 结果文件夹",
+    ]
+    return "\n".join(lines)
 
 
 def out_dir_problem(out: Path) -> str | None:
@@ -140,7 +352,7 @@ def _check(args: argparse.Namespace) -> int:
     if problem:
         print(f"错误：{problem}", file=sys.stderr)
         return 2
-    from analytics import tracking
+    from analytics import runs, tracking
     from analytics.reader import read_drop
 
     progress = _Progress(args.quiet)
@@ -148,14 +360,21 @@ def _check(args: argparse.Namespace) -> int:
     rejects = read.rejects
     if args.strict and rejects.height:
         pipeline.write_rejects(rejects, args.out)
-        print(f"错误：严格模式下发现 {rejects.height} 个被拒单元格，已写入 {args.out / 'rejects.csv'}，"
+        print(f"错误：严格模式下发现 {rejects.height:,} 个被拒单元格，已写入 {args.out / 'rejects.csv'}，"
               "请修正后重新导出。", file=sys.stderr)
         return 2
+    note = pipeline.as_of_note(read.tables, args.as_of)
+    if note is not None and note.level == "refuse":
+        print(f"错误：{note.message}", file=sys.stderr)
+        return 2
+    if note is not None:
+        print(f"注意：{note.message}", file=sys.stderr)
     ws = _workspace(args)
     recorded = tracking.record_check(
         ws, args.data_dir.resolve(), read, by=tracking.who(), origin="cli", as_of=args.as_of,
         only=only, progress=lambda m, f: progress(m, 0.4 + 0.6 * f))
     pipeline.write_outputs(recorded.outcome, args.out)
+    runs.mark_outputs(args.out, recorded.run_id)
     _print_summary(recorded.outcome, args.out)
     counts = recorded.ingested.counts
     print(f"已记入工作区（运行编号 {recorded.run_id}）：新线索 {counts.get('new', 0)} 条，"
@@ -175,7 +394,7 @@ def _import(args: argparse.Namespace) -> int:
     sid, files = tracking.import_drop(ws, args.data_dir.resolve(), read, by=tracking.who(),
                                       origin="cli", label=args.label)
     print(f"已导入工作区：快照 {sid[:12]}，{len(files)} 个文件，"
-          f"{sum(read.tables[t].height for t in read.tables):,} 行，被拒单元格 {read.rejects.height} 个")
+          f"{sum(read.tables[t].height for t in read.tables):,} 行，被拒单元格 {read.rejects.height:,} 个")
     return 0
 
 
@@ -223,15 +442,19 @@ def _replay(args: argparse.Namespace) -> int:
 def _print_summary(outcome, out: Path) -> None:
     import polars as pl
 
+    from analytics.amounts import money_at_risk_fen
+    from analytics.formats import count, money_fen
+
     s = outcome.summary
     ran = s.filter(pl.col("skipped").is_null())
     skipped = s.filter(pl.col("skipped").is_not_null())
-    fen = int(outcome.findings.get_column("amount_fen").sum() or 0)
+    fen = money_at_risk_fen(outcome.findings)
     print(f"检查基准日：{outcome.drop.as_of.isoformat()}")
-    print(f"读取 {len(outcome.read.files)} 个文件，被拒单元格 {outcome.read.rejects.height} 个")
-    print(f"运行检查 {ran.height} 项，发现线索 {outcome.findings.height} 条，涉及金额 {fen / 100:,.2f} 元")
+    print(f"读取 {len(outcome.read.files)} 个文件，被拒单元格 {count(outcome.read.rejects.height)} 个")
+    print(f"运行检查 {ran.height} 项，发现线索 {count(outcome.findings.height)} 条，"
+          f"涉及金额 {money_fen(fen)} 元（同一笔流水只计一次，汇总金额不符不重复计入）")
     for row in ran.filter(pl.col("findings") > 0).iter_rows(named=True):
-        print(f"  {row['title']}（{row['check_id']}）：{row['findings']} 条")
+        print(f"  {row['title']}（{row['check_id']}）：{count(row['findings'])} 条")
     for row in skipped.iter_rows(named=True):
         print(f"  跳过 {row['title']}（{row['check_id']}）：{row['skipped']}")
     if "note" in s.columns:  # a check that ran on part of its rows says which part it left out

@@ -93,6 +93,8 @@ def excel_bytes(frames: Mapping[str, pl.DataFrame], *, float_precision: int | No
     string."""
     import xlsxwriter
 
+    from analytics import formats
+
     options: dict = {"autofit": True, "freeze_panes": (1, 0)}
     if float_precision is not None:
         options["float_precision"] = float_precision
@@ -101,7 +103,12 @@ def excel_bytes(frames: Mapping[str, pl.DataFrame], *, float_precision: int | No
     buffer = io.BytesIO()
     with xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS) as workbook:
         for sheet, frame in frames.items():
-            neutralise(frame).write_excel(workbook, worksheet=sheet, **options)
+            shown = neutralise(frame)
+            # Money as #,##0.00, counts as #,##0, scores 0.0...: one format per kind of figure,
+            # read from the header's unit (analytics.formats), never General or text.
+            column_formats = formats.excel_formats(shown)
+            shown.write_excel(workbook, worksheet=sheet, column_formats=column_formats or None,
+                              **options)
     return buffer.getvalue()
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from analytics import export
+from analytics import export, formats
 from analytics.report import DISTRICT_NAME, FONT_FAMILY, NUMERALS, _document
 from analytics.store.file_audit import SESSION_STATES
 from analytics.views import file_audit as v
@@ -118,14 +118,21 @@ def _progress_sentence(view: v.SessionView) -> str:
 # --- the PDF -----------------------------------------------------------------------------------
 
 def _text(value) -> str:
+    """A cell as the PDF prints it: a count with thousands separators (1,376), empty as —."""
     if value is None:
-        return "—"
+        return formats.DASH
+    if isinstance(value, int) and not isinstance(value, bool):
+        return formats.count(value)
     return str(value)
 
 
 def _rows(frame: pl.DataFrame, columns: list[str] | None = None) -> list[list[str]]:
+    """The rows as text; a 序号 stays a plain number. Case numbers and notes are cut into lines
+    by analytics.report's table, never inside a case number."""
     frame = frame if columns is None else frame.select(columns)
-    return [[_text(x) for x in r] for r in frame.iter_rows()]
+    plain = [c == "序号" for c in frame.columns]
+    return [[str(x) if keep and x is not None else _text(x) for x, keep in zip(r, plain)]
+            for r in frame.iter_rows()]
 
 
 def session_pdf(view: v.SessionView, *, generated: date) -> bytes:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import calendar as _cal
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from analytics import reference
+from analytics import amounts, reference
 from analytics.model import Drop
 from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA, STREETS
 from checks.common import due_date, paid_rows
@@ -46,7 +46,9 @@ class Indicator:
     unit: str           # 比率 (0–1), 每千笔, 元, 件, 个, 次, 户, 分
     better: str         # higher | lower | "" (context, never scored)
     kind: str           # flow: within the period; stock: at the period's end
-    definition: str
+    # The definition, with the settings it depends on as {placeholders} (SETTING_TEXTS): a reader
+    # sees what a setting means and its value, never its key in the settings file.
+    text: str
     numerator: str
     denominator: str    # "—": the value is the numerator itself
 
@@ -54,11 +56,21 @@ class Indicator:
     def has_denominator(self) -> bool:
         return self.denominator != "—"
 
+    @property
+    def definition(self) -> str:
+        """The definition with the settings in force written in (data/settings.toml)."""
+        return self.explained(reference.load_settings())
+
+    def explained(self, settings: reference.Settings) -> str:
+        return self.text.format_map(setting_texts(settings))
+
 
 _ACTIVE = ("期末处于救助期的案件：期末日前已审批，现状态为在册，或现状态为终止而终止日期晚于期末日"
            "（期末日为该期最后一天，晚于检查基准日的取检查基准日）")
 _LEADS = ("至期末已发生、检查基准日仍存在的{family}类线索数；线索按其月份归期，未填月份的视为检查基准日"
-          "所在月份。分母为期末处于救助期的案件数，综合得分按“每案件线索数”比较不同规模的街镇")
+          "所在月份。分母为期末处于救助期的案件数，综合得分按“每案件线索数”比较不同规模的街镇。"
+          "本次运行未包含全部{family}类检查时为“未检查”（空白），不按0计")
+_UNCHECKED = "本次运行未包含全部{family}类检查时为“未检查”（空白），不按0计"
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("cases_active", "在册案件数", "件", "", "stock", _ACTIVE + "。",
@@ -67,25 +79,27 @@ INDICATORS: tuple[Indicator, ...] = (
               "资金实发明细中状态为成功的拨付金额合计，按发放月份和实发明细的街镇归期（退票不计）。",
               "成功拨付金额（元）", "—"),
     Indicator("approval_on_time_rate", "审批及时率", "比率", "higher", "flow",
-              "审批日期不晚于受理日后第20个工作日（有特殊情形的第45个；工作日按国务院节假日安排，"
-              "含调休上班日，受理日不计）的案件占比。已审批的案件按审批日期归期；至检查基准日已超过"
+              "审批日期不晚于审批时限（受理日后第{approval_days}个工作日，有特殊情形的第"
+              "{approval_special_days}个；工作日按国务院节假日安排，含调休上班日，受理日不计）的案件占比。已审批的案件按审批日期归期；至检查基准日已超过"
               "时限仍在申请中的案件计为不及时，归入超时首日所在的期。审批期限需用到工作日历未收录"
               "年份的案件不作判断，不计入分子和分母。",
               "按时审批的案件数", "本期审批的案件数与本期超时仍未审批的案件数之和"),
     Indicator("disbursement_on_time_rate", "发放及时率", "比率", "higher", "flow",
-              "在救助目录范围内的成功拨付中，拨付日期不晚于当月规定发放日（设置文件 "
-              "payment_due_day）的笔数占比，按发放月份和实发明细的街镇归期。",
+              "在救助目录范围内的成功拨付中，拨付日期不晚于当月规定发放日（{payment_due_day}）的"
+              "笔数占比，按发放月份和实发明细的街镇归期。",
               "按时拨付笔数", "范围内成功拨付笔数"),
     Indicator("funds_findings_per_1000", "资金线索率", "每千笔", "lower", "flow",
-              "资金比对类线索数除以成功拨付笔数再乘以1000；线索按其发放月份和街镇归期。",
+              "资金比对类线索数除以成功拨付笔数再乘以1000；线索按其发放月份和街镇归期。"
+              + _UNCHECKED.format(family="资金比对") + "。",
               "资金比对类线索数", "成功拨付笔数"),
     Indicator("money_at_risk", "涉及金额", "元", "lower", "flow",
               "本期各类线索的涉及金额合计：同一流水号只计一次（取最大）；汇总金额不符是其他线索的"
-              "汇总，不计入；未填月份的线索计入检查基准日所在的期。",
+              "汇总，不计入；未填月份的线索计入检查基准日所在的期。只运行了部分检查时，只含已运行的"
+              "检查发现的线索。",
               "涉及金额（元）", "—"),
     Indicator("visit_compliance_rate", "探访合规率", "比率", "higher", "stock",
-              "期末处于救助期的案件中，最近一次探访（无探访记录的自审批日起算）加探访周期（困难程度"
-              "高1个月、中3个月、低或未填6个月，日按月末截取）不早于期末日的案件占比。",
+              "期末处于救助期的案件中，最近一次探访（无探访记录的自审批日起算）加探访周期（"
+              "{visit_cycles}；日按月末截取）不早于期末日的案件占比。",
               "未逾期的案件数", "期末处于救助期的案件数"),
     Indicator("integrity_leads", "廉洁风险线索", "个", "lower", "stock",
               _LEADS.format(family="廉洁风险") + "。", "廉洁风险线索数", "期末处于救助期的案件数"),
@@ -112,13 +126,14 @@ INDICATORS: tuple[Indicator, ...] = (
                                ("published", "失信公布", "公布"),
                                ("repaired", "信用修复", "信用修复"))),
     Indicator("trainings_held", "培训次数", "次", "", "flow",
-              "培训记录中本期举办的培训次数；全年少于设置文件 trainings_per_year 次的街镇在年度评价中"
-              "标注。区民政局举办的培训只计入全区。",
+              "培训记录中本期举办的培训次数；全年少于规定次数（{trainings_per_year}）的街镇在年度"
+              "评价中标注。区民政局举办的培训只计入全区。",
               "培训次数", "—"),
     Indicator("composite_score", "综合得分", "分", "higher", "flow",
-              "设置文件 [indicators.weights] 所列各项得分的加权平均（权重按参与计分的项归一）。比率类"
-              "得分为比率×100；越少越好的项（资金线索率，廉洁风险、动态管理线索按每案件线索数）得分为"
-              "100×(1−本单位值÷十个街镇中的最大值)，最大值为0时得100分；缺值的项不参与计分。",
+              "各项得分的加权平均（权重：{weights}；按参与计分的项归一）。比率类得分为比率×100，"
+              "整改复发率为(1−比率)×100；越少越好的项（资金线索率，廉洁风险、动态管理线索按每个在册"
+              "案件的线索数）得分为100×(1−本单位值÷十个街镇中的最大值)，最大值为0时得100分。没有值的"
+              "项（包括本次运行没有包含其所属类别全部检查的项）不参与计分，其权重不计入。",
               "加权得分之和", "参与计分的权重之和"),
     *(Indicator(f"circle_{n}", f"{name}户数", "户", "", "stock",
                 f"检查基准日按 data/circles.toml 的规则归入{name}的家庭户数（每户只归入第一个满足"
@@ -128,18 +143,122 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 BY_NAME: dict[str, Indicator] = {i.name: i for i in INDICATORS}
 FAMILY_LEADS = {"integrity_leads": "integrity", "dynamic_leads": "dynamic"}
+# Indicators that count the findings of one family of checks: "未检查" (blank) when a run did not
+# include every check of the family, never 0.
+FAMILY_INDICATORS = {"funds_findings_per_1000": "funds", **FAMILY_LEADS}
 # The 失信名单 indicators: the move of a record each counts (analytics.store.dishonesty).
 DISHONESTY_MOVES = {"dishonesty_proposed": "create", "dishonesty_published": "publish",
                     "dishonesty_repaired": "repair"}
 
 
-def definitions_table() -> pl.DataFrame:
-    """The one table of definitions, with Chinese headers, as the pages and the PDF show it."""
+def setting_texts(settings: reference.Settings) -> dict[str, str]:
+    """The settings the definitions depend on, each as its meaning and value in Chinese."""
+    cycles = settings.visit_cycle_months
+    cycle_text = "、".join(f"{k}{v}个月" for k, v in cycles.items())
+    if "低" in cycles:
+        cycle_text += "，未填的按低"
+    weights = "、".join(f"{BY_NAME[k].title} {v:g}" for k, v in settings.indicator_weights.items()
+                        if k in BY_NAME)
+    return {
+        "payment_due_day": f"现定为每月{settings.payment_due_day}日",
+        "approval_days": str(settings.approval_deadline_working_days),
+        "approval_special_days": str(settings.approval_deadline_special_working_days),
+        "visit_cycles": f"按困难程度：{cycle_text}",
+        "trainings_per_year": f"现定为每年{settings.trainings_per_year}次",
+        "weights": weights,
+    }
+
+
+DIRECTIONS = {"higher": "越高越好", "lower": "越低越好"}
+
+
+def definitions_table(settings: reference.Settings | None = None) -> pl.DataFrame:
+    """The one table of definitions, with Chinese headers, as the pages and the PDF show it: the
+    settings a definition depends on written in as their meaning and value; the code last, as
+    indicators.csv names the indicator."""
+    settings = settings or reference.load_settings()
     return pl.DataFrame(
-        [(i.title, i.name, i.unit, {"higher": "越高越好", "lower": "越低越好"}.get(i.better, "参考"),
-          "期内累计" if i.kind == "flow" else "期末时点", i.definition, i.numerator, i.denominator)
+        [(i.title, i.unit, DIRECTIONS.get(i.better, "参考"),
+          "期内累计" if i.kind == "flow" else "期末时点", i.explained(settings), i.numerator,
+          i.denominator, i.name)
          for i in INDICATORS],
-        schema=["指标", "代码", "单位", "方向", "口径", "定义", "分子", "分母"], orient="row")
+        schema=["指标", "单位", "方向", "口径", "定义", "分子", "分母", "代码"], orient="row")
+
+
+# --- which checks a run included ---------------------------------------------------------------
+
+def unchecked_families(checks: Collection[str] | None,
+                       skipped: Collection[str] = ()) -> dict[str, str]:
+    """family -> its Chinese title, for each family of checks whose findings a run cannot be
+    counted on: not every check of the family was in the run (``checks``: the check ids the
+    run included, as its checks.csv lists them; None: every check), or every one of them was
+    skipped (``skipped``: check ids skipped for a missing table)."""
+    from checks.registry import FAMILIES, ordered
+
+    specs = ordered()
+    ran = None if checks is None else set(checks)
+    out = {}
+    for family, title in FAMILIES.items():
+        ids = [s.check_id for s in specs if s.family == family]
+        if (ran is not None and not set(ids) <= ran) or set(ids) <= set(skipped):
+            out[family] = title
+    return out
+
+
+def unchecked_indicators(checks: Collection[str] | None,
+                         skipped: Collection[str] = ()) -> dict[str, str]:
+    """indicator -> the title of its family of checks, for the indicators a run left unchecked
+    (:func:`unchecked_families`)."""
+    families = unchecked_families(checks, skipped)
+    return {name: families[f] for name, f in FAMILY_INDICATORS.items() if f in families}
+
+
+def blank_unchecked(table: pl.DataFrame, checks: Collection[str] | None,
+                    skipped: Collection[str] = (),
+                    weights: dict[str, float] | None = None) -> pl.DataFrame:
+    """indicators.csv with the indicators of families a run did not check blank (value,
+    numerator and denominator), and the composite score recomputed without them. A table
+    computed with the run's checks (compute(..., checks=...)) comes back unchanged; one written
+    before (where a family not run counted 0 findings and scored 100) is corrected."""
+    names = list(unchecked_indicators(checks, skipped))
+    target = pl.col("indicator").is_in(names)
+    if not names or table.filter(target & pl.col("numerator").is_not_null()).is_empty():
+        return table
+    blank = table.with_columns(
+        *(pl.when(target).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("value", "numerator", "denominator")))
+    weights = weights if weights is not None else reference.load_settings().indicator_weights
+    others = blank.filter(pl.col("indicator") != "composite_score")
+    composite = (blank.filter(pl.col("indicator") == "composite_score")
+                 .select("street", "period", "indicator")
+                 .join(_composite(others, weights), on=["street", "period"], how="left"))
+    scores = _values(composite).select("street", "period", "indicator", "value", "numerator",
+                                       "denominator")
+    return (blank.join(scores, on=["street", "period", "indicator"], how="left", suffix="_new")
+            .with_columns(*(pl.when(pl.col("indicator") == "composite_score")
+                            .then(pl.col(f"{c}_new")).otherwise(pl.col(c)).alias(c)
+                            for c in ("value", "numerator", "denominator")))
+            .with_columns(pl.col("value").round(6), pl.col("numerator").round(6),
+                          pl.col("denominator").round(6))
+            .select(table.columns)
+            .cast(table.schema))
+
+
+def left_out(values: pl.DataFrame, weights: dict[str, float] | None = None) -> pl.DataFrame:
+    """street, period, left_out: the weighted indicators the composite score of each street and
+    period did not count (no value: not computed, not checked, or no denominator), as a list of
+    indicator names in the order of the weights."""
+    weights = weights if weights is not None else reference.load_settings().indicator_weights
+    names = [n for n in weights if n in BY_NAME]
+    order = {n: i for i, n in enumerate(names)}
+    missing = (values.filter(pl.col("indicator").is_in(names))
+               .filter(pl.col("value").is_null())
+               .sort(pl.col("indicator").replace_strict(order, return_dtype=pl.Int32))
+               .group_by("street", "period", maintain_order=True)
+               .agg(pl.col("indicator").alias("left_out")))
+    return (values.select("street", "period").unique(maintain_order=True)
+            .join(missing, on=["street", "period"], how="left")
+            .with_columns(pl.col("left_out").fill_null(pl.lit([], pl.List(pl.String)))))
 
 
 # --- periods ------------------------------------------------------------------------------------
@@ -277,14 +396,7 @@ def _funds_findings_per_1000(ctx: _Context) -> Part:
 
 
 def _money_at_risk(ctx: _Context) -> Part:
-    f = (ctx.findings.lazy()
-         .filter((pl.col("check_id") != "control_total_mismatch")
-                 & pl.col("amount_fen").is_not_null())
-         .with_columns(ctx.finding_months().alias("month")))
-    per_txn = (f.filter(pl.col("txn_id").is_not_null())
-               .sort("txn_id", pl.col("amount_fen"), "check_id", descending=[False, True, False])
-               .unique("txn_id", keep="first"))
-    rows = pl.concat([per_txn, f.filter(pl.col("txn_id").is_null())])
+    rows = amounts.at_risk_rows(ctx.findings).with_columns(ctx.finding_months().alias("month"))
     return _flow(ctx, rows.select("street", "month", num=pl.col("amount_fen") / 100, den=None))
 
 
@@ -301,10 +413,7 @@ def _visit_compliance(ctx: _Context) -> Part:
 
 def _leads(family: str) -> Callable[[_Context], Part]:
     def build(ctx: _Context) -> Part:
-        from checks.registry import ordered
-
-        if all(s.skip_reason(ctx.drop) for s in ordered() if s.family == family):
-            return None  # every check of the family lacked a table: unknown, not zero
+        # A family not run, or every check of it lacking a table: compute() leaves it blank.
         ends = _ends(ctx).with_columns(pl.col("end").dt.strftime("%Y-%m").alias("end_month"))
         counts = (ctx.findings.lazy().filter(pl.col("family") == family)
                   .with_columns(ctx.finding_months().alias("month"))
@@ -595,7 +704,8 @@ def _values(long: pl.DataFrame) -> pl.DataFrame:
 
 
 def compute(drop: Drop, findings: pl.DataFrame,
-            workflow: pl.DataFrame | None = None) -> pl.DataFrame:
+            workflow: pl.DataFrame | None = None,
+            checks: Collection[str] | None = None) -> pl.DataFrame:
     """indicators.csv: street, period, indicator, value, numerator, denominator.
 
     ``findings`` needs check_id, family, street, month, txn_id and amount_fen (the engine's
@@ -603,9 +713,17 @@ def compute(drop: Drop, findings: pl.DataFrame,
     far (analytics.workflow.followup.rectification_facts: street, month, on_time, recurred), for
     a run in a workspace, with, in rows whose ``dishonesty_move`` is set (create, publish or
     repair), the 失信名单 records moved per street and month (``records``); without it the
-    rectification and 失信名单 indicators are blank."""
+    rectification and 失信名单 indicators are blank. ``checks``: the check ids the run included
+    (its summary's check_id; None: every check); the indicators that count the findings of a
+    family not wholly included, or whose every check lacked a table, are blank ("未检查"), and
+    the composite score is weighted over the indicators that have a value."""
+    from checks.registry import ordered
+
     ctx = _Context(drop, findings, period_table(drop), workflow)
-    parts: dict[str, Part] = {name: build(ctx) for name, build in _BUILDERS.items()}
+    skipped = [s.check_id for s in ordered() if s.skip_reason(drop)]
+    unchecked = unchecked_indicators(checks, skipped)
+    parts: dict[str, Part] = {name: None if name in unchecked else build(ctx)
+                              for name, build in _BUILDERS.items()}
     parts.update(_circles(ctx))
     grid = (pl.DataFrame({"street": AREAS})
             .join(ctx.periods.select("period"), how="cross"))

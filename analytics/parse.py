@@ -88,7 +88,7 @@ _MIN_DATE = date(_MIN_YEAR, 1, 1)
 
 _PHONE_CC = r"\+ ?86|00 ?86|\(\+?86\)|86[ -]"
 _PHONE_CC_RE = re.compile(_PHONE_CC)
-_ADDRESS_PREFIX = "(?:上海市?)?(?:长宁区)?"
+_ADDRESS_PREFIX = schema.DISTRICT_INFO.address_prefix
 _ADDRESS_PREFIX_RE = re.compile(_ADDRESS_PREFIX)
 
 Parsed = tuple[Any, "str | None"]
@@ -155,7 +155,7 @@ def parse_enum(value: str | None, *, allowed: Sequence[str], required: bool = Fa
 
 
 def parse_address(value: str | None, *, required: bool = False, **_: Any) -> Parsed:
-    """The comparison form: NFKC, no blanks, no leading 上海(市) / 长宁区, no trailing 室."""
+    """The comparison form: NFKC, no blanks, no leading city / district (data/district.toml), no trailing 室."""
     v = re.sub(_BLANK_CLASS, "", _nfkc(value or ""))
     v = _ADDRESS_PREFIX_RE.sub("", v, count=1).removesuffix("室")
     return (v, None) if v else _blank(required)

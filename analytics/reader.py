@@ -43,6 +43,14 @@ Progress = Callable[[str, float], None]
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 R_IGNORED = "不是数据约定中的表，已忽略"
+# Files the demo generator (analytics.generate) writes beside the tables: its answer key, for
+# checking the checks, never read by them.
+COMPANIONS = {
+    "truth.csv": "演示数据生成器写出的答案清单：植入的每个问题及应报出的线索，用于核对检查结果；"
+                 "检查不读取此文件",
+    "lookalikes.csv": "演示数据生成器写出的形似问题清单：看似有问题、检查不应报出的记录，"
+                      "用于核对检查没有误报；检查不读取此文件",
+}
 R_SYMLINK = "是符号链接（快捷方式），为安全起见不读取，请放入文件本身"
 R_SPECIAL = "不是普通文件，已忽略"
 R_BEYOND = "该行的单元格多于表头，多出的单元格有内容"
@@ -672,7 +680,7 @@ def _entries(root: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
             elif not p.is_file():  # a pipe or a device: reading it could block or never end
                 ignored.append((p.name, R_SPECIAL))
             elif (name := identify_table(p)) is None:
-                ignored.append((p.name, R_IGNORED))
+                ignored.append((p.name, COMPANIONS.get(p.name, R_IGNORED)))
             else:
                 found.setdefault(name, []).append(p)
     except OSError:
@@ -680,9 +688,28 @@ def _entries(root: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
     return found, ignored
 
 
+def unrecognised_files(ignored: list[tuple[str, str]]) -> list[str]:
+    """The names among ``ignored`` (ReadResult.ignored) that no contract table goes by: a file
+    the user may have meant as a table and misnamed. The generator's answer key, links and
+    special files are ignored for reasons of their own."""
+    return [name for name, why in ignored
+            if name not in COMPANIONS and why not in (R_SYMLINK, R_SPECIAL)]
+
+
+def required_missing(path: str | Path) -> list[str]:
+    """The required tables no file of the drop folder ``path`` is named for (nothing read)."""
+    found, _ = _entries(Path(path))
+    return [n for n in schema.REQUIRED_TABLES if n not in found]
+
+
 def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
-              progress: Progress | None = None, limits: Limits | None = None) -> ReadResult:
-    """Every file of a drop folder: typed tables, rejects, and what was read or ignored."""
+              progress: Progress | None = None, limits: Limits | None = None,
+              partial: bool = False) -> ReadResult:
+    """Every file of a drop folder: typed tables, rejects, and what was read or ignored.
+
+    A required table missing raises DropError, unless ``partial``: then the tables that are
+    there are read, and the result says which are missing by their absence (a page shows
+    them as a folder of uploads is shown)."""
     root = Path(path)
     if not root.is_dir():
         raise DropError(f"数据目录 {root.name or root} 不存在或不是文件夹")  # no server path
@@ -700,10 +727,11 @@ def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
             listed = "、".join(f.name for f in files)
             raise DropError(f"表 {t.name}（{t.zh}）有多个文件：{listed}，请只保留一个")
     missing = [schema.TABLES[n] for n in schema.REQUIRED_TABLES if n not in found]
-    if missing:
+    if missing and not partial:
         parts = "；".join(f"{t.name}（{t.zh}），文件名可为 {_file_names(t)}" for t in missing)
         skipped = "".join(f"（{n} {why}）" for n, why in ignored
-                          if why != R_IGNORED and identify_table(n) in {t.name for t in missing})
+                          if why in (R_SYMLINK, R_SPECIAL)
+                          and identify_table(n) in {t.name for t in missing})
         raise DropError(f"数据目录 {root.name} 缺少必需的表：{parts}{skipped}")
 
     today = date.today()

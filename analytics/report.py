@@ -8,6 +8,8 @@ rather than printed as boxes.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -15,14 +17,16 @@ import polars as pl
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from analytics import amounts, formats, schema
 from analytics.indicators import BY_NAME, DISTRICT, INDICATORS, load_circles
 from analytics.reference import load_settings
 from analytics.views.overview import (FUNNEL_NOTE, NOT_COMPUTED, NOT_COMPUTED_NOTE, RANKED,
-                                      format_value, leads_by_street, ranking, training_marks,
-                                      uncomputed, values_at)
+                                      format_value, last_month, leads_by_street, ranking,
+                                      training_marks, uncomputed, values_at)
 
-DISTRICT_NAME = "长宁区"
-ISSUER = "长宁区民政局"
+# The district and the body that issues the reports: data/district.toml.
+DISTRICT_NAME = schema.DISTRICT_INFO.name
+ISSUER = schema.DISTRICT_INFO.issuer
 FONT_FAMILY = "cjk"
 # (path, index in a collection): WenQuanYi Micro Hei first, Noto Sans CJK SC as a fallback.
 FONT_CANDIDATES = (
@@ -31,7 +35,51 @@ FONT_CANDIDATES = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf", 0),
 )
 HEAD_FILL = (230, 236, 245)
+CELL_PADDING = 1  # mm, each side of a table cell's text
+WRAP_SLACK = 0.4  # mm kept free in a cut line, for rounding in the PDF library's own measure
 NUMERALS = "一二三四五六七八九十"
+
+
+# How a table cell's text may be broken into lines: a run of letters and digits (a case number,
+# a transaction number, an amount such as 804,530.00, a date) is never broken; any other
+# character may end a line, except that closing punctuation stays with what it closes and
+# opening punctuation with what it opens.
+_TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-./:,%*]*[A-Za-z0-9%*])?|[ \t]+|.", re.S)
+_NO_BREAK_BEFORE = frozenset("，。、；：！？）》」』”’%,.;:!?)]")
+_NO_BREAK_AFTER = frozenset("（《「『“‘([")
+
+
+def _tokens(text: str) -> list[str]:
+    """``text`` (one line) cut where a line may break (see _TOKEN)."""
+    out: list[str] = []
+    glue_next = False
+    for token in _TOKEN.findall(text):
+        if out and (glue_next or (token[0] in _NO_BREAK_BEFORE and not out[-1].isspace())):
+            out[-1] += token
+        else:
+            out.append(token)
+        glue_next = token in _NO_BREAK_AFTER
+    return out
+
+
+def unbroken_lines(text: str, width: float, measure: Callable[[str], float]) -> str:
+    """``text`` with line breaks put where it must wrap to fit ``width`` (as ``measure`` says,
+    in the same unit), never inside a case number or any other run of letters and digits: fpdf2
+    breaks a CJK line at any character, so a table cell gets its lines already cut. A run wider
+    than the whole width is left to the PDF library."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0.0
+        for token in _tokens(paragraph):
+            size = measure(token)
+            if line and not token.isspace() and used + size > width:
+                lines.append(line.rstrip())
+                line, used = "", 0.0
+            if not line and token.isspace():
+                continue
+            line, used = line + token, used + size
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 class ReportError(Exception):
@@ -79,15 +127,25 @@ class _Pdf(FPDF):
 
     def grid(self, header: list[str], rows: list[list[str]], widths: list[float],
              size: float = 8, align: str = "CENTER") -> None:
+        """A table; each cell's text is cut into lines here, so that a case number or an
+        amount is never broken across two lines (see unbroken_lines)."""
         self.set_font(FONT_FAMILY, size=size)
         style = FontFace(emphasis=None, fill_color=HEAD_FILL)
+        room = [w - 2 * CELL_PADDING - WRAP_SLACK for w in widths]
+        measured: dict[str, float] = {}  # the font is the same for the whole table
+
+        def width_of(text: str) -> float:
+            if text not in measured:
+                measured[text] = self.get_string_width(text)
+            return measured[text]
+
         with self.table(col_widths=widths, width=sum(widths), line_height=size * 0.55,
                         text_align=align, headings_style=style, wrapmode="CHAR",
-                        align="LEFT", padding=1) as table:
+                        align="LEFT", padding=CELL_PADDING) as table:
             for values in [header, *rows]:
                 row = table.row()
-                for value in values:
-                    row.cell(value)
+                for value, fits in zip(values, room):
+                    row.cell(unbroken_lines(value, fits, width_of))
 
 
 def _document(title: str, subject: str, generated: date, size: float, height: float) -> _Pdf:
@@ -117,7 +175,7 @@ def _funnel_rows(funnel: pl.DataFrame) -> list[list[str]]:
         row = [street]
         for stage in ("leads", "verified", "rectified", "recovered"):
             hit = stages.get(stage) or {"count": 0, "amount_fen": 0}
-            row += [f"{hit['count']:,}", f"{hit['amount_fen'] / 100:,.2f}"]
+            row += [formats.count(hit["count"]), formats.money_fen(hit["amount_fen"])]
         out.append(row)
     return out
 
@@ -128,14 +186,30 @@ def funnel_sentence(funnel: pl.DataFrame, year: str) -> str:
         else funnel
     stage = {r["stage"]: r for r in district.iter_rows(named=True)}
 
-    def get(name: str) -> tuple[int, float]:
+    def get(name: str) -> tuple[int, int]:
         hit = stage.get(name) or {"count": 0, "amount_fen": 0}
-        return hit["count"], hit["amount_fen"] / 100
+        return hit["count"], hit["amount_fen"]
 
     (leads, at_risk), (verified, _), (rectified, _), (paid_for, recovered) = (
         get("leads"), get("verified"), get("rectified"), get("recovered"))
-    return (f"{year}年全区发现线索 {leads:,} 条（涉及金额 {at_risk:,.2f} 元），核实属实 {verified:,} 条，"
-            f"整改完成 {rectified:,} 条，追回资金 {recovered:,.2f} 元（{paid_for:,} 条线索）。")
+    return (f"{year}年全区发现线索 {leads:,} 条（涉及金额 {formats.money_fen(at_risk)} 元），"
+            f"核实属实 {verified:,} 条，整改完成 {rectified:,} 条，"
+            f"追回资金 {formats.money_fen(recovered)} 元（{paid_for:,} 条线索）。")
+
+
+def year_findings(findings: pl.DataFrame, year: str, as_of_month: str | None) -> pl.DataFrame:
+    """The findings the report counts for ``year`` (section 问题线索分类统计), as
+    analytics.views.overview.leads_by_street counts them: the streets' findings of the months up
+    to the year's end, a finding without a month at the check's as-of month."""
+    end = last_month(year)
+    month = pl.col("month").fill_null(as_of_month or end)
+    return findings.filter((month <= end) & pl.col("street").is_in(list(schema.STREETS)))
+
+
+def at_risk_by_street(findings: pl.DataFrame) -> dict[str, int]:
+    """Street -> 涉及金额 (fen) of its findings (analytics.amounts)."""
+    return {street: amounts.money_at_risk_fen(part)
+            for (street,), part in findings.partition_by("street", as_dict=True).items()}
 
 
 DISHONESTY_INDICATORS = ("dishonesty_proposed", "dishonesty_published", "dishonesty_repaired")
@@ -213,14 +287,21 @@ def yearly_report(indicators: pl.DataFrame, findings: pl.DataFrame, year: str,
     # 三、findings by family
     leads = leads_by_street(findings, year, as_of_month)
     family_titles = [c for c in leads.columns if c not in ("street", "total")]
+    year_rows = year_findings(findings, year, as_of_month)
+    at_risk = at_risk_by_street(year_rows)
+    total_at_risk = amounts.money_at_risk_fen(year_rows)
     heading("问题线索分类统计")
-    pdf.paragraph(f"截至{year}年末（或检查基准日）已发生、尚未处理的线索，按检查类别统计。")
-    rows = [[r["street"], *[f"{r[t]:,}" for t in family_titles], f"{r['total']:,}"]
+    pdf.paragraph(f"截至{year}年末（或检查基准日）已发生、尚未处理的线索，按检查类别统计：共 "
+                  f"{year_rows.height:,} 条，涉及金额 {formats.money_fen(total_at_risk)} 元。"
+                  + amounts.HELP)
+    rows = [[r["street"], *[f"{r[t]:,}" for t in family_titles], f"{r['total']:,}",
+             formats.money_fen(at_risk.get(r["street"], 0))]
             for r in leads.iter_rows(named=True)]
     totals = leads.select(pl.exclude("street").sum()).row(0, named=True)
     rows.append([f"{DISTRICT}（十个街镇合计）", *[f"{totals[t]:,}" for t in family_titles],
-                 f"{totals['total']:,}"])
-    pdf.grid(["街镇", *family_titles, "合计"], rows, [50, *[32] * len(family_titles), 32])
+                 f"{totals['total']:,}", formats.money_fen(total_at_risk)])
+    pdf.grid(["街镇", *family_titles, "合计", "涉及金额（元）"], rows,
+             [50, *[30] * len(family_titles), 30, 40])
 
     # the follow-up loop: the year's funnel
     heading("线索核实、整改与追回（处置漏斗）")
@@ -282,13 +363,16 @@ def verification_sheet(findings: pl.DataFrame, scope: str, generated: date | Non
     these are (the filters), in Chinese. The sentences name no personal data, and nothing else
     from the findings is printed."""
     from analytics.views.findings import rule
+    from analytics.views.funds import most_severe_first
 
     generated = generated or date.today()
-    rows = findings.head(SHEET_MAX_FINDINGS)
+    rows = most_severe_first(findings).head(SHEET_MAX_FINDINGS)
     pdf = _document(f"{DISTRICT_NAME}社会救助问题线索核查单", "问题线索核查单", generated,
                     size=16, height=10)
     cut = (f"，本单列出前 {rows.height:,} 条" if findings.height > rows.height else "")
-    pdf.paragraph(f"范围：{scope}。共 {findings.height:,} 条线索{cut}，按严重程度和涉及金额排序。"
+    at_risk = formats.money_fen(amounts.money_at_risk_fen(findings))
+    pdf.paragraph(f"范围：{scope}。共 {findings.height:,} 条线索{cut}，合计涉及金额 {at_risk} 元"
+                  "（同一笔流水只计一次，汇总金额不符不重复计入）；按严重程度和涉及金额排序。"
                   "线索是需要核实的疑点，不是对任何家庭的结论；请逐条核实后填写核查结果"
                   "（属实 / 不属实 / 部分属实）、核查人和日期。", size=9.5)
     pdf.ln(2)

@@ -72,7 +72,12 @@ def run_and_write(ws: Workspace, read: ReadResult, source: Path, *, as_of: date 
     a row of the run log, its outputs under WORKSPACE/runs/<run id>, its findings in triage.
     ``label`` names a new snapshot in the list of runs. Raises what a check run raises on a
     drop it cannot judge (DropError, CalendarError) before the run's outputs are written; the
-    run log then says the run failed, and how, by the kind of error only."""
+    run log then says the run failed, and how, by the kind of error only. A check date before
+    the drop's first payment month (pipeline.as_of_note) is refused with DropError before the
+    run starts."""
+    note = pipeline.as_of_note(read.tables, as_of)
+    if note is not None and note.level == "refuse":
+        raise DropError(note.message)
     return tracking.record_check(ws, source, read, by=by, origin=origin,
                                  as_of=as_of or pipeline.default_as_of(read.tables),
                                  only=only or None, label=label, progress=progress)
@@ -305,12 +310,32 @@ def history(ws: Workspace, limit: int = 500) -> pl.DataFrame:
             "as_of": entry["as_of"],
             "scope": "、".join(FAMILIES.get(x, x) for x in entry["only"] or []) or "全部",
             "checks": len(ran), "findings": entry["findings"],
-            "amount_fen": sum(int(v.get("amount_fen") or 0) for v in ran),
+            "amount_fen": at_risk_of_run(out),
             "label": label or source or "（快照已不在工作区中）", "source": source,
             "snapshot_id": entry["snapshot_id"], "out": str(out),
             "out_exists": (out / "findings.csv").is_file(),
         })
     return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
+
+
+_AT_RISK: dict[tuple[str, int, int], int] = {}
+
+
+def at_risk_of_run(out: Path) -> int | None:
+    """涉及金额 (fen, analytics.amounts) of the findings a run wrote to ``out``; None when its
+    findings.csv is gone. A run's outputs never change, so each is read once per process."""
+    from analytics.amounts import money_at_risk_fen
+    from analytics.results import load_findings
+
+    path = out / "findings.csv"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _AT_RISK:
+        _AT_RISK[key] = money_at_risk_fen(load_findings(out))
+    return _AT_RISK[key]
 
 
 def read_history(ws: Workspace) -> tuple[pl.DataFrame, str | None]:
@@ -333,9 +358,30 @@ HISTORY_HEADERS = {
 }
 
 
+RUN_MARKER = ".aidwatch-run"
+
+
+def mark_outputs(out_dir: Path, run_id: int) -> None:
+    """Note in an outputs folder written by ``aidwatch check --out`` which workspace run it is a
+    copy of, so that 检查记录 marks that run 当前显示 when the pages show this folder."""
+    (Path(out_dir) / RUN_MARKER).write_text(f"{run_id}\n", encoding="utf-8")
+
+
+def marked_run(out_dir: str | Path | None) -> int | None:
+    """The workspace run an outputs folder is a copy of (mark_outputs), if it says."""
+    if not out_dir:
+        return None
+    try:
+        return int((Path(out_dir) / RUN_MARKER).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
 def history_table(runs: pl.DataFrame, current: str | Path | None = None) -> pl.DataFrame:
     """The list of runs as the page shows it, Chinese headers, same order; 当前显示 marks the
-    run whose outputs folder is ``current``; 备注 says when its outputs are gone."""
+    run whose outputs folder is ``current``, or that ``current`` is a copy of (mark_outputs);
+    备注 says when its outputs are gone."""
+    copy_of = marked_run(current)
     current = str(Path(current).resolve()) if current else None
     resolved = [str(Path(p).resolve()) for p in runs["out"]]
     replay = pl.format("（重放第 {} 次）", pl.col("replay_of"))
@@ -348,7 +394,8 @@ def history_table(runs: pl.DataFrame, current: str | Path | None = None) -> pl.D
                  + pl.when(pl.col("kind") == "replay").then(replay).otherwise(pl.lit(""))),
                 pl.when(pl.col("out_exists")).then(pl.lit(""))
                 .otherwise(pl.lit("结果文件夹已不在工作区中")).alias("remark"))
-            .with_columns(pl.when(pl.col("resolved") == pl.lit(current, pl.String))
+            .with_columns(pl.when((pl.col("resolved") == pl.lit(current, pl.String))
+                                  | (pl.col("run_id") == pl.lit(copy_of, pl.Int64)))
                           .then(pl.lit("✓"))
                           .otherwise(pl.lit("")).alias("current"))
             .select(list(HISTORY_HEADERS)).rename(HISTORY_HEADERS))
@@ -367,12 +414,15 @@ def summary_table(summary: pl.DataFrame) -> pl.DataFrame:
             .rename(SUMMARY_HEADERS))
 
 
-def headline(summary: pl.DataFrame) -> dict[str, int]:
-    """Checks run and skipped, findings and money at risk (fen) of a run's summary."""
+def headline(summary: pl.DataFrame, findings: pl.DataFrame) -> dict[str, int]:
+    """Checks run and skipped, findings and money at risk (fen, analytics.amounts: not the sum
+    of the summary's per-check amounts) of a run's summary and findings."""
+    from analytics.amounts import money_at_risk_fen
+
     ran = summary.filter(pl.col("skipped").is_null())
     return {
         "ran": ran.height,
         "skipped": summary.height - ran.height,
         "findings": int(ran.get_column("findings").sum() or 0),
-        "amount_fen": int(ran.get_column("amount_fen").sum() or 0),
+        "amount_fen": money_at_risk_fen(findings),
     }

@@ -1,4 +1,4 @@
-"""The data contract (shared contract.md, sections 1, 2 and 4) as data.
+"""The data contract (docs/data-contract.md, sections 1, 2 and 4) as data.
 
 Everything that names a table, a column, a Chinese header, a type word or an enum lives here and
 only here; the reader, the generator, the checks and the pages all read it from this module.
@@ -24,19 +24,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-STREETS: tuple[str, ...] = (
-    "华阳路街道",
-    "江苏路街道",
-    "新华路街道",
-    "周家桥街道",
-    "天山路街道",
-    "仙霞新村街道",
-    "虹桥街道",
-    "程家桥街道",
-    "北新泾街道",
-    "新泾镇",
-)
-DISTRICT_OFFICE = "区民政局"
+from analytics.district import District
+from analytics.district import current as current_district
+
+# The street offices and the district-level unit are the district's (data/district.toml, read and
+# checked by analytics.district): the street rule of every 街镇 / 所属单位 column reads them.
+DISTRICT_INFO: District = current_district()
+STREETS: tuple[str, ...] = DISTRICT_INFO.street_names
+DISTRICT_OFFICE = DISTRICT_INFO.office
 
 STAFF_ROLES = ("救助顾问", "街镇经办", "街镇审核", "区级审批", "居委干部", "财务人员")
 CASE_STATUSES = ("申请中", "在册", "终止", "未通过")

@@ -69,7 +69,7 @@ def code_version() -> str:
 def reference_bundle(folder: Path | None = None) -> dict[str, str]:
     """The reference data a run reads, as text by relative path."""
     folder = folder or reference.data_dir()
-    names = ["settings.toml", "catalogue.csv", "circles.toml",
+    names = ["settings.toml", "catalogue.csv", "circles.toml", "district.toml",
              *sorted(f"calendar/{p.name}" for p in (folder / "calendar").glob("*.csv"))]
     return {name: (folder / name).read_text(encoding="utf-8") for name in names
             if (folder / name).is_file()}

@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import access
-from dashboard import auth, data, ui
+from dashboard import auth, data, locale, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "screens"
 
@@ -33,6 +33,7 @@ PAGES = (
 )
 
 st.set_page_config(page_title="救助资金监督审计台", layout="wide")
+locale.apply()
 
 try:
     workspace = data.workspace()
@@ -72,8 +73,10 @@ with st.sidebar:
         auth.logout(workspace)
     # Only an administrator may point the app at a folder on the server.
     if access.may(viewer, "choose_folder"):
+        # The one place a folder is chosen: 数据导入 and every other page read this one.
         st.text_input("数据文件夹", key=ui.DROP_KEY,
-                      help="各系统导出的数据文件所在文件夹（默认取环境变量 AIDWATCH_DROP）")
+                      help="各系统导出的数据文件所在文件夹，「数据导入」和其他各页面都读取这里设置的"
+                           "文件夹（默认取环境变量 AIDWATCH_DROP）")
         st.text_input("检查结果文件夹", key=ui.OUT_KEY,
                       help="检查结果所在文件夹：「数据导入」页运行检查后自动切换到本次结果"
                            "（默认取环境变量 AIDWATCH_OUT）")

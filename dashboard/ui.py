@@ -19,7 +19,7 @@ import logging
 import polars as pl
 import streamlit as st
 
-from analytics import export, reference, schema
+from analytics import export, formats, reference, schema
 from analytics.masking import mask_rejects
 from analytics.model import ReadResult
 
@@ -62,11 +62,32 @@ def current_out_dir() -> Path:
     return Path(st.session_state.get(OUT_KEY) or default_out_dir())
 
 
+def shows_paths() -> bool:
+    """Whether this viewer is shown folders on the server: an administrator, who chooses them
+    (or a page run without a login, in a test). Other roles are told what a folder is for,
+    never where it is."""
+    from analytics import access
+    from dashboard import auth
+
+    who = auth.viewer()
+    return who is None or access.may(who, "choose_folder")
+
+
 def how_to_run(out_dir: Path) -> str:
-    """Markdown: how to get results into ``out_dir`` (the folder shown as typed)."""
+    """Markdown: how to get results into ``out_dir`` (the folder shown as typed, to an
+    administrator only)."""
+    if not shows_paths():
+        return ("请在「数据导入」页读入数据后点击「运行全部检查」（或请管理员在服务器上运行 "
+                f"{md_code('aidwatch check')}），或在「数据导入」页的检查记录中选择已有的检查。")
     command = md_code(f"aidwatch check 数据文件夹 --out {out_dir}")
     return ("请在「数据导入」页读入数据后点击「运行全部检查」（或由管理员运行 "
             f"{command}），或在「数据导入」页的检查记录中选择已有的检查。")
+
+
+def at_folder(path: Path | str) -> str:
+    """'：<folder>' for a viewer who is shown server folders (shows_paths), '' for anyone else:
+    a message names where the results are only to the administrator, who chooses it."""
+    return f"：{md(path)}" if shows_paths() else ""
 
 
 def init_folder_state() -> None:
@@ -143,10 +164,30 @@ def missing_tables(result: ReadResult) -> tuple[list[str], list[str]]:
 
 
 def ignored_table(result: ReadResult) -> pl.DataFrame:
+    """The files ignored and why; the demo generator's answer key says what it is, however
+    the files were read (a folder or an upload)."""
+    from analytics.reader import COMPANIONS, R_SPECIAL, R_SYMLINK
+
+    reasons = [COMPANIONS.get(f, why) if why not in (R_SYMLINK, R_SPECIAL) else why
+               for f, why in result.ignored]
     return pl.DataFrame(
-        {"文件": [f for f, _ in result.ignored], "原因": [why for _, why in result.ignored]},
+        {"文件": [f for f, _ in result.ignored], "原因": reasons},
         schema={"文件": pl.String, "原因": pl.String},
     )
+
+
+def expected_files_table() -> pl.DataFrame:
+    """Every contract table, whether it is required, and the file names it is recognised by."""
+    rows = []
+    for name, table in schema.TABLES.items():
+        rows.append({
+            "数据表": table.zh, "英文名": name,
+            "是否必需": "必需" if name in schema.REQUIRED_TABLES else "可选",
+            "可用的文件名": "、".join(f"{stem}.csv" for stem in table.file_stems)
+                           + "（或同名的 .xlsx、.parquet 文件）",
+        })
+    return pl.DataFrame(rows, schema={"数据表": pl.String, "英文名": pl.String,
+                                      "是否必需": pl.String, "可用的文件名": pl.String})
 
 
 def rejects_for_display(rejects: pl.DataFrame) -> pl.DataFrame:
@@ -195,29 +236,53 @@ def follow_job(where: str = "page") -> None:
 
 
 def pick_finding(findings: pl.DataFrame, drawn: list[str], event, key: str,
-                 label: str) -> str:
+                 label: str, *, everything: pl.DataFrame | None = None) -> str:
     """The finding to open below a findings grid: the one a link names (``?finding=F...``, even
     beyond the rows drawn) when the link is new, else a row ticked in the grid when that is new,
-    else the box's own choice. ``findings``: every filtered finding (finding_id, title,
-    summary); ``drawn``: the ids of the grid's rows in order; ``event``: the grid's selection."""
+    else the box's own choice, else the first row. ``findings``: every filtered finding
+    (finding_id, title, summary); ``drawn``: the ids of the grid's rows in order; ``event``: the
+    grid's selection; ``everything``: the findings the viewer may see whatever the filters (a
+    link to one the filters hide still opens it), default ``findings``.
+
+    The box is always given the finding returned, so the label it shows is the finding whose
+    detail the page shows, also after a filter change. Its choice is kept when the user leaves
+    the page and comes back (as :func:`keep` does), and a link is followed again on coming
+    back through it."""
+    pool = findings if everything is None else everything
     ids = list(drawn)
     wanted = st.query_params.get("finding")
     if (wanted and wanted not in ids
-            and findings.filter(pl.col("finding_id") == wanted).height):
+            and pool.filter(pl.col("finding_id") == wanted).height):
         ids = [wanted, *ids]
-    labels = {fid: f"{t} · {s}" for fid, t, s in findings.filter(pl.col("finding_id").is_in(ids))
-              .select("finding_id", "title", "summary").iter_rows()}
-    if wanted in ids and st.session_state.get(f"{key}_wanted") != wanted:
-        st.session_state[key] = wanted
+    rows = (pool.filter(pl.col("finding_id").is_in(ids))
+            .unique("finding_id", keep="first", maintain_order=True)
+            .select("finding_id", "title", "summary").rows())
+    texts = {fid: f"{title} · {summary}" for fid, title, summary in rows}
+    seen: dict[str, int] = {}
+    for text in texts.values():
+        seen[text] = seen.get(text, 0) + 1
+    # Two findings with one title and summary are told apart by their numbers: the box knows
+    # its choice by the label it shows.
+    labels = {fid: text if seen[text] == 1 else f"{text} · {fid}" for fid, text in texts.items()}
+
+    shadow = KEEP_PREFIX + key
+    arrived = key not in st.session_state  # the page's first run, or back from another page
+    current = st.session_state.get(shadow) if arrived else st.session_state.get(key)
+    if wanted in ids and (arrived or st.session_state.get(f"{key}_wanted") != wanted):
+        current = wanted
     st.session_state[f"{key}_wanted"] = wanted
-    rows = list(event.selection.rows) if event else []
-    ticked = drawn[rows[0]] if rows and rows[0] < len(drawn) else None
+    picked = list(event.selection.rows) if event else []
+    ticked = drawn[picked[0]] if picked and picked[0] < len(drawn) else None
     if ticked is not None and ticked != st.session_state.get(f"{key}_ticked"):
-        st.session_state[key] = ticked
+        current = ticked
     st.session_state[f"{key}_ticked"] = ticked
-    if st.session_state.get(key) not in ids:
-        st.session_state.pop(key, None)
-    return st.selectbox(label, ids, format_func=labels.get, key=key)
+    if current not in ids:
+        current = ids[0] if ids else None
+    # Set on every run: the browser then draws this label, never one kept from other options.
+    st.session_state[key] = current
+    choice = st.selectbox(label, ids, format_func=lambda fid: labels.get(fid, fid), key=key)
+    st.session_state[shadow] = choice
+    return choice
 
 
 def register_pages(pages: dict) -> None:
@@ -244,6 +309,13 @@ def show_table(frame, **kwargs):
     Returns what st.dataframe returns (the selection, with ``on_select``)."""
     if isinstance(frame, pl.DataFrame):
         frame = export.neutralise(frame)
+        # One format per kind of figure (analytics.formats), read from the header's unit.
+        config = {name: st.column_config.NumberColumn(format=fmt)
+                  for name, fmt in formats.grid_formats(frame).items()}
+        config.update(kwargs.pop("column_config", None) or {})
+        if config:
+            kwargs["column_config"] = config
+    kwargs.setdefault("placeholder", formats.DASH)  # an empty cell is "—", never "None"
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
     return st.dataframe(frame, **kwargs)
@@ -286,7 +358,7 @@ def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
 
     indicators = data.indicators(out_dir)
     if indicators.height == 0:
-        st.info(f"检查结果文件夹中还没有绩效指标：{md(out_dir)}。{how_to_run(out_dir)}")
+        st.info(f"检查结果文件夹中还没有绩效指标{at_folder(out_dir)}。{how_to_run(out_dir)}")
         st.stop()
     return indicators
 
@@ -332,3 +404,52 @@ def move_choice(label: str, names: list[str], key: str, format_func) -> str:
     if st.session_state.get(key) not in names:
         st.session_state.pop(key, None)
     return st.radio(label, names, format_func=format_func, horizontal=True, key=key)
+
+
+KEEP_PREFIX = "_kept_"
+
+
+def keep(*keys: str) -> None:
+    """Keep the values of the widgets ``keys`` when the user leaves the page and comes back.
+
+    Streamlit forgets a widget's value once a run does not draw it (another page ran). Call this
+    at the top of a page, before drawing the widgets: a widget value not in the session state is
+    put back from its copy, and each run copies the current value. A value that is no longer an
+    option is for the widget to refuse (pass ``options`` that still hold it, or check it)."""
+    for key in keys:
+        shadow = KEEP_PREFIX + key
+        if key not in st.session_state and shadow in st.session_state:
+            st.session_state[key] = st.session_state[shadow]
+        if key in st.session_state:
+            st.session_state[shadow] = st.session_state[key]
+
+
+def kept(key: str, default=None):
+    """The last value the widget ``key`` had on any page (its kept copy), or ``default``: how a
+    page reads a choice made on another page (the period chosen on 总览, on 街镇)."""
+    if key in st.session_state:
+        return st.session_state[key]
+    return st.session_state.get(KEEP_PREFIX + key, default)
+
+
+EVIDENCE_RAW = "原始证据（JSON）"
+
+
+def show_evidence(evidence: str | None, finding_id: str, key: str) -> None:
+    """A finding's evidence as the rows and values a person checks (analytics.evidence): each
+    section a grid under its Chinese title, then the evidence as JSON, masked like the grids,
+    to read in an expander and to download (``evidence-<finding id>.json``)."""
+    from analytics import evidence as ev
+
+    parts = ev.sections(evidence)
+    if not parts:
+        st.caption("这条线索没有附带证据明细。")
+    for n, (title, table) in enumerate(parts):
+        st.markdown(f"**{md(title)}**")
+        show_table(table, key=f"{key}_{n}", placeholder=formats.DASH)
+    download_button(st, "下载原始证据（JSON）", data=lambda: ev.masked_json(evidence),
+                    file_name=ev.file_name(finding_id), key=f"{key}_download",
+                    mime="application/json", icon=":material/download:", on_click="ignore",
+                    help="证据的原始结构（身份证号、银行账号已脱敏），供存档或交其他系统核对。")
+    with st.expander(EVIDENCE_RAW):
+        st.json(ev.masked(evidence), expanded=2)

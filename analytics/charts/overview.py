@@ -7,9 +7,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics import formats
 from analytics.charts.funds import FONT
 from analytics.export import plot_text
-from analytics.indicators import DISTRICT
+from analytics.indicators import BY_NAME, DISTRICT
 from analytics.views.overview import SCORE_SCALE as SCORES, format_value, indicator_title
 
 EMPTY = "暂无数据"
@@ -57,53 +58,89 @@ def _stacked(title: str, width: int = 3) -> str:
     return "<br>".join(lines + ([bracket + unit] if bracket else []))
 
 
-def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标得分") -> go.Figure:
+def _basis(per_case: float | None) -> str:
+    """What a leads cell's score compares, for its hover text."""
+    if per_case is None:
+        return ""
+    return f"<br>每个在册案件线索数：{per_case:.3f}（得分按此与十个街镇中最大者比较）"
+
+
+def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标（颜色为得分，数字为指标值）") -> go.Figure:
     """Streets × indicators coloured by score (0–100, higher better), each cell showing the
-    indicator's own value."""
+    indicator's own value; the hover text gives both, and for leads the leads per active case
+    the score compares."""
     if heat.height == 0:
         return _empty(title)
     streets = heat.get_column("street").unique(maintain_order=True).to_list()
     titles = heat.get_column("title").unique(maintain_order=True).to_list()
     names = dict(zip(heat["title"], heat["indicator"]))
-    cells = {(s, t): (score, value) for s, t, score, value
-             in heat.select("street", "title", "score", "value").iter_rows()}
-    z = [[cells.get((s, t), (None, None))[0] for t in titles] for s in streets]
-    text = [[format_value(names[t], cells.get((s, t), (None, None))[1]) for t in titles]
+    per_case = (heat["per_case"] if "per_case" in heat.columns
+                else pl.Series([None] * heat.height, dtype=pl.Float64))
+    cells = {(s, t): (score, value, basis) for s, t, score, value, basis
+             in zip(heat["street"], heat["title"], heat["score"], heat["value"], per_case)}
+    blank = (None, None, None)
+    z = [[cells.get((s, t), blank)[0] for t in titles] for s in streets]
+    text = [[format_value(names[t], cells.get((s, t), blank)[1]) for t in titles]
             for s in streets]
+    basis = [[_basis(cells.get((s, t), blank)[2]) for t in titles] for s in streets]
     fig = go.Figure(go.Heatmap(
         z=z, x=titles, y=[plot_text(s) for s in streets], text=text, texttemplate="%{text}",
-        zmin=0, zmax=100,
-        colorscale=SCORE_SCALE, colorbar=dict(title="得分"),
-        hovertemplate="%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}<extra></extra>"))
+        customdata=basis, zmin=0, zmax=100,
+        colorscale=SCORE_SCALE, colorbar=dict(title="得分（分）"),
+        hovertemplate=("%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}%{customdata}"
+                       "<extra></extra>")))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top", tickangle=0, tickvals=titles,
                      ticktext=[_stacked(t) for t in titles])
-    fig.update_layout(title=title, font=FONT, height=max(330, 34 * len(streets) + 180),
-                      margin=dict(l=10, r=10, t=150))
+    fig.update_layout(title=dict(text=title, y=0.99, yanchor="top"), font=FONT,
+                      height=max(330, 34 * len(streets) + 170), margin=dict(l=10, r=10, t=140))
     return fig
 
 
+# The streets' lines: distinct colours, thin, beside the district's thick dark line.
+STREET_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
+                  "#9d755d", "#ff9da6", "#79706e")
+# Hover formats (d3) per unit: money with two decimals, rates and scores with one, counts whole.
+HOVER = {"元": ",.2f", "比率": ".1f", "分": ".1f", "每千笔": ".1f"}
+
+
 def trend_lines(trends: pl.DataFrame, indicator: str, title: str | None = None) -> go.Figure:
-    """``indicator`` month by month: 全区 bold, each street a thin line."""
+    """``indicator`` month by month: 全区 a thick dark line drawn on top, each street a thin
+    line of its own colour; a money axis in 万 (never "4M")."""
     title = title or f"{indicator_title(indicator)}月度趋势"
     if trends.height == 0 or trends.get_column("value").is_null().all():
         return _empty(title)
-    scale = 100 if indicator_title(indicator).endswith("（%）") else 1
+    unit = BY_NAME[indicator].unit
+    scale = 100 if unit == "比率" else 1
+    hover = HOVER.get(unit, ",.0f")
+    suffix = "%" if unit == "比率" else ""
     fig = go.Figure()
-    for street in trends.get_column("street").unique(maintain_order=True).to_list():
+    streets = trends.get_column("street").unique(maintain_order=True).to_list()
+    # The district last, so that its line is drawn over the streets'.
+    ordered = [s for s in streets if s != DISTRICT] + [s for s in streets if s == DISTRICT]
+    values = []
+    for i, street in enumerate(ordered):
         rows = trends.filter(pl.col("street") == street)
         district = street == DISTRICT
         name = plot_text(street)
+        y = [None if v is None else v * scale for v in rows.get_column("value").to_list()]
+        values += y
         fig.add_trace(go.Scatter(
-            x=rows.get_column("period").to_list(),
-            y=[None if v is None else v * scale for v in rows.get_column("value").to_list()],
-            mode="lines+markers", name=name,
-            line=dict(width=4 if district else 1.5,
-                      color=DISTRICT_COLOUR if district else None),
-            opacity=1.0 if district else 0.55,
-            hovertemplate=f"{name}<br>%{{x}}：%{{y:,.1f}}<extra></extra>"))
+            x=rows.get_column("period").to_list(), y=y, mode="lines+markers", name=name,
+            line=dict(width=5 if district else 1.5,
+                      color=DISTRICT_COLOUR if district
+                      else STREET_COLOURS[i % len(STREET_COLOURS)]),
+            marker=dict(size=9 if district else 5),
+            opacity=1.0 if district else 0.8,
+            hovertemplate=f"{name}<br>%{{x}}：%{{y:{hover}}}{suffix}<extra></extra>"))
     fig.update_xaxes(title_text="月份", type="category")
     fig.update_yaxes(title_text=indicator_title(indicator))
+    if unit == "元":
+        ticks, labels = formats.axis_wan(values)
+        fig.update_yaxes(tickvals=ticks, ticktext=labels, title_text=f"{BY_NAME[indicator].title}"
+                         "（元，刻度以万元计）")
+    else:
+        fig.update_yaxes(tickformat=",")
     fig.update_layout(title=title, font=FONT, height=420, margin=dict(l=10, r=10, t=60),
                       legend=dict(orientation="h", y=-0.2))
     return fig
@@ -111,12 +148,14 @@ def trend_lines(trends: pl.DataFrame, indicator: str, title: str | None = None) 
 
 def leads_bars(leads: pl.DataFrame, title: str = "线索分类") -> go.Figure:
     """Open leads per family of checks."""
-    if leads.height == 0 or leads.get_column("findings").sum() == 0:
+    if leads.height == 0 or not leads.get_column("findings").fill_null(0).sum():
         return _empty(title)
+    counts = leads.get_column("findings").to_list()
     fig = go.Figure(go.Bar(
-        x=leads.get_column("family_title").to_list(), y=leads.get_column("findings").to_list(),
-        marker_color=BAR_COLOUR, text=leads.get_column("findings").to_list(),
-        textposition="auto", hovertemplate="%{x}：%{y}条<extra></extra>"))
+        x=leads.get_column("family_title").to_list(), y=[c or 0 for c in counts],
+        marker_color=BAR_COLOUR,
+        text=["未检查" if c is None else formats.count(c) for c in counts],
+        textposition="outside", hovertemplate="%{x}：%{text}<extra></extra>"))
     fig.update_yaxes(title_text="线索数")
     fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
     return fig
@@ -163,11 +202,13 @@ def circle_bars(circles: pl.DataFrame, title: str = "低收入人口四个圈层
     """Households per circle (``name``, ``households``)."""
     if circles.height == 0 or circles.get_column("households").is_null().all():
         return _empty(title)
+    households = [None if v is None else int(round(v))
+                  for v in circles.get_column("households").to_list()]
     fig = go.Figure(go.Bar(
-        x=[plot_text(n) for n in circles.get_column("name").to_list()],
-        y=circles.get_column("households").to_list(),
-        marker_color=BAR_COLOUR, text=circles.get_column("households").to_list(),
-        textposition="auto", hovertemplate="%{x}：%{y}户<extra></extra>"))
+        x=[plot_text(n) for n in circles.get_column("name").to_list()], y=households,
+        marker_color=BAR_COLOUR,
+        text=[formats.count(v) if v is not None else "" for v in households],
+        textposition="auto", hovertemplate="%{x}：%{y:,}户<extra></extra>"))
     fig.update_yaxes(title_text="户数")
     fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
     return fig

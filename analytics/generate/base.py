@@ -28,7 +28,11 @@ from analytics.reference import load_catalogue, load_settings
 
 STREETS = schema.STREETS
 DISTRICT = schema.DISTRICT_OFFICE
-STREET_WEIGHTS = np.array([0.09, 0.06, 0.10, 0.09, 0.11, 0.12, 0.09, 0.05, 0.10, 0.19])
+N_STREETS = len(STREETS)
+# Changning's street offices by size; another district's demo spreads households evenly.
+_CHANGNING_WEIGHTS = (0.09, 0.06, 0.10, 0.09, 0.11, 0.12, 0.09, 0.05, 0.10, 0.19)
+STREET_WEIGHTS = np.array(_CHANGNING_WEIGHTS if N_STREETS == len(_CHANGNING_WEIGHTS)
+                          else [1.0] * N_STREETS)
 FIRST_ACCEPTED = date(2023, 1, 1)
 HOUSEHOLDS_PER_STAFF = 60
 MIN_STAFF_PER_STREET = 6
@@ -257,10 +261,10 @@ class _Builder:
 
     def households(self) -> None:
         rng, H = self.rng, self.H
-        street = rng.choice(10, size=H, p=STREET_WEIGHTS / STREET_WEIGHTS.sum())
-        per_street = np.bincount(street, minlength=10)
+        street = rng.choice(N_STREETS, size=H, p=STREET_WEIGHTS / STREET_WEIGHTS.sum())
+        per_street = np.bincount(street, minlength=N_STREETS)
         roles, offices = [], []
-        for s in range(10):
+        for s in range(N_STREETS):
             k = max(MIN_STAFF_PER_STREET, round(per_street[s] / HOUSEHOLDS_PER_STAFF))
             extra = rng.choice(len(STAFF_ROLE_EXTRA), size=k - len(STAFF_ROLE_BASE),
                                p=STAFF_ROLE_EXTRA_P)
@@ -273,7 +277,7 @@ class _Builder:
         self.staff_office = np.array(offices)
         n_staff = len(roles)
         office_idx = np.array([STREETS.index(o) if o in STREETS else -1 for o in offices])
-        staff_street = np.where(office_idx >= 0, office_idx, rng.integers(0, 10, n_staff))
+        staff_street = np.where(office_idx >= 0, office_idx, rng.integers(0, N_STREETS, n_staff))
         self.n_staff = n_staff
         self.n_hh = H + n_staff
         self.hh_street = np.concatenate([street, staff_street])
@@ -391,9 +395,9 @@ class _Builder:
         street_of = np.array([STREETS.index(o) if o in STREETS else -1
                               for o in self.staff_office])
         self.pool_handler = [np.flatnonzero((street_of == s) & np.isin(
-            self.staff_role, ["街镇经办", "救助顾问"])) for s in range(10)]
+            self.staff_role, ["街镇经办", "救助顾问"])) for s in range(N_STREETS)]
         self.pool_reviewer = [np.flatnonzero((street_of == s) & (self.staff_role == "街镇审核"))
-                              for s in range(10)]
+                              for s in range(N_STREETS)]
         self.pool_approver = np.flatnonzero(self.staff_role == "区级审批")
         self.staff_street_idx = street_of
 
@@ -623,8 +627,8 @@ class _Builder:
         due = self.ctx.settings.payment_due_day
         # One batch per street and month, paid on one working day up to the due day.
         months = np.arange(self.ym0, self.ym_end + 1)
-        n_batch = 10 * len(months)
-        batch_ym = np.tile(months, 10)
+        n_batch = N_STREETS * len(months)
+        batch_ym = np.tile(months, N_STREETS)
         batch_day = rng.choice(15, size=n_batch, p=PAY_DAY_W / PAY_DAY_W.sum()) + 1
         batch_date = cal.in_month(_month_start(batch_ym) + _days(batch_day - 1))
         batch_date = np.where(batch_date > _month_start(batch_ym) + _days(due - 1),
@@ -637,7 +641,7 @@ class _Builder:
         on_due_batch = -1
         if len(workday_due):
             m = workday_due[-1]
-            on_due_batch = int(rng.integers(0, 10)) * len(months) + m
+            on_due_batch = int(rng.integers(0, N_STREETS)) * len(months) + m
             batch_date[on_due_batch] = due_dates[m]
         street = c["street"][self.e_case]
         hh = c["hh"][self.e_case]
@@ -695,7 +699,7 @@ class _Builder:
             + (pl.col("street_idx") + 1).cast(pl.String).str.zfill(2),
             month=_month_text(frame["ym"]),
             street=pl.Series(list(STREETS) + [DISTRICT], dtype=pl.String)
-            .gather(pl.Series(frame["street_idx"]).replace(-1, 10)))
+            .gather(pl.Series(frame["street_idx"]).replace(-1, N_STREETS)))
         self.ledger_frame = frame
         # Record look-alikes now that serial numbers exist.
         src_col = frame["src"].to_numpy()
@@ -736,7 +740,7 @@ class _Builder:
         times = rng.integers(1, 3, len(prov))
         prov, ym = np.repeat(prov, times), np.repeat(ym, times)
         n = len(prov)
-        street_idx = np.where(rng.random(n) < 0.3, -1, rng.integers(0, 10, n))
+        street_idx = np.where(rng.random(n) < 0.3, -1, rng.integers(0, N_STREETS, n))
         day = rng.choice(15, size=n, p=PAY_DAY_W / PAY_DAY_W.sum()) + 1
         pay = self.cal.in_month(_month_start(ym) + _days(day - 1))
         pay = np.where(pay > _month_start(ym) + _days(self.ctx.settings.payment_due_day - 1),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from analytics import schema
+
 # --- resident ID numbers (GB 11643, ISO 7064 MOD 11-2) ----------------------------------------
 
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
@@ -241,8 +243,9 @@ def given_names(rng: np.random.Generator, male: np.ndarray) -> pl.Series:
 
 # --- addresses in Changning --------------------------------------------------------------------
 
-# Roads per street office, in the order of analytics.schema.STREETS.
-ROADS: tuple[tuple[str, ...], ...] = (
+# Roads per street office of Changning, in the order of data/district.toml. Another district's
+# demo reuses them in turn (the generator's addresses are synthetic either way).
+_CHANGNING_ROADS: tuple[tuple[str, ...], ...] = (
     ("华阳路", "安西路", "武夷路", "长宁路", "镇宁路", "定西路", "愚园路"),
     ("江苏路", "愚园路", "东诸安浜路", "利西路", "宣化路", "长宁路"),
     ("新华路", "番禺路", "法华镇路", "定西路", "幸福路", "平武路", "延安西路"),
@@ -255,7 +258,7 @@ ROADS: tuple[tuple[str, ...], ...] = (
     ("金钟路", "协和路", "福泉路", "剑河路", "淞虹路", "天山西路", "哈密路"),
 )
 
-COMMITTEES: tuple[tuple[str, ...], ...] = (
+_CHANGNING_COMMITTEES: tuple[tuple[str, ...], ...] = (
     ("华三居委会", "大西别墅居委会", "飞乐居委会", "秀水居委会", "利西居委会", "长新居委会"),
     ("曹家堰居委会", "岐山居委会", "愚三居委会", "华山居委会", "西浜居委会"),
     ("梅泾居委会", "新华居委会", "番禺居委会", "法华居委会", "香花桥居委会", "左家宅居委会"),
@@ -270,10 +273,20 @@ COMMITTEES: tuple[tuple[str, ...], ...] = (
 
 # Some roads cross several streets: keys index the distinct road names, so that distinct keys
 # are distinct addresses.
+def _per_street(table: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """``table`` fitted to the district's street offices: row i for the i-th office, in turn."""
+    return tuple(table[i % len(table)] for i in range(len(schema.STREETS)))
+
+
+ROADS = _per_street(_CHANGNING_ROADS)
+COMMITTEES = _per_street(_CHANGNING_COMMITTEES)
 ROAD_NAMES: tuple[str, ...] = tuple(dict.fromkeys(r for street in ROADS for r in street))
 _STREET_ROADS = [np.array([ROAD_NAMES.index(r) for r in street]) for street in ROADS]
 
-_PREFIXES = np.array(["上海市长宁区", "上海市长宁区", "上海市长宁区", "长宁区", "上海长宁区"])
+_CITY = schema.DISTRICT_INFO.city
+_NAME = schema.DISTRICT_INFO.name
+_PREFIXES = np.array([_CITY + _NAME, _CITY + _NAME, _CITY + _NAME, _NAME,
+                      _CITY.removesuffix("市") + _NAME])
 
 
 def address_keys(rng: np.random.Generator, street_idx: np.ndarray,

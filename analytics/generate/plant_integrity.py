@@ -57,16 +57,17 @@ def month_of(d: date) -> str:
 def address_variant(raw: str, how: str) -> str:
     """The same address written so that only the contract's normalisation makes it equal:
     ``spaced`` (blanks between the parts), ``fullwidth`` (full-width digits) or ``prefix``
-    (the 上海市长宁区 prefix and the 室 suffix added, or both dropped)."""
+    (the city and district prefix and the 室 suffix added, or both dropped)."""
     core = parse_address(raw)[0]
+    city, name = schema.DISTRICT_INFO.city, schema.DISTRICT_INFO.name
     if how == "spaced":
-        text = "上海市 长宁区 " + re.sub(r"(弄|号)", r"\1 ", core) + " 室"
+        text = f"{city} {name} " + re.sub(r"(弄|号)", r"\1 ", core) + " 室"
     elif how == "fullwidth":
-        text = "长宁区" + core.translate(_FULLWIDTH) + "室"
-    elif raw.startswith(("上海", "长宁区")):
+        text = name + core.translate(_FULLWIDTH) + "室"
+    elif raw.startswith((city.removesuffix("市"), name)):
         text = core
     else:
-        text = "上海市长宁区" + core + "室"
+        text = city + name + core + "室"
     if text == raw or parse_address(text)[0] != core:
         raise ValueError("address variant does not normalise to the original")
     return text

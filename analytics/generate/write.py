@@ -103,7 +103,7 @@ def _write_xlsx(table: str, frame: pl.DataFrame, path: Path, export_month: str) 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                          "strings_to_formulas": False, "strings_to_urls": False})
     # Fixed document properties: the same drop gives the same bytes.
-    wb.set_properties({"created": datetime(y, m, 1), "author": "长宁区民政局",
+    wb.set_properties({"created": datetime(y, m, 1), "author": schema.DISTRICT_INFO.issuer,
                        "title": _title(table, export_month)})
     ws = wb.add_worksheet(t.zh[:31])
     bold = wb.add_format({"bold": True})

@@ -294,11 +294,12 @@ def findings_frame(store: Store) -> pl.DataFrame:
     with store.engine.connect() as conn:
         rows = conn.execute(select(
             Finding.id, Finding.check_id, Finding.family, Finding.severity, Finding.street,
-            Finding.month, Finding.case_id, Finding.amount_fen, Finding.summary)).all()
+            Finding.month, Finding.case_id, Finding.txn_id, Finding.amount_fen,
+            Finding.summary)).all()
     keys = pl.DataFrame([tuple(r) for r in rows], schema={
         "finding_id": pl.String, "check_id": pl.String, "family": pl.String,
         "severity": pl.String, "street": pl.String, "month": pl.String, "case_id": pl.String,
-        "amount_fen": pl.Int64, "summary": pl.String}, orient="row")
+        "txn_id": pl.String, "amount_fen": pl.Int64, "summary": pl.String}, orient="row")
     return keys.join(states_frame(store), on="finding_id", how="left", validate="1:1")
 
 

@@ -14,14 +14,14 @@ from functools import lru_cache
 
 import polars as pl
 
-from analytics import export
+from analytics import export, schema
 from analytics.masking import mask_id, mask_id_expr
 from analytics.report import DISTRICT_NAME, ISSUER
 from analytics.store import dishonesty as stored
 from analytics.workflow import dishonesty as rules
 
 DISTRICT = DISTRICT_NAME
-PUBLISHER = f"{DISTRICT}社会救助联席会议办公室"   # publishes the list to its member units
+PUBLISHER = schema.DISTRICT_INFO.joint_office    # publishes the list to its member units
 DECISION_BODY = ISSUER                             # the default issuer of a listing decision
 NUMBER_PREFIX = f"{DISTRICT}救助失信公布"
 PUBLICATION_MOVE = "publication"                  # the history row of a record's publication
@@ -31,7 +31,7 @@ MAX_ROWS = 1_000
 PUBLICATION_COLUMNS = ("序号", "姓名", "身份证号", "失信行为", "决定书文号", "公布期限")
 CANDIDATE_STATES = ("recovering", "recovered")
 PUBLICATION_NOTE = (
-    "本名单依据《上海市社会救助条例》和《上海市社会信用条例》公布，公布期限自决定日期起算，期满自动停止公布。"
+    f"本名单依据{schema.DISTRICT_INFO.basis}公布，公布期限自决定日期起算，期满自动停止公布。"
     "列入条件：以虚报、隐瞒、欺骗等手段骗取社会救助，经告知并经异议期、依法作出列入决定。"
     "移出条件：公布期限届满；或已退还违规获得的救助金并签署信用承诺，经信用修复后移出；"
     "决定被撤销的，在 3 个工作日内移出。"

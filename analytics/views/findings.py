@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from analytics.evidence import NODE_KINDS
 from analytics.masking import mask_account_expr
 from analytics.views import funds as funds_view
 
@@ -32,11 +33,6 @@ HEADERS = {
 STATE_HEADERS = {
     "state_label": "状态", "assignee_text": "承办", "due_date": "期限", "overdue": "逾期",
     "presence": "发现情况",
-}
-NODE_KINDS = {
-    "person": "人员", "staff": "工作人员", "case": "案件", "household": "家庭",
-    "account": "银行账户",
-    "phone": "联系电话", "address": "住址", "organisation": "机构",
 }
 # Keys of the evidence of the integrity, dynamic and process checks, in Chinese (the funds
 # checks' keys are labelled by the funds view).
@@ -168,6 +164,28 @@ def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
 def findings_excel(findings: pl.DataFrame) -> bytes:
     """The export of the findings on screen: exactly the rows of :func:`findings_table`."""
     return funds_view.excel_bytes(findings_table(findings), sheet=SHEET)
+
+
+# A link naming a finding that does not exist or that the viewer may not see: one message for
+# both, so that a link cannot tell whether a finding of another street exists.
+LINK_NOT_FOUND = ("链接所指的线索不在当前检查结果中，或不在您可以查看的范围内，无法打开；"
+                  "下方显示的是列表中的线索。")
+# A link naming a finding the viewer may see but the filters in force hide.
+LINK_FILTERED = "这条线索由链接打开，不在当前筛选结果中；清除上方的筛选条件即可在列表中看到它。"
+
+
+def link_status(visible: pl.DataFrame, shown: pl.DataFrame, finding_id: str | None
+                ) -> str | None:
+    """What a link's finding is to this viewer: None (no link), ``"listed"`` (in the filtered
+    findings), ``"filtered"`` (visible, hidden by the filters) or ``"unknown"`` (no such
+    finding, or one the viewer may not see: the two are not told apart)."""
+    if not finding_id:
+        return None
+    if shown.filter(pl.col("finding_id") == finding_id).height:
+        return "listed"
+    if visible.filter(pl.col("finding_id") == finding_id).height:
+        return "filtered"
+    return "unknown"
 
 
 def finding_by_id(findings: pl.DataFrame, finding_id: str | None) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from analytics import export, schema
+from analytics import amounts, export, formats, schema
 from analytics.masking import (SENSITIVE_COLUMNS, mask_account, mask_account_expr, mask_id,
                                mask_id_expr)
 
@@ -33,18 +33,35 @@ FINDING_HEADERS = {
     "finding_id": "编号", "title": "检查项", "severity": "严重程度", "street": "街镇",
     "month": "发放月份", "item": "救助项目", "case_id": "救助编号", "txn_id": "流水号",
     "id_number": "身份证号", "account_no": "银行账号", "amount": "涉及金额（元）",
-    "summary": "摘要",
+    "counted": "计入合计", "summary": "摘要",
 }
-# Both sides list the compared fields first and in the same order, so that they line up.
+# Whether a row's amount is counted in 涉及金额 (analytics.amounts), in the findings table.
+COUNTED_YES = "是"
+COUNTED_TOTAL = "否（汇总数）"
+COUNTED_SAME_TXN = "否（同一流水已计）"
+# The figure of the page: the funds family's findings only, so the label says so.
+MONEY_LABEL = "资金类线索涉及金额（元）"
+MONEY_HELP = (amounts.HELP + "本页只计资金比对类线索；全部线索的涉及金额见线索清单。"
+              "各检查项、各街镇的金额按同一口径分别计算。")
+# Both sides list the compared fields first and in the same order, so that they line up; the
+# amount comes early, so that it shows without scrolling the grid sideways.
 ENTITLED_HEADERS = {
-    "month": "发放月份", "case_id": "救助编号", "item": "救助项目", "id_number": "身份证号",
-    "amount": "应发金额（元）", "account_no": "银行账号", "kind": "类型",
+    "month": "发放月份", "case_id": "救助编号", "item": "救助项目", "amount": "应发金额（元）",
+    "id_number": "身份证号", "account_no": "银行账号", "kind": "类型",
 }
 PAID_HEADERS = {
     "txn_id": "流水号", "month": "发放月份", "case_id": "救助编号", "item": "救助项目",
-    "payee_id": "收款人证件号", "amount": "金额（元）", "account_no": "银行账号", "status": "状态",
+    "amount": "金额（元）", "payee_id": "收款人证件号", "account_no": "银行账号", "status": "状态",
     "pay_date": "拨付日期", "street": "街镇", "fund_code": "资金科目", "batch_id": "批次号",
 }
+# A link (?finding=...) that names no finding the viewer may see, whether it does not exist or
+# is another street's: the same words, and the number is not repeated.
+LINK_NOT_FOUND = ("链接中的线索编号不在当前结果中：编号可能有误、该线索已被新的检查结果取代，"
+                  "或不在您可以查看的范围内。下方显示的是列表中的第一条发现。")
+# A link naming a finding the viewer may see but the filters in force hide.
+LINK_FILTERED = "这条发现由链接打开，不在当前筛选结果中；清除上方的筛选条件即可在列表中看到它。"
+ENTITLED_SHEET = "应发名册（对照）"
+PAID_SHEET = "资金实发明细（对照）"
 OWN_ROW = "本条"
 DIFF = "差异"
 # (entitlements column, ledger column): the values both sides should agree on.
@@ -99,15 +116,21 @@ def ordered_findings(findings: pl.DataFrame, viewer: Viewer | None = None) -> pl
     streets = None if viewer is None else viewer.streets
     if streets is not None:
         rows = rows.filter(pl.col("street").is_in(list(streets)))
-    return (rows.with_columns(pl.col("street").fill_null(UNKNOWN_STREET))
-            .sort(pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK),
-                                                    return_dtype=pl.Int32),
-                  pl.col("amount_fen"), pl.col("finding_id"),
-                  descending=[False, True, False], nulls_last=True))
+    return most_severe_first(rows.with_columns(pl.col("street").fill_null(UNKNOWN_STREET)))
+
+
+def most_severe_first(findings: pl.DataFrame) -> pl.DataFrame:
+    """``findings`` by severity, then by the finding's own amount (largest first), then by id:
+    the order every findings table and the verification sheet state."""
+    return findings.sort(pl.col("severity").replace_strict(SEVERITY_RANK,
+                                                           default=len(SEVERITY_RANK),
+                                                           return_dtype=pl.Int32),
+                         pl.col("amount_fen"), pl.col("finding_id"),
+                         descending=[False, True, False], nulls_last=True)
 
 
 def _street_rank(street: pl.Expr) -> pl.Expr:
-    order = {s: i for i, s in enumerate((*schema.STREETS, schema.DISTRICT_OFFICE))}
+    order = _street_order()
     return street.replace_strict(order, default=len(order), return_dtype=pl.Int32)
 
 
@@ -139,57 +162,88 @@ def finding_by_id(findings: pl.DataFrame, finding_id: str) -> dict[str, Any] | N
 
 # --- totals --------------------------------------------------------------------------------
 
+def shown_streets(viewer: Viewer | None = None, chosen: Sequence[str] | None = None
+                  ) -> list[str]:
+    """The streets the charts and totals list, each even with no finding: the streets chosen in
+    the filter, else every street office this viewer may see, in contract order."""
+    if chosen:
+        order = _street_order()
+        return sorted(dict.fromkeys(chosen), key=lambda s: (order.get(s, len(order)), s))
+    streets = None if viewer is None else viewer.streets
+    return [s for s in schema.STREETS if streets is None or s in streets]
+
+
+def _street_order() -> dict[str, int]:
+    return {s: i for i, s in enumerate((*schema.STREETS, schema.DISTRICT_OFFICE))}
+
+
 def _totals(findings: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    return findings.group_by(by).agg(pl.len().cast(pl.Int64).alias("findings"),
-                                     pl.col("amount_fen").sum().alias("amount_fen"))
+    """``by``, findings, amount_fen: per group, its count and its 涉及金额 (analytics.amounts:
+    each group's findings on their own, so a payment two checks flag counts under each)."""
+    schema_ = {**{c: findings.schema[c] for c in by}, "findings": pl.Int64,
+               "amount_fen": pl.Int64}
+    rows = [(*key, part.height, amounts.money_at_risk_fen(part))
+            for key, part in findings.partition_by(by, as_dict=True,
+                                                   maintain_order=True).items()]
+    return pl.DataFrame(rows, schema=schema_, orient="row")
 
 
 def by_check(findings: pl.DataFrame) -> pl.DataFrame:
-    """Every funds check with its count and money at risk (fen), zero where it found nothing."""
+    """Every funds check with its count and money at risk (fen), zero where it found nothing.
+    汇总金额不符 counts no money (analytics.amounts.TOTALS_ONLY)."""
     counts = _totals(findings, ["check_id"])
     return (funds_checks().join(counts, on="check_id", how="left", validate="1:1")
             .with_columns(pl.col("findings", "amount_fen").fill_null(0)))
 
 
-def by_street(findings: pl.DataFrame) -> pl.DataFrame:
-    """street, findings, amount_fen: the streets with findings, most money first."""
-    return (_totals(findings, ["street"])
-            .sort(pl.col("amount_fen"), pl.col("findings"), _street_rank(pl.col("street")),
-                  descending=[True, True, False]))
+def by_street(findings: pl.DataFrame, streets: Sequence[str] | None = None) -> pl.DataFrame:
+    """street, findings, amount_fen: every street of ``streets`` (default: the ten, in contract
+    order) with zeros where it has no finding, then any other street the findings name (the
+    district office, an unknown street)."""
+    listed = list(schema.STREETS if streets is None else streets)
+    totals = _totals(findings, ["street"])
+    others = (totals.filter(~pl.col("street").is_in(listed))
+              .sort(_street_rank(pl.col("street")), pl.col("street"))
+              .get_column("street").to_list())
+    frame = pl.DataFrame({"street": [*listed, *others]}, schema={"street": pl.String})
+    return (frame.join(totals, on="street", how="left", validate="1:1")
+            .with_columns(pl.col("findings", "amount_fen").fill_null(0)))
 
 
-def street_check(findings: pl.DataFrame) -> pl.DataFrame:
-    """street, check_id, title, findings, amount_fen: one row per pair that has findings."""
+def street_check(findings: pl.DataFrame, streets: Sequence[str] | None = None) -> pl.DataFrame:
+    """street, check_id, title, findings, amount_fen: one row per pair that has findings, the
+    streets as in :func:`by_street`, the checks in registry order."""
     checks = funds_checks().with_row_index("_check_rank")
-    streets = by_street(findings).select("street").with_row_index("_street_rank")
+    order = by_street(findings, streets).select("street").with_row_index("_street_rank")
     return (_totals(findings, ["street", "check_id"])
             .join(checks.select("check_id", "title", "_check_rank"), on="check_id", how="left",
                   validate="m:1")
-            .join(streets, on="street", how="left", validate="m:1")
+            .join(order, on="street", how="left", validate="m:1")
             .sort("_street_rank", "_check_rank")
             .select("street", "check_id", "title", "findings", "amount_fen"))
 
 
-def matrix(findings: pl.DataFrame, value: str = "findings") -> pl.DataFrame:
+def matrix(findings: pl.DataFrame, value: str = "findings",
+           streets: Sequence[str] | None = None) -> pl.DataFrame:
     """Street × check: ``street`` and one column per check title that has findings, holding
-    ``value`` (``findings`` or ``amount_fen``), zero where a street has none; streets as in
+    ``value`` (``findings`` or ``amount_fen``), zero where a street has none; every street as in
     :func:`by_street`, checks in registry order."""
     if value not in ("findings", "amount_fen"):
         raise ValueError(f"unknown value {value!r}")
-    long = street_check(findings)
+    long = street_check(findings, streets)
     titles = [t for t in funds_checks().get_column("title") if t in set(long["title"])]
-    streets = by_street(findings).select("street")
+    rows = by_street(findings, streets).select("street")
     if long.height == 0:
-        return streets
+        return rows
     wide = long.pivot(on="title", index="street", values=value, aggregate_function=None)
-    return (streets.join(wide, on="street", how="left", validate="1:1")
+    return (rows.join(wide, on="street", how="left", validate="1:1")
             .select("street", *[pl.col(t).fill_null(0) for t in titles]))
 
 
 @dataclass(frozen=True)
 class Metrics:
     findings: int
-    amount_fen: int
+    amount_fen: int  # 涉及金额 of the findings (analytics.amounts)
     checks_fired: int
     checks_run: int
     skipped: tuple[tuple[str, str], ...]  # (check title, Chinese reason)
@@ -209,7 +263,7 @@ def metrics(findings: pl.DataFrame, summary: pl.DataFrame) -> Metrics:
     else:
         reasons, run_count = [], checks.height
     return Metrics(findings=findings.height,
-                   amount_fen=int(findings.get_column("amount_fen").sum() or 0),
+                   amount_fen=amounts.money_at_risk_fen(findings),
                    checks_fired=findings.get_column("check_id").n_unique(),
                    checks_run=run_count, skipped=tuple(reasons))
 
@@ -217,10 +271,8 @@ def metrics(findings: pl.DataFrame, summary: pl.DataFrame) -> Metrics:
 # --- what the screen and the export show ---------------------------------------------------------
 
 def yuan_text(fen: int) -> str:
-    """155000 -> '1,550.00'."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
+    """155000 -> '1,550.00' (analytics.formats.money_fen)."""
+    return formats.money_fen(fen)
 
 
 def yuan_short(fen: int) -> str:
@@ -242,15 +294,31 @@ def mask_payee(value: pl.Expr) -> pl.Expr:
     return pl.when(value.str.contains(PERSON_ID)).then(mask_id_expr(value)).otherwise(value)
 
 
+def counted_text(findings: pl.DataFrame) -> pl.Series:
+    """Per finding: whether its amount is counted in 涉及金额 (analytics.amounts), in words:
+    是, 否（汇总数） for 汇总金额不符, 否（同一流水已计） for a ledger row another finding
+    already counts; empty without an amount."""
+    if findings.is_empty():
+        return pl.Series("counted", [], dtype=pl.String)
+    counted = amounts.counted(findings)
+    return findings.select(
+        pl.when(pl.col("amount_fen").is_null()).then(pl.lit(None, pl.String))
+        .when(pl.lit(counted)).then(pl.lit(COUNTED_YES))
+        .when(pl.col("check_id").is_in(list(amounts.TOTALS_ONLY))).then(pl.lit(COUNTED_TOTAL))
+        .otherwise(pl.lit(COUNTED_SAME_TXN)).alias("counted")).to_series()
+
+
 def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
     """The findings as the screen and the export show them: Chinese headers, IDs and accounts
-    masked, evidence left out (it is shown masked for one finding at a time)."""
+    masked, each amount in yuan (a number) with whether 涉及金额 counts it, evidence left out
+    (it is shown masked for one finding at a time)."""
     return findings.select(
         *[pl.col(c) for c in ("finding_id", "title", "severity", "street", "month", "item",
                               "case_id", "txn_id")],
         mask_payee(pl.col("id_number")).alias("id_number"),
         mask_account_expr("account_no").alias("account_no"),
         yuan_expr(pl.col("amount_fen")).alias("amount"),
+        pl.lit(counted_text(findings)).alias("counted"),
         "summary",
     ).rename(FINDING_HEADERS)
 
@@ -268,9 +336,11 @@ def street_table(totals: pl.DataFrame) -> pl.DataFrame:
                          yuan_expr(pl.col("amount_fen")).alias("涉及金额（元）"))
 
 
-def matrix_table(findings: pl.DataFrame) -> pl.DataFrame:
-    """:func:`matrix` of counts for the screen."""
-    return matrix(findings).rename({"street": "街镇"})
+def matrix_table(findings: pl.DataFrame, streets: Sequence[str] | None = None) -> pl.DataFrame:
+    """:func:`matrix` of counts for the screen, each check's column headed as a count."""
+    counts = matrix(findings, streets=streets)
+    return counts.rename({"street": "街镇", **{c: f"{c}（条）" for c in counts.columns
+                                               if c != "street"}})
 
 
 def excel_bytes(table: pl.DataFrame, sheet: str = SHEET) -> bytes:
@@ -278,9 +348,27 @@ def excel_bytes(table: pl.DataFrame, sheet: str = SHEET) -> bytes:
     return export.excel_bytes({sheet: table}, float_precision=2)
 
 
-def findings_excel(findings: pl.DataFrame) -> bytes:
-    """The export of the findings on screen: exactly the rows of :func:`findings_table`."""
-    return excel_bytes(findings_table(findings))
+def findings_excel(findings: pl.DataFrame, comparison: Comparison | None = None,
+                   finding_id: str | None = None) -> bytes:
+    """The export of the findings on screen: exactly the rows of :func:`findings_table`, and,
+    when the page shows one finding's entitlement and ledger rows (``comparison``), those rows
+    on two more sheets, headed by the finding's number (``finding_id``), as the page shows them.
+    Amounts stay numbers (formatted #,##0.00 by their （元） header)."""
+    sheets = {SHEET: findings_table(findings)}
+    if comparison is not None:
+        sheets.update(comparison_sheets(comparison, finding_id))
+    return export.excel_bytes(sheets, float_precision=2)
+
+
+def comparison_sheets(comparison: Comparison, finding_id: str | None = None
+                      ) -> dict[str, pl.DataFrame]:
+    """The two sides of :func:`compare` as export sheets: 应发名册（对照）, 资金实发明细（对照）,
+    each row led by the finding's number (编号) it was shown for."""
+    def sheet(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(pl.lit(finding_id, pl.String).alias(FINDING_HEADERS["finding_id"]),
+                            pl.all())
+
+    return {ENTITLED_SHEET: sheet(comparison.entitled), PAID_SHEET: sheet(comparison.paid)}
 
 
 # --- one finding: the entitlement rows against the ledger rows ------------------------------------

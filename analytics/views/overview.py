@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 
 import polars as pl
 
-from analytics import schema
-from analytics.indicators import BY_NAME, DISTRICT, INDICATORS, component_scores
+from analytics import formats, schema
+from analytics.indicators import (BY_NAME, DISTRICT, FAMILY_LEADS, INDICATORS,
+                                  blank_unchecked, component_scores, left_out,
+                                  unchecked_families, unchecked_indicators)
 from analytics.reference import load_settings
 
 LEVELS = {"month": "月度", "quarter": "季度", "year": "年度"}
@@ -37,6 +39,8 @@ WORKFLOW_INDICATORS = ("rectification_on_time_rate", "recurrence_rate", "file_au
 NOT_COMPUTED = "未计算"
 NOT_COMPUTED_NOTE = ("整改按期率、整改复发率、档案核查合格率只在工作区中运行的检查计算（取运行时的"
                      "处置记录和已签发的档案核查），本次检查结果未计算，以“未计算”表示，不按0分计。")
+# Indicators of a family of checks the run did not include (analytics.indicators.FAMILY_INDICATORS)
+NOT_CHECKED = "未检查"
 # Indicators a trend can follow, the composite score first (the page's default).
 TRENDED = ("composite_score",
            *(i.name for i in INDICATORS
@@ -100,21 +104,37 @@ def last_month(period: str) -> str:
 def format_value(indicator: str, value: float | None) -> str:
     """A value as the screen and the PDF print it: rates in %, money in yuan."""
     if value is None:
-        return "—"
+        return formats.DASH
     unit = BY_NAME[indicator].unit
     if unit == "比率":
-        return f"{value * 100:.1f}%"
+        return formats.rate(value)
     if unit == "元":
-        return f"{value:,.2f}"
-    if unit in ("每千笔", "分"):
-        return f"{value:.1f}"
-    return f"{int(round(value)):,}"
+        return formats.money(value)
+    if unit == "分":
+        return formats.score(value)
+    if unit == "每千笔":
+        return formats.per_thousand(value)
+    return formats.count(value)
+
+
+def unit_suffix(indicator: str) -> str:
+    """The unit of an indicator as a header's suffix: （%） for rates (shown ×100), （元）,
+    （每千笔）, （分） and the count's own unit (（件）, （个）, （次）, （户））."""
+    unit = BY_NAME[indicator].unit
+    return "（%）" if unit == "比率" else f"（{unit}）"
 
 
 def indicator_title(indicator: str) -> str:
-    ind = BY_NAME[indicator]
-    suffix = {"比率": "（%）", "元": "（元）", "每千笔": "（每千笔）", "分": "（分）"}.get(ind.unit, "")
-    return ind.title + suffix
+    """The indicator's title with its unit: the header of its column in every table, which is
+    how the grids and the Excel export know how to write its numbers (analytics.formats)."""
+    return BY_NAME[indicator].title + unit_suffix(indicator)
+
+
+def score_title(indicator: str) -> str:
+    """The header of an indicator's 0–100 score: never under the indicator's own unit."""
+    if indicator == "composite_score":
+        return "综合得分（分）"
+    return f"{BY_NAME[indicator].title}得分（分）"
 
 
 def display_value(indicator: str, value: pl.Expr | None = None) -> pl.Expr:
@@ -166,11 +186,24 @@ def uncomputed(indicators: pl.DataFrame, period: str) -> frozenset[str]:
                      if rows.filter(pl.col("indicator") == name)["numerator"].is_null().all())
 
 
-def shown_value(indicator: str, value: float | None, numerator: float | None = 0.0) -> str:
-    """format_value, except that a follow-up indicator with no numerator reads 未计算."""
+def shown_value(indicator: str, value: float | None, numerator: float | None = 0.0,
+                unchecked: Collection[str] = ()) -> str:
+    """format_value, except that a follow-up indicator with no numerator reads 未计算 and an
+    indicator of a family of checks the run did not include (``unchecked``) 未检查."""
+    if indicator in unchecked:
+        return NOT_CHECKED
     if indicator in WORKFLOW_INDICATORS and value is None and numerator is None:
         return NOT_COMPUTED
     return format_value(indicator, value)
+
+
+def checks_of(summary: pl.DataFrame | None) -> tuple[list[str] | None, list[str]]:
+    """(checks the run included, checks it skipped for a missing table) from its checks.csv;
+    (None, []) when there is none (results from before it was written): every check."""
+    if summary is None or summary.height == 0:
+        return None, []
+    return (summary["check_id"].to_list(),
+            summary.filter(pl.col("skipped").is_not_null())["check_id"].to_list())
 
 
 def training_marks(indicators: pl.DataFrame, year: str) -> pl.DataFrame:
@@ -188,45 +221,66 @@ def training_marks(indicators: pl.DataFrame, year: str) -> pl.DataFrame:
 
 def ranking(indicators: pl.DataFrame, period: str) -> pl.DataFrame:
     """The ten streets by composite score (highest first; equal scores share a rank; no score
-    last), each ranked indicator beside it, and the trainings mark of the period's year."""
+    last), each ranked indicator beside it, the trainings mark of the period's year and the
+    weighted indicators its composite score left out (``left_out``, a list of names)."""
     wide = values_at(indicators, period).filter(pl.col("street") != DISTRICT)
     marks = training_marks(indicators, period[:4])
+    missing = left_out(indicators.filter(pl.col("period") == period)).select("street", "left_out")
     return (wide.select("street", *RANKED)
             .join(marks, on="street", how="left", validate="1:1")
+            .join(missing, on="street", how="left", validate="1:1")
             .with_columns(pl.col("composite_score").rank("min", descending=True)
                           .cast(pl.Int64).alias("rank"))
             .sort(pl.col("rank"), _street_rank(pl.col("street")), nulls_last=True)
-            .select("rank", "street", *RANKED, "trainings_year", "training_mark"))
+            .select("rank", "street", *RANKED, "trainings_year", "training_mark", "left_out"))
 
 
 def heat(indicators: pl.DataFrame, period: str) -> pl.DataFrame:
-    """street, indicator, title, value, score (0–100, higher better) for the heat map: the ten
-    streets × the scored indicators and the composite."""
+    """street, indicator, title, value, per_case, score for the heat map: the ten streets × the
+    scored indicators and the composite. ``score`` (0–100, higher better) colours a cell,
+    ``value`` is the indicator's own value written in it, ``per_case`` the leads per active case
+    the score of 廉洁风险线索 and 动态管理线索 compares (blank for the others)."""
     rows = indicators.filter((pl.col("period") == period) & (pl.col("street") != DISTRICT))
     scores = component_scores(rows, [n for n in HEAT if n != "composite_score"])
     composite = rows.filter(pl.col("indicator") == "composite_score").select(
         "street", "period", "indicator", pl.col("value").alias("score"))
     order = {n: i for i, n in enumerate(HEAT)}
     titles = {n: indicator_title(n) for n in HEAT}
+    per_case = (pl.when(pl.col("indicator").is_in(list(FAMILY_LEADS))
+                        & (pl.col("denominator") > 0))
+                .then(pl.col("numerator") / pl.col("denominator")))
     return (pl.concat([scores, composite])
-            .join(rows.select("street", "indicator", "value"), on=["street", "indicator"],
-                  how="left", validate="1:1")
+            .join(rows.select("street", "indicator", "value", per_case.alias("per_case")),
+                  on=["street", "indicator"], how="left", validate="1:1")
             .with_columns(pl.col("indicator").replace_strict(titles).alias("title"))
             .sort(_street_rank(pl.col("street")), pl.col("indicator").replace_strict(order))
-            .select("street", "indicator", "title", "value", "score"))
+            .select("street", "indicator", "title", "value", "per_case", "score"))
 
 
-def trends(indicators: pl.DataFrame, indicator: str) -> pl.DataFrame:
-    """period, street, value: ``indicator`` month by month for 全区 and the ten streets."""
-    return (indicators.filter((pl.col("indicator") == indicator)
-                              & pl.col("period").str.contains("-"))
-            .select("period", "street", "value")
-            .sort("period", _street_rank(pl.col("street"))))
+HEAT_NOTE = ("颜色表示该项得分（0–100分，红差、黄中、绿好），格内数字是指标本身的值。得分：审批及时率、"
+             "发放及时率、探访合规率、整改按期率、档案核查合格率为比率×100；整改复发率为(1−比率)×100；"
+             "资金线索率为100×(1−本街镇值÷十个街镇中的最大值)；廉洁风险线索、动态管理线索先除以本街镇"
+             "期末在册案件数（每案件线索数，见悬停提示），再与十个街镇中的最大者同样比较，所以线索数"
+             "相同、在册案件数不同的街镇颜色不同；综合得分格按综合得分着色。空白格没有值（未计算、"
+             "未检查或本期没有可计算的分母），不着色。")
 
 
-def open_leads(findings: pl.DataFrame, period: str, as_of_month: str | None) -> pl.DataFrame:
+def trends(indicators: pl.DataFrame, indicator: str,
+           streets: Collection[str] | None = None) -> pl.DataFrame:
+    """period, street, value: ``indicator`` month by month for 全区 and the ten streets, or for
+    全区 and ``streets`` only."""
+    rows = indicators.filter((pl.col("indicator") == indicator)
+                             & pl.col("period").str.contains("-"))
+    if streets is not None:
+        rows = rows.filter(pl.col("street").is_in([DISTRICT, *streets]))
+    return rows.select("period", "street", "value").sort("period", _street_rank(pl.col("street")))
+
+
+def open_leads(findings: pl.DataFrame, period: str, as_of_month: str | None,
+               unchecked: Collection[str] = ()) -> pl.DataFrame:
     """family, family_title, findings: leads arisen by the period's end (a finding without a
-    month counts from the run's latest month), by family in registry order. Money at risk is the
+    month counts from the run's latest month), by family in registry order; blank for the
+    families the run did not check (``unchecked``: family names), never 0. Money at risk is the
     money_at_risk indicator, which counts a payment behind several findings once."""
     from checks.registry import FAMILIES
 
@@ -236,7 +290,8 @@ def open_leads(findings: pl.DataFrame, period: str, as_of_month: str | None) -> 
               .group_by("family").agg(pl.len().cast(pl.Int64).alias("findings")))
     return (pl.DataFrame({"family": list(FAMILIES), "family_title": list(FAMILIES.values())})
             .join(counts, on="family", how="left", validate="1:1")
-            .with_columns(pl.col("findings").fill_null(0)))
+            .with_columns(pl.when(pl.col("family").is_in(list(unchecked))).then(None)
+                          .otherwise(pl.col("findings").fill_null(0)).alias("findings")))
 
 
 def leads_by_street(findings: pl.DataFrame, period: str, as_of_month: str | None
@@ -316,7 +371,7 @@ def funnel_table(frame: pl.DataFrame) -> pl.DataFrame:
 class Headline:
     cases_active: float | None
     money_paid: float | None          # yuan, in the period (the month on a monthly view)
-    money_at_risk: float | None       # yuan, in the period
+    money_at_risk: float | None       # yuan, in the period: analytics.amounts' 涉及金额
     open_leads: int
     composite_score: float | None
 
@@ -333,16 +388,31 @@ class Overview:
     trends: pl.DataFrame      # trends
     uncomputed: frozenset[str] = frozenset()   # follow-up indicators not computed: uncomputed()
     funnel: pl.DataFrame | None = None          # funnel_of the period; None: no workspace read
+    # The families of checks the run did not include (family -> title) and the indicators
+    # they leave unchecked (indicator -> family title): 未检查, never 0.
+    unchecked_families: Mapping[str, str] = field(default_factory=dict)
+    unchecked: Mapping[str, str] = field(default_factory=dict)
+    # The weighted indicators the district's composite score left out (names, weights' order).
+    district_left_out: tuple[str, ...] = ()
 
 
 def overview(indicators: pl.DataFrame, findings: pl.DataFrame, period: str | None = None,
              trend_indicator: str = "composite_score",
              streets: Collection[str] | None = None,
-             workflow: Workflow | None = None) -> Overview:
+             workflow: Workflow | None = None,
+             summary: pl.DataFrame | None = None,
+             trend_streets: Collection[str] | None = None) -> Overview:
     """Everything the 总览 page shows for ``period`` (default: the latest month).
 
     ``streets``: the street offices this viewer may see; None: every one and the district.
-    ``workflow``: the workspace's frames, for the funnel of the period; None: no funnel."""
+    ``workflow``: the workspace's frames, for the funnel of the period; None: no funnel.
+    ``summary``: the run's checks.csv: the indicators of families of checks it did not include
+    are blank (未检查) and the composite score is weighted over the others, also for results
+    written before indicators.csv knew this. ``trend_streets``: the streets whose trend is drawn
+    beside 全区 (None: every one)."""
+    checks, skipped = checks_of(summary)
+    indicators = blank_unchecked(indicators, checks, skipped)
+    families = unchecked_families(checks, skipped)
     options = period_options(indicators)
     if period is None:
         period = options["month"][0] if options["month"] else ""
@@ -359,22 +429,58 @@ def overview(indicators: pl.DataFrame, findings: pl.DataFrame, period: str | Non
         return float(col.sum()) if streets is not None else float(col[0])
 
     visible_findings = _visible(findings, streets)
-    leads = open_leads(visible_findings, period, as_of_month)
+    leads = open_leads(visible_findings, period, as_of_month, families)
     composite = district.get_column("composite_score") if streets is None else None
     headline = Headline(
         cases_active=total("cases_active"), money_paid=total("money_paid"),
-        money_at_risk=total("money_at_risk"), open_leads=int(leads["findings"].sum()),
+        money_at_risk=total("money_at_risk"),
+        open_leads=int(leads["findings"].fill_null(0).sum()),
         composite_score=(float(composite[0]) if composite is not None and composite.len()
                          and composite[0] is not None else None))
+    district_missing = left_out(indicators.filter((pl.col("period") == period)
+                                                  & (pl.col("street") == DISTRICT)))
+    shown_streets = trend_streets
+    if streets is not None:
+        shown_streets = [s for s in (trend_streets or streets) if s in set(streets)]
     return Overview(
         period=period, label=period_label(period) if period else "", headline=headline,
         leads=leads,
         ranking=_visible(ranking(indicators, period), streets),
         heat=_visible(heat(indicators, period), streets),
         trend_indicator=trend_indicator,
-        trends=_visible(trends(indicators, trend_indicator), streets),
+        trends=_visible(trends(indicators, trend_indicator, shown_streets), streets),
         uncomputed=uncomputed(indicators, period),
-        funnel=(funnel_of(workflow, period or None, streets) if workflow is not None else None))
+        funnel=(funnel_of(workflow, period or None, streets) if workflow is not None else None),
+        unchecked_families=families,
+        unchecked=unchecked_indicators(checks, skipped),
+        district_left_out=(tuple(district_missing["left_out"][0])
+                           if district_missing.height else ()))
+
+
+def left_out_text(names: Collection[str], view: Overview) -> str:
+    """The indicators a composite score left out, each with why: 未检查 (its family of checks
+    was not run), 未计算 (a follow-up indicator outside a workspace) or 本期无数据."""
+    def why(name: str) -> str:
+        if name in view.unchecked:
+            return NOT_CHECKED
+        if name in view.uncomputed:
+            return NOT_COMPUTED
+        return "本期无数据"
+    return "、".join(f"{BY_NAME[n].title}（{why(n)}）" for n in names)
+
+
+def scope_note(view: Overview) -> str:
+    """What the page's figures leave out, in a sentence or two: the families of checks the run
+    did not include and the indicators the district's composite score did not count."""
+    notes = []
+    if view.unchecked_families:
+        families = "、".join(view.unchecked_families.values())
+        notes.append(f"本次检查未运行{families}类检查：这些类别的线索数和相关指标显示为“{NOT_CHECKED}”，"
+                     "不按0计；涉及金额只含已运行的检查。")
+    if view.district_left_out:
+        notes.append(f"全区综合得分未计入：{left_out_text(view.district_left_out, view)}，"
+                     "权重按计入的各项重新归一。")
+    return "".join(notes)
 
 
 Metric = tuple[str, str, str | None]  # label, value, help
@@ -382,57 +488,105 @@ Metric = tuple[str, str, str | None]  # label, value, help
 
 def headline_metrics(view: Overview) -> list[list[Metric]]:
     """The headline figures above the page's views, in two rows: the district's cases, money paid
-    and at risk, open leads and composite score; then the open leads of each family of checks."""
+    and at risk, open leads and composite score; then the open leads of each family of checks.
+    Labels are short (the period is said above them); what each counts is its help."""
+    from analytics import amounts
+
     h, label = view.headline, view.label
+    composite_help = "十个街镇综合得分的计算见“指标定义”。"
+    if view.district_left_out:
+        composite_help = (f"未计入：{left_out_text(view.district_left_out, view)}；"
+                          "权重按计入的各项重新归一。")
+    leads_help = "截至期末已发生的各类线索"
+    if view.unchecked_families:
+        leads_help += f"（未含未运行的{'、'.join(view.unchecked_families.values())}类检查）"
     return [
-        [("在册案件数", format_value("cases_active", h.cases_active), "期末处于救助期的案件"),
-         (f"{label}实发金额（元）", format_value("money_paid", h.money_paid), None),
-         ("未处理线索（条）", f"{h.open_leads:,}", "截至期末已发生的各类线索"),
-         (f"{label}涉及金额（元）", format_value("money_at_risk", h.money_at_risk),
-          "同一笔拨付触发多项检查时只计一次"),
-         ("全区综合得分", format_value("composite_score", h.composite_score), None)],
-        [(f"{title}线索", f"{count:,}", None)
+        [("在册案件（件）", format_value("cases_active", h.cases_active),
+          f"{label}期末处于救助期的案件"),
+         ("实发金额（元）", format_value("money_paid", h.money_paid),
+          f"{label}成功拨付的金额合计（退票不计）"),
+         ("涉及金额（元）", format_value("money_at_risk", h.money_at_risk),
+          f"{label}的线索。{amounts.HELP}"),
+         ("未处理线索（条）", formats.count(h.open_leads), leads_help),
+         ("综合得分（分）", format_value("composite_score", h.composite_score), composite_help)],
+        [(f"{title}（条）", NOT_CHECKED if count is None else formats.count(count),
+          "本次检查未运行该类检查" if count is None else f"截至{label}末已发生的{title}类线索")
          for title, count in view.leads.select("family_title", "findings").iter_rows()],
     ]
 
 
 # --- tables for the screen and the export ---------------------------------------------------------
 
-def ranking_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """:func:`ranking` with Chinese headers and display values."""
+def ranking_table(frame: pl.DataFrame, view: Overview | None = None) -> pl.DataFrame:
+    """:func:`ranking` with Chinese headers and display values; 综合得分未计入 names the
+    weighted indicators each street's score left out, and why (with ``view``)."""
+    def names(row: list[str] | None) -> str:
+        if not row:
+            return ""
+        if view is None:
+            return "、".join(BY_NAME[n].title for n in row)
+        return left_out_text(row, view)
+
+    rows = frame["left_out"].to_list() if "left_out" in frame.columns else [None] * frame.height
+    missing = pl.Series("left_out", [names(r) for r in rows], pl.String)  # ten rows at most
     return frame.select(
         pl.col("rank").alias("排名"), pl.col("street").alias("街镇"),
         *[display_value(n, pl.col(n)).alias(indicator_title(n)) for n in RANKED],
-        pl.col("trainings_year").cast(pl.Int64).alias("本年培训次数"),
-        pl.col("training_mark").alias("培训达标"))
+        pl.col("trainings_year").cast(pl.Int64).alias("本年培训（次）"),
+        pl.col("training_mark").alias("培训达标"),
+        missing.alias("综合得分未计入"))
+
+
+def _street_by_title(frame: pl.DataFrame, column: str, titles: dict[str, str]) -> pl.DataFrame:
+    """A street × indicator table of ``column`` with ``titles`` (indicator -> header)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema={"街镇": pl.String,
+                                    **{t: pl.Float64 for t in titles.values()}})
+    wide = (frame.with_columns(pl.col("indicator").replace_strict(titles).alias("_h"))
+            .pivot(on="_h", index="street", values=column, aggregate_function=None))
+    for t in titles.values():
+        if t not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(t))
+    return wide.select(pl.col("street").alias("街镇"), *titles.values())
 
 
 def heat_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """:func:`heat` as a street × indicator table of scores (0–100)."""
-    titles = [indicator_title(n) for n in HEAT]
-    if frame.height == 0:
-        return pl.DataFrame(schema={"街镇": pl.String, **{t: pl.Float64 for t in titles}})
-    wide = frame.with_columns(pl.col("score").round(1)).pivot(
-        on="title", index="street", values="score", aggregate_function=None)
-    for t in titles:
-        if t not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(t))
-    return wide.select(pl.col("street").alias("街镇"), *titles)
+    """:func:`heat` as a street × indicator table of the indicators' own values, each under its
+    unit (rates in %): the numbers written in the heat map's cells."""
+    shown = pl.lit(None, pl.Float64)
+    for name in HEAT:
+        shown = (pl.when(pl.col("indicator") == name)
+                 .then(display_value(name).cast(pl.Float64)).otherwise(shown))
+    return _street_by_title(frame.with_columns(shown.alias("shown")), "shown",
+                            {n: indicator_title(n) for n in HEAT})
+
+
+def score_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`heat` as a street × indicator table of the 0–100 scores that colour the heat map,
+    under headers that say so (审批及时率得分（分）)."""
+    return _street_by_title(frame.with_columns(pl.col("score").round(1)), "score",
+                            {n: score_title(n) for n in HEAT})
 
 
 def trend_table(frame: pl.DataFrame, indicator: str) -> pl.DataFrame:
-    """:func:`trends` as a month × street table of display values."""
+    """:func:`trends` as a month × area table of display values, each area's header with the
+    indicator's unit (全区（元）), so that the grid and the workbook write its numbers whole."""
     if frame.height == 0:
         return pl.DataFrame(schema={"月份": pl.String})
     streets = frame.select(pl.col("street").unique(maintain_order=True))["street"].to_list()
     wide = (frame.with_columns(display_value(indicator).alias("shown"))
             .pivot(on="street", index="period", values="shown", aggregate_function=None))
-    return wide.select(pl.col("period").alias("月份"), *streets).sort("月份")
+    suffix = unit_suffix(indicator)
+    return wide.select(pl.col("period").alias("月份"),
+                       *(pl.col(s).alias(s + suffix) for s in streets)).sort("月份")
 
 
 def leads_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """:func:`open_leads` for the screen."""
-    return frame.select(pl.col("family_title").alias("类别"), pl.col("findings").alias("线索数"))
+    """:func:`open_leads` for the screen: a family not checked has no count and says so."""
+    return frame.select(pl.col("family_title").alias("类别"),
+                        pl.col("findings").alias("线索数"),
+                        pl.when(pl.col("findings").is_null()).then(pl.lit("本次未运行，未检查"))
+                        .otherwise(pl.lit("")).alias("说明"))
 
 
 def definitions_table() -> pl.DataFrame:
@@ -443,7 +597,8 @@ def definitions_table() -> pl.DataFrame:
 
 def excel_sheets(view: Overview) -> dict[str, pl.DataFrame]:
     """The workbook the page exports: every table it shows, one sheet each."""
-    sheets = {"街镇排名": ranking_table(view.ranking), "指标热力图": heat_table(view.heat),
+    sheets = {"街镇排名": ranking_table(view.ranking, view), "街镇指标值": heat_table(view.heat),
+              "街镇指标得分": score_table(view.heat),
               "月度趋势": trend_table(view.trends, view.trend_indicator),
               "线索分类": leads_table(view.leads)}
     if view.funnel is not None:
@@ -486,25 +641,45 @@ def score_bar(score: pl.Expr) -> pl.Expr:
 
 
 WRAP_AT = 12
-_ELLIPSIS = "white-space: nowrap; overflow: hidden; text-overflow: ellipsis"
-_LABEL = f"font-size: 0.875rem; opacity: 0.8; {_ELLIPSIS}"
-_VALUE = f"font-size: 2rem; line-height: 1.3; {_ELLIPSIS}"
-_TABLE = ("border-collapse: collapse; width: 100%; font-size: 0.875rem; "
+# A label may wrap; a value keeps to one line, and the grid gives each figure room for it.
+_LABEL = "font-size: 0.875rem; opacity: 0.8; line-height: 1.3"
+_VALUE = "font-size: 1.75rem; line-height: 1.3; white-space: nowrap"
+# The narrowest a headline figure gets: the widest value (a district's yearly money paid,
+# "44,722,900.00") fits at this width; fewer figures share a row on a narrower screen.
+FIGURE_MIN_WIDTH = "13.5rem"
+# Compact cells: the landing table's fifteen columns fit a laptop's screen beside the sidebar.
+_TABLE = ("border-collapse: collapse; width: 100%; font-size: 0.8125rem; "
           "font-variant-numeric: tabular-nums")
-_TH = ("padding: 0.35rem 0.5rem; border-bottom: 2px solid rgba(128, 128, 128, 0.5); "
+_TH = ("padding: 0.3rem 0.35rem; border-bottom: 2px solid rgba(128, 128, 128, 0.5); "
        "text-align: {align}; vertical-align: bottom; font-weight: 600")
-_TD = ("padding: 0.3rem 0.5rem; border-bottom: 1px solid rgba(128, 128, 128, 0.2); "
+_TD = ("padding: 0.3rem 0.35rem; border-bottom: 1px solid rgba(128, 128, 128, 0.2); "
        "text-align: {align}; vertical-align: top")
 
 
+def _header(text: str) -> str:
+    """A column header, its unit (（元）, （%）...) on a line of its own: a narrow column then
+    wraps between the name and the unit rather than inside the unit."""
+    name, bracket, unit = text.partition("（")
+    if not bracket or not name:
+        return escape(text)
+    return (f'{escape(name)}<br><span style="font-weight: 400; opacity: 0.75; '
+            f'white-space: nowrap">{escape(bracket + unit)}</span>')
+
+
 def _html(name: str, headers: list[tuple[str, str]],
-          rows: list[list[tuple[str, str | None]]], wrap: Collection[int] = ()) -> str:
+          rows: list[list[tuple[str, str | None]]], wrap: Collection[int] = (),
+          widths: Mapping[int, str] | None = None) -> str:
     """A table: ``headers`` as (text, align), each row as (text, extra CSS) per cell; the cells of
-    the columns in ``wrap`` (positions) wrap, the others keep to one line."""
+    the columns in ``wrap`` (positions) wrap, the others keep to one line; ``widths``: the
+    smallest width of some columns (position -> CSS length), so that a column of long text is
+    not squeezed to a few characters a line."""
+    widths = widths or {}
     cell_css = [_TD.format(align=align) + ("" if i in wrap else "; white-space: nowrap")
                 for i, (_, align) in enumerate(headers)]
-    head = "".join(f'<th style="{_TH.format(align=align)}">{escape(text)}</th>'
-                   for text, align in headers)
+    head = "".join(
+        f'<th style="{_TH.format(align=align)}'
+        f'{"; min-width: " + widths[i] if i in widths else ""}">{_header(text)}</th>'
+        for i, (text, align) in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(
             f'<td style="{css}{"; " + style if style else ""}">{escape(text)}</td>'
@@ -515,11 +690,12 @@ def _html(name: str, headers: list[tuple[str, str]],
 
 
 def glance_html(ranking_frame: pl.DataFrame, heat_frame: pl.DataFrame,
-                not_computed: Collection[str] = ()) -> str:
+                not_computed: Collection[str] = (), unchecked: Collection[str] = ()) -> str:
     """The landing table: :func:`ranking` with each indicator beside the composite score, the
     score drawn as a bar in its cell, each scored indicator's cell coloured by its heat-map score
     (:func:`heat`) and a street short of trainings marked; cells show the indicators' own values,
-    those of ``not_computed`` (:func:`uncomputed`) 未计算.
+    those of ``not_computed`` (:func:`uncomputed`) 未计算, those of ``unchecked`` (families of
+    checks the run did not include) 未检查.
 
     Static HTML with inline styles, so the browser draws it without a chart or data grid."""
     scored = [n for n in HEAT if n != "composite_score"]
@@ -538,40 +714,66 @@ def glance_html(ranking_frame: pl.DataFrame, heat_frame: pl.DataFrame,
                             pl.when(pl.col("training_mark") == TRAINING_SHORT)
                             .then(pl.lit(SHORT_STYLE)).alias("training_mark:style")))
     headers = [("排名", "right"), ("街镇", "left"), *((indicator_title(n), "right") for n in RANKED),
-               ("本年培训次数", "right"), ("培训达标", "center")]
+               ("本年培训（次）", "right"), ("培训达标", "center")]
     rows = []  # ten street offices at most
     for row in styled.iter_rows(named=True):
         trainings = row["trainings_year"]
         rows.append([
             ("—" if row["rank"] is None else str(row["rank"]), None),
             (row["street"], None),
-            *((NOT_COMPUTED if n in not_computed else format_value(n, row[n]),
-               row.get(f"{n}:style")) for n in RANKED),
-            ("—" if trainings is None else f"{int(trainings):,}", None),
+            *((shown_value(n, row[n], 0.0, unchecked) if n not in not_computed
+               else NOT_COMPUTED, row.get(f"{n}:style")) for n in RANKED),
+            (formats.count(trainings), None),
             (row["training_mark"] or "—", row["training_mark:style"])])
     return _html("glance", headers, rows)
 
 
-def table_html(frame: pl.DataFrame) -> str:
+def table_html(frame: pl.DataFrame, widths: Mapping[str, str] | None = None,
+               name: str = "table", wrap: Collection[str] = ()) -> str:
     """Any small frame of text and numbers as a static table; a column holding text longer than
-    :data:`WRAP_AT` characters wraps, the others keep to one line."""
+    :data:`WRAP_AT` characters wraps (and those named in ``wrap``), the others keep to one line.
+    ``widths``: the smallest width of some columns (header -> CSS length). Numbers are written
+    as their header's unit says (analytics.formats)."""
     headers = [(c, "left" if frame.schema[c] == pl.String else "right") for c in frame.columns]
-    rows = [[("—" if v is None else str(v), None) for v in row] for row in frame.iter_rows()]
+    kinds = [formats.kind_of(c) if frame.schema[c].is_numeric() else None
+             for c in frame.columns]
+    rows = [[(formats.text(kind, v), None) for kind, v in zip(kinds, row)]
+            for row in frame.iter_rows()]
     longest = [max((len(text) for text, _ in column), default=0) for column in zip(*rows)]
-    return _html("table", headers, rows, wrap={i for i, n in enumerate(longest) if n > WRAP_AT})
+    positions = {c: i for i, c in enumerate(frame.columns)}
+    wrapped = {i for i, n in enumerate(longest) if n > WRAP_AT} | {
+        positions[c] for c in wrap if c in positions}
+    return _html(name, headers, rows, wrap=wrapped,
+                 widths={positions[c]: w for c, w in (widths or {}).items() if c in positions})
+
+
+# The definitions read as sentences: the definition gets most of the width, the numerator and
+# denominator enough for a short phrase; the short columns keep to one line. On a laptop's
+# screen the table fits beside the sidebar.
+DEFINITION_WIDTHS = {"定义": "20em", "分子": "7em", "分母": "7em"}
+
+
+def definitions_html() -> str:
+    """The table of indicator definitions (analytics.indicators.definitions_table) as a page
+    shows it, static: without the indicators' codes, which only a reader of indicators.csv
+    needs (the exported workbook has them)."""
+    return table_html(definitions_table().drop("代码"), DEFINITION_WIDTHS, name="definitions",
+                      wrap=("定义", "分子", "分母"))
 
 
 def metrics_html(rows: list[list[Metric]]) -> str:
     """Headline figures drawn like st.metric (label above, large value below, the help as the
-    label's tooltip), each row's figures side by side, all in one static block."""
+    label's tooltip), each row's figures side by side, all in one static block. A row wraps
+    onto more lines on a narrow screen rather than cut a label or a value: each figure is at
+    least :data:`FIGURE_MIN_WIDTH` wide."""
     def figure(label: str, value: str, help_: str | None) -> str:
         tip = f' title="{escape(help_)}"' if help_ else ""
         return ('<div style="min-width: 0">'
                 f'<div style="{_LABEL}"{tip}>{escape(label)}{" ⓘ" if help_ else ""}</div>'
-                f'<div style="{_VALUE}" title="{escape(value)}">{escape(value)}</div></div>')
+                f'<div style="{_VALUE}">{escape(value)}</div></div>')
 
     return ('<div class="aidwatch-metrics">' + "".join(
-        '<div style="display: grid; gap: 1rem; margin-bottom: 0.75rem; '
-        f'grid-template-columns: repeat({len(row)}, minmax(0, 1fr))">'
+        '<div style="display: grid; gap: 0.75rem 1rem; margin-bottom: 0.75rem; '
+        f'grid-template-columns: repeat(auto-fill, minmax({FIGURE_MIN_WIDTH}, 1fr))">'
         + "".join(figure(*m) for m in row) + "</div>"
         for row in rows if row) + "</div>")

@@ -1,4 +1,5 @@
-"""检查规则: the published rules every finding comes from, and the thresholds they use today.
+"""检查规则: the published rules every finding comes from, the thresholds they use today, and the
+definitions of the street indicators.
 
 Every check is one registered function whose docstring is the sentence a supervisor reads; the
 thresholds come from ``data/settings.toml``. This page publishes both, as a table a person can
@@ -10,9 +11,10 @@ from __future__ import annotations
 import polars as pl
 
 from analytics import export, schema
+from analytics.indicators import definitions_table, setting_texts
 from analytics.reference import Settings
 
-SHEETS = ("检查规则", "参数")
+SHEETS = ("检查规则", "参数", "指标定义")
 KEY_NAMES = {
     "street": "街镇", "month": "月份", "case_id": "救助编号", "txn_id": "流水号",
     "id_number": "身份证号", "account_no": "银行账号", "staff_id": "工号", "item": "救助项目",
@@ -56,11 +58,14 @@ def parameters_table(settings: Settings) -> pl.DataFrame:
         ("身故后仍在册宽限期", f"{settings.death_grace_days} 天", "身故仍在册"),
         ("探访周期", cycles, "探访逾期"),
         ("街镇每年培训次数要求", f"{settings.trainings_per_year} 次", "绩效评价"),
+        ("综合得分各项权重", setting_texts(settings)["weights"] + "（按参与计分的项归一）",
+         "绩效评价"),
     ]
     return pl.DataFrame(rows, schema={"参数": pl.String, "当前值": pl.String, "用于": pl.String},
                         orient="row")
 
 
 def rules_excel(settings: Settings) -> bytes:
-    """Both tables in one workbook, a sheet each."""
-    return export.excel_bytes(dict(zip(SHEETS, (rules_table(), parameters_table(settings)))))
+    """The rules, the thresholds and the indicator definitions in one workbook, a sheet each."""
+    return export.excel_bytes(dict(zip(SHEETS, (rules_table(), parameters_table(settings),
+                                                definitions_table(settings)))))

@@ -18,6 +18,7 @@ from datetime import date
 
 import polars as pl
 
+from analytics import amounts
 from analytics.workflow.triage import CLOSED, STATES
 
 UNASSIGNED_STREET = "（未注明街镇）"
@@ -51,14 +52,17 @@ def funnel(findings: pl.DataFrame, history: pl.DataFrame, recoveries: pl.DataFra
            start: date | None = None, end: date | None = None) -> pl.DataFrame:
     """stage, label, count, amount_fen: leads found, verified true, rectified, money recovered,
     each counted by the day it happened within [start, end]. Money of the first three stages is
-    the findings' money at risk; of the last, the payments recorded."""
-    amount = findings.select("finding_id", "amount_fen")
-    ev = history.join(amount, on="finding_id", how="left")
+    the findings' 涉及金额 (analytics.amounts: a ledger row flagged twice counted once, the
+    control totals left out); of the last, the payments recorded."""
+    keys = [c for c in ("finding_id", "check_id", "txn_id", "amount_fen") if c in findings.columns]
+    ev = history.join(findings.select(keys), on="finding_id", how="left")
 
     def stage(move: str) -> tuple[int, int]:
         hit = ev.filter((pl.col("move") == move) & _between("on_date", start, end)) \
             .unique(subset="finding_id")
-        return hit.height, int(hit["amount_fen"].fill_null(0).sum())
+        if "check_id" not in hit.columns:
+            return hit.height, int(hit["amount_fen"].fill_null(0).sum())
+        return hit.height, amounts.money_at_risk_fen(hit)
 
     paid = recoveries.filter(_between("paid_on", start, end))
     rows = [

@@ -8,11 +8,10 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from analytics import report
+from analytics import amounts, formats, report
 from analytics.model import DropError
 from analytics.views import findings as view
 from analytics.views import triage
-from analytics.views.funds import yuan_short, yuan_text
 from checks.registry import FINDING_FAMILIES as FAMILIES
 from dashboard import auth, data, ui
 
@@ -24,6 +23,11 @@ DRAWN_KEY = "findings_drawn"            # the finding, version and move the form
 BULK_DRAWN_KEY = "findings_bulk_drawn"  # the move and the versions the bulk form was drawn for
 UNMASKED_KEY = "findings_unmasked"     # (finding id, full values) asked for with a reason
 NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
+# The filters, kept when the user leaves the page and comes back (the finding opened is kept by
+# ui.pick_finding).
+FILTER_KEYS = ("findings_families", "findings_checks", "findings_streets", "findings_months",
+               "findings_severities", "findings_case", "findings_states", "findings_assignees",
+               "findings_due")
 
 who = auth.require_page("findings")
 st.title("线索清单")
@@ -32,11 +36,18 @@ st.caption("本次检查发现的全部线索：资金比对、廉洁风险、�
 
 out_dir = ui.current_out_dir()
 if not (out_dir / "findings.csv").exists():
-    st.info(f"检查结果文件夹中还没有检查结果：{ui.md(out_dir)}。{ui.how_to_run(out_dir)}")
+    st.info(f"检查结果文件夹中还没有检查结果{ui.at_folder(out_dir)}。{ui.how_to_run(out_dir)}")
     st.stop()
 
 actor = ui.acting_person("处理线索（分派、核实、处置）时记入处理记录的操作人姓名。",
                          "处理线索前填写本人姓名")
+
+# The filters' widgets are gone when the user comes back from another page: a link followed
+# then counts as new, and the filters are put back as they were left.
+arrived = "findings_due" not in st.session_state
+if arrived:
+    st.session_state.pop("findings_linked", None)
+ui.keep(*FILTER_KEYS)
 
 today = date.today()
 ws, states, unavailable = triage.read_states(data.workspace, data.finding_states)
@@ -46,6 +57,9 @@ if unavailable:
 # The run's findings, and those people recorded in the workspace (档案核查), which no run makes.
 found = triage.with_recorded(data.findings(out_dir), data.recorded_findings(ws))
 visible = triage.with_states(view.visible_findings(found, viewer=who), states, today=today)
+linked_finding = st.query_params.get("finding")
+if view.link_status(visible, visible, linked_finding) == "unknown":
+    st.warning(view.LINK_NOT_FOUND)
 options = view.options(visible)
 workflow_options = triage.triage_options(visible)
 
@@ -64,6 +78,7 @@ linked_street = st.query_params.get("street")
 if linked_street in options.streets and st.session_state.get("findings_linked") != linked_street:
     st.session_state["findings_streets"] = [linked_street]
 st.session_state["findings_linked"] = linked_street
+ui.keep(*FILTER_KEYS)  # the kept copies follow the choices dropped or linked above
 
 top = st.columns(3)
 families = top[0].multiselect("类别", options.families, format_func=FAMILIES.get,
@@ -96,8 +111,8 @@ shown = triage.filter_triage(shown, states=chosen_states, assignees=assignees, d
 
 cols = st.columns([1, 1.6] + [1] * len(FAMILIES))
 cols[0].metric("线索", f"{shown.height:,}")
-money = int(shown.get_column("amount_fen").sum() or 0)
-cols[1].metric("涉及金额（元）", yuan_short(money), help=f"{yuan_text(money)} 元")
+cols[1].metric("涉及金额（元）", formats.money_fen(amounts.money_at_risk_fen(shown)),
+               help=amounts.HELP)
 counts = view.by_family(shown)
 for col, title in zip(cols[2:], FAMILIES.values()):
     col.metric(title, f"{counts.get(title, 0):,}")
@@ -118,9 +133,8 @@ if ws is not None and visible.height and not visible.get_column("registered").an
 if st.session_state.pop(CLEAR_SELECTION_KEY, False):
     st.session_state[TABLE_KEY] = NO_SELECTION
 event = ui.show_table(
-    table, on_select="rerun", selection_mode="multi-row", placeholder="—", key=TABLE_KEY,
-    column_config={"涉及金额（元）": st.column_config.NumberColumn(format="accounting"),
-                   "期限": st.column_config.DateColumn(format="YYYY-MM-DD")})
+    table, on_select="rerun", selection_mode="multi-row", placeholder=formats.DASH,
+    key=TABLE_KEY, column_config={"期限": st.column_config.DateColumn(format="YYYY-MM-DD")})
 scope = view.scope_text(families=[FAMILIES[f] for f in families],
                         checks=[options.checks[c] for c in checks], streets=streets,
                         months=months, severities=severities, case=case,
@@ -160,7 +174,8 @@ def move_fields(spec: triage.FormSpec, prefix: str, default_due: date | None,
         if field == "assignee":
             street_col, person_col = st.columns(2)
             values["assignee_street"] = street_col.selectbox(
-                "分派给街镇", triage.assignable_streets(who), index=None, key=f"{key}_street", placeholder="选择街镇")
+                "分派给街镇", triage.assignable_streets(who), index=None, key=f"{key}_street",
+                placeholder="选择街镇")
             values["assignee"] = person_col.text_input(
                 "或核实人", key=key, max_chars=100, placeholder="核实人姓名")
             st.caption("街镇和核实人至少填写一项。")
@@ -196,7 +211,8 @@ if flash := st.session_state.pop(BULK_FLASH_KEY, None):
     label, done, refused = flash
     st.success(f"“{label}”已执行 {done} 条" + (f"，{len(refused)} 条未执行：" if refused else "。"))
     if refused:
-        ui.show_table(triage.refused_table(refused, visible), key="findings_bulk_refused")
+        ui.show_table(triage.refused_table(refused, visible), key="findings_bulk_refused",
+                      placeholder=formats.DASH)
 
 drawn_ids = table.get_column("编号").to_list()
 ticked = [drawn_ids[i] for i in (event.selection.rows if event else []) if i < len(drawn_ids)]
@@ -237,14 +253,19 @@ if len(ticked) > 1 and ws is not None:
         st.session_state[BULK_DRAWN_KEY] = {
             "move": name, "versions": dict(selected.select("finding_id", "version").iter_rows())}
 
+link = view.link_status(visible, shown, linked_finding)
 if table.height == 0:
     st.info("当前筛选条件下没有线索。")
-    st.stop()
+    if link != "filtered":
+        st.stop()
 
 st.subheader("线索详情")
-# A link may name a finding (?finding=F...); a row ticked in the table chooses one too.
-pick = ui.pick_finding(shown, drawn_ids, event, "findings_pick", "查看线索")
-finding = view.finding_by_id(shown, pick)
+# A link may name a finding (?finding=F...), even one the filters hide; a row ticked in the
+# table chooses one too.
+pick = ui.pick_finding(shown, drawn_ids, event, "findings_pick", "查看线索", everything=visible)
+finding = view.finding_by_id(visible, pick)
+if link == "filtered" and pick == linked_finding:
+    st.caption(view.LINK_FILTERED)
 
 # Titles, families and severities are the registry's words; the rest comes from the data.
 st.markdown(f"**{finding['title']}**（{finding['family_title']} · 严重程度：{finding['severity']}）"
@@ -261,7 +282,7 @@ if finding["family"] == "funds":
 links.append(("rules", "查看全部检查规则及参数", None))
 ui.page_links(links)
 st.markdown("**证据**")
-st.json(view.evidence_for_display(finding["evidence"]), expanded=2)
+ui.show_evidence(finding["evidence"], finding["finding_id"], "findings_evidence")
 if ws is not None and view.unmaskable(finding, who):
     with st.expander("查看完整身份证号、银行账号（需写明理由，记入审计日志）"):
         reason = st.text_input("查看理由", key=f"findings_unmask_reason_{finding['finding_id']}",
@@ -330,18 +351,18 @@ else:
     st.session_state[DRAWN_KEY] = {"finding": fid, "version": finding["version"], "move": name}
 
 DAY = st.column_config.DateColumn(format="YYYY-MM-DD")
-MONEY = st.column_config.NumberColumn(format="accounting")
 st.markdown("**处理记录**")
 with st.container(key="findings_history"):
-    ui.show_table(triage.history_table(ws, finding["finding_id"]), placeholder="—",
+    ui.show_table(triage.history_table(ws, finding["finding_id"]), placeholder=formats.DASH,
                   column_config={"期限": DAY})
 st.markdown("**历次检查**")
 with st.container(key="findings_occurrences"):
-    ui.show_table(triage.occurrences_table(ws, finding["finding_id"]), placeholder="—",
-                  column_config={"检查基准日": DAY, "涉及金额（元）": MONEY})
+    ui.show_table(triage.occurrences_table(ws, finding["finding_id"]),
+                  placeholder=formats.DASH, column_config={"检查基准日": DAY})
 recovered = triage.recovered(ws, finding["finding_id"])
 if triage.shows_recovery(finding, recovered):
     st.markdown(f"**追回资金**：{recovered.text}")
     if recovered.payments.height:
         with st.container(key="findings_recoveries"):
-            ui.show_table(recovered.payments, column_config={"到账日期": DAY, "金额（元）": MONEY})
+            ui.show_table(recovered.payments, placeholder=formats.DASH,
+                          column_config={"到账日期": DAY})

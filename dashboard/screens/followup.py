@@ -8,6 +8,7 @@ from datetime import date
 
 import streamlit as st
 
+from analytics import formats
 from analytics.charts import overview as charts
 from analytics.views import followup as view
 from dashboard import auth, data, ui
@@ -15,6 +16,9 @@ from dashboard import auth, data, ui
 # Dates as days: the grid would show a date with a time of day.
 DAYS = {name: st.column_config.DateColumn(name, format="YYYY-MM-DD")
         for name in ("期限", "回头看日期", "整改完成日期")}
+COUNT = formats.GRID_FORMAT[formats.COUNT]
+COUNT_COLUMNS = {name: st.column_config.NumberColumn(name, format=COUNT)
+                 for name in view.COUNTS.values()}
 
 who = auth.require_page("followup")
 st.title("回头看")
@@ -26,6 +30,12 @@ try:
 except Exception:  # an unreachable or broken database: say so, never quote it
     st.error("无法读取工作区的处置记录（数据库无法连接或读取），请联系管理员检查工作区设置。")
     st.stop()
+
+# The street chosen is kept when the user leaves the page and comes back; a link followed then
+# counts as new.
+if "followup_street" not in st.session_state:
+    st.session_state.pop("followup_street_wanted", None)
+ui.keep("followup_street")
 
 today = date.today()
 fv = view.followup_view(workflow["findings"], workflow["history"], today=today,
@@ -46,7 +56,8 @@ cols = st.columns(len(view.COUNTS))
 for col, (name, label) in zip(cols, view.COUNTS.items()):
     col.metric(label, f"{total[name]:,}", help=view.COUNT_HELP[name])
 summary = view.summary_table(fv.summary)
-ui.show_table(summary, key="followup_summary", height=35 * (summary.height + 1) + 3)
+ui.show_table(summary, key="followup_summary", height=35 * (summary.height + 1) + 3,
+              column_config=COUNT_COLUMNS)
 st.caption(f"截至 {today.isoformat()}。已整改的线索在整改完成 {fv.rules.recheck_after_months} "
            f"个月后回头看；容错免责在到期前 {fv.rules.exception_warning_days} 天提醒。")
 st.plotly_chart(charts.followup_bars(fv.summary), key="followup_chart_streets")
@@ -59,7 +70,9 @@ if wanted in choices and st.session_state.get("followup_street_wanted") != wante
     st.session_state["followup_street"] = wanted
 st.session_state["followup_street_wanted"] = wanted
 if st.session_state.get("followup_street") not in choices:
-    st.session_state.pop("followup_street", None)
+    # A street kept from before that has nothing left: the box shows (and the page lists) all.
+    st.session_state["followup_street"] = choices[0]
+ui.keep("followup_street")  # the kept copy follows a street linked or dropped above
 street = st.selectbox("街镇", choices, key="followup_street", width=360)
 items = view.items_of(fv, street)
 table = view.items_table(items)
@@ -68,7 +81,8 @@ if table.height > view.MAX_ROWS:
                "下方导出的 Excel 包含全部。")
 else:
     st.caption(f"共 {table.height:,} 条，按街镇和期限排列；超期的标“是”。")
-ui.show_table(table.head(view.MAX_ROWS), key="followup_items", column_config=DAYS)
+ui.show_table(table.head(view.MAX_ROWS), key="followup_items", column_config=DAYS,
+              placeholder=formats.DASH)
 
 # --- the re-check schedule -----------------------------------------------------------------------
 st.subheader("回头看计划")
@@ -83,7 +97,7 @@ else:
         ui.show_table(view.schedule_by_month(due), key="followup_schedule_months")
     with list_col:
         ui.show_table(view.schedule_table(due).head(view.MAX_ROWS), key="followup_schedule",
-                      column_config=DAYS)
+                      column_config=DAYS, placeholder=formats.DASH)
 
 # --- the workbook the streets answer -------------------------------------------------------------
 scope = "各街镇" if street == view.ALL_STREETS else street

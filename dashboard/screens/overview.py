@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import access
-
+from analytics import access, schema
 from analytics.charts import overview as charts
 from analytics.views import overview as view
 from dashboard import auth, data, ui
 
 VIEWS = {"glance": "一览", "ranking": "街镇排名", "heat": "街镇 × 指标", "trend": "月度趋势",
          "leads": "线索分类", "funnel": "处置漏斗"}
+# The period (the 街镇 page starts from it too), the view and the trend's choices are kept when
+# the user goes to another page and comes back.
+PERIOD_KEYS = ("overview_level", *(f"overview_period_{level}" for level in view.LEVELS))
+KEPT = (*PERIOD_KEYS, "overview_view", "overview_trend", "overview_trend_streets")
 
 
 def read_workflow():
@@ -33,38 +36,48 @@ def has_records(workflow) -> bool:
 
 
 who = auth.require_page("overview")
+ui.keep(*KEPT)
 st.title("总览")
 st.caption("全区救助对象、资金发放与问题线索概况，十个街镇的绩效指标、综合得分排名与月度趋势。")
 
 out_dir = ui.current_out_dir()
 indicators = ui.indicators_or_stop(out_dir)
 findings = data.findings(out_dir)
+summary = data.check_summary(out_dir)
 options = view.period_options(indicators)
 levels = [lv for lv in view.LEVELS if options[lv]]
 
 # --- state ---------------------------------------------------------------------------------------
 # Segmented controls and pills rather than radios and select boxes: they share the browser code of
 # the view selector below, where a select box would fetch its own (8 files, about 130 kB).
-left, right = st.columns([1, 3])
-level = left.segmented_control("期间类型", levels, format_func=view.LEVELS.get, default=levels[0],
-                               required=True, key="overview_level")
+# One row that wraps: side by side on a wide screen, the periods below on a narrow one.
+controls = st.container(horizontal=True, gap="medium")
+level = controls.segmented_control("期间类型", levels, format_func=view.LEVELS.get,
+                                   default=levels[0], required=True, key="overview_level")
 period_key = f"overview_period_{level}"
 if st.session_state.get(period_key) not in options[level]:
     st.session_state.pop(period_key, None)  # a period of an earlier run
-period = right.pills("期间", options[level], format_func=view.period_label,
-                     default=options[level][0], required=True, key=period_key, wrap=True)
+period = controls.pills("期间", options[level], format_func=view.period_label,
+                        default=options[level][0], required=True, key=period_key, wrap=True)
 # Chosen on the trend view, kept while another view is open, and exported with the workbook.
 trend = st.session_state.get("overview_trend") or view.TRENDED[0]
+streets_shown = [s for s in schema.STREETS if who.streets is None or s in who.streets]
+trend_streets = [s for s in st.session_state.get("overview_trend_streets") or []
+                 if s in streets_shown]
 
 # The view chosen, known before its control is drawn: only the funnel view reads the workspace.
 funnel_shown = st.session_state.get("overview_view") == "funnel"
 workflow = read_workflow() if funnel_shown else None
 ov = view.overview(indicators, findings, period, trend, streets=who.streets,
-                   workflow=workflow if has_records(workflow) else None)
-not_computed = view.NOT_COMPUTED_NOTE if ov.uncomputed else ""
+                   workflow=workflow if has_records(workflow) else None, summary=summary,
+                   trend_streets=trend_streets)
+not_computed = (view.NOT_COMPUTED_NOTE if ov.uncomputed else "") + view.scope_note(ov)
 
 # --- metrics -------------------------------------------------------------------------------------
 # One static block rather than nine st.metric elements: less for the browser to fetch and draw.
+where = "全区" if who.streets is None else "、".join(who.streets)
+st.caption(f"**{ov.label}** · {ui.md(where)}（在册案件为期末数，金额和线索为本期数；"
+           "把鼠标停在 ⓘ 上可看口径）")
 st.html(view.metrics_html(view.headline_metrics(ov)))
 
 # --- the view: a static table by default, the charts and data grids on request ----------------
@@ -73,31 +86,32 @@ st.html(view.metrics_html(view.headline_metrics(ov)))
 shown = st.segmented_control("视图", list(VIEWS), format_func=VIEWS.get, default="glance",
                              required=True, key="overview_view", label_visibility="collapsed")
 if shown == "glance":
-    st.html(view.glance_html(ov.ranking, ov.heat, ov.uncomputed))
+    st.html(view.glance_html(ov.ranking, ov.heat, ov.uncomputed, ov.unchecked))
     st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列，蓝条长短即综合得分。"
-               "指标格按该项得分着色（0–100，红差绿好：比率×100；越少越好的指标与十个街镇中最差者"
-               "比较），格内数字为指标本身的值；培训次数未达要求的街镇标红。" + not_computed)
+               "格内数字为指标本身的值，颜色为该项得分（0–100分，红差绿好；算法见“街镇 × 指标”视图"
+               "和“指标定义”）；培训次数未达要求的街镇标红。" + not_computed)
 elif shown == "ranking":
     chart_col, table_col = st.columns([2, 3])
     chart_col.plotly_chart(charts.ranking_bars(ov.ranking), key="overview_chart_ranking")
     with table_col:
-        ui.show_table(view.ranking_table(ov.ranking))
-        st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列；"
-                   "红色条表示当年培训次数未达要求。" + not_computed)
+        ui.show_table(view.ranking_table(ov.ranking, ov))
+        st.caption(f"{ov.label}。排名按综合得分从高到低，得分相同的并列；红色条表示当年培训次数"
+                   "未达要求；“综合得分未计入”列出该街镇没有值而未参与计分的指标。" + not_computed)
 elif shown == "heat":
-    chart_col, table_col = st.columns([3, 2])
-    chart_col.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
-    with table_col:
-        ui.show_table(view.heat_table(ov.heat))
-        st.caption("各项得分 0–100，越高越好：比率×100；越少越好的指标与十个街镇中最差者比较。"
-                   "格内数字为指标本身的值。" + not_computed)
+    st.plotly_chart(charts.heatmap(ov.heat), key="overview_chart_heat")
+    st.caption(f"{ov.label}。{view.HEAT_NOTE}" + not_computed)
+    st.markdown("**指标值**（即热力图格内数字）")
+    ui.show_table(view.heat_table(ov.heat), key="overview_heat_values")
+    st.markdown("**各项得分**（0–100分，即热力图的颜色）")
+    ui.show_table(view.score_table(ov.heat), key="overview_heat_scores")
 elif shown == "trend":
-    st.selectbox("趋势指标", view.TRENDED, format_func=view.indicator_title, key="overview_trend",
-                 persist_state="page", width=360)
-    chart_col, table_col = st.columns([3, 2])
-    chart_col.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
-    with table_col:
-        ui.show_table(view.trend_table(ov.trends, trend))
+    pick, choose = st.columns([2, 3])
+    pick.selectbox("趋势指标", view.TRENDED, format_func=view.indicator_title, key="overview_trend")
+    choose.multiselect("对比街镇", streets_shown, key="overview_trend_streets",
+                       placeholder="选择要与全区对比的街镇（不选则只看全区）"
+                       if who.streets is None else "选择街镇（不选则显示全部可见街镇）")
+    st.plotly_chart(charts.trend_lines(ov.trends, trend), key="overview_chart_trend")
+    ui.show_table(view.trend_table(ov.trends, trend), key="overview_trend_table")
 elif shown == "funnel":
     ui.funnel_section(None if workflow is None else ov.funnel, ov.label, "overview_chart_funnel",
                       unavailable=workflow is None)
@@ -140,4 +154,4 @@ if definitions.open:
     with definitions:
         # Static HTML wraps the long definitions, which a data grid would cut off, and needs none
         # of the browser code of st.table (about 1 MB of Arrow decoding).
-        st.html(view.table_html(view.definitions_table()))
+        st.html(view.definitions_html())

@@ -1,10 +1,12 @@
-"""检查规则: every rule a finding can come from, and the thresholds it uses today."""
+"""检查规则: every rule a finding can come from, the thresholds it uses today, and the
+definitions of the street indicators."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from analytics.reference import load_settings
+from analytics.views import overview as periods
 from analytics.views import rules as view
 from dashboard import auth, ui
 
@@ -26,7 +28,17 @@ with st.container(key="rules_table"):
 st.subheader("参数")
 settings = load_settings()
 st.caption("规则所用的阈值，由管理员在 data/settings.toml 中设定；修改后重新运行检查即生效。")
-ui.show_table(view.parameters_table(settings), key="rules_parameters")
+ui.show_table(view.parameters_table(settings), key="rules_parameters",
+              column_config={"参数": st.column_config.TextColumn(width="medium"),
+                             "当前值": st.column_config.TextColumn(width="large"),
+                             "用于": st.column_config.TextColumn(width="medium")})
+
+# Drawn only once opened: the definitions are long sentences, static HTML wraps them whole.
+definitions = st.expander("绩效指标定义（总览、街镇和年度评价报告所用）", key="rules_definitions",
+                          on_change="rerun")
+if definitions.open:
+    with definitions:
+        st.html(periods.definitions_html())
 
 ui.download_button(st, "导出检查规则（Excel）", data=lambda: view.rules_excel(settings),
                    file_name="检查规则.xlsx", mime=ui.XLSX_MIME, key="rules_download",

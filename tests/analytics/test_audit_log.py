@@ -394,3 +394,14 @@ def test_cli_list(store, aidwatch):
     assert [line.split("\t")[0] for line in out.splitlines()[1:]] == ["2"]
     status, out, err = aidwatch("audit", "list", "--action", "coffee")
     assert status == 2 and out == "" and err.startswith("错误：未知的操作“coffee”")
+
+
+def test_the_page_writes_each_entry_detail_in_chinese():
+    from analytics.views.audit_log import detail_text
+
+    assert detail_text('{"reason": "wrong_password", "failures": 3}') == "原因：密码错误；连续失败次数：3"
+    assert detail_text('{"kind": "check", "only": ["funds"], "findings": 1376}') == (
+        "类别：检查；检查范围：资金比对；线索数：1,376")
+    assert detail_text('{"only": [], "first": true}') == "检查范围：（无）；首次记录：是"
+    assert detail_text('{"brand_new": "x"}') == "brand_new：x"  # a key not yet named: as written
+    assert detail_text("") == "" and detail_text("not json") == "not json"

@@ -122,7 +122,12 @@ def test_summary_table_orders_findings_then_clean_then_skipped():
     assert table["检查项"].to_list() == ["丙", "丁", "甲", "乙"]
     assert table["类别"].to_list() == ["资金比对", "动态管理", "资金比对", "廉洁风险"]
     assert table["涉及金额（元）"].to_list() == [123.45, 0.0, 0.0, 0.0]
-    assert runs.headline(summary) == {"ran": 3, "skipped": 1, "findings": 3, "amount_fen": 12345}
+    # 涉及金额 is that of the findings (analytics.amounts): a control total is not counted again
+    findings = pl.DataFrame({"check_id": ["c", "c", "d", "control_total_mismatch"],
+                             "txn_id": ["T1", "T2", None, None],
+                             "amount_fen": [12000, 345, None, 12345]})
+    assert runs.headline(summary, findings) == {"ran": 3, "skipped": 1, "findings": 3,
+                                                "amount_fen": 12345}
 
 
 def test_history_lists_the_check_runs_of_the_run_log_newest_first(ws, small_drop, tmp_path,
@@ -144,7 +149,7 @@ def test_history_lists_the_check_runs_of_the_run_log_newest_first(ws, small_drop
     assert past["by"].to_list() == ["审计员", "浏览器用户", tracking.who()]
     assert past["scope"].to_list() == ["全部", "全部", "资金比对"]
     assert set(past["as_of"]) == {date(2026, 3, 31)} and past["out_exists"].all()
-    head = runs.headline(browser.outcome.summary)
+    head = runs.headline(browser.outcome.summary, browser.outcome.findings)
     row = past.row(1, named=True)
     assert (row["checks"], row["findings"], row["amount_fen"]) == (
         head["ran"], head["findings"], head["amount_fen"])
@@ -162,6 +167,12 @@ def test_history_lists_the_check_runs_of_the_run_log_newest_first(ws, small_drop
                              "检查基准日", "检查范围", "检查项数", "线索数", "涉及金额（元）",
                              "备注"]
     assert table["当前显示"].to_list() == ["", "", "✓"]
+    # The folder `check --out` wrote is a copy of run 1: shown, it marks run 1 as well
+    # (the demo's pages show demo/out, the run log keeps workspace/runs/000001).
+    assert runs.marked_run(tmp_path / "cli") == 1
+    marked = runs.history_table(past, current=tmp_path / "cli")
+    assert marked["当前显示"].to_list() == ["", "", "✓"]
+    assert runs.history_table(past, current=tmp_path)["当前显示"].to_list() == ["", "", ""]
     assert table["来源"].to_list() == [f"命令行（重放第 {browser.run_id} 次）", "浏览器", "命令行"]
     assert table["备注"].to_list() == ["", "结果文件夹已不在工作区中", ""]
     assert table["检查基准日"].to_list() == ["2026-03-31"] * 3

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from stdnum.cn import ric
 
+from analytics import amounts
 from analytics.minidrop import mini_drop
 from analytics.results import load_check_summary, load_findings
 from analytics.views import funds as view
@@ -170,40 +171,71 @@ def test_by_check_lists_every_funds_check(funds):
     got = {r["check_id"]: (r["findings"], r["amount_fen"]) for r in totals.iter_rows(named=True)}
     assert got["duplicate_payment"] == (1, 155000)
     assert got["small_rescue_over_cap"] == (1, 10000)
-    assert got["control_total_mismatch"] == (3, 155000 + 120000 + 60000)
+    # 汇总金额不符 totals money other findings count row by row: no money of its own
+    assert got["control_total_mismatch"] == (3, 0)
+    # a payment two checks flag counts under each of them (each check's 涉及金额 on its own)
+    assert got["paid_without_entitlement"] == got["paid_after_termination"] == (1, 80000)
     assert got["paid_after_death"] == (0, 0)
     assert sum(f for f, _ in got.values()) == funds.height
 
 
-def test_by_street_most_money_first(funds):
-    assert view.by_street(funds).rows() == [
-        (H, 4, 155000 + 155000 + 500000 + 10000),
-        (J, 8, 80000 + 20000 + 120000 + 80000 + 100000 + 100000 + 120000 + 60000),
-    ]
+def test_by_street_lists_every_street_in_contract_order(funds):
+    from analytics.schema import STREETS
+
+    totals = view.by_street(funds)
+    assert totals["street"].to_list() == list(STREETS)
+    got = {r[0]: r[1:] for r in totals.rows()}
+    # T3 and T7 and the 小金额 excess; the control total (155000) is not counted again
+    assert got[H] == (4, 155000 + 500000 + 10000)
+    # T4 (two checks) and T5 (two checks) once each, the unpaid entitlement, the difference
+    assert got[J] == (8, 100000 + 80000 + 120000 + 20000)
+    assert all(got[s] == (0, 0) for s in STREETS if s not in (H, J))
+    # the streets a viewer chose or may see, in contract order, and findings of other streets
+    assert view.by_street(funds, [J]).rows() == [(J, 8, 320000), (H, 4, 665000)]
+    assert view.by_street(funds.filter(pl.col("street") == J), [J, H]).rows() == [
+        (J, 8, 320000), (H, 0, 0)]
+
+
+def test_shown_streets_follow_the_viewer_and_the_filter():
+    from analytics.access import Viewer
+    from analytics.schema import STREETS
+
+    assert view.shown_streets() == list(STREETS)
+    assert view.shown_streets(Viewer(name="x", role="street", street=J)) == [J]
+    assert view.shown_streets(None, [J, H, J]) == [H, J]
 
 
 def test_matrix_counts_and_money_agree_with_the_totals(funds):
     counts, money = view.matrix(funds), view.matrix(funds, "amount_fen")
     titles = [t for t in view.funds_checks()["title"] if t in set(funds["title"])]
     assert counts.columns == money.columns == ["street", *titles]
-    assert counts["street"].to_list() == [H, J]
-    assert counts.select(pl.sum_horizontal(pl.col(titles)).alias("n"))["n"].to_list() == [4, 8]
-    assert money.select(pl.sum_horizontal(pl.col(titles)).alias("m"))["m"].to_list() == \
-        view.by_street(funds)["amount_fen"].to_list()
+    from analytics.schema import STREETS
+
+    assert counts["street"].to_list() == money["street"].to_list() == list(STREETS)
+    assert counts.select(pl.sum_horizontal(pl.col(titles)).alias("n"))["n"].to_list() == \
+        view.by_street(funds)["findings"].to_list()
+    per_street = money.select(pl.sum_horizontal(pl.col(titles)).alias("m"))["m"].to_list()
+    # each cell on its own: T4 and T5, flagged by two checks each, count in both cells
+    assert per_street[:2] == [665000, 320000 + 100000 + 80000] and not any(per_street[2:])
+    assert money.filter(pl.col("street") == J)["汇总金额不符"].item() == 0
     assert counts.filter(pl.col("street") == H)["汇总金额不符"].item() == 1
     assert counts.filter(pl.col("street") == H)["金额不符"].item() == 0
     with pytest.raises(ValueError):
         view.matrix(funds, "seconds")
 
 
-def test_matrix_of_nothing_is_empty(funds):
-    assert view.matrix(funds.head(0)).height == 0
+def test_matrix_of_nothing_lists_the_streets_and_no_check(funds):
+    from analytics.schema import STREETS
+
+    assert view.matrix(funds.head(0))["street"].to_list() == list(STREETS)
     assert view.matrix_table(funds.head(0)).columns == ["街镇"]
+    assert view.matrix(funds.head(0), streets=[J]).rows() == [(J,)]
 
 
 def test_metrics_report_skipped_and_unrun_checks(run, funds):
     m = view.metrics(funds, run.summary)
-    assert (m.findings, m.amount_fen) == (12, int(funds["amount_fen"].sum()))
+    assert (m.findings, m.amount_fen) == (12, 985000)
+    assert m.amount_fen == amounts.money_at_risk_fen(funds) < int(funds["amount_fen"].sum())
     assert m.checks_fired == 10 and m.checks_run == 10
     assert m.skipped == (("身故后仍拨付", "缺少部门共享信息（events），本项未检查"),)
 
@@ -280,8 +312,11 @@ def test_display_tables_for_the_charts(funds):
     assert view.check_table(view.by_check(funds)).columns == ["检查项", "严重程度", "发现数",
                                                               "涉及金额（元）"]
     streets = view.street_table(view.by_street(funds))
-    assert streets.rows()[0] == (H, 4, Decimal("8200.00"))
-    assert view.matrix_table(funds)["街镇"].to_list() == [H, J]
+    assert streets.rows()[0] == (H, 4, Decimal("6650.00"))
+    assert streets.rows()[2][1:] == (0, Decimal("0.00"))
+    matrix = view.matrix_table(funds, [H, J])
+    assert matrix["街镇"].to_list() == [H, J]
+    assert matrix.columns[1:] and all(c.endswith("（条）") for c in matrix.columns[1:])
     assert view.money_columns(streets) == ["涉及金额（元）"]
 
 

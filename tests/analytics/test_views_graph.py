@@ -4,6 +4,7 @@ import json
 import polars as pl
 import pytest
 
+from analytics import amounts
 from analytics.charts.graph import PATH_COLOUR, PATH_TRACE, SYMBOL, network_figure
 from analytics.linkgraph import build_link_graph
 from analytics.minidrop import mini_drop
@@ -141,25 +142,31 @@ def test_unknown_start_raises_key_error(setting):
 def test_clusters_ranked_per_street(setting):
     graph, findings = setting
     ranked = views.rank_clusters(graph, findings)
-    assert ranked.get_column("street").to_list() == [STREET, OTHER_STREET]  # contract order
-    assert ranked.get_column("rank").to_list() == [1, 1]
+    # one district-wide ranking: the cluster with more findings first
+    assert ranked.get_column("street").to_list() == [STREET, OTHER_STREET]
+    assert ranked.get_column("rank").to_list() == [1, 2]
     near = ranked.filter(pl.col("street") == STREET).row(0, named=True)
     assert near["findings"] == findings.filter(pl.col("street") == STREET).height
     far = views.rank_clusters(graph, findings, OTHER_STREET)
-    assert far.height == 1 and far.get_column("amount_fen").to_list() == [2700000]  # once
+    far_findings = findings.filter(pl.col("street") == OTHER_STREET)
+    # 涉及金额 by its one definition (analytics.amounts), not the cases' payments
+    assert far.height == 1 and far.get_column("amount_fen").to_list() == [
+        amounts.money_at_risk_fen(far_findings)]
     assert far.get_column("checks").to_list() == ["代管人集中代管、卡折代管未备案"]
     table = views.clusters_table(ranked)
     assert list(table.columns) == list(views.CLUSTER_HEADERS.values())
+    assert "线索群" not in table.columns  # the key stays internal
 
 
-def test_ranking_orders_by_findings_then_money_counting_each_case_once():
+def test_ranking_orders_by_findings_then_money_counting_each_ledger_row_once():
     def evidence(person, case):
         return json.dumps({"nodes": [{"id": f"person:{person}"}, {"id": f"case:{case}"}]})
 
     findings = pl.DataFrame({
         "finding_id": ["F1", "F2", "F3", "F4"], "family": ["integrity"] * 4,
+        "check_id": ["a", "b", "a", "a"],
         "title": ["甲", "乙", "甲", "甲"], "street": [STREET] * 4,
-        "amount_fen": [100, 100, 900, 5],
+        "amount_fen": [100, 100, 900, 5], "txn_id": ["T2", "T2", "T3", "T4"],
         "evidence": [evidence(X, "C2"), evidence(X, "C2"), evidence(Y, "C3"),
                      evidence(Z, "C4")],
         **{c: [None] * 4 for c in ("staff_id", "case_id", "account_no", "id_number")},
@@ -172,6 +179,7 @@ def test_ranking_orders_by_findings_then_money_counting_each_case_once():
                 _txn("T4", "C4", ACC3, 5)], entitlements=[]))
     ranked = views.rank_clusters(graph, findings)
     assert ranked.get_column("findings").to_list() == [2, 1, 1]
+    # T2 flagged by two checks counts once (analytics.amounts)
     assert ranked.get_column("amount_fen").to_list() == [100, 900, 5]
 
 

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import polars as pl
 import pytest
 
+from analytics import amounts
 from analytics.charts import overview as charts
 from analytics.indicators import DISTRICT, INDICATORS
 from analytics.schema import INDICATORS_SCHEMA, STREETS
@@ -146,7 +147,8 @@ def test_trends_are_monthly():
     t = view.trends(IND, "composite_score")
     assert t["period"].unique().sort().to_list() == ["2026-02", "2026-03"]
     table = view.trend_table(t.filter(pl.col("street").is_in([DISTRICT, A])), "composite_score")
-    assert table.columns == ["月份", DISTRICT, A]
+    # each area's header carries the unit, so that grids and workbooks format its numbers
+    assert table.columns == ["月份", f"{DISTRICT}（分）", f"{A}（分）"]
     assert table.row(0) == ("2026-02", 65.0, 60.0)
 
 
@@ -156,8 +158,9 @@ def test_tables_have_chinese_headers_and_display_values():
     row = table.row(0, named=True)
     assert (row["街镇"], row["审批及时率（%）"], row["培训达标"]) == (B, 100.0, "未达标")
     sheets = view.excel_sheets(view.overview(IND, FINDINGS, "2026-03"))
-    assert list(sheets) == ["街镇排名", "指标热力图", "月度趋势", "线索分类", "指标定义"]
-    assert sheets["指标热力图"].height == 10
+    assert list(sheets) == ["街镇排名", "街镇指标值", "街镇指标得分", "月度趋势", "线索分类",
+                            "指标定义"]
+    assert sheets["街镇指标值"].height == sheets["街镇指标得分"].height == 10
 
 
 def test_leads_by_street():
@@ -231,7 +234,8 @@ def test_heat_map_and_table_share_the_colour_scale():
 def test_glance_table():
     rows = Cells(view.glance_html(view.ranking(IND, "2026-03"), view.heat(IND, "2026-03"))).rows
     header, body = [text for text, _ in rows[0]], rows[1:]
-    assert header == view.ranking_table(view.ranking(IND, "2026-03")).columns
+    # the ranking's columns but the last (综合得分未计入, which the caption states)
+    assert header == view.ranking_table(view.ranking(IND, "2026-03")).columns[:-1]
     assert len(body) == 10
     col = {name: header.index(view.indicator_title(name)) for name in view.RANKED}
     by_street = {row[1][0]: row for row in body}
@@ -308,13 +312,21 @@ def test_headline_metrics_drawn_as_figures():
     rows = view.headline_metrics(ov)
     assert [len(row) for row in rows] == [5, 4]
     figures = Figures(view.metrics_html(rows)).figures
-    assert figures[:5] == [
-        ("在册案件数", "12", "期末处于救助期的案件"), ("2026年3月实发金额（元）", "12,345.60", None),
-        ("未处理线索（条）", "5", "截至期末已发生的各类线索"),
-        ("2026年3月涉及金额（元）", "300.00", "同一笔拨付触发多项检查时只计一次"),
-        ("全区综合得分", "75.0", None)]
+    # short labels with their unit; the period and what each counts in the help
+    assert [(label, value) for label, value, _ in figures[:5]] == [
+        ("在册案件（件）", "12"), ("实发金额（元）", "12,345.60"), ("涉及金额（元）", "300.00"),
+        ("未处理线索（条）", "5"), ("综合得分（分）", "75.0")]
+    helps = [tip for _, _, tip in figures[:5]]
+    assert helps[0] == "2026年3月期末处于救助期的案件"
+    assert helps[2].startswith("2026年3月的线索。") and amounts.HELP in helps[2]
+    # the district's composite left out the follow-up indicators (not computed) and the
+    # indicators without a value in March
+    assert helps[4].startswith("未计入：审批及时率（本期无数据）、")
+    assert "整改按期率（未计算）" in helps[4]
     assert dict((label, value) for label, value, _ in figures[5:]) == {
-        "资金比对线索": "1", "廉洁风险线索": "1", "动态管理线索": "2", "审批流程线索": "1"}
+        "资金比对（条）": "1", "廉洁风险（条）": "1", "动态管理（条）": "2", "审批流程（条）": "1"}
+    # a row wraps rather than squeezing five figures into a narrow screen
+    assert f"repeat(auto-fill, minmax({view.FIGURE_MIN_WIDTH}, 1fr))" in view.metrics_html(rows)
 
 
 def test_static_blocks_escape_every_text():
@@ -384,7 +396,8 @@ def test_heatmap_cells():
 def test_trend_lines_draw_the_district_bold():
     fig = charts.trend_lines(view.trends(IND, "approval_on_time_rate"), "approval_on_time_rate")
     district = next(t for t in fig.data if t.name == DISTRICT)
-    assert district.line.width == 4
+    assert district.line.width == 5 and district.line.color == charts.DISTRICT_COLOUR
+    assert fig.data[-1].name == DISTRICT  # drawn over the streets' lines
     a = next(t for t in fig.data if t.name == A)
     assert list(a.y) == [None, 50.0]
 
@@ -480,7 +493,8 @@ def test_overview_funnel_of_the_period():
         ("recovered", 1, 20_000)]
     assert [len(row) for row in view.headline_metrics(ov)] == [5, 4]  # the funnel has its view
     sheets = view.excel_sheets(ov)
-    assert list(sheets) == ["街镇排名", "指标热力图", "月度趋势", "线索分类", "处置漏斗", "指标定义"]
+    assert list(sheets) == ["街镇排名", "街镇指标值", "街镇指标得分", "月度趋势", "线索分类",
+                            "处置漏斗", "指标定义"]
     assert sheets["处置漏斗"]["线索数（条）"].to_list() == [3, 2, 1, 1]
     quarter = view.overview(IND, FINDINGS, "2026Q1", workflow=workflow_frames())
     assert quarter.funnel.filter(pl.col("stage") == "recovered")["amount_fen"].item() == 20_000

@@ -82,7 +82,8 @@ def test_page_lists_every_finding_and_opens_the_first(monkeypatch, district):
     assert at.info[0].value == md_escape(first["summary"])
     assert any(m.value.startswith("**规则**：") for m in at.markdown)
     assert at.json
-    assert [b.label for b in at.get("download_button")] == ["导出 Excel", "导出核查单（PDF）"]
+    assert [b.label for b in at.get("download_button")] == [
+        "导出 Excel", "导出核查单（PDF）", "下载原始证据（JSON）"]
 
 
 def test_filters_narrow_the_list(monkeypatch, district):
@@ -110,10 +111,13 @@ def test_a_link_opens_its_finding_with_the_evidence_masked(monkeypatch, district
     at = open_page(monkeypatch, drop, out, finding=row["finding_id"])
     assert at.selectbox(key="findings_pick").value == row["finding_id"]
     assert at.info[0].value == md_escape(row["summary"])
-    evidence = json.loads(at.json[0].value)
     raw = json.loads(row["evidence"])["member_events"][0]["id_number"]
+    (events,) = [pl.from_pandas(df.value) for df in at.dataframe
+                 if list(df.value.columns) == ["身份证号", "发生日期", "来源部门"]]
+    assert events["身份证号"].to_list() == [raw[:6] + "********" + raw[-4:]]
+    # the JSON offered beside it is masked too
     assert raw not in at.json[0].value
-    assert evidence["家庭成员事件"][0]["身份证号"] == raw[:6] + "********" + raw[-4:]
+    assert json.loads(at.json[0].value)["member_events"][0]["id_number"] == events["身份证号"][0]
 
 
 def test_a_link_naming_a_street_starts_the_list_on_it(monkeypatch, district):

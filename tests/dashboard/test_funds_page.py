@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -15,10 +16,11 @@ import pytest
 from stdnum.cn import ric
 from streamlit.testing.v1 import AppTest
 
-from analytics import pipeline
+from analytics import amounts, formats, pipeline
 from analytics.export import md_escape
 from analytics.reference import PROJECT_ROOT
 from analytics.results import load_findings
+from analytics.schema import STREETS
 from analytics.views import funds as view
 
 PAGE = str(PROJECT_ROOT / "dashboard" / "screens" / "funds.py")
@@ -99,8 +101,22 @@ def run_page(monkeypatch, drop: Path, out: Path, finding: str | None = None) -> 
     return at
 
 
+def evidence_sections(at: AppTest) -> int:
+    """How many grids the chosen finding's evidence draws, last on the page."""
+    from analytics import evidence
+
+    pick = [s for s in at.selectbox if s.key == "funds_pick"]
+    if not pick:
+        return 0
+    chosen = expected(Path(os.environ["AIDWATCH_OUT"])).filter(
+        pl.col("finding_id") == pick[0].value)
+    return len(evidence.sections(chosen["evidence"][0])) if chosen.height else 0
+
+
 def frames(at: AppTest) -> list[pl.DataFrame]:
-    return [pl.from_pandas(df.value) for df in at.dataframe]
+    """The page's grids, without the evidence sections (tests/analytics/test_evidence.py)."""
+    every = [pl.from_pandas(df.value) for df in at.dataframe]
+    return every[:len(every) - evidence_sections(at)]
 
 
 def findings_frame(at: AppTest) -> pl.DataFrame:
@@ -119,12 +135,13 @@ def test_page_shows_metrics_charts_tables_and_the_top_finding(monkeypatch, funds
 
     assert at.title[0].value == "资金比对"
     assert metrics(at) == {"发现数": str(funds.height),
-                           "涉及金额（元）": view.yuan_text(int(funds["amount_fen"].sum())),
+                           "资金类线索涉及金额（元）": formats.money_fen(
+                               amounts.money_at_risk_fen(funds)),
                            "发现问题的检查项": "8 / 10", "跳过的检查项": "1"}
     assert "身故后仍拨付" in at.warning[0].value and "部门共享信息" in at.warning[0].value
     assert len(at.get("plotly_chart")) == 3
     by_check, by_street, matrix, table, entitled, paid = frames(at)
-    assert by_check.height == 11 and set(by_street["街镇"]) == {H, J}
+    assert by_check.height == 11 and by_street["街镇"].to_list() == list(STREETS)
     assert matrix.columns[0] == "街镇"
     assert table["编号"].to_list() == funds["finding_id"].to_list()
 
@@ -134,8 +151,8 @@ def test_page_shows_metrics_charts_tables_and_the_top_finding(monkeypatch, funds
     assert top["check_id"] == "duplicate_payment"
     assert paid.select("流水号", "本条", "差异").rows() == [("T2", "", ""), ("T3", "●", "流水号")]
     assert entitled["救助编号"].to_list() == ["C1"]
-    assert json.loads(at.json[0].value)["发现编号"] == top["finding_id"]
-    assert [b.label for b in at.get("download_button")] == ["导出 Excel"]
+    assert json.loads(at.json[0].value)["finding_id"] == top["finding_id"]
+    assert [b.label for b in at.get("download_button")] == ["导出 Excel", "下载原始证据（JSON）"]
 
 
 def test_filters_narrow_metrics_and_table(monkeypatch, funds_run):
@@ -191,7 +208,8 @@ def test_a_long_list_draws_its_first_rows_and_exports_both(monkeypatch, funds_ru
     at = run_page(monkeypatch, drop, out, finding=last["finding_id"])
     assert findings_frame(at)["编号"].to_list() == funds["finding_id"].head(2).to_list()
     assert [b.label for b in at.get("download_button")] == [
-        "导出本页显示的 2 条（Excel）", f"导出全部 {funds.height:,} 条筛选结果（Excel）"]
+        "导出本页显示的 2 条（Excel）", f"导出全部 {funds.height:,} 条筛选结果（Excel）",
+        "下载原始证据（JSON）"]
     assert any("前 2 条" in c.value for c in at.caption)
     assert at.selectbox(key="funds_pick").value == last["finding_id"]
     assert at.info[0].value == md_escape(last["summary"])
@@ -225,7 +243,9 @@ def test_without_the_drop_the_finding_still_shows_with_its_evidence(monkeypatch,
     at = run_page(monkeypatch, tmp_path / "gone", out)
     assert any("找不到数据文件夹" in w.value for w in at.warning)
     assert at.info[0].value == md_escape(expected(out)["summary"][0])
-    assert len(at.dataframe) == 4  # three chart tables and the findings; no comparison
+    # three chart tables and the findings; no comparison; the evidence as its rows
+    assert evidence_sections(at) > 0
+    assert len(frames(at)) == 4
     assert at.json
 
 

@@ -174,7 +174,7 @@ def test_start_from_staff_and_unknown_person(monkeypatch, integrity_run):
 def test_clusters_are_ranked_and_exportable(monkeypatch, integrity_run):
     drop, out, _ = integrity_run
     at = run_page(monkeypatch, drop, out)
-    ranking = next(df.value for df in at.dataframe if "线索群" in df.value.columns)
+    ranking = next(df.value for df in at.dataframe if "排名" in df.value.columns)
     assert ranking["排名"].tolist()[0] == 1
     assert ranking["线索数"].tolist() == sorted(ranking["线索数"].tolist(), reverse=True)
     assert [b.label for b in at.get("download_button")] == ["导出该线索群的证据（Excel）"]

@@ -50,16 +50,30 @@ def test_no_unmasked_id_reaches_the_page(monkeypatch, small_drop):
 
 
 def test_drop_error_is_shown_as_an_error(monkeypatch, small_drop):
-    (small_drop / "资金实发明细.csv").unlink()
+    (small_drop / "persons.csv").write_bytes(b"\xff\xfeid_number\n")  # UTF-16: unreadable
     at = run_page(monkeypatch, small_drop)
     assert len(at.error) == 1
-    assert "资金实发明细" in at.error[0].value or "ledger" in at.error[0].value
+    assert ui.md("persons.csv") in at.error[0].value and ui.md("UTF-16") in at.error[0].value
     assert not at.dataframe
+
+
+def test_a_folder_missing_a_table_is_shown_table_by_table(monkeypatch, small_drop):
+    """As an upload is: the tables that are there, and a warning naming the missing one."""
+    (small_drop / "资金实发明细.csv").unlink()
+    at = run_page(monkeypatch, small_drop)
+    assert not at.error
+    (warning,) = [w.value for w in at.warning if "缺少必需的数据表" in w.value]
+    assert "资金实发明细（ledger）" in warning
+    files = frames(at)[0]
+    assert set(files["英文名"]) == set(schema.REQUIRED_TABLES) - {"ledger"}
+    assert not at.button
 
 
 def test_missing_folder_is_a_warning(monkeypatch, tmp_path):
     at = run_page(monkeypatch, tmp_path / "nowhere")
-    assert "找不到文件夹" in at.warning[0].value
+    # a district supervisor is not shown the server's folder
+    assert at.warning[0].value.startswith("管理员设置的数据文件夹不存在")
+    assert "nowhere" not in at.warning[0].value
     assert not at.error
 
 

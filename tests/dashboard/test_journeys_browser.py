@@ -384,8 +384,8 @@ def street_user_sees_only_its_street(site: Site, page, own: pl.DataFrame,
     option.first.wait_for()
     box.fill(other["summary"])
     option.first.wait_for(state="detached")
-    page.get_by_role("option", name="No results").wait_for()
-    assert page.get_by_role("option").all_inner_texts() == ["No results"]
+    page.get_by_role("option", name="没有匹配项").wait_for()
+    assert page.get_by_role("option").all_inner_texts() == ["没有匹配项"]
     box.press("Escape")
     _wait_for_app(page)
     exported = pl.read_excel(io.BytesIO(download(page, "导出 Excel")), sheet_name=view.SHEET,

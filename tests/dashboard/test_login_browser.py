@@ -125,7 +125,7 @@ def submit_login(page, username: str, password: str) -> None:
 
 
 def close_dialog(page) -> None:
-    """Dismiss Streamlit's "Page not found" dialog, which makes the page behind it inert."""
+    """Dismiss Streamlit's 页面不存在 (Page not found) dialog, which makes the page behind it inert."""
     dialog = page.get_by_role("dialog")
     if dialog.count():
         page.keyboard.press("Escape")
@@ -313,7 +313,7 @@ def test_a_street_user_does_not_get_district_pages_by_address(site, browser_page
         wait_for_app(page)
         # Streamlit serves the role's first page instead, and says the page asked for is none.
         page.get_by_role("heading", name="总览").wait_for()
-        page.get_by_text("Page not found").wait_for()
+        page.get_by_role("heading", name="页面不存在").wait_for()
         close_dialog(page)
         assert page.get_by_role("heading", name=title).count() == 0, path
         assert title not in nav_pages(page), path

@@ -48,8 +48,8 @@ def test_overview_lands_on_the_static_view(out_dir):
     assert at.title[0].value == "总览"
     metrics, glance = (h.proto.body for h in at.html)
     lines = html_text(metrics).splitlines()
-    for label, value in [("在册案件数 ⓘ", "1"), ("2026年3月实发金额（元）", "1,550.00"),
-                         ("审批流程线索", "1")]:  # the small drop's one late approval
+    for label, value in [("在册案件（件） ⓘ", "1"), ("实发金额（元） ⓘ", "1,550.00"),
+                         ("审批流程（条） ⓘ", "1")]:  # the small drop's one late approval
         assert lines[lines.index(label) + 1] == value
     assert at.segmented_control(key="overview_view").value == "glance"
     # The landing view holds no chart and no data grid: their browser code is fetched only when
@@ -57,9 +57,11 @@ def test_overview_lands_on_the_static_view(out_dir):
     assert not at.get("plotly_chart") and not at.dataframe
     assert 'class="aidwatch-glance"' in glance
     table = html_text(glance).splitlines()
-    assert table[:4] == ["排名", "街镇", "综合得分（分）", "审批及时率（%）"]
+    # each header's unit on a line of its own
+    assert table[:6] == ["排名", "街镇", "综合得分", "（分）", "审批及时率", "（%）"]
     assert table[table.index("培训达标") + 1:][:2] == ["1", "华阳路街道"]
-    assert at.caption[1].value.startswith("2026年3月。排名按综合得分从高到低")
+    assert at.caption[1].value.startswith("**2026年3月** · 全区")
+    assert at.caption[2].value.startswith("2026年3月。排名按综合得分从高到低")
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["导出本页表格（Excel）", "生成并下载 PDF 报告"]
 
@@ -69,14 +71,15 @@ def test_overview_period_filter_changes_the_view(out_dir):
     at.segmented_control(key="overview_level").set_value("year").run()
     assert not at.exception
     assert at.pills(key="overview_period_year").value == "2026"
-    assert "2026年实发金额（元）" in at.html[0].proto.body
-    assert "2026年。排名" in at.caption[1].value
+    assert "2026年成功拨付的金额合计" in at.html[0].proto.body
+    assert at.caption[1].value.startswith("**2026年** · 全区")
+    assert "2026年。排名" in at.caption[2].value
 
 
 @pytest.mark.parametrize(("shown", "columns"), [
     ("ranking", ["排名", "街镇"]),
     ("heat", ["街镇", "审批及时率（%）"]),
-    ("trend", ["月份", "全区"]),
+    ("trend", ["月份", "全区（分）"]),
     ("leads", ["类别", "线索数"]),
 ])
 def test_overview_views_draw_their_chart_and_table(out_dir, shown, columns):
@@ -109,13 +112,25 @@ def test_overview_definitions_drawn_once_opened(out_dir):
     at.run()
     assert not at.exception
     definitions = html_text(at.html[-1].proto.body).splitlines()
-    assert definitions[:2] == ["指标", "代码"] and "cases_active" in definitions
+    assert definitions[:7] == ["指标", "单位", "方向", "口径", "定义", "分子", "分母"]
+    assert "在册案件数" in definitions and "cases_active" not in definitions
+    # settings are written as what they mean and their value, never as their key
+    text = at.html[-1].proto.body
+    assert "payment_due_day" not in text and "trainings_per_year" not in text
+    assert "indicators.weights" not in text and "visit_cycle_months" not in text
+    assert "当月规定发放日（现定为每月" in text
+    assert "min-width: 20em" in text  # the definition column is not squeezed
 
 
 def test_street_page_shows_overdue_items_masked(out_dir):
     at = page("street.py")
     assert not at.exception
     assert at.selectbox(key="street_name").value == "华阳路街道"
+    # The small drop's one late approval was decided in February: not overdue in March.
+    assert at.pills(key="street_period_month").value == "2026-03"
+    overdue = next(df.value for df in at.dataframe if "摘要" in df.value.columns)
+    assert len(overdue) == 0
+    at.segmented_control(key="street_level").set_value("year").run()
     tables = [df.value for df in at.dataframe]
     overdue = next(t for t in tables if "摘要" in t.columns)
     assert overdue.iloc[0]["检查项"] == "审批超时"
@@ -129,10 +144,12 @@ def test_street_page_shows_overdue_items_masked(out_dir):
 def test_street_page_draws_the_first_overdue_items_of_a_long_list(out_dir, monkeypatch):
     from analytics.views import street as street_view
 
-    whole = next(df.value for df in page("street.py").dataframe if "摘要" in df.value.columns)
+    at = page("street.py")
+    at.segmented_control(key="street_level").set_value("year").run()
+    whole = next(df.value for df in at.dataframe if "摘要" in df.value.columns)
     assert len(whole) >= 1
     monkeypatch.setattr(street_view, "MAX_ROWS", 0)
-    at = page("street.py")
+    at.run()
     assert not at.exception
     drawn = next(df.value for df in at.dataframe if "摘要" in df.value.columns)
     assert len(drawn) == 0
@@ -229,8 +246,8 @@ def test_pages_without_a_workspace_say_so_and_leave_the_indicators_uncomputed(ou
     assert any("工作区中还没有线索处置记录" in i.value for i in at.info)
     at = page("overview.py")
     glance = html_text(at.html[1].proto.body).splitlines()
-    assert "整改按期率（%）" in glance and "未计算" in glance
-    assert "本次检查结果未计算" in at.caption[1].value
+    assert "整改按期率" in glance and "未计算" in glance
+    assert "本次检查结果未计算" in at.caption[2].value
     at.segmented_control(key="overview_view").set_value("funnel").run()
     assert not at.exception
     assert "工作区中还没有线索处置记录" in at.info[0].value
@@ -275,11 +292,14 @@ def test_pages_show_the_rectification_indicators_of_a_workspace_run(small_drop, 
     glance = html_text(at.html[1].proto.body).splitlines()
     row = glance[glance.index(A):]
     assert "50.0%" in row[:14] and "未计算" not in glance
-    assert "未计算" not in at.caption[1].value
+    assert "未计算" not in at.caption[2].value
     at.segmented_control(key="overview_view").set_value("heat").run()
-    heat = next(df.value for df in at.dataframe if "整改按期率（%）" in df.value.columns)
-    scores = dict(zip(heat["街镇"], heat["整改复发率（%）"]))
-    assert scores["新泾镇"] == 0.0 and scores[A] == 100.0
+    values = next(df.value for df in at.dataframe if "整改复发率（%）" in df.value.columns)
+    rates = dict(zip(values["街镇"], values["整改复发率（%）"]))
+    assert rates["新泾镇"] == 100.0 and rates[A] == 0.0  # the rates themselves, in %
+    scores = next(df.value for df in at.dataframe if "整改复发率得分（分）" in df.value.columns)
+    scores = dict(zip(scores["街镇"], scores["整改复发率得分（分）"]))
+    assert scores["新泾镇"] == 0.0 and scores[A] == 100.0  # lower is better
 
 
 @pytest.mark.browser
@@ -292,13 +312,15 @@ def test_overview_in_headless_chromium(run_dashboard, browser_page, browser_logi
     browser_login(p, base_url)
     # 总览 is the landing page, its static view first.
     p.get_by_role("heading", name="总览").wait_for()
-    p.get_by_text("2026年3月实发金额（元）").wait_for()
+    p.get_by_text("实发金额（元）").wait_for()
+    period = p.get_by_test_id("stCaptionContainer").filter(has_text="· 全区")
+    assert period.inner_text().startswith("2026年3月 · 全区")  # the period above the figures
     glance = p.locator("table.aidwatch-glance")
     assert glance.locator("tbody tr").first.locator("td").nth(1).inner_text() == "华阳路街道"
     assert p.locator(".js-plotly-plot").count() == 0
     p.get_by_text("年度", exact=True).click()
     wait_for_app(p)
-    p.get_by_text("2026年实发金额（元）").wait_for()
+    p.get_by_test_id("stCaptionContainer").filter(has_text="2026年 · 全区").wait_for()
     assert p.locator('[data-testid="stException"]').count() == 0
     p.get_by_text("街镇 × 指标", exact=True).click()
     wait_for_app(p)
@@ -306,7 +328,7 @@ def test_overview_in_headless_chromium(run_dashboard, browser_page, browser_logi
     assert glance.count() == 0
     p.get_by_text("指标定义").click()
     wait_for_app(p)
-    p.locator("table.aidwatch-table").get_by_text("cases_active").wait_for()
+    p.locator("table.aidwatch-definitions").get_by_text("在册案件数").first.wait_for()
     p.get_by_test_id("stSidebarNav").get_by_role("link", name="街镇").click()
     wait_for_app(p)
     p.get_by_role("heading", name="超期事项").wait_for()
