@@ -14,7 +14,7 @@ DEMO_ACCOUNTS := $(CURDIR)/demo/accounts.txt
 # What `make test` runs: every test, or e.g. `make test TESTS=tests/analytics/test_tracking.py`.
 TESTS  ?= tests/
 
-.PHONY: setup debs demo test
+.PHONY: setup debs demo test lint fmt
 
 setup: $(STAMP) debs
 
@@ -60,5 +60,18 @@ demo: $(STAMP)
 	AIDWATCH_DROP=$(DEMO_DROP) AIDWATCH_OUT=$(DEMO_OUT) AIDWATCH_WORKSPACE=$(DEMO_WORKSPACE) \
 	  $(VENV)/bin/streamlit run dashboard/app.py --server.port 8501
 
-test: setup
+# The house rules, before any test: the layers (import-linter, contracts in pyproject.toml), lint
+# and format (ruff), types (mypy: strict for the rules and the core, gradual elsewhere).
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Formats the code and applies ruff's safe fixes (import order, pyupgrade).
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup lint
 	$(PY) -m pytest -n 2 $(TESTS)

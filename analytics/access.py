@@ -49,8 +49,8 @@ PAGES: dict[str, frozenset[str]] = {
 
 # action -> the roles that may take it
 ACTIONS: dict[str, frozenset[str]] = {
-    "triage": frozenset({"discipline", "civil_affairs", "street"}),   # work a finding
-    "decide": frozenset({"discipline", "civil_affairs"}),             # 属实/不属实, 整改, 追回
+    "triage": frozenset({"discipline", "civil_affairs", "street"}),  # work a finding
+    "decide": frozenset({"discipline", "civil_affairs"}),  # 属实/不属实, 整改, 追回
     "close": frozenset({"discipline", "civil_affairs"}),
     "reopen": frozenset({"discipline", "civil_affairs"}),
     "recover": frozenset({"discipline", "civil_affairs", "street"}),
@@ -87,7 +87,7 @@ class Viewer:
     role: str
     street: str | None = None
     unit: str | None = None
-    account: str | None = None     # the local account's user name (None: an OIDC login)
+    account: str | None = None  # the local account's user name (None: an OIDC login)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -101,6 +101,7 @@ class Viewer:
         if self.role in DISTRICT_ROLES:
             return None
         if self.role == "street":
+            assert self.street is not None  # __post_init__ refuses a street user without one
             return (self.street,)
         return ()
 

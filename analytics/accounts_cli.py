@@ -32,8 +32,12 @@ def register(sub) -> None:
     a = user_sub.add_parser("add", help="添加账号")
     a.add_argument("username", metavar="用户名", help="3–100 个字母、数字或 . _ -")
     a.add_argument("--name", required=True, metavar="姓名", help="账号使用人的姓名")
-    a.add_argument("--role", required=True, metavar="角色",
-                   help="角色：" + "、".join(_role_labels()) + "（或其代码）")
+    a.add_argument(
+        "--role",
+        required=True,
+        metavar="角色",
+        help="角色：" + "、".join(_role_labels()) + "（或其代码）",
+    )
     a.add_argument("--street", default=None, metavar="街镇", help="街镇账号的所属街镇")
     a.add_argument("--unit", default=None, metavar="单位", help="成员单位账号的单位名称")
     _password_option(a)
@@ -63,8 +67,9 @@ def _role_labels() -> list[str]:
 
 
 def _password_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="从标准输入读取密码（一行），不交互询问")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="从标准输入读取密码（一行），不交互询问"
+    )
 
 
 class _Refused(Exception):
@@ -100,11 +105,24 @@ def _add(args: argparse.Namespace, store) -> int:
 
     role = ROLE_CODES.get(args.role.strip(), args.role.strip())
     # the fields first, so that nobody types a password twice for a name that is refused
-    accounts._check_fields(accounts._normal(args.username), (args.name or "").strip(), role,
-                           (args.street or "").strip() or None, (args.unit or "").strip() or None)
+    accounts._check_fields(
+        accounts._normal(args.username),
+        (args.name or "").strip(),
+        role,
+        (args.street or "").strip() or None,
+        (args.unit or "").strip() or None,
+    )
     password = _read_password(args)
-    accounts.add_user(store, username=args.username, display_name=args.name, role=role,
-                      street=args.street, unit=args.unit, password=password, by=_by())
+    accounts.add_user(
+        store,
+        username=args.username,
+        display_name=args.name,
+        role=role,
+        street=args.street,
+        unit=args.unit,
+        password=password,
+        by=_by(),
+    )
     print(f"已添加账号：{accounts._normal(args.username)}")
     return 0
 
@@ -120,8 +138,18 @@ def _list(args: argparse.Namespace, store) -> int:
     for r in users.iter_rows(named=True):
         state = "停用" if r["disabled"] else "锁定" if r["locked"] else "正常"
         last = f"{r['last_login_at']:%Y-%m-%d %H:%M}" if r["last_login_at"] else "—"
-        print("\t".join([r["username"], r["display_name"], r["role_label"],
-                         r["street"] or r["unit"] or "—", state, last]))
+        print(
+            "\t".join(
+                [
+                    r["username"],
+                    r["display_name"],
+                    r["role_label"],
+                    r["street"] or r["unit"] or "—",
+                    state,
+                    last,
+                ]
+            )
+        )
     return 0
 
 
@@ -161,8 +189,14 @@ def _demo(args: argparse.Namespace, store) -> int:
     return 0
 
 
-HANDLERS = {"add": _add, "list": _list, "disable": _disable, "enable": _enable,
-            "passwd": _passwd, "demo-accounts": _demo}
+HANDLERS = {
+    "add": _add,
+    "list": _list,
+    "disable": _disable,
+    "enable": _enable,
+    "passwd": _passwd,
+    "demo-accounts": _demo,
+}
 
 
 def run(args: argparse.Namespace) -> int:

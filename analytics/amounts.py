@@ -20,21 +20,24 @@ import polars as pl
 #: Checks whose amount is a total of money other findings count row by row.
 TOTALS_ONLY: frozenset[str] = frozenset({"control_total_mismatch"})
 
-HELP = ("涉及金额：各条线索涉及金额的合计。同一笔流水被多项检查命中只计一次（取最大）；"
-        "“汇总金额不符”是其他线索所涉流水的汇总，不再重复计入。")
+HELP = (
+    "涉及金额：各条线索涉及金额的合计。同一笔流水被多项检查命中只计一次（取最大）；"
+    "“汇总金额不符”是其他线索所涉流水的汇总，不再重复计入。"
+)
 
 
-def at_risk_rows(findings: pl.DataFrame | pl.LazyFrame, amount: str = "amount_fen"
-                 ) -> pl.LazyFrame:
+def at_risk_rows(findings: pl.DataFrame | pl.LazyFrame, amount: str = "amount_fen") -> pl.LazyFrame:
     """The rows of ``findings`` whose ``amount`` (fen) is counted in 涉及金额: one per ledger
     row, plus every finding with an amount and no ledger row; 汇总金额不符 left out."""
     frame = findings.lazy()
     f = frame.filter(~pl.col("check_id").is_in(list(TOTALS_ONLY)) & pl.col(amount).is_not_null())
     if "txn_id" not in frame.collect_schema().names():
         return f
-    per_txn = (f.filter(pl.col("txn_id").is_not_null())
-               .sort("txn_id", pl.col(amount), "check_id", descending=[False, True, False])
-               .unique("txn_id", keep="first"))
+    per_txn = (
+        f.filter(pl.col("txn_id").is_not_null())
+        .sort("txn_id", pl.col(amount), "check_id", descending=[False, True, False])
+        .unique("txn_id", keep="first")
+    )
     return pl.concat([per_txn, f.filter(pl.col("txn_id").is_null())])
 
 

@@ -25,10 +25,12 @@ def register(sub) -> None:
     _workspace_option(v)
 
     ls = audit_sub.add_parser("list", help="列出审计日志（最新的在前）")
-    ls.add_argument("--limit", type=int, default=50, metavar="条数",
-                    help="最多列出多少条（默认 50）")
-    ls.add_argument("--action", default=None, metavar="操作",
-                    help="只列出这一种操作（代码或中文名称）")
+    ls.add_argument(
+        "--limit", type=int, default=50, metavar="条数", help="最多列出多少条（默认 50）"
+    )
+    ls.add_argument(
+        "--action", default=None, metavar="操作", help="只列出这一种操作（代码或中文名称）"
+    )
     _workspace_option(ls)
 
 
@@ -63,8 +65,10 @@ def _action_code(text: str) -> str:
     codes = {label: code for code, label in ACTIONS.items()}
     if text in codes:
         return codes[text]
-    raise _Refused(f"未知的操作“{text}”，可选：" + "、".join(
-        f"{code}（{label}）" for code, label in ACTIONS.items()))
+    raise _Refused(
+        f"未知的操作“{text}”，可选："
+        + "、".join(f"{code}（{label}）" for code, label in ACTIONS.items())
+    )
 
 
 def _role_label(role: str | None) -> str:
@@ -87,9 +91,19 @@ def _list(args: argparse.Namespace, store) -> int:
         return 0
     print("编号\t时间（UTC）\t操作人\t角色\t操作\t对象\t详情")
     for r in entries.iter_rows(named=True):
-        print("\t".join([str(r["id"]), f"{r['at']:%Y-%m-%d %H:%M:%S}", r["actor"],
-                         _role_label(r["role"]), r["action_label"], r["target"] or "—",
-                         "—" if r["detail"] == "{}" else r["detail"]]))
+        print(
+            "\t".join(
+                [
+                    str(r["id"]),
+                    f"{r['at']:%Y-%m-%d %H:%M:%S}",
+                    r["actor"],
+                    _role_label(r["role"]),
+                    r["action_label"],
+                    r["target"] or "—",
+                    "—" if r["detail"] == "{}" else r["detail"],
+                ]
+            )
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,8 +21,14 @@ from analytics import reference
 README = "data/calendar/README.md"
 REST, MAKEUP = "休", "班"
 _EPOCH = date(1970, 1, 1)
-_HEADERS = {"date": "date", "日期": "date", "kind": "kind", "类型": "kind", "name": "name",
-            "名称": "name"}
+_HEADERS = {
+    "date": "date",
+    "日期": "date",
+    "kind": "kind",
+    "类型": "kind",
+    "name": "name",
+    "名称": "name",
+}
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?\s*$")
 _DATE_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
 
@@ -34,8 +41,11 @@ def _missing_year(year: int, folder: Path, known: tuple[int, ...] = ()) -> Calen
     # Years must stay consecutive, so a date far from the known span needs every year between.
     first = known[-1] + 1 if known and year > known[-1] else year
     last = known[0] - 1 if known and year < known[0] else year
-    span, files = (f"{year} 年", f"{year}.csv") if first == last else (
-        f"{first}—{last} 年", f"{first}.csv 至 {last}.csv")
+    span, files = (
+        (f"{year} 年", f"{year}.csv")
+        if first == last
+        else (f"{first}—{last} 年", f"{first}.csv 至 {last}.csv")
+    )
     return CalendarError(
         f"工作日历缺少 {span}的节假日安排，无法计算工作日。请按国务院办公厅公布的 {span}"
         f"部分节假日安排通知，在 {folder} 下新增 {files}（格式见 {README}）。"
@@ -59,7 +69,9 @@ def _read_text(path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise CalendarError(f"工作日历文件 {path.name} 无法识别编码，请另存为 UTF-8 编码的 CSV（见 {README}）。")
+    raise CalendarError(
+        f"工作日历文件 {path.name} 无法识别编码，请另存为 UTF-8 编码的 CSV（见 {README}）。"
+    )
 
 
 def _read_year(path: Path, year: int) -> tuple[set[date], set[date]]:
@@ -73,7 +85,8 @@ def _read_year(path: Path, year: int) -> tuple[set[date], set[date]]:
     if "date" not in header or "kind" not in header:
         raise CalendarError(
             f"工作日历文件 {path.name} 第 1 行应为表头 date,kind,name（或 日期,类型,名称），"
-            f"请按 {README} 修改。")
+            f"请按 {README} 修改。"
+        )
     i_date, i_kind = header.index("date"), header.index("kind")
     for line, row in enumerate(rows[1:], start=2):
         where = f"工作日历文件 {path.name} 第 {line} 行"
@@ -85,11 +98,15 @@ def _read_year(path: Path, year: int) -> tuple[set[date], set[date]]:
         if d.year != year:
             raise CalendarError(f"{where}：日期 {d} 不属于 {year} 年，请移到 {d.year}.csv。")
         if kind not in (REST, MAKEUP):
-            raise CalendarError(f"{where}：类型“{kind}”无效，只能填 {REST}（放假）或 {MAKEUP}（调休上班）。")
+            raise CalendarError(
+                f"{where}：类型“{kind}”无效，只能填 {REST}（放假）或 {MAKEUP}（调休上班）。"
+            )
         if d in rest or d in makeup:
             raise CalendarError(f"{where}：日期 {d} 重复出现。")
         if kind == MAKEUP and d.weekday() < 5:
-            raise CalendarError(f"{where}：{d} 是工作日，无需标为{MAKEUP}；调休上班日只会是周六或周日。")
+            raise CalendarError(
+                f"{where}：{d} 是工作日，无需标为{MAKEUP}；调休上班日只会是周六或周日。"
+            )
         (rest if kind == REST else makeup).add(d)
     return rest, makeup
 
@@ -99,7 +116,9 @@ class WorkdayCalendar:
 
     def __init__(self, years: dict[int, tuple[set[date], set[date]]], folder: Path):
         if not years:
-            raise CalendarError(f"工作日历目录 {folder} 中没有任何年份文件（如 2026.csv），见 {README}。")
+            raise CalendarError(
+                f"工作日历目录 {folder} 中没有任何年份文件（如 2026.csv），见 {README}。"
+            )
         first, last = min(years), max(years)
         gaps = [y for y in range(first, last + 1) if y not in years]
         if gaps:
@@ -114,12 +133,14 @@ class WorkdayCalendar:
         n_days = (date(last, 12, 31) - self._first).days + 1
         is_work = np.fromiter(
             (self._is_workday_known(self._first + timedelta(days=i)) for i in range(n_days)),
-            dtype=bool, count=n_days)
+            dtype=bool,
+            count=n_days,
+        )
         self._ordinal = np.cumsum(is_work, dtype=np.int64)  # working days up to and including
         self._workday_index = np.flatnonzero(is_work)  # k-th working day (0-based) -> day index
 
     @classmethod
-    def load(cls, folder: Path | str | None = None) -> "WorkdayCalendar":
+    def load(cls, folder: Path | str | None = None) -> WorkdayCalendar:
         folder = Path(folder) if folder is not None else reference.data_dir() / "calendar"
         if not folder.is_dir():
             raise CalendarError(f"找不到工作日历目录 {folder}，见 {README}。")
@@ -127,7 +148,8 @@ class WorkdayCalendar:
         for path in sorted(folder.glob("*.csv")):
             if not re.fullmatch(r"\d{4}", path.stem):
                 raise CalendarError(
-                    f"工作日历文件 {path.name} 的文件名应为四位年份，如 2027.csv（见 {README}）。")
+                    f"工作日历文件 {path.name} 的文件名应为四位年份，如 2027.csv（见 {README}）。"
+                )
             years[int(path.stem)] = _read_year(path, int(path.stem))
         return cls(years, folder)
 
@@ -196,16 +218,16 @@ class WorkdayCalendar:
         outside = ~null & ((idx < 0) | (idx >= len(self._ordinal)))
         if outside.any():
             bad = dates.filter(pl.Series(outside))
-            year = bad.dt.year().min() if (idx[outside] < 0).any() else bad.dt.year().max()
-            raise _missing_year(int(year), self._folder, self._years)
+            years: list[int] = bad.dt.year().to_list()
+            year = min(years) if (idx[outside] < 0).any() else max(years)
+            raise _missing_year(year, self._folder, self._years)
         return idx, null
 
-    def _nth_batch(self, columns: list[pl.Series]) -> pl.Series:
+    def _nth_batch(self, columns: Sequence[pl.Series]) -> pl.Series:
         if min(len(c) for c in columns) == 0:
             return pl.Series(dtype=pl.Date)
         length = max(len(c) for c in columns)  # a literal n arrives as one value
-        dates, n = (c if len(c) == length else c.extend_constant(c[0], length - 1)
-                    for c in columns)
+        dates, n = (c if len(c) == length else c.extend_constant(c[0], length - 1) for c in columns)
         idx, null = self._day_index(dates)
         n = n.cast(pl.Int64)
         null = null | n.is_null().to_numpy()
@@ -219,7 +241,7 @@ class WorkdayCalendar:
         days = pl.Series(result_idx + self._first_num, dtype=pl.Int64)
         return days.cast(pl.Date).scatter(np.flatnonzero(null), None)
 
-    def _ordinal_batch(self, columns: list[pl.Series]) -> pl.Series:
+    def _ordinal_batch(self, columns: Sequence[pl.Series]) -> pl.Series:
         (dates,) = columns
         idx, null = self._day_index(dates)
         return pl.Series(self._ordinal[idx]).scatter(np.flatnonzero(null), None)
@@ -236,8 +258,9 @@ class WorkdayCalendar:
             n = pl.col(n)
         elif not isinstance(n, pl.Expr):
             n = pl.lit(n, dtype=pl.Int64)
-        return pl.map_batches([dates, n], self._nth_batch, return_dtype=pl.Date,
-                              is_elementwise=True)
+        return pl.map_batches(
+            [dates, n], self._nth_batch, return_dtype=pl.Date, is_elementwise=True
+        )
 
     def workday_ordinal(self, dates: pl.Expr | str) -> pl.Expr:
         """Working days from the calendar's first day up to and including each date (Int64).
@@ -245,8 +268,9 @@ class WorkdayCalendar:
         The difference of two ordinals is ``workdays_between`` of the two dates.
         """
         dates = pl.col(dates) if isinstance(dates, str) else dates
-        return pl.map_batches([dates], self._ordinal_batch, return_dtype=pl.Int64,
-                              is_elementwise=True)
+        return pl.map_batches(
+            [dates], self._ordinal_batch, return_dtype=pl.Int64, is_elementwise=True
+        )
 
     def __repr__(self) -> str:
         return f"WorkdayCalendar(years={self._years[0]}..{self._years[-1]}, folder={self._folder})"

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class _Progress:
 
 # --- argparse in Chinese ------------------------------------------------------------------------
 
+
 def _width(text: str) -> int:
     """Columns ``text`` takes in a terminal: two for a Chinese character."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -49,10 +51,13 @@ class HelpFormatter(argparse.HelpFormatter):
     def add_argument(self, action):
         if action.help is not argparse.SUPPRESS:
             invocations = [self._format_action_invocation(action)]
-            invocations += [self._format_action_invocation(sub)
-                            for sub in self._iter_indented_subactions(action)]
-            self._action_max_length = max(self._action_max_length,
-                                          max(map(_width, invocations)) + self._current_indent)
+            invocations += [
+                self._format_action_invocation(sub)
+                for sub in self._iter_indented_subactions(action)
+            ]
+            self._action_max_length = max(
+                self._action_max_length, max(map(_width, invocations)) + self._current_indent
+            )
             self._add_item(self._format_action, [action])
 
     def _format_action(self, action):
@@ -64,8 +69,9 @@ class HelpFormatter(argparse.HelpFormatter):
             parts = [" " * self._current_indent + header + "\n"]
             indent_first = 0
         elif _width(header) <= action_width:
-            parts = [" " * self._current_indent + header
-                     + " " * (action_width - _width(header) + 2)]
+            parts = [
+                " " * self._current_indent + header + " " * (action_width - _width(header) + 2)
+            ]
             indent_first = 0
         else:
             parts = [" " * self._current_indent + header + "\n"]
@@ -113,35 +119,58 @@ def _value(text: str) -> str:
 
 # argparse's error messages (Python 3.11 to 3.13), most specific first; anything else is passed
 # through behind "参数 …：" or as it is.
-_ERRORS: tuple[tuple[re.Pattern, object], ...] = tuple((re.compile(p, re.S), f) for p, f in (
-    (r"the following arguments are required: (.+)",
-     lambda m: f"缺少必需的参数：{_names(m[1])}"),
-    (r"argument (.+?): invalid choice: (.+?) \(choose from (.+)\)",
-     lambda m: f"参数 {m[1]} 的值“{_value(m[2])}”无效，可选：{_choices(m[3])}"),
-    (r"argument (.+?): invalid (\w+) value: (.+)",
-     lambda m: (f"参数 {m[1]} 应为{_TYPE_NAMES[m[2]]}，收到“{_value(m[3])}”"
-                if m[2] in _TYPE_NAMES else f"参数 {m[1]} 的值“{_value(m[3])}”无效")),
-    (r"argument (.+?): expected one argument",
-     lambda m: f"参数 {m[1]} 后面需要跟一个值"),
-    (r"argument (.+?): expected at most one argument",
-     lambda m: f"参数 {m[1]} 后面最多跟一个值"),
-    (r"argument (.+?): expected at least one argument",
-     lambda m: f"参数 {m[1]} 后面至少需要跟一个值"),
-    (r"argument (.+?): expected (\d+) arguments?",
-     lambda m: f"参数 {m[1]} 后面需要跟 {m[2]} 个值"),
-    (r"argument (.+?): not allowed with argument (.+)",
-     lambda m: f"参数 {m[1]} 不能与 {m[2]} 同时使用"),
-    (r"argument (.+?): ignored explicit argument (.+)",
-     lambda m: f"参数 {m[1]} 不接受值“{_value(m[2])}”"),
-    (r"unrecognized arguments: (.+)",
-     lambda m: f"无法识别的参数：{m[1]}"),
-    (r"ambiguous option: (.+?) could match (.+)",
-     lambda m: f"选项 {m[1]} 不明确，可能是：{_names(m[2])}"),
-    (r"one of the arguments (.+) is required",
-     lambda m: f"必须提供以下参数之一：{m[1]}"),
-    (r"argument (.+?): (.+)",  # a type function's own (Chinese) message
-     lambda m: f"参数 {m[1]}：{m[2]}"),
-))
+_ERRORS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = tuple(
+    (re.compile(p, re.S), f)
+    for p, f in (
+        (
+            r"the following arguments are required: (.+)",
+            lambda m: f"缺少必需的参数：{_names(m[1])}",
+        ),
+        (
+            r"argument (.+?): invalid choice: (.+?) \(choose from (.+)\)",
+            lambda m: f"参数 {m[1]} 的值“{_value(m[2])}”无效，可选：{_choices(m[3])}",
+        ),
+        (
+            r"argument (.+?): invalid (\w+) value: (.+)",
+            lambda m: (
+                f"参数 {m[1]} 应为{_TYPE_NAMES[m[2]]}，收到“{_value(m[3])}”"
+                if m[2] in _TYPE_NAMES
+                else f"参数 {m[1]} 的值“{_value(m[3])}”无效"
+            ),
+        ),
+        (r"argument (.+?): expected one argument", lambda m: f"参数 {m[1]} 后面需要跟一个值"),
+        (
+            r"argument (.+?): expected at most one argument",
+            lambda m: f"参数 {m[1]} 后面最多跟一个值",
+        ),
+        (
+            r"argument (.+?): expected at least one argument",
+            lambda m: f"参数 {m[1]} 后面至少需要跟一个值",
+        ),
+        (
+            r"argument (.+?): expected (\d+) arguments?",
+            lambda m: f"参数 {m[1]} 后面需要跟 {m[2]} 个值",
+        ),
+        (
+            r"argument (.+?): not allowed with argument (.+)",
+            lambda m: f"参数 {m[1]} 不能与 {m[2]} 同时使用",
+        ),
+        (
+            r"argument (.+?): ignored explicit argument (.+)",
+            lambda m: f"参数 {m[1]} 不接受值“{_value(m[2])}”",
+        ),
+        (r"unrecognized arguments: (.+)", lambda m: f"无法识别的参数：{m[1]}"),
+        (
+            r"ambiguous option: (.+?) could match (.+)",
+            lambda m: f"选项 {m[1]} 不明确，可能是：{_names(m[2])}",
+        ),
+        (r"one of the arguments (.+) is required", lambda m: f"必须提供以下参数之一：{m[1]}"),
+        (
+            r"argument (.+?): (.+)",  # a type function's own (Chinese) message
+            lambda m: f"参数 {m[1]}：{m[2]}",
+        ),
+    )
+)
 
 
 def translate_error(message: str) -> str:
@@ -160,12 +189,14 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         add_help = kwargs.pop("add_help", True)
         kwargs.setdefault("formatter_class", HelpFormatter)
-        super().__init__(*args, add_help=False, **kwargs)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
         self._positionals.title = "位置参数"
         self._optionals.title = "选项"
         if add_help:
-            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                              help="显示本说明并退出")
+            self.add_argument(
+                "-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本说明并退出"
+            )
 
     def add_subparsers(self, **kwargs):
         kwargs.setdefault("title", "命令")
@@ -179,6 +210,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 # --- the commands -------------------------------------------------------------------------------
+
 
 def _as_of(text: str) -> date:
     try:
@@ -196,8 +228,10 @@ def _households(text: str) -> int:
         raise argparse.ArgumentTypeError(f"应为整数，收到“{text}”") from None
     if value < MIN_HOUSEHOLDS:
         raise argparse.ArgumentTypeError(
-            f"演示辖区至少需要 {MIN_HOUSEHOLDS} 户救助家庭（各类植入的问题需要足够的家庭和工作人员），"
-            f"收到 {value}")
+            f"演示辖区至少需要 {MIN_HOUSEHOLDS} 户救助家庭"
+            "（各类植入的问题需要足够的家庭和工作人员），"
+            f"收到 {value}"
+        )
     return value
 
 
@@ -205,45 +239,84 @@ def _parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="aidwatch", description="救助资金监督审计台")
     sub = p.add_subparsers(dest="command", required=True)
 
-    g = sub.add_parser("generate", help="生成合成的演示辖区数据",
-                       description="生成合成的演示辖区数据（含植入的问题及其答案清单）")
-    g.add_argument("folder", nargs="?", type=Path, metavar="输出文件夹",
-                   help="演示数据写入的文件夹（也可用 --out 指定）")
+    g = sub.add_parser(
+        "generate",
+        help="生成合成的演示辖区数据",
+        description="生成合成的演示辖区数据（含植入的问题及其答案清单）",
+    )
+    g.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        metavar="输出文件夹",
+        help="演示数据写入的文件夹（也可用 --out 指定）",
+    )
     g.add_argument("--out", type=Path, metavar="文件夹", help="同“输出文件夹”")
-    g.add_argument("--households", type=_households, default=3000, metavar="户数",
-                   help="救助家庭户数（默认 3000）")
-    g.add_argument("--seed", type=int, default=7, metavar="种子",
-                   help="随机种子（相同种子生成相同数据，默认 7）")
-    g.add_argument("--format", choices=("csv", "xlsx", "zh-csv", "parquet"), default="csv",
-                   help="文件格式：csv（英文表头，UTF-8）、zh-csv（中文表头，GB18030）、"
-                        "xlsx（Excel）、parquet（默认 csv）")
+    g.add_argument(
+        "--households",
+        type=_households,
+        default=3000,
+        metavar="户数",
+        help="救助家庭户数（默认 3000）",
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        metavar="种子",
+        help="随机种子（相同种子生成相同数据，默认 7）",
+    )
+    g.add_argument(
+        "--format",
+        choices=("csv", "xlsx", "zh-csv", "parquet"),
+        default="csv",
+        help="文件格式：csv（英文表头，UTF-8）、zh-csv（中文表头，GB18030）、"
+        "xlsx（Excel）、parquet（默认 csv）",
+    )
     g.add_argument("--months", type=int, default=6, metavar="月数", help="发放批次月数（默认 6）")
-    g.add_argument("--end-month", default="2026-10", metavar="YYYY-MM",
-                   help="最后一个发放月份（默认 2026-10）")
+    g.add_argument(
+        "--end-month", default="2026-10", metavar="YYYY-MM", help="最后一个发放月份（默认 2026-10）"
+    )
     g.add_argument("--quiet", action="store_true", help="不显示进度")
 
-    c = sub.add_parser("check", help="对一批数据运行全部检查",
-                       description="读入一批数据，运行检查，写出线索、拒收记录、指标和检查汇总")
-    c.add_argument("data_dir", type=Path, metavar="数据文件夹", help="各系统导出的数据文件所在文件夹")
+    c = sub.add_parser(
+        "check",
+        help="对一批数据运行全部检查",
+        description="读入一批数据，运行检查，写出线索、拒收记录、指标和检查汇总",
+    )
+    c.add_argument(
+        "data_dir", type=Path, metavar="数据文件夹", help="各系统导出的数据文件所在文件夹"
+    )
     c.add_argument("--out", required=True, type=Path, metavar="文件夹", help="检查结果写入的文件夹")
-    c.add_argument("--as-of", type=_as_of, default=None, metavar="YYYY-MM-DD",
-                   help="检查基准日（默认取应发名册和资金实发明细中最后一个月的月末；"
-                        "不能早于数据的第一个发放月份）")
+    c.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="检查基准日（默认取应发名册和资金实发明细中最后一个月的月末；"
+        "不能早于数据的第一个发放月份）",
+    )
     c.add_argument("--strict", action="store_true", help="有任何被拒行即以状态 2 退出")
-    c.add_argument("--only", default="", metavar="类别或检查项",
-                   help="只运行这些类别或检查项，逗号分隔")
+    c.add_argument(
+        "--only", default="", metavar="类别或检查项", help="只运行这些类别或检查项，逗号分隔"
+    )
     c.add_argument("--quiet", action="store_true", help="不显示进度")
     _workspace_option(c)
 
     i = sub.add_parser("import", help="把一批数据导入工作区，保存为不可更改的快照")
-    i.add_argument("data_dir", type=Path, metavar="数据文件夹", help="各系统导出的数据文件所在文件夹")
-    i.add_argument("--label", default=None, metavar="名称",
-                   help="在运行记录中显示的名称（默认：文件夹名）")
+    i.add_argument(
+        "data_dir", type=Path, metavar="数据文件夹", help="各系统导出的数据文件所在文件夹"
+    )
+    i.add_argument(
+        "--label", default=None, metavar="名称", help="在运行记录中显示的名称（默认：文件夹名）"
+    )
     i.add_argument("--quiet", action="store_true", help="不显示进度")
     _workspace_option(i)
 
     r = sub.add_parser("runs", help="列出工作区的运行记录（导入与检查）")
-    r.add_argument("--limit", type=int, default=50, metavar="条数", help="最多列出多少条（默认 50）")
+    r.add_argument(
+        "--limit", type=int, default=50, metavar="条数", help="最多列出多少条（默认 50）"
+    )
     _workspace_option(r)
 
     y = sub.add_parser("replay", help="从快照重新运行一次检查，比较线索是否完全相同")
@@ -259,8 +332,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _workspace_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", type=Path, default=None, metavar="文件夹",
-                        help="工作区文件夹（默认取环境变量 AIDWATCH_WORKSPACE 或设置中的位置）")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        metavar="文件夹",
+        help="工作区文件夹（默认取环境变量 AIDWATCH_WORKSPACE 或设置中的位置）",
+    )
 
 
 _OPENED: list = []  # workspaces this command opened, closed when it ends
@@ -282,12 +360,20 @@ def _generate(args: argparse.Namespace) -> int:
         return 2
     out = args.folder if args.folder is not None else args.out
     if out is None:
-        print("错误：请给出输出文件夹（aidwatch generate 文件夹，或 --out 文件夹）", file=sys.stderr)
+        print(
+            "错误：请给出输出文件夹（aidwatch generate 文件夹，或 --out 文件夹）", file=sys.stderr
+        )
         return 2
     try:
-        summary = generate(out, households=args.households, seed=args.seed, fmt=args.format,
-                           months=args.months, end_month=args.end_month,
-                           progress=_Progress(args.quiet))
+        summary = generate(
+            out,
+            households=args.households,
+            seed=args.seed,
+            fmt=args.format,
+            months=args.months,
+            end_month=args.end_month,
+            progress=_Progress(args.quiet),
+        )
     except ValueError as exc:  # the generator's own refusals are Chinese and name no data
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -327,8 +413,7 @@ def out_dir_problem(out: Path) -> str | None:
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
         where = "" if existing == out else f"其中的 {existing.name} "
-        return (f"--out 指定的位置{where}是一个文件，不是文件夹，无法写入检查结果；"
-                f"请换一个文件夹")
+        return f"--out 指定的位置{where}是一个文件，不是文件夹，无法写入检查结果；请换一个文件夹"
     try:
         fd, probe = tempfile.mkstemp(prefix=".aidwatch-probe-", dir=existing)
     except OSError:
@@ -360,8 +445,12 @@ def _check(args: argparse.Namespace) -> int:
     rejects = read.rejects
     if args.strict and rejects.height:
         pipeline.write_rejects(rejects, args.out)
-        print(f"错误：严格模式下发现 {rejects.height:,} 个被拒单元格，已写入 {args.out / 'rejects.csv'}，"
-              "请修正后重新导出。", file=sys.stderr)
+        print(
+            f"错误：严格模式下发现 {rejects.height:,} 个被拒单元格，"
+            f"已写入 {args.out / 'rejects.csv'}，"
+            "请修正后重新导出。",
+            file=sys.stderr,
+        )
         return 2
     note = pipeline.as_of_note(read.tables, args.as_of)
     if note is not None and note.level == "refuse":
@@ -371,15 +460,24 @@ def _check(args: argparse.Namespace) -> int:
         print(f"注意：{note.message}", file=sys.stderr)
     ws = _workspace(args)
     recorded = tracking.record_check(
-        ws, args.data_dir.resolve(), read, by=tracking.who(), origin="cli", as_of=args.as_of,
-        only=only, progress=lambda m, f: progress(m, 0.4 + 0.6 * f))
+        ws,
+        args.data_dir.resolve(),
+        read,
+        by=tracking.who(),
+        origin="cli",
+        as_of=args.as_of,
+        only=only,
+        progress=lambda m, f: progress(m, 0.4 + 0.6 * f),
+    )
     pipeline.write_outputs(recorded.outcome, args.out)
     runs.mark_outputs(args.out, recorded.run_id)
     _print_summary(recorded.outcome, args.out)
     counts = recorded.ingested.counts
-    print(f"已记入工作区（运行编号 {recorded.run_id}）：新线索 {counts.get('new', 0)} 条，"
-          f"再次发现 {counts.get('seen', 0) + counts.get('seen_closed', 0)} 条，"
-          f"整改后复发 {counts.get('recurred', 0)} 条，不再发现 {counts.get('gone', 0)} 条")
+    print(
+        f"已记入工作区（运行编号 {recorded.run_id}）：新线索 {counts.get('new', 0)} 条，"
+        f"再次发现 {counts.get('seen', 0) + counts.get('seen_closed', 0)} 条，"
+        f"整改后复发 {counts.get('recurred', 0)} 条，不再发现 {counts.get('gone', 0)} 条"
+    )
     for warning in recorded.ingested.warnings:
         print(f"  注意：{warning}")
     return 0
@@ -391,10 +489,14 @@ def _import(args: argparse.Namespace) -> int:
 
     read = read_drop(args.data_dir, progress=_Progress(args.quiet))
     ws = _workspace(args)
-    sid, files = tracking.import_drop(ws, args.data_dir.resolve(), read, by=tracking.who(),
-                                      origin="cli", label=args.label)
-    print(f"已导入工作区：快照 {sid[:12]}，{len(files)} 个文件，"
-          f"{sum(read.tables[t].height for t in read.tables):,} 行，被拒单元格 {read.rejects.height:,} 个")
+    sid, files = tracking.import_drop(
+        ws, args.data_dir.resolve(), read, by=tracking.who(), origin="cli", label=args.label
+    )
+    print(
+        f"已导入工作区：快照 {sid[:12]}，{len(files)} 个文件，"
+        f"{sum(read.tables[t].height for t in read.tables):,} 行，"
+        f"被拒单元格 {read.rejects.height:,} 个"
+    )
     return 0
 
 
@@ -415,27 +517,39 @@ def _runs(args: argparse.Namespace) -> int:
         if row["kind"] == "import":
             scope = "—"
         replay = f"（重放第 {row['replay_of']} 次）" if row["replay_of"] else ""
-        print("\t".join([
-            str(row["id"]), KINDS.get(row["kind"], row["kind"]) + replay,
-            f"{row['started_at']:%Y-%m-%d %H:%M:%S}", row["by"], row["origin"],
-            row["as_of"].isoformat() if row["as_of"] else "—", scope,
-            str(row["findings"]) if row["kind"] != "import" else "—",
-            STATUSES.get(row["status"], row["status"])]))
+        print(
+            "\t".join(
+                [
+                    str(row["id"]),
+                    KINDS.get(row["kind"], row["kind"]) + replay,
+                    f"{row['started_at']:%Y-%m-%d %H:%M:%S}",
+                    row["by"],
+                    row["origin"],
+                    row["as_of"].isoformat() if row["as_of"] else "—",
+                    scope,
+                    str(row["findings"]) if row["kind"] != "import" else "—",
+                    STATUSES.get(row["status"], row["status"]),
+                ]
+            )
+        )
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     from analytics import tracking
 
-    result = tracking.replay(_workspace(args), args.run, by=tracking.who(),
-                             progress=_Progress(args.quiet))
+    result = tracking.replay(
+        _workspace(args), args.run, by=tracking.who(), progress=_Progress(args.quiet)
+    )
     for line in result.changed_inputs:
         print(f"输入文件已变：{line}（重放按导入时的快照进行）")
     if result.identical:
         print(f"第 {args.run} 次运行已从快照重放（运行编号 {result.replay_id}）：线索完全相同。")
         return 0
-    print(f"第 {args.run} 次运行已从快照重放（运行编号 {result.replay_id}）：线索不同——"
-          + "；".join(result.differences))
+    print(
+        f"第 {args.run} 次运行已从快照重放（运行编号 {result.replay_id}）：线索不同——"
+        + "；".join(result.differences)
+    )
     return 1
 
 
@@ -450,9 +564,13 @@ def _print_summary(outcome, out: Path) -> None:
     skipped = s.filter(pl.col("skipped").is_not_null())
     fen = money_at_risk_fen(outcome.findings)
     print(f"检查基准日：{outcome.drop.as_of.isoformat()}")
-    print(f"读取 {len(outcome.read.files)} 个文件，被拒单元格 {count(outcome.read.rejects.height)} 个")
-    print(f"运行检查 {ran.height} 项，发现线索 {count(outcome.findings.height)} 条，"
-          f"涉及金额 {money_fen(fen)} 元（同一笔流水只计一次，汇总金额不符不重复计入）")
+    print(
+        f"读取 {len(outcome.read.files)} 个文件，被拒单元格 {count(outcome.read.rejects.height)} 个"
+    )
+    print(
+        f"运行检查 {ran.height} 项，发现线索 {count(outcome.findings.height)} 条，"
+        f"涉及金额 {money_fen(fen)} 元（同一笔流水只计一次，汇总金额不符不重复计入）"
+    )
     for row in ran.filter(pl.col("findings") > 0).iter_rows(named=True):
         print(f"  {row['title']}（{row['check_id']}）：{count(row['findings'])} 条")
     for row in skipped.iter_rows(named=True):
@@ -473,8 +591,15 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        commands = {"generate": _generate, "check": _check, "import": _import, "runs": _runs,
-                    "replay": _replay, "user": lambda a: a.run(a), "audit": lambda a: a.run(a)}
+        commands = {
+            "generate": _generate,
+            "check": _check,
+            "import": _import,
+            "runs": _runs,
+            "replay": _replay,
+            "user": lambda a: a.run(a),
+            "audit": lambda a: a.run(a),
+        }
         try:
             return commands[args.command](args)
         finally:
@@ -495,14 +620,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         # A disk that filled up or a folder that vanished mid-run; the OS's own text can name
         # server paths, so only its kind is said.
-        print(f"错误：读写文件失败（{os_reason(exc)}），检查结果可能不完整，请处理后重新运行。",
-              file=sys.stderr)
+        print(
+            f"错误：读写文件失败（{os_reason(exc)}），检查结果可能不完整，请处理后重新运行。",
+            file=sys.stderr,
+        )
         return 2
     except Exception as exc:  # noqa: BLE001 - a traceback could quote a row of the drop
         if os.environ.get("AIDWATCH_DEBUG"):
             raise
-        print(f"错误：内部错误（{type(exc).__name__}），检查未完成。设置环境变量 AIDWATCH_DEBUG=1 "
-              "后重新运行可看到详细信息，请联系维护人员。", file=sys.stderr)
+        print(
+            f"错误：内部错误（{type(exc).__name__}），检查未完成。设置环境变量 AIDWATCH_DEBUG=1 "
+            "后重新运行可看到详细信息，请联系维护人员。",
+            file=sys.stderr,
+        )
         return 1
 
 

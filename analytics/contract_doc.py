@@ -27,19 +27,25 @@ COMMAND = ".venv/bin/python -m analytics.contract_doc --write"
 
 # What each type word accepts and how it is held; one line each (the details are in RULES).
 TYPE_NOTES: dict[str, tuple[str, str]] = {
-    "id18": ("a resident ID number: 18 characters with a valid check digit, or 15 digits",
-             "18 characters, `X` upper-case"),
+    "id18": (
+        "a resident ID number: 18 characters with a valid check digit, or 15 digits",
+        "18 characters, `X` upper-case",
+    ),
     "date": ("a date in one of the forms of 2.3, or a spreadsheet date", "a date"),
     "month": ("a month in one of the forms of 2.4", "`YYYY-MM` text"),
     "money": ("yuan, at most two decimals, never negative (2.5)", "whole fen (1 yuan = 100)"),
     "text": ("any text", "the text, surrounding blanks removed; blank is empty"),
     "enum": ("one of the values listed, exactly", "the value"),
-    "phone": ("a phone number with any separators and country code (2.8)",
-              "the digits of the national number"),
+    "phone": (
+        "a phone number with any separators and country code (2.8)",
+        "the digits of the national number",
+    ),
     "address": ("any text (2.9)", "as written, plus a normalised copy for comparing"),
     "account": ("a bank account number, spaces and dashes allowed (2.7)", "10 to 30 digits"),
-    "payee": ("a resident ID number, or an organisation's unified social credit code (2.6)",
-              "18 characters, upper-case"),
+    "payee": (
+        "a resident ID number, or an organisation's unified social credit code (2.6)",
+        "18 characters, upper-case",
+    ),
     "int": ("a whole number (`12` or `12.0`)", "an integer"),
     "items": ("catalogue items separated by `;` or `；` (2.10)", "the items joined by `;`"),
 }
@@ -316,9 +322,10 @@ unjudged (`note`).
 
 ## 5. The checks
 
-The rules are the {checks} checks in [`checks/`](../checks/), one function each, named by its
+The rules are the checks registered in [`checks/`](../checks/), one function each, named by its
 `check_id`, with the sentence a supervisor reads as its docstring; the 检查规则 page publishes
-each one with its family, severity, the data it reads and what one finding names.
+every one of them with its family, severity, the data it reads and what one finding names
+([adding a check](adding-a-check.md) says how one is declared).
 """
 
 _STREET_RULE = "the street rule"
@@ -345,14 +352,16 @@ def _values(column: schema.Column, catalogue: pl.DataFrame) -> str:
     """What a column accepts beyond its type word, in words."""
     if column.type == "items":
         return "items of the catalogue (`data/catalogue.csv`): " + _listed(
-            parse.allowed_values(column, catalogue))
+            parse.allowed_values(column, catalogue)
+        )
     if column.type != "enum":
         return ""
     values = column.values
     if isinstance(values, str):
         field = values.removeprefix("catalogue:")
-        return (f"a value of the catalogue's `{field}` column (`data/catalogue.csv`): "
-                + _listed(parse.allowed_values(column, catalogue)))
+        return f"a value of the catalogue's `{field}` column (`data/catalogue.csv`): " + _listed(
+            parse.allowed_values(column, catalogue)
+        )
     values = tuple(values or ())
     if values == schema.STREETS:
         return f"a street office ({_STREET_RULE}, 2.11)"
@@ -366,8 +375,10 @@ def _file_names(table: schema.Table) -> str:
 
 
 def files_table() -> str:
-    rows = ["| table | 中文名 | needed | file name (before .csv, .xlsx or .parquet) | unique key |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| table | 中文名 | needed | file name (before .csv, .xlsx or .parquet) | unique key |",
+        "|---|---|---|---|---|",
+    ]
     for t in schema.TABLES.values():
         key = " + ".join(_code(k) for k in t.unique) or "none"
         needed = "required" if t.required else "optional"
@@ -389,16 +400,27 @@ def types_table() -> str:
 def limits_table() -> str:
     limits = reference.Limits()
     rows = [
-        ("max_cell_chars", f"{limits.max_cell_chars:,}", "characters in one cell (Excel's own "
-                                                           "limit)"),
-        ("max_unpacked_mb", f"{limits.max_unpacked_mb:,}", "MB an .xlsx worksheet and its text "
-                                                           "unpack to; a Parquet file's pages"),
-        ("max_cells", f"{limits.max_cells:,}", "cells of a worksheet's used range (rows × "
-                                               "columns)"),
+        (
+            "max_cell_chars",
+            f"{limits.max_cell_chars:,}",
+            "characters in one cell (Excel's own limit)",
+        ),
+        (
+            "max_unpacked_mb",
+            f"{limits.max_unpacked_mb:,}",
+            "MB an .xlsx worksheet and its text unpack to; a Parquet file's pages",
+        ),
+        (
+            "max_cells",
+            f"{limits.max_cells:,}",
+            "cells of a worksheet's used range (rows × columns)",
+        ),
         ("max_columns", f"{limits.max_columns:,}", "columns of a table (Excel's own limit)"),
     ]
-    return "\n".join(["| setting | default | what |", "|---|---:|---|"]
-                     + [f"| `{k}` | {v} | {what} |" for k, v, what in rows])
+    return "\n".join(
+        ["| setting | default | what |", "|---|---:|---|"]
+        + [f"| `{k}` | {v} | {what} |" for k, v, what in rows]
+    )
 
 
 def streets_table() -> str:
@@ -428,8 +450,10 @@ def _office_rule() -> str:
     if street_columns:
         lines.append("- a street office only: " + ", ".join(street_columns))
     if office_columns:
-        lines.append(f"- a street office or the district-level unit {schema.DISTRICT_OFFICE}: "
-                     + ", ".join(office_columns))
+        lines.append(
+            f"- a street office or the district-level unit {schema.DISTRICT_OFFICE}: "
+            + ", ".join(office_columns)
+        )
     return "\n".join(lines)
 
 
@@ -440,8 +464,11 @@ def table_section(t: schema.Table, catalogue: pl.DataFrame) -> str:
     if t.unique:
         keys = " + ".join(_code(k) for k in t.unique)
         lines.append(f"Unique key: {keys}; later rows repeating it are rejected.")
-    lines += ["", "| column | 中文表头 | type | required | values, meaning |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| column | 中文表头 | type | required | values, meaning |",
+        "|---|---|---|---|---|",
+    ]
     for c in t.columns:
         header = " / ".join((c.zh, *c.aliases))
         notes = [n for n in (_values(c, catalogue), NOTES.get((t.name, c.name), "")) if n]
@@ -450,15 +477,19 @@ def table_section(t: schema.Table, catalogue: pl.DataFrame) -> str:
         if c.type == "address":
             notes.append(f"the reader adds `{c.name}_norm`")
         required = "yes" if c.required else ""
-        lines.append(f"| `{c.name}` | {header} | {c.type} | {required} | "
-                     f"{_cell('; '.join(notes))} |")
+        lines.append(
+            f"| `{c.name}` | {header} | {c.type} | {required} | {_cell('; '.join(notes))} |"
+        )
     return "\n".join(lines)
 
 
 def tables_section(catalogue: pl.DataFrame) -> str:
-    parts = ["### 2.12 The tables", "",
-             "A column marked required must be in the header and filled in every row. Its header\n"
-             "may be its English name or its Chinese one (1.3)."]
+    parts = [
+        "### 2.12 The tables",
+        "",
+        "A column marked required must be in the header and filled in every row. Its header\n"
+        "may be its English name or its Chinese one (1.3).",
+    ]
     for t in schema.TABLES.values():
         parts += ["", table_section(t, catalogue)]
     return "\n".join(parts) + "\n"
@@ -466,18 +497,11 @@ def tables_section(catalogue: pl.DataFrame) -> str:
 
 def catalogue_table(catalogue: pl.DataFrame) -> str:
     columns = catalogue.columns
-    rows = ["| " + " | ".join(f"`{c}`" for c in columns) + " |",
-            "|" + "---|" * len(columns)]
-    rows += ["| " + " | ".join(_cell(str(v or "")) for v in row) + " |"
-             for row in catalogue.iter_rows()]
+    rows = ["| " + " | ".join(f"`{c}`" for c in columns) + " |", "|" + "---|" * len(columns)]
+    rows += [
+        "| " + " | ".join(_cell(str(v or "")) for v in row) + " |" for row in catalogue.iter_rows()
+    ]
     return "\n".join(rows)
-
-
-def _check_count() -> int:
-    from checks.registry import REGISTRY, load_all
-
-    load_all()
-    return len(REGISTRY)
 
 
 def _reason(template: str) -> str:
@@ -527,7 +551,7 @@ _REJECT_COLUMNS = {
     "file": "the file's name, without its folder",
     "row": "the row number as the spreadsheet or editor shows it (1.4)",
     "column": "the header as the file writes it (`身份证号` or `id_number`), or "
-              "`第N列（表头之外）`",
+    "`第N列（表头之外）`",
     "value": "the cell as it is in the file",
     "reason": "why, in Chinese (below)",
 }
@@ -541,41 +565,52 @@ def render(catalogue: pl.DataFrame | None = None) -> str:
     if district is not None:
         where = f"{district.city}{district.name}" if district.city else district.name
         city = district.city.removesuffix("市")
-        prefix = (f"city and district name as `data/district.toml` names them\n(`{city}`, "
-                  f"`{district.city}`, `{district.name}`, `{city}{district.name}`...)"
-                  if city else f"district name (`{district.name}`)")
+        prefix = (
+            f"city and district name as `data/district.toml` names them\n(`{city}`, "
+            f"`{district.city}`, `{district.name}`, `{city}{district.name}`...)"
+            if city
+            else f"district name (`{district.name}`)"
+        )
     else:
         where, prefix = "the district", "city and district name"
     intro = INTRO.format(command=COMMAND, district=where)
     rules = RULES.format(
-        files_table=files_table(), scan_rows=reader.HEADER_SCAN_ROWS,
-        extra_shown=reader.EXTRA_SHOWN, limits_table=limits_table(),
-        types_table=types_table(), min_year=parse._MIN_YEAR, max_year=parse._MAX_YEAR,
-        money_digits=parse._MONEY_MAX_INT_DIGITS, address_prefix=prefix,
-        office_rule=_office_rule(), streets_table=streets_table())
+        files_table=files_table(),
+        scan_rows=reader.HEADER_SCAN_ROWS,
+        extra_shown=reader.EXTRA_SHOWN,
+        limits_table=limits_table(),
+        types_table=types_table(),
+        min_year=parse._MIN_YEAR,
+        max_year=parse._MAX_YEAR,
+        money_digits=parse._MONEY_MAX_INT_DIGITS,
+        address_prefix=prefix,
+        office_rule=_office_rule(),
+        streets_table=streets_table(),
+    )
     missing = [c for c in schema.REJECTS_COLUMNS if c not in _REJECT_COLUMNS]
     if missing:
         raise KeyError(f"rejects.csv columns without a description: {missing}")
     outputs = OUTPUTS.format(
-        rejects_rows="\n".join(f"| `{c}` | {_REJECT_COLUMNS[c]} |"
-                               for c in schema.REJECTS_COLUMNS),
-        reasons_rows="\n".join(f"| {_cell(_reason(text))} | {when} |"
-                               for text, when in reasons()),
+        rejects_rows="\n".join(f"| `{c}` | {_REJECT_COLUMNS[c]} |" for c in schema.REJECTS_COLUMNS),
+        reasons_rows="\n".join(f"| {_cell(_reason(text))} | {when} |" for text, when in reasons()),
         findings_columns=", ".join(_code(c) for c in schema.FINDINGS_COLUMNS),
         rejects_columns=", ".join(_code(c) for c in schema.REJECTS_COLUMNS),
         indicators_columns=", ".join(_code(c) for c in schema.INDICATORS_COLUMNS),
         checks_columns=", ".join(_code(c) for c in SUMMARY_SCHEMA),
-        catalogue_table=catalogue_table(catalogue), checks=_check_count())
+        catalogue_table=catalogue_table(catalogue),
+    )
     return "\n".join([intro, rules, tables_section(catalogue), outputs]).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m analytics.contract_doc",
-        description="生成数据约定文档 docs/data-contract.md（默认输出到标准输出）")
+        description="生成数据约定文档 docs/data-contract.md（默认输出到标准输出）",
+    )
     parser.add_argument("--write", action="store_true", help=f"写入 {DOC_PATH.name}")
-    parser.add_argument("--check", action="store_true",
-                        help="只比较：文档与当前代码不一致时退出状态为 1")
+    parser.add_argument(
+        "--check", action="store_true", help="只比较：文档与当前代码不一致时退出状态为 1"
+    )
     args = parser.parse_args(argv)
     text = render()
     if args.check:

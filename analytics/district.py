@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -73,7 +74,7 @@ class District:
         return f"(?:{city}市?{district}|{district}|{city}市?)?"
 
 
-def _text(table: dict, key: str, where: str, path: Path) -> str:
+def _text(table: Mapping[str, object], key: str, where: str, path: Path) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         raise DistrictError(f"区划设置文件 {path.name} 中 {where} 的 {key} 缺失或为空。")
@@ -116,13 +117,22 @@ def load(path: Path | None = None) -> District:
         for number, street in enumerate(streets, start=1):
             value = getattr(street, attr)
             if value in seen:
-                raise DistrictError(f"区划设置文件 {path.name} 中第 {number} 个街镇的{label}"
-                                    f"“{value}”与前面的街镇重复。")
+                raise DistrictError(
+                    f"区划设置文件 {path.name} 中第 {number} 个街镇的{label}"
+                    f"“{value}”与前面的街镇重复。"
+                )
             seen.add(value)
     if office in {s.name for s in streets}:
         raise DistrictError(f"区划设置文件 {path.name} 中区级单位“{office}”与街镇同名。")
-    return District(name=name, city=city, issuer=issuer, office=office,
-                    joint_office=joint_office, basis=basis, streets=tuple(streets))
+    return District(
+        name=name,
+        city=city,
+        issuer=issuer,
+        office=office,
+        joint_office=joint_office,
+        basis=basis,
+        streets=tuple(streets),
+    )
 
 
 @cache

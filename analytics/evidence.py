@@ -44,34 +44,69 @@ YUAN_TYPE = pl.Decimal(38, 2)
 # evidence, in Chinese. Money keys carry their unit; counts theirs where the word does not say.
 LABELS: dict[str, str] = {
     # funds
-    "reason": "原因", "catalogue_fund_code": "目录资金科目",
-    "entitlement_rows": "应发笔数", "entitled_rows": "应发笔数", "paid_rows": "实发笔数",
-    "returned_rows": "退票笔数", "entitled_total": "应发合计（元）",
-    "paid_total": "实发合计（元）", "termination_date": "终止日期", "death_date": "身故日期",
-    "death_source": "身故信息来源部门", "registered_account": "登记收款账户",
-    "due_date": "规定发放日", "days_late": "迟延天数", "cap": "上限（元）",
+    "reason": "原因",
+    "catalogue_fund_code": "目录资金科目",
+    "entitlement_rows": "应发笔数",
+    "entitled_rows": "应发笔数",
+    "paid_rows": "实发笔数",
+    "returned_rows": "退票笔数",
+    "entitled_total": "应发合计（元）",
+    "paid_total": "实发合计（元）",
+    "termination_date": "终止日期",
+    "death_date": "身故日期",
+    "death_source": "身故信息来源部门",
+    "registered_account": "登记收款账户",
+    "due_date": "规定发放日",
+    "days_late": "迟延天数",
+    "cap": "上限（元）",
     "amount": "金额（元）",
     # integrity
-    "path": "证据路径", "nodes": "涉及对象", "edges": "关系链", "relation": "亲属关系",
-    "roles": "经办角色", "links": "关联方式", "how": "关联方式",
-    "households": "涉及家庭（户）", "cases": "涉及案件（个）", "accounts": "代管账户（个）",
-    "filed_accounts": "其中有效备案的账户（个）", "household": "救助家庭编号",
-    "holder_household": "户名人所在家庭编号", "staff_count": "涉及工作人员（名）",
+    "path": "证据路径",
+    "nodes": "涉及对象",
+    "edges": "关系链",
+    "relation": "亲属关系",
+    "roles": "经办角色",
+    "links": "关联方式",
+    "how": "关联方式",
+    "households": "涉及家庭（户）",
+    "cases": "涉及案件（个）",
+    "accounts": "代管账户（个）",
+    "filed_accounts": "其中有效备案的账户（个）",
+    "household": "救助家庭编号",
+    "holder_household": "户名人所在家庭编号",
+    "staff_count": "涉及工作人员（名）",
     "filings": "已有的卡折代管备案",
     # dynamic
-    "as_of": "检查基准日", "days_since_death": "身故天数", "grace_days": "宽限天数",
-    "decided_date": "审批日期", "event_type": "事项", "member_events": "家庭成员的部门共享信息",
-    "difficulty": "困难程度", "cycle_months": "探访周期（月）", "last_visit": "最近一次探访",
-    "due": "应探访日期", "days_overdue": "逾期天数", "status": "案件状态",
+    "as_of": "检查基准日",
+    "days_since_death": "身故天数",
+    "grace_days": "宽限天数",
+    "decided_date": "审批日期",
+    "event_type": "事项",
+    "member_events": "家庭成员的部门共享信息",
+    "difficulty": "困难程度",
+    "cycle_months": "探访周期（月）",
+    "last_visit": "最近一次探访",
+    "due": "应探访日期",
+    "days_overdue": "逾期天数",
+    "status": "案件状态",
     "dishonesty": "失信名单记录",
     # process
-    "accepted_date": "受理日期", "special_circumstance": "特殊情形",
-    "working_days": "办理时限（工作日）", "calendar": "工作日历", "deadline": "审批期限",
-    "judged_on": "判定日", "overdue_workdays": "超期工作日",
+    "accepted_date": "受理日期",
+    "special_circumstance": "特殊情形",
+    "working_days": "办理时限（工作日）",
+    "calendar": "工作日历",
+    "deadline": "审批期限",
+    "judged_on": "判定日",
+    "overdue_workdays": "超期工作日",
     "evidence": "证据",
     # 档案核查
-    "session": "核查期次", "session_title": "核查名称", "held_on": "核查日期",
-    "audit_item": "核查项", "audit_note": "问题说明", "audited_by": "核查人", "team": "核查组",
+    "session": "核查期次",
+    "session_title": "核查名称",
+    "held_on": "核查日期",
+    "audit_item": "核查项",
+    "audit_note": "问题说明",
+    "audited_by": "核查人",
+    "team": "核查组",
 }
 # Keys of single values not shown: the finding's own number is in the page's heading.
 HIDDEN = frozenset({"finding_id"})
@@ -82,15 +117,24 @@ NUMBER_KEYS = frozenset({"session"})
 
 # Lists of rows: the contract table whose columns they hold, and their title.
 ROW_TABLES: dict[str, str] = {
-    "ledger": "ledger", "entitlements": "entitlements", "member_events": "events",
-    "dishonesty": "dishonesty", "filings": "custody_filings",
+    "ledger": "ledger",
+    "entitlements": "entitlements",
+    "member_events": "events",
+    "dishonesty": "dishonesty",
+    "filings": "custody_filings",
 }
 # Columns of such rows the contract's table does not have.
 COLUMN_LABELS: dict[str, str] = {"custodian": "代管人身份证号"}
 
 NODE_KINDS = {
-    "person": "人员", "staff": "工作人员", "case": "案件", "household": "家庭",
-    "account": "银行账户", "phone": "联系电话", "address": "住址", "organisation": "机构",
+    "person": "人员",
+    "staff": "工作人员",
+    "case": "案件",
+    "household": "家庭",
+    "account": "银行账户",
+    "phone": "联系电话",
+    "address": "住址",
+    "organisation": "机构",
 }
 PATH_HEADERS = ("起点", "关系", "终点")
 NODE_HEADERS = ("类型", "名称")
@@ -98,11 +142,13 @@ NODE_HEADERS = ("类型", "名称")
 # Sensitive values under keys the contract does not name.
 _EXTRA_SENSITIVE = {"registered_account": "account", "custodian": "id"}
 # Columns that hold a person's ID number or an organisation's public credit code.
-_PAYEE_KEYS = frozenset(c.name for t in schema.TABLES.values() for c in t.columns
-                        if c.type == "payee")
+_PAYEE_KEYS = frozenset(
+    c.name for t in schema.TABLES.values() for c in t.columns if c.type == "payee"
+)
 _PERSON_ID = re.compile(r"^\d{17}[\dXx]$")
-_MONEY_COLUMNS = frozenset(c.name for t in schema.TABLES.values() for c in t.columns
-                           if c.type == "money")
+_MONEY_COLUMNS = frozenset(
+    c.name for t in schema.TABLES.values() for c in t.columns if c.type == "money"
+)
 _LONG_DIGITS = re.compile(r"([0-9]{3})[0-9]{3,}([0-9]{3}[0-9Xx])")
 
 
@@ -116,8 +162,13 @@ def _schema_labels() -> dict[str, str]:
 
 
 _SCHEMA_LABELS = _schema_labels()
-_KNOWN = frozenset(LABELS) | frozenset(_SCHEMA_LABELS) | HIDDEN | frozenset(COLUMN_LABELS) | {
-    "id", "kind", "label", "from", "to"}
+_KNOWN = (
+    frozenset(LABELS)
+    | frozenset(_SCHEMA_LABELS)
+    | HIDDEN
+    | frozenset(COLUMN_LABELS)
+    | {"id", "kind", "label", "from", "to"}
+)
 
 
 class Section(NamedTuple):
@@ -129,18 +180,25 @@ class Section(NamedTuple):
 
 # --- values -------------------------------------------------------------------------------------
 
+
+def _masked(text: str | None) -> str:
+    """What a masking function gives for a string (a string: None only for None)."""
+    assert text is not None
+    return text
+
+
 def mask_value(key: str, value: str) -> str:
     """``value`` under ``key`` as a screen shows it: ID numbers, accounts and phones masked, an
     organisation's credit code as it is, long digit runs under an unknown key masked."""
     kind = _EXTRA_SENSITIVE.get(key) or SENSITIVE_COLUMNS.get(key)
     if kind == "account":
-        return mask_account(value)
+        return _masked(mask_account(value))
     if kind == "phone":
-        return mask_phone(value)
+        return _masked(mask_phone(value))
     if kind == "id":
         if key in _PAYEE_KEYS and not _PERSON_ID.match(value.strip()):
             return value
-        return mask_id(value)
+        return _masked(mask_id(value))
     if key not in _KNOWN:
         return _LONG_DIGITS.sub(r"\1****\2", value)
     return value
@@ -173,7 +231,7 @@ def _text(key: str, value: Any) -> str:
     if _is_money(key):
         yuan = _yuan(value)
         if yuan is not None:
-            return formats.money(yuan)
+            return formats.money(float(yuan))
     if isinstance(value, int):
         return str(value) if key in NUMBER_KEYS else formats.count(value)
     if isinstance(value, float):
@@ -196,8 +254,12 @@ def label(key: str, table: str | None = None) -> str:
             if column.name == key:
                 return column.zh
     table_of = ROW_TABLES.get(key, key)
-    return (LABELS.get(key) or COLUMN_LABELS.get(key) or _SCHEMA_LABELS.get(key)
-            or (schema.TABLES[table_of].zh if table_of in schema.TABLES else key))
+    return (
+        LABELS.get(key)
+        or COLUMN_LABELS.get(key)
+        or _SCHEMA_LABELS.get(key)
+        or (schema.TABLES[table_of].zh if table_of in schema.TABLES else key)
+    )
 
 
 def _header(key: str, table: str | None) -> str:
@@ -208,6 +270,7 @@ def _header(key: str, table: str | None) -> str:
 
 
 # --- sections -----------------------------------------------------------------------------------
+
 
 def _rows_frame(rows: list[Mapping[str, Any]], table: str | None) -> pl.DataFrame:
     """A list of row dicts as a grid: contract headers, money in yuan, no nested cells."""
@@ -221,32 +284,60 @@ def _rows_frame(rows: list[Mapping[str, Any]], table: str | None) -> pl.DataFram
         present = [v for v in values if v is not None]
         if _is_money(key):
             yuan = [_yuan(v) for v in values]
-            if all(y is not None for y, v in zip(yuan, values) if v is not None):
+            if all(y is not None for y, v in zip(yuan, values, strict=True) if v is not None):
                 columns[header] = pl.Series(header, yuan, dtype=YUAN_TYPE)
                 continue
-        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present) \
-                and key not in NUMBER_KEYS:
+        if (
+            present
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in present)
+            and key not in NUMBER_KEYS
+        ):
             columns[header] = pl.Series(header, values, dtype=pl.Int64)
             continue
         columns[header] = pl.Series(
-            header, [None if v is None else _text(key, v) for v in values], dtype=pl.String)
+            header, [None if v is None else _text(key, v) for v in values], dtype=pl.String
+        )
     return pl.DataFrame(list(columns.values()))
+
+
+def _node_kind(kind: str | None) -> str:
+    if kind is None:
+        return EMPTY
+    return NODE_KINDS.get(kind, kind or EMPTY)
 
 
 def _path_sections(nodes: list, edges: list) -> list[Section]:
     """The steps of an evidence path and what is on it, by masked labels (never by key)."""
     named = {n.get("id"): n.get("label") for n in nodes if isinstance(n, Mapping)}
-    steps = [(named.get(e.get("from")) or EMPTY, e.get("label") or EMPTY,
-              named.get(e.get("to")) or EMPTY) for e in edges if isinstance(e, Mapping)]
+    steps = [
+        (
+            named.get(e.get("from")) or EMPTY,
+            e.get("label") or EMPTY,
+            named.get(e.get("to")) or EMPTY,
+        )
+        for e in edges
+        if isinstance(e, Mapping)
+    ]
     out = []
     if steps:
-        out.append(Section(LABELS["edges"], pl.DataFrame(
-            steps, schema={h: pl.String for h in PATH_HEADERS}, orient="row")))
-    things = [(NODE_KINDS.get(n.get("kind"), n.get("kind") or EMPTY), n.get("label") or EMPTY)
-              for n in nodes if isinstance(n, Mapping)]
+        out.append(
+            Section(
+                LABELS["edges"],
+                pl.DataFrame(steps, schema={h: pl.String for h in PATH_HEADERS}, orient="row"),
+            )
+        )
+    things = [
+        (_node_kind(n.get("kind")), n.get("label") or EMPTY)
+        for n in nodes
+        if isinstance(n, Mapping)
+    ]
     if things:
-        out.append(Section(LABELS["nodes"], pl.DataFrame(
-            things, schema={h: pl.String for h in NODE_HEADERS}, orient="row")))
+        out.append(
+            Section(
+                LABELS["nodes"],
+                pl.DataFrame(things, schema={h: pl.String for h in NODE_HEADERS}, orient="row"),
+            )
+        )
     return out
 
 
@@ -264,8 +355,9 @@ def _body(evidence: str | Mapping | None) -> Mapping[str, Any] | None:
 
 
 def _facts(facts: list[tuple[str, str]]) -> Section:
-    return Section(FACTS, pl.DataFrame(facts, schema={h: pl.String for h in FACT_HEADERS},
-                                       orient="row"))
+    return Section(
+        FACTS, pl.DataFrame(facts, schema={h: pl.String for h in FACT_HEADERS}, orient="row")
+    )
 
 
 def sections(evidence: str | Mapping | None) -> list[Section]:
@@ -289,12 +381,14 @@ def sections(evidence: str | Mapping | None) -> list[Section]:
         else:
             facts.append((label(key), _text(key, value)))
     nodes, edges = body.get("nodes"), body.get("edges")
-    path = _path_sections(nodes if isinstance(nodes, list) else [],
-                          edges if isinstance(edges, list) else [])
+    path = _path_sections(
+        nodes if isinstance(nodes, list) else [], edges if isinstance(edges, list) else []
+    )
     return ([_facts(facts)] if facts else []) + grids + path
 
 
 # --- the JSON a person may download -------------------------------------------------------------
+
 
 def masked(evidence: str | Mapping | None) -> dict[str, Any]:
     """The evidence with its own keys and structure, every sensitive value masked as on screen
@@ -315,9 +409,11 @@ def masked(evidence: str | Mapping | None) -> dict[str, Any]:
             keys[n.get("id")] = key
             nodes.append({**{k: v for k, v in n.items() if k != "id"}, "id": key})
         body["nodes"] = nodes
-        body["edges"] = [{**e, "from": keys.get(e.get("from"), EMPTY),
-                          "to": keys.get(e.get("to"), EMPTY)}
-                         for e in body.get("edges") or [] if isinstance(e, Mapping)]
+        body["edges"] = [
+            {**e, "from": keys.get(e.get("from"), EMPTY), "to": keys.get(e.get("to"), EMPTY)}
+            for e in body.get("edges") or []
+            if isinstance(e, Mapping)
+        ]
 
     def walk(value: Any, key: str) -> Any:
         if isinstance(value, Mapping):

@@ -25,8 +25,10 @@ import string
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import overload
 
 import polars as pl
+from polars._typing import ColumnFormatDict
 
 # --- spreadsheets -------------------------------------------------------------------------------
 
@@ -37,14 +39,24 @@ FORMULA_START = r"^[=+\-@\t\r]"
 PLAIN_NUMBER = r"[+-]?(?:[0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)"
 QUOTE = "'"
 # Never turn a string into a formula, a link or a number, whatever it looks like.
-WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
-                    "strings_to_numbers": False, "in_memory": True}
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "in_memory": True,
+}
 TABLE_STYLE = "Table Style Light 9"
 
 _FORMULA_START_RE = re.compile(FORMULA_START)
 _PLAIN_NUMBER_RE = re.compile(PLAIN_NUMBER)
 
 
+@overload
+def neutral_text(text: str) -> str: ...
+@overload
+def neutral_text(text: None) -> None: ...
+@overload
+def neutral_text(text: str | None) -> str | None: ...
 def neutral_text(text: str | None) -> str | None:
     """One text cell as a spreadsheet may hold it: ``=1+1`` -> ``'=1+1``; ``-12.50``, ``'=x`` and
     every other text unchanged. The same rule as :func:`neutralise_expr`, for single values."""
@@ -66,8 +78,11 @@ def restore_expr(expr: pl.Expr) -> pl.Expr:
     began with an apostrophe and a formula character cannot be told from one and loses it: the
     price of writing neutralised cells idempotently.)"""
     rest = expr.str.slice(1)
-    added = (expr.str.starts_with(QUOTE) & rest.str.contains(FORMULA_START)
-             & ~rest.str.contains(f"^{PLAIN_NUMBER}$"))
+    added = (
+        expr.str.starts_with(QUOTE)
+        & rest.str.contains(FORMULA_START)
+        & ~rest.str.contains(f"^{PLAIN_NUMBER}$")
+    )
     return pl.when(added).then(rest).otherwise(expr)
 
 
@@ -86,8 +101,12 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     return shown.rename(renamed) if renamed else shown
 
 
-def excel_bytes(frames: Mapping[str, pl.DataFrame], *, float_precision: int | None = None,
-                table_style: str | None = TABLE_STYLE) -> bytes:
+def excel_bytes(
+    frames: Mapping[str, pl.DataFrame],
+    *,
+    float_precision: int | None = None,
+    table_style: str | None = TABLE_STYLE,
+) -> bytes:
     """An .xlsx workbook with one sheet per frame (sheet name -> frame), each neutralised and
     written as text where it is text: no cell of it is a formula, a link or a number that was a
     string."""
@@ -106,9 +125,12 @@ def excel_bytes(frames: Mapping[str, pl.DataFrame], *, float_precision: int | No
             shown = neutralise(frame)
             # Money as #,##0.00, counts as #,##0, scores 0.0...: one format per kind of figure,
             # read from the header's unit (analytics.formats), never General or text.
-            column_formats = formats.excel_formats(shown)
-            shown.write_excel(workbook, worksheet=sheet, column_formats=column_formats or None,
-                              **options)
+            column_formats: ColumnFormatDict = {
+                column: fmt for column, fmt in formats.excel_formats(shown).items()
+            }
+            shown.write_excel(
+                workbook, worksheet=sheet, column_formats=column_formats or None, **options
+            )
     return buffer.getvalue()
 
 
@@ -141,7 +163,8 @@ _JOIN_AT = re.compile(
     r"(?<=:)(?=//|[A-Za-z0-9_+-]+:)"  # http:// https:// and :shortcode:
     r"|(?<=@)(?=[-\w])"  # name@host
     r"|(?i:(?<=www))(?=\.)"  # www.host
-    rf"|(?:(?<={_BLANK})|^)(?=(?:<->|->|<-|--|>=|<=|~=)(?:{_BLANK}|\Z))")  # arrows
+    rf"|(?:(?<={_BLANK})|^)(?=(?:<->|->|<-|--|>=|<=|~=)(?:{_BLANK}|\Z))"
+)  # arrows
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
@@ -174,12 +197,18 @@ def md_code(text: object) -> str:
     body = body.replace(":material/", ":" + WORD_JOINER + "material/")
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if body[:1] == "`" or body[-1:] == "`" or (
-        body[:1] == " " and body[-1:] == " " and body.strip(" ")) else ""
+    pad = (
+        " "
+        if body[:1] == "`"
+        or body[-1:] == "`"
+        or (body[:1] == " " and body[-1:] == " " and body.strip(" "))
+        else ""
+    )
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
 # --- Plotly -------------------------------------------------------------------------------------
+
 
 def plot_text(text: object) -> str:
     """``text`` for a Plotly title, tick, text or hover label: Plotly draws a few HTML tags there

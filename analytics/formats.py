@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import SupportsFloat, SupportsIndex
 
 import polars as pl
 
@@ -33,12 +34,16 @@ DASH = "—"
 MONEY, COUNT, SCORE, RATE, PER_THOUSAND = "money", "count", "score", "rate", "per_thousand"
 
 #: printf formats for Streamlit's NumberColumn (sprintf-js: ``,`` separates thousands).
-GRID_FORMAT = {MONEY: "%,.2f", COUNT: "%,d", SCORE: "%.1f", RATE: "%.1f%%",
-               PER_THOUSAND: "%.1f"}
+GRID_FORMAT = {MONEY: "%,.2f", COUNT: "%,d", SCORE: "%.1f", RATE: "%.1f%%", PER_THOUSAND: "%.1f"}
 
 #: Excel number formats (xlsxwriter ``num_format``).
-EXCEL_FORMAT = {MONEY: "#,##0.00", COUNT: "#,##0", SCORE: "0.0", RATE: '0.0"%"',
-                PER_THOUSAND: "0.0"}
+EXCEL_FORMAT = {
+    MONEY: "#,##0.00",
+    COUNT: "#,##0",
+    SCORE: "0.0",
+    RATE: '0.0"%"',
+    PER_THOUSAND: "0.0",
+}
 
 _SUFFIX_KIND = (
     (re.compile(r"[（(](?:万?元)[）)]$"), MONEY),
@@ -114,12 +119,26 @@ def wan(yuan: float | int | None, digits: int = 1) -> str:
     return f"{value:,.0f}"
 
 
-def text(kind: str | None, value) -> str:
+#: How :func:`text` writes a figure of each kind.
+_NUMBER_TEXT: dict[str, Callable[[float], str]] = {
+    MONEY: money,
+    COUNT: count,
+    SCORE: score,
+    PER_THOUSAND: per_thousand,
+    RATE: lambda v: f"{float(v):.1f}%",
+}
+
+
+def text(kind: str | None, value: object) -> str:
     """``value`` written as its kind says (``None`` kind: as text, empty as ``—``)."""
     if value is None:
         return DASH
-    return {MONEY: money, COUNT: count, SCORE: score, PER_THOUSAND: per_thousand,
-            RATE: lambda v: f"{float(v):.1f}%"}.get(kind, str)(value)
+    number_text = _NUMBER_TEXT.get(kind) if kind is not None else None
+    if number_text is None:
+        return str(value)
+    if not isinstance(value, str | SupportsFloat | SupportsIndex):
+        raise TypeError(f"a {kind} figure must be a number, not {type(value).__name__}")
+    return number_text(float(value))
 
 
 def grid_formats(frame: pl.DataFrame) -> dict[str, str]:

@@ -20,7 +20,7 @@ import zipfile
 import zlib
 from array import array
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -37,31 +37,37 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 
 def _not_xlsx(name: str) -> DropError:
-    return DropError(f"文件 {name} 不是有效的Excel工作簿（.xlsx）：文件已损坏、不完整，或是其他格式"
-                     f"改了扩展名（如旧版 .xls，或设置了打开密码的文件）。请在Excel中打开后另存为"
-                     f" .xlsx（或“CSV UTF-8（逗号分隔）”）后重新放入")
+    return DropError(
+        f"文件 {name} 不是有效的Excel工作簿（.xlsx）：文件已损坏、不完整，或是其他格式"
+        f"改了扩展名（如旧版 .xls，或设置了打开密码的文件）。请在Excel中打开后另存为"
+        f" .xlsx（或“CSV UTF-8（逗号分隔）”）后重新放入"
+    )
 
 
 def _too_big(name: str, limits: Limits) -> DropError:
-    return DropError(f"Excel文件 {name} 解压展开后超过{limits.max_unpacked_mb}MB（上限），不予读取："
-                     f"文件可能已损坏或被构造过。如确为正常数据，请按月份拆分，或另存为"
-                     f"“CSV UTF-8（逗号分隔）”后重新放入")
+    return DropError(
+        f"Excel文件 {name} 解压展开后超过{limits.max_unpacked_mb}MB（上限），不予读取："
+        f"文件可能已损坏或被构造过。如确为正常数据，请按月份拆分，或另存为"
+        f"“CSV UTF-8（逗号分隔）”后重新放入"
+    )
 
 
 def _long_cell(name: str, limits: Limits, where: str = "中有单元格") -> DropError:
-    return DropError(f"Excel文件 {name} {where}的内容超过{limits.max_cell_chars}个字符"
-                     f"（Excel单元格的上限），文件可能已损坏或被构造过，不予读取。"
-                     f"请检查后重新保存")
+    return DropError(
+        f"Excel文件 {name} {where}的内容超过{limits.max_cell_chars}个字符"
+        f"（Excel单元格的上限），文件可能已损坏或被构造过，不予读取。"
+        f"请检查后重新保存"
+    )
 
 
 # --- inflating a zip member -----------------------------------------------------------------
+
 
 def _inflate(fh, info: zipfile.ZipInfo, name: str) -> Iterator[bytes]:
     """The bytes of one zip member in chunks of at most _CHUNK. Only the compressed size is taken
     from the zip (every reader reads that much); the output ends where the deflate stream ends,
     whatever size the zip declares for it."""
-    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED,
-                                                          zipfile.ZIP_DEFLATED):
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise _not_xlsx(name)  # encrypted, or a compression Excel never writes
     fh.seek(info.header_offset)
     head = fh.read(_LOCAL_HEADER.size)
@@ -186,15 +192,20 @@ def _relations(data: bytes | None) -> dict[str, tuple[str, str]]:
     found = {}
     for tag, attrs in _TAG.findall(data or b""):
         if tag == b"Relationship":
-            a = {k.decode(errors="replace"): v.decode(errors="replace")
-                 for _, k, v in _ATTR.findall(attrs)}
+            a = {
+                k.decode(errors="replace"): v.decode(errors="replace")
+                for _, k, v in _ATTR.findall(attrs)
+            }
             found[a.get("Id", "")] = (a.get("Type", ""), a.get("Target", ""))
     return found
 
 
 def _target(target: str) -> str:
-    return target.lstrip("/") if target.startswith("/") else \
-        posixpath.normpath(posixpath.join("xl", target))
+    return (
+        target.lstrip("/")
+        if target.startswith("/")
+        else posixpath.normpath(posixpath.join("xl", target))
+    )
 
 
 def _parts(zf: zipfile.ZipFile, fh, name: str, budget: _Budget) -> tuple[list[str], str | None]:
@@ -204,8 +215,10 @@ def _parts(zf: zipfile.ZipFile, fh, name: str, budget: _Budget) -> tuple[list[st
         raise _not_xlsx(name)
     rels = _relations(_small_part(zf, fh, "xl/_rels/workbook.xml.rels", name, budget))
     names = set(zf.namelist())
-    strings = next((_target(t) for kind, t in rels.values() if kind.endswith("/sharedStrings")),
-                   "xl/sharedStrings.xml")
+    strings = next(
+        (_target(t) for kind, t in rels.values() if kind.endswith("/sharedStrings")),
+        "xl/sharedStrings.xml",
+    )
     first = None
     for tag, attrs in _TAG.findall(workbook):
         if tag == b"sheet":
@@ -244,7 +257,7 @@ class _Strings:
 # A cell tag as Excel (and every common writer) writes it; the empty group makes findall return
 # one shared empty string per match instead of a copy of each tag.
 _TAIL = rb'"(?: s="[0-9]{1,6}")?(?: t="[a-zA-Z]{1,9}")?/?>()'
-_NARROW = re.compile(rb'<c r="[A-Z][1-9][0-9]{0,5}' + _TAIL)        # A1 to Z999999
+_NARROW = re.compile(rb'<c r="[A-Z][1-9][0-9]{0,5}' + _TAIL)  # A1 to Z999999
 _CANONICAL = re.compile(rb'<c r="[A-Z]{1,3}[1-9][0-9]{0,6}' + _TAIL)
 _TAG_ROW_OR_CELL = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
 _R_VALUE = re.compile(rb"""(?:^|\s)(?:[\w.-]+:)?r\s*=\s*["']([^"']*)["']""")
@@ -254,7 +267,7 @@ _SHARED_V = re.compile(rb't="s"><v>([0-9]{1,9})</v>')
 _NARROW_ROWS = 999_999
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ref_rows(digits: int, more: bool) -> re.Pattern[bytes]:
     # Rows of cell references with exactly (or at least) this many digits: the largest row is
     # found by comparing equal-length digit strings, without converting each to a number.
@@ -262,15 +275,17 @@ def _ref_rows(digits: int, more: bool) -> re.Pattern[bytes]:
     return re.compile(rb'<c r="[A-Z]{1,3}([0-9]' + width + rb')"')
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ref_cols(letters: int, more: bool) -> re.Pattern[bytes]:
     width = b"{%d,3}" % letters if more else b"{%d}" % letters
-    return re.compile(rb'<c r="([A-Z]' + width + rb')[0-9]')
+    return re.compile(rb'<c r="([A-Z]' + width + rb")[0-9]")
 
 
 def _too_many_cells(name: str, limits: Limits) -> DropError:
-    return DropError(f"Excel文件 {name} 的工作表有超过{limits.max_cells:,}个单元格（上限），不予读取。"
-                     f"请删除不需要的行和列，或按月份拆分后重新放入")
+    return DropError(
+        f"Excel文件 {name} 的工作表有超过{limits.max_cells:,}个单元格（上限），不予读取。"
+        f"请删除不需要的行和列，或按月份拆分后重新放入"
+    )
 
 
 def _column_number(letters: bytes) -> int:
@@ -292,17 +307,26 @@ class _Sheet:
     sheet no wider than Z and the shared text its cells repeat; ``exact_rows`` and
     ``exact_shared`` ask a second pass for them exactly, where a bound did not pass."""
 
-    def __init__(self, name: str, limits: Limits, strings: _Strings,
-                 exact_rows: bool = False, exact_shared: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        limits: Limits,
+        strings: _Strings,
+        exact_rows: bool = False,
+        exact_shared: bool = False,
+    ) -> None:
         self.name, self.limits, self.strings = name, limits, strings
         self.exact_rows, self.exact_shared = exact_rows, exact_shared
-        self.lengths = np.frombuffer(strings.lengths, dtype=np.int64) if strings.lengths \
+        self.lengths = (
+            np.frombuffer(strings.lengths, dtype=np.int64)
+            if strings.lengths
             else np.zeros(1, dtype=np.int64)
+        )
         self.cells = 0
-        self.shared = 0         # bytes of shared strings the cells repeat (or a bound)
-        self.bounded = False    # a piece's rows were bounded (below 10^6), not counted
-        self.row_digits = 1     # digits of the largest row of a cell reference so far
-        self.col_letters = 1    # letters of the largest column of a cell reference so far
+        self.shared = 0  # bytes of shared strings the cells repeat (or a bound)
+        self.bounded = False  # a piece's rows were bounded (below 10^6), not counted
+        self.row_digits = 1  # digits of the largest row of a cell reference so far
+        self.col_letters = 1  # letters of the largest column of a cell reference so far
         self.max_row = self.max_col = 0
         self.row = self.col = 0  # where the last row and cell were placed
 
@@ -328,11 +352,13 @@ class _Sheet:
         # Where the piece leaves off, for a cell without a reference in the next one.
         row = data.rfind(b"<row")
         if row >= 0:
-            number = re.match(rb'<row r="([0-9]{1,7})"', data[row:row + 20])
+            number = re.match(rb'<row r="([0-9]{1,7})"', data[row : row + 20])
             self.row = int(number[1]) if number else self.row + 1
         last = data.rfind(b'<c r="')
         if last >= 0:
-            self.col = _column_number(re.match(rb'<c r="([A-Z]+)', data[last:last + 10])[1])
+            ref = re.match(rb'<c r="([A-Z]+)', data[last : last + 10])
+            assert ref is not None  # every cell tag of the piece is written as Excel writes it
+            self.col = _column_number(ref[1])
 
     def _placed(self, data: bytes) -> None:
         # The largest row and column of the piece, widening the digits and letters looked for
@@ -365,8 +391,10 @@ class _Sheet:
             if refs:  # the last of repeated attributes wins, as in calamine
                 ref = _REF.fullmatch(refs[-1])
                 if ref is None:
-                    raise DropError(f"Excel文件 {self.name} 中有单元格的位置写法不规范，不予读取。"
-                                    f"请在Excel中打开后另存为 .xlsx 后重新放入")
+                    raise DropError(
+                        f"Excel文件 {self.name} 中有单元格的位置写法不规范，不予读取。"
+                        f"请在Excel中打开后另存为 .xlsx 后重新放入"
+                    )
                 self.row, self.col = int(ref[2]), _column_number(ref[1])
             else:
                 self.col += 1
@@ -394,15 +422,17 @@ class _Sheet:
         self.shared += max(marked - len(found), 0) * self.strings.longest
 
     def _too_far(self, rows: int, cols: int) -> bool:
-        return cols > self.limits.max_columns or rows > _EXCEL_ROWS or \
-            rows * cols > self.limits.max_cells
+        return (
+            cols > self.limits.max_columns
+            or rows > _EXCEL_ROWS
+            or rows * cols > self.limits.max_cells
+        )
 
     def unsettled(self, spent: int) -> tuple[bool, bool]:
         """(rows, shared text): what a bound of this pass did not pass, to count exactly."""
         rows = max(self.max_row, _NARROW_ROWS if self.bounded else 0)
         over = spent + self.shared > self.limits.max_unpacked_mb * _MB
-        return (self.bounded and self._too_far(rows, self.max_col),
-                not self.exact_shared and over)
+        return (self.bounded and self._too_far(rows, self.max_col), not self.exact_shared and over)
 
     def finish(self, spent: int) -> None:
         name, limits = self.name, self.limits
@@ -411,23 +441,32 @@ class _Sheet:
         rows = max(self.max_row, _NARROW_ROWS if self.bounded else 0)
         cols = self.max_col
         if cols > limits.max_columns:
-            raise DropError(f"Excel文件 {name} 的工作表用到了第{cols:,}列，超过{limits.max_columns:,}"
-                            f"列的上限，不予读取。请删除数据右侧不需要的列后重新保存")
+            raise DropError(
+                f"Excel文件 {name} 的工作表用到了第{cols:,}列，超过{limits.max_columns:,}"
+                f"列的上限，不予读取。请删除数据右侧不需要的列后重新保存"
+            )
         if self._too_far(rows, cols):
-            raise DropError(f"Excel文件 {name} 的工作表使用范围（{rows:,}行×{cols:,}列）超过"
-                            f"{limits.max_cells:,}个单元格的上限（或超出Excel的行数），不予读取。"
-                            f"请删除数据区域以外的行和列（或新建工作表只复制数据）后重新保存")
+            raise DropError(
+                f"Excel文件 {name} 的工作表使用范围（{rows:,}行×{cols:,}列）超过"
+                f"{limits.max_cells:,}个单元格的上限（或超出Excel的行数），不予读取。"
+                f"请删除数据区域以外的行和列（或新建工作表只复制数据）后重新保存"
+            )
 
 
 def _last_ref(data: bytes) -> bytes:
     at = data.rfind(b'<c r="')
     end = data.find(b'"', at + 6, at + 20) if at >= 0 else -1
-    ref = data[at + 6:end] if end > 0 else b""
+    ref = data[at + 6 : end] if end > 0 else b""
     return ref if re.fullmatch(rb"[A-Z]{1,3}[0-9]{1,7}", ref) else b""
 
 
-def _scan_sheet(fh, info: zipfile.ZipInfo, budget: _Budget, strings: _Strings,
-                exact: tuple[bool, bool] = (False, False)) -> tuple[_Sheet, int]:
+def _scan_sheet(
+    fh,
+    info: zipfile.ZipInfo,
+    budget: _Budget,
+    strings: _Strings,
+    exact: tuple[bool, bool] = (False, False),
+) -> tuple[_Sheet, int]:
     """The worksheet part scanned, and the bytes it inflated to."""
     sheet = _Sheet(budget.name, budget.limits, strings, *exact)
     start, last = budget.used, b""
@@ -456,16 +495,20 @@ def check_xlsx(path: Path, limits: Limits) -> None:
             strings = _Strings()
             if strings_part is not None:
                 try:
-                    strings.scan(_stretches(_inflate(fh, zf.getinfo(strings_part), name),
-                                            budget), limits, name)
+                    strings.scan(
+                        _stretches(_inflate(fh, zf.getinfo(strings_part), name), budget),
+                        limits,
+                        name,
+                    )
                 except _LongCell:
                     raise _long_cell(name, limits, "的共享文本中有一段") from None
             for part in sheets:
                 sheet, spent = _scan_sheet(fh, zf.getinfo(part), budget, strings)
                 exact = sheet.unsettled(spent)
                 if any(exact):  # rare (a sheet wider than Z, long shared strings)
-                    sheet, _ = _scan_sheet(fh, zf.getinfo(part), _Budget(name, limits),
-                                           strings, exact)
+                    sheet, _ = _scan_sheet(
+                        fh, zf.getinfo(part), _Budget(name, limits), strings, exact
+                    )
                 sheet.finish(spent)
             if "xl/styles.xml" in zf.namelist():  # read when the workbook opens: it counts too
                 for chunk in _inflate(fh, zf.getinfo("xl/styles.xml"), name):
@@ -473,6 +516,7 @@ def check_xlsx(path: Path, limits: Limits) -> None:
 
 
 # --- Parquet ----------------------------------------------------------------------------------
+
 
 def check_parquet(path: Path, limits: Limits) -> None:
     """Raise DropError for a Parquet file that is no valid Parquet file or that passes a limit,
@@ -483,12 +527,17 @@ def check_parquet(path: Path, limits: Limits) -> None:
     try:
         meta = pq.read_metadata(path)
     except (pa.ArrowException, ValueError):
-        raise DropError(f"文件 {path.name} 不是有效的Parquet文件（文件已损坏或不完整），"
-                        f"请重新导出后放入") from None
+        raise DropError(
+            f"文件 {path.name} 不是有效的Parquet文件（文件已损坏或不完整），请重新导出后放入"
+        ) from None
     if meta.num_columns > limits.max_columns:
-        raise DropError(f"文件 {path.name} 有{meta.num_columns:,}列，超过{limits.max_columns:,}"
-                        f"列的上限，不予读取")
+        raise DropError(
+            f"文件 {path.name} 有{meta.num_columns:,}列，超过{limits.max_columns:,}"
+            f"列的上限，不予读取"
+        )
     unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if unpacked > limits.max_unpacked_mb * _MB:
-        raise DropError(f"Parquet文件 {path.name} 解压后超过{limits.max_unpacked_mb}MB（上限），"
-                        f"不予读取。如确为正常数据，请按月份拆分后重新放入")
+        raise DropError(
+            f"Parquet文件 {path.name} 解压后超过{limits.max_unpacked_mb}MB（上限），"
+            f"不予读取。如确为正常数据，请按月份拆分后重新放入"
+        )

@@ -20,11 +20,16 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from analytics.masking import mask_account_expr, mask_id_expr, mask_phone_expr
+
+if TYPE_CHECKING:
+    from analytics.model import Drop
 
 # --- vocabulary shared with checks.integrity and the page -------------------------------------
 
@@ -35,8 +40,14 @@ ACCOUNT = "account"
 PHONE = "phone"
 ADDRESS = "address"
 KINDS: tuple[str, ...] = (STAFF, PERSON, CASE, ACCOUNT, PHONE, ADDRESS)
-KIND_ZH = {STAFF: "工作人员", PERSON: "人员", CASE: "案件", ACCOUNT: "银行账户", PHONE: "电话",
-           ADDRESS: "地址"}
+KIND_ZH = {
+    STAFF: "工作人员",
+    PERSON: "人员",
+    CASE: "案件",
+    ACCOUNT: "银行账户",
+    PHONE: "电话",
+    ADDRESS: "地址",
+}
 
 SELF = "本人"
 MEMBER = "家庭成员"
@@ -49,10 +60,31 @@ SHARED_PHONE = "共用手机"
 SHARED_ADDRESS = "共用地址"
 ROLE_ZH = {"handler_id": "经办人", "reviewer_id": "审核人", "approver_id": "审批人"}
 
-EDGE_KINDS = ("kin", "member", "self", "holding", "custody", "account", "salary", "contact",
-              "handling")
-EDGE_LABELS = ("配偶", "父母", MEMBER, SELF, HOLDER, CUSTODIAN, REGISTERED, PAID_TO, SALARY,
-               SHARED_PHONE, SHARED_ADDRESS, *ROLE_ZH.values())
+EDGE_KINDS = (
+    "kin",
+    "member",
+    "self",
+    "holding",
+    "custody",
+    "account",
+    "salary",
+    "contact",
+    "handling",
+)
+EDGE_LABELS = (
+    "配偶",
+    "父母",
+    MEMBER,
+    SELF,
+    HOLDER,
+    CUSTODIAN,
+    REGISTERED,
+    PAID_TO,
+    SALARY,
+    SHARED_PHONE,
+    SHARED_ADDRESS,
+    *ROLE_ZH.values(),
+)
 # Enums: four million edges sort and sit in memory as small integers, not text.
 EDGE_KIND = pl.Enum(EDGE_KINDS)
 EDGE_LABEL = pl.Enum(EDGE_LABELS)
@@ -88,8 +120,11 @@ def node_label(kind: str, ident: pl.Expr) -> pl.Expr:
 
 def node_expr(kind: str, ident: pl.Expr) -> pl.Expr:
     """Evidence node: ``{id, kind, label}``; ``id`` is the graph key."""
-    return pl.struct(node_key(kind, ident).alias("id"), pl.lit(kind).alias("kind"),
-                     node_label(kind, ident).alias("label"))
+    return pl.struct(
+        node_key(kind, ident).alias("id"),
+        pl.lit(kind).alias("kind"),
+        node_label(kind, ident).alias("label"),
+    )
 
 
 def edge_expr(source: pl.Expr, target: pl.Expr, label: pl.Expr | str) -> pl.Expr:
@@ -98,8 +133,8 @@ def edge_expr(source: pl.Expr, target: pl.Expr, label: pl.Expr | str) -> pl.Expr
     return pl.struct(source.alias("from"), target.alias("to"), lab.alias("label"))
 
 
-
 # --- the graph ----------------------------------------------------------------------------------
+
 
 @dataclass
 class LinkGraph:
@@ -116,15 +151,15 @@ class LinkGraph:
     nodes: pl.DataFrame
     edges: pl.DataFrame
     hubs: pl.DataFrame
-    indptr: np.ndarray       # adjacency of every edge, both directions, CSR layout
+    indptr: np.ndarray  # adjacency of every edge, both directions, CSR layout
     neighbour: np.ndarray
     edge_of: np.ndarray
-    glue: np.ndarray         # per edge
-    hub: np.ndarray          # per node
-    component: np.ndarray    # per node
-    paid: np.ndarray         # per node, fen (0 where nothing was paid)
+    glue: np.ndarray  # per edge
+    hub: np.ndarray  # per node
+    component: np.ndarray  # per node
+    paid: np.ndarray  # per node, fen (0 where nothing was paid)
     component_first: np.ndarray  # per component: its smallest node index (= smallest key)
-    component_size: np.ndarray   # per component: its number of nodes
+    component_size: np.ndarray  # per component: its number of nodes
 
     @property
     def size(self) -> int:
@@ -157,29 +192,41 @@ class LinkGraph:
         return "K" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10].upper()
 
 
-def _contact_edges(owners: pl.LazyFrame, kind: str, label: str,
-                   hub_threshold: int) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def _contact_edges(
+    owners: pl.LazyFrame, kind: str, label: str, hub_threshold: int
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Edges owner -> shared value for values held by people of two or more households (or by
     staff), and the hub values among them. ``owners``: key, household, value."""
-    counted = (owners.filter(pl.col("value").is_not_null())
-               .group_by("value")
-               .agg(pl.col("key").n_unique().alias("people"),
-                    pl.col("household").n_unique().alias("households"),
-                    pl.col("household").is_null().any().alias("staff_owner")))
-    shared = counted.filter((pl.col("people") >= 2)
-                            & ((pl.col("households") >= 2) | pl.col("staff_owner")))
+    counted = (
+        owners.filter(pl.col("value").is_not_null())
+        .group_by("value")
+        .agg(
+            pl.col("key").n_unique().alias("people"),
+            pl.col("household").n_unique().alias("households"),
+            pl.col("household").is_null().any().alias("staff_owner"),
+        )
+    )
+    shared = counted.filter(
+        (pl.col("people") >= 2) & ((pl.col("households") >= 2) | pl.col("staff_owner"))
+    )
     value_key = node_key(kind, pl.col("value"))
-    edges = (owners.join(shared.select("value", "people"), on="value", how="inner")
-             .select(pl.col("key").alias("src"), value_key.alias("dst"),
-                     pl.lit(label).alias("label"),
-                     (pl.col("people") <= hub_threshold).alias("glue"))
-             .unique(["src", "dst"]))
-    hubs = (shared.filter(pl.col("people") > hub_threshold)
-            .select(pl.lit(kind).alias("kind"), value_key.alias("key"), "people"))
+    edges = (
+        owners.join(shared.select("value", "people"), on="value", how="inner")
+        .select(
+            pl.col("key").alias("src"),
+            value_key.alias("dst"),
+            pl.lit(label).alias("label"),
+            (pl.col("people") <= hub_threshold).alias("glue"),
+        )
+        .unique(["src", "dst"])
+    )
+    hubs = shared.filter(pl.col("people") > hub_threshold).select(
+        pl.lit(kind).alias("kind"), value_key.alias("key"), "people"
+    )
     return edges, hubs
 
 
-def build_link_graph(drop) -> LinkGraph:
+def build_link_graph(drop: Drop) -> LinkGraph:
     """Nodes, edges, hubs and the adjacency of a drop (analytics.model.Drop).
 
     Every frame is built with joins; the only per-node work is numpy over integer arrays.
@@ -192,105 +239,200 @@ def build_link_graph(drop) -> LinkGraph:
     person_key = node_key(PERSON, pl.col("id_number"))
 
     def edges(frame: pl.LazyFrame, kind: str, glue: bool = True) -> pl.LazyFrame:
-        return frame.select(pl.col("src"), pl.col("dst"), pl.col("label").cast(EDGE_LABEL),
-                            pl.lit(kind, dtype=EDGE_KIND).alias("kind"),
-                            pl.lit(glue).alias("glue"))
+        return frame.select(
+            pl.col("src"),
+            pl.col("dst"),
+            pl.col("label").cast(EDGE_LABEL),
+            pl.lit(kind, dtype=EDGE_KIND).alias("kind"),
+            pl.lit(glue).alias("glue"),
+        )
 
     parts: list[pl.LazyFrame] = []
     if "relations" in drop.tables:
         rel = drop["relations"].filter(pl.col("id_number_a") != pl.col("id_number_b"))
-        parts.append(edges(rel.select(
-            # 父母: the child's parent, read child -> 父母 -> parent (as in the evidence)
-            pl.when(pl.col("relation") == "父母")
-            .then(node_key(PERSON, pl.col("id_number_b")))
-            .otherwise(node_key(PERSON, pl.col("id_number_a"))).alias("src"),
-            pl.when(pl.col("relation") == "父母")
-            .then(node_key(PERSON, pl.col("id_number_a")))
-            .otherwise(node_key(PERSON, pl.col("id_number_b"))).alias("dst"),
-            pl.col("relation").alias("label")), "kin"))
-    parts.append(edges(persons.join(cases.select("case_id", "household_id"), on="household_id",
-                                    how="inner")
-                       .select(person_key.alias("src"),
-                               node_key(CASE, pl.col("case_id")).alias("dst"),
-                               pl.lit(MEMBER).alias("label")), "member"))
-    parts.append(edges(staff.select(node_key(STAFF, pl.col("staff_id")).alias("src"),
-                                    node_key(PERSON, pl.col("id_number")).alias("dst"),
-                                    pl.lit(SELF).alias("label")), "self"))
-    for column, label, kind in (("holder_id_number", HOLDER, "holding"),
-                                ("custodian_id_number", CUSTODIAN, "custody")):
-        parts.append(edges(accounts.filter(pl.col(column).is_not_null()).select(
-            node_key(PERSON, pl.col(column)).alias("src"),
-            node_key(ACCOUNT, pl.col("account_no")).alias("dst"), pl.lit(label).alias("label")),
-            kind))
-    paid = (drop["ledger"].filter((pl.col("status") == "成功") & pl.col("case_id").is_not_null())
-            .select("account_no", "case_id").unique())
+        parts.append(
+            edges(
+                rel.select(
+                    # 父母: the child's parent, read child -> 父母 -> parent (as in the evidence)
+                    pl.when(pl.col("relation") == "父母")
+                    .then(node_key(PERSON, pl.col("id_number_b")))
+                    .otherwise(node_key(PERSON, pl.col("id_number_a")))
+                    .alias("src"),
+                    pl.when(pl.col("relation") == "父母")
+                    .then(node_key(PERSON, pl.col("id_number_a")))
+                    .otherwise(node_key(PERSON, pl.col("id_number_b")))
+                    .alias("dst"),
+                    pl.col("relation").alias("label"),
+                ),
+                "kin",
+            )
+        )
+    parts.append(
+        edges(
+            persons.join(
+                cases.select("case_id", "household_id"), on="household_id", how="inner"
+            ).select(
+                person_key.alias("src"),
+                node_key(CASE, pl.col("case_id")).alias("dst"),
+                pl.lit(MEMBER).alias("label"),
+            ),
+            "member",
+        )
+    )
+    parts.append(
+        edges(
+            staff.select(
+                node_key(STAFF, pl.col("staff_id")).alias("src"),
+                node_key(PERSON, pl.col("id_number")).alias("dst"),
+                pl.lit(SELF).alias("label"),
+            ),
+            "self",
+        )
+    )
+    for column, label, kind in (
+        ("holder_id_number", HOLDER, "holding"),
+        ("custodian_id_number", CUSTODIAN, "custody"),
+    ):
+        parts.append(
+            edges(
+                accounts.filter(pl.col(column).is_not_null()).select(
+                    node_key(PERSON, pl.col(column)).alias("src"),
+                    node_key(ACCOUNT, pl.col("account_no")).alias("dst"),
+                    pl.lit(label).alias("label"),
+                ),
+                kind,
+            )
+        )
+    paid_pairs = (
+        drop["ledger"]
+        .filter((pl.col("status") == "成功") & pl.col("case_id").is_not_null())
+        .select("account_no", "case_id")
+        .unique()
+    )
     registered = accounts.select("account_no", "case_id")
-    ties = pl.concat([
-        registered.with_columns(pl.lit(REGISTERED).alias("label")),
-        paid.join(registered, on=["account_no", "case_id"], how="anti")
-        .with_columns(pl.lit(PAID_TO).alias("label")),
-    ], how="vertical")
-    parts.append(edges(ties.select(node_key(ACCOUNT, pl.col("account_no")).alias("src"),
-                                   node_key(CASE, pl.col("case_id")).alias("dst"), "label"),
-                       "account"))
-    parts.append(edges(staff.filter(pl.col("salary_account").is_not_null()).select(
-        node_key(STAFF, pl.col("staff_id")).alias("src"),
-        node_key(ACCOUNT, pl.col("salary_account")).alias("dst"),
-        pl.lit(SALARY).alias("label")), "salary"))
+    ties = pl.concat(
+        [
+            registered.with_columns(pl.lit(REGISTERED).alias("label")),
+            paid_pairs.join(registered, on=["account_no", "case_id"], how="anti").with_columns(
+                pl.lit(PAID_TO).alias("label")
+            ),
+        ],
+        how="vertical",
+    )
+    parts.append(
+        edges(
+            ties.select(
+                node_key(ACCOUNT, pl.col("account_no")).alias("src"),
+                node_key(CASE, pl.col("case_id")).alias("dst"),
+                "label",
+            ),
+            "account",
+        )
+    )
+    parts.append(
+        edges(
+            staff.filter(pl.col("salary_account").is_not_null()).select(
+                node_key(STAFF, pl.col("staff_id")).alias("src"),
+                node_key(ACCOUNT, pl.col("salary_account")).alias("dst"),
+                pl.lit(SALARY).alias("label"),
+            ),
+            "salary",
+        )
+    )
     for column, label in ROLE_ZH.items():
-        parts.append(edges(cases.filter(pl.col(column).is_not_null()).select(
-            node_key(STAFF, pl.col(column)).alias("src"),
-            node_key(CASE, pl.col("case_id")).alias("dst"), pl.lit(label).alias("label")),
-            "handling", glue=False))
-    hub_parts = []
-    for column, kind, label in (("phone", PHONE, SHARED_PHONE),
-                                ("address_norm", ADDRESS, SHARED_ADDRESS)):
-        owners = pl.concat([
-            persons.select(person_key.alias("key"), pl.col("household_id").alias("household"),
-                           pl.col(column).alias("value")),
-            staff.select(node_key(STAFF, pl.col("staff_id")).alias("key"),
-                         pl.lit(None, pl.String).alias("household"),
-                         pl.col(column).alias("value")),
-        ], how="vertical")
-        contact, hubs = _contact_edges(owners, kind, label, threshold)
-        parts.append(contact.select("src", "dst", pl.col("label").cast(EDGE_LABEL),
-                                    pl.lit("contact", dtype=EDGE_KIND).alias("kind"), "glue"))
-        hub_parts.append(hubs)
+        parts.append(
+            edges(
+                cases.filter(pl.col(column).is_not_null()).select(
+                    node_key(STAFF, pl.col(column)).alias("src"),
+                    node_key(CASE, pl.col("case_id")).alias("dst"),
+                    pl.lit(label).alias("label"),
+                ),
+                "handling",
+                glue=False,
+            )
+        )
+    hub_parts: list[pl.LazyFrame] = []
+    for column, kind, label in (
+        ("phone", PHONE, SHARED_PHONE),
+        ("address_norm", ADDRESS, SHARED_ADDRESS),
+    ):
+        owners = pl.concat(
+            [
+                persons.select(
+                    person_key.alias("key"),
+                    pl.col("household_id").alias("household"),
+                    pl.col(column).alias("value"),
+                ),
+                staff.select(
+                    node_key(STAFF, pl.col("staff_id")).alias("key"),
+                    pl.lit(None, pl.String).alias("household"),
+                    pl.col(column).alias("value"),
+                ),
+            ],
+            how="vertical",
+        )
+        contact, kind_hubs = _contact_edges(owners, kind, label, threshold)
+        parts.append(
+            contact.select(
+                "src",
+                "dst",
+                pl.col("label").cast(EDGE_LABEL),
+                pl.lit("contact", dtype=EDGE_KIND).alias("kind"),
+                "glue",
+            )
+        )
+        hub_parts.append(kind_hubs)
 
-    every = pl.concat(parts, how="vertical").filter(pl.col("src") != pl.col("dst"))
-    every, hubs = pl.collect_all([every, pl.concat(hub_parts, how="vertical")])
-    keys = (pl.concat([
-        every.lazy().select(pl.col("src").alias("key")),
-        every.lazy().select(pl.col("dst").alias("key")),
-        persons.select(person_key.alias("key")),
-        staff.select(node_key(STAFF, pl.col("staff_id")).alias("key")),
-        cases.select(node_key(CASE, pl.col("case_id")).alias("key")),
-    ]).unique().sort("key").collect())
+    every, hubs = pl.collect_all(
+        [
+            pl.concat(parts, how="vertical").filter(pl.col("src") != pl.col("dst")),
+            pl.concat(hub_parts, how="vertical"),
+        ]
+    )
+    keys = (
+        pl.concat(
+            [
+                every.lazy().select(pl.col("src").alias("key")),
+                every.lazy().select(pl.col("dst").alias("key")),
+                persons.select(person_key.alias("key")),
+                staff.select(node_key(STAFF, pl.col("staff_id")).alias("key")),
+                cases.select(node_key(CASE, pl.col("case_id")).alias("key")),
+            ]
+        )
+        .unique()
+        .sort("key")
+        .collect()
+    )
     hub_keys = hubs.get_column("key")
     # kind and identifier are split off the key only for the nodes a view shows (split_key)
-    nodes = (keys.with_row_index("idx")
-             .with_columns(pl.col("key").is_in(hub_keys.implode()).alias("hub")))
+    nodes = keys.with_row_index("idx").with_columns(
+        pl.col("key").is_in(hub_keys.implode()).alias("hub")
+    )
     # Joins map edge ends to node indices (a binary search per end is slower when the ends
     # come in no order); the sort makes the edge order, and so every view, reproducible.
     index = nodes.lazy().select("key", "idx")
-    edge_frame = (every.lazy()
-                  .join(index.rename({"key": "src", "idx": "s"}), on="src", how="inner")
-                  .join(index.rename({"key": "dst", "idx": "d"}), on="dst", how="inner")
-                  .select(pl.col("s").alias("src"), pl.col("d").alias("dst"), "kind", "label",
-                          "glue")
-                  .sort("src", "dst", "kind", "label")
-                  .collect())
+    edge_frame = (
+        every.lazy()
+        .join(index.rename({"key": "src", "idx": "s"}), on="src", how="inner")
+        .join(index.rename({"key": "dst", "idx": "d"}), on="dst", how="inner")
+        .select(pl.col("s").alias("src"), pl.col("d").alias("dst"), "kind", "label", "glue")
+        .sort("src", "dst", "kind", "label")
+        .collect()
+    )
     n = nodes.height
     src = edge_frame.get_column("src").to_numpy().astype(np.int64)
     dst = edge_frame.get_column("dst").to_numpy().astype(np.int64)
     component = _components(n, src, dst, edge_frame.get_column("glue").to_numpy())
     nodes = nodes.with_columns(pl.Series("component", component, dtype=pl.Int64))
     # Money paid for each case (paid rows, any scope): what a cluster's cases received.
-    paid_by_case = (drop["ledger"]
-                    .filter((pl.col("status") == "成功") & pl.col("case_id").is_not_null())
-                    .group_by("case_id").agg(pl.col("amount").sum().alias("paid_fen"))
-                    .select(node_key(CASE, pl.col("case_id")).alias("key"), "paid_fen")
-                    .collect())
+    paid_by_case = (
+        drop["ledger"]
+        .filter((pl.col("status") == "成功") & pl.col("case_id").is_not_null())
+        .group_by("case_id")
+        .agg(pl.col("amount").sum().alias("paid_fen"))
+        .select(node_key(CASE, pl.col("case_id")).alias("key"), "paid_fen")
+        .collect()
+    )
     nodes = nodes.join(paid_by_case, on="key", how="left", validate="1:1", maintain_order="left")
     paid = nodes.get_column("paid_fen").fill_null(0).to_numpy().astype(np.int64)
     component_ids, first = np.unique(component, return_index=True)
@@ -301,13 +443,20 @@ def build_link_graph(drop) -> LinkGraph:
     order = np.argsort(both_from, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(both_from, minlength=n), out=indptr[1:])
-    return LinkGraph(nodes=nodes, edges=edge_frame,
-                     hubs=hubs.sort("people", "key", descending=[True, False]),
-                     indptr=indptr, neighbour=both_to[order], edge_of=both_eid[order],
-                     glue=edge_frame.get_column("glue").to_numpy().astype(bool),
-                     hub=nodes.get_column("hub").to_numpy().astype(bool),
-                     component=component, paid=paid, component_first=first.astype(np.int64),
-                     component_size=np.bincount(component, minlength=len(component_ids)))
+    return LinkGraph(
+        nodes=nodes,
+        edges=edge_frame,
+        hubs=hubs.sort("people", "key", descending=[True, False]),
+        indptr=indptr,
+        neighbour=both_to[order],
+        edge_of=both_eid[order],
+        glue=edge_frame.get_column("glue").to_numpy().astype(bool),
+        hub=nodes.get_column("hub").to_numpy().astype(bool),
+        component=component,
+        paid=paid,
+        component_first=first.astype(np.int64),
+        component_size=np.bincount(component, minlength=len(component_ids)),
+    )
 
 
 def _components(n: int, src: np.ndarray, dst: np.ndarray, glue: np.ndarray) -> np.ndarray:
@@ -315,22 +464,25 @@ def _components(n: int, src: np.ndarray, dst: np.ndarray, glue: np.ndarray) -> n
     from scipy.sparse.csgraph import connected_components
 
     keep = glue.astype(bool)
-    adjacency = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (src[keep], dst[keep])),
-                           shape=(n, n)).tocsr()
+    adjacency = coo_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int8), (src[keep], dst[keep])), shape=(n, n)
+    ).tocsr()
     _, labels = connected_components(adjacency, directed=False)
-    return labels.astype(np.int64)
+    return np.asarray(labels, dtype=np.int64)
 
 
 def split_key() -> list[pl.Expr]:
     """``kind`` and ``ident`` of a node frame's ``key`` ('person:3101...')."""
     parts = pl.col("key").str.splitn(":", 2)
-    return [parts.struct.field("field_0").alias("kind"),
-            parts.struct.field("field_1").alias("ident")]
+    return [
+        parts.struct.field("field_0").alias("kind"),
+        parts.struct.field("field_1").alias("ident"),
+    ]
 
 
 def label_expr() -> pl.Expr:
     """Masked label of a node frame with ``kind`` and ``ident`` columns."""
-    out = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    out: Then | ChainedThen = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
     for kind in KINDS:
         out = out.when(pl.col("kind") == kind).then(node_label(kind, pl.col("ident")))
     return out.otherwise(pl.col("ident"))
@@ -358,7 +510,7 @@ def neighbourhood(graph: LinkGraph, seeds: list[int], max_nodes: int = 150) -> l
                 queue.append(other)
                 if len(seen) >= max_nodes:
                     break
-    return list(seen)[:max(max_nodes, len(seeds))]
+    return list(seen)[: max(max_nodes, len(seeds))]
 
 
 def induced(graph: LinkGraph, idx: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -371,9 +523,11 @@ def induced(graph: LinkGraph, idx: list[int]) -> tuple[pl.DataFrame, pl.DataFram
         near, edge_rows = graph.neighbours(int(node))
         eids.append(edge_rows[inside[near]])
     rows = np.unique(np.concatenate(eids)) if eids else np.empty(0, dtype=np.int64)
-    nodes = (graph.nodes[chosen.tolist()]
-             .with_columns(split_key())
-             .with_columns(label_expr().alias("label"))
-             .select("idx", "key", "kind", "ident", "label", "hub", "component"))
+    nodes = (
+        graph.nodes[chosen.tolist()]
+        .with_columns(split_key())
+        .with_columns(label_expr().alias("label"))
+        .select("idx", "key", "kind", "ident", "label", "hub", "component")
+    )
     edges = graph.edges[rows.tolist()]
     return nodes, edges

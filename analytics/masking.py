@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from analytics import schema
 
@@ -32,7 +33,7 @@ def _stars(n: int) -> str:
 
 
 def _grouped_stars(n: int) -> str:
-    return " ".join(_stars(n)[i:i + 4] for i in range(0, n, 4))
+    return " ".join(_stars(n)[i : i + 4] for i in range(0, n, 4))
 
 
 def _mask(s: str, head: int, tail: int) -> str:
@@ -68,6 +69,7 @@ def mask_account(s: str | None) -> str | None:
 
 # --- Polars expressions --------------------------------------------------------------------
 
+
 def _expr(value: pl.Expr | str) -> pl.Expr:
     return pl.col(value) if isinstance(value, str) else value
 
@@ -78,8 +80,9 @@ def _mask_expr(s: pl.Expr, head: int, tail: int) -> pl.Expr:
     return (
         pl.when(n <= head + tail)
         .then(pl.lit(_STARS).str.slice(0, n))
-        .otherwise(pl.concat_str(s.str.head(head), pl.lit(_STARS).str.slice(0, hidden),
-                                 s.str.tail(tail)))
+        .otherwise(
+            pl.concat_str(s.str.head(head), pl.lit(_STARS).str.slice(0, hidden), s.str.tail(tail))
+        )
     )
 
 
@@ -134,12 +137,18 @@ def _sensitive_headers() -> dict[str, str]:
 
 SENSITIVE_COLUMNS: dict[str, str] = _sensitive_headers()
 _SENSITIVE_KEYS = {header_key(h): kind for h, kind in SENSITIVE_COLUMNS.items()}
-_KNOWN_KEYS = frozenset(header_key(h) for t in schema.TABLES.values() for c in t.columns
-                        for h in c.headers)
+_KNOWN_KEYS = frozenset(
+    header_key(h) for t in schema.TABLES.values() for c in t.columns for h in c.headers
+)
 # Record numbers (case, transaction, batch, staff, household) name records, not people: long
 # digit runs in them are the numbering, and are shown as they are.
-_RECORD_KEYS = frozenset(header_key(h) for t in schema.TABLES.values() for c in t.columns
-                         if c.type == "text" and c.name.endswith("_id") for h in c.headers)
+_RECORD_KEYS = frozenset(
+    header_key(h)
+    for t in schema.TABLES.values()
+    for c in t.columns
+    if c.type == "text" and c.name.endswith("_id")
+    for h in c.headers
+)
 _MASKERS = {"id": mask_id_expr, "account": mask_account_expr, "phone": mask_phone_expr}
 # A run of ten or more digits (an ID number may end in X) inside free text: an account, a phone
 # or an ID number typed where it does not belong. Shorter runs (dates, amounts) are left alone.
@@ -164,7 +173,9 @@ def mask_by_column(value: pl.Expr | str, column: pl.Expr | str) -> pl.Expr:
     key = _header_key_expr(column)
     kind = key.replace_strict(_SENSITIVE_KEYS, default=None, return_dtype=pl.String)
     known = key.is_in(list(_KNOWN_KEYS)).fill_null(False)
-    out = pl.when(kind.is_null() & ~known & value.str.contains(r"\d{7,}")).then(mask_id_expr(value))
+    out: Then | ChainedThen = pl.when(kind.is_null() & ~known & value.str.contains(r"\d{7,}")).then(
+        mask_id_expr(value)
+    )
     for name, masker in _MASKERS.items():
         out = out.when(kind == name).then(masker(value))
     record = key.is_in(list(_RECORD_KEYS)).fill_null(False)

@@ -26,6 +26,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import polars as pl
+from polars._typing import PolarsDataType
+from polars.expr.whenthen import ChainedThen, Then
 from stdnum.cn import uscc as _uscc
 
 from analytics import schema
@@ -33,8 +35,9 @@ from analytics import schema
 # --- reasons (user-facing, Chinese) ----------------------------------------------------------
 
 R_REQUIRED = "必填项为空"
-R_EXCEL_DIGITS = ("数值被Excel按科学计数法或15位精度保存，末几位已丢失，"
-                  "请将该列设为文本格式后重新导出")
+R_EXCEL_DIGITS = (
+    "数值被Excel按科学计数法或15位精度保存，末几位已丢失，请将该列设为文本格式后重新导出"
+)
 R_ID_LENGTH = "身份证号应为18位（或旧版15位），实为{}位"
 R_ID_CHARS = "身份证号只能由数字组成，最后一位可以是X"
 R_ID_CHECK = "校验位错误"
@@ -53,8 +56,7 @@ R_DATE_SERIAL_60 = "Excel日期序列号60对应的1900年2月29日并不存在"
 R_MONTH_FORMAT = "无法识别的月份（应为如 2026-03、2026/03、202603 或 2026年3月 的形式）"
 R_MONTH_INVALID = "月份不存在"
 R_MONTH_NOT_FIRST = "应填月份，不能填具体日期（只接受每月1日）"
-R_MONTH_NUMERIC = ("月份被Excel存成了数字，无法区分1月与10月，"
-                   "请将该列设为文本格式后重新导出")
+R_MONTH_NUMERIC = "月份被Excel存成了数字，无法区分1月与10月，请将该列设为文本格式后重新导出"
 R_PHONE_CHARS = "电话号码含有数字以外的字符"
 R_PHONE_SHORT = "电话号码不足7位"
 R_PHONE_LONG = "电话号码超过12位"
@@ -67,8 +69,10 @@ R_ITEMS = "服务项目不在目录中：{}（目录：{}）"
 # Characters treated as blank. Spelled out rather than using str.isspace / regex \s, whose
 # definitions differ between Python and Polars (U+001C..U+001F); U+FEFF and U+200B come with
 # copy-pasted cells.
-BLANKS = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-          "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u200b")
+BLANKS = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u200b"
+)
 _BLANK_CLASS = "[" + BLANKS + "]"
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 _SEP_CLASS = "[" + BLANKS + _DASHES.replace("-", "") + "-]"  # '-' last: literal in a class
@@ -95,6 +99,7 @@ Parsed = tuple[Any, "str | None"]
 
 
 # --- shared helpers ----------------------------------------------------------------------------
+
 
 def _nfkc(value: str) -> str:
     return value if value.isascii() else unicodedata.normalize("NFKC", value)
@@ -131,8 +136,10 @@ def _clean_expr(s: pl.Series) -> pl.Expr:
 
 # --- text and enum -----------------------------------------------------------------------------
 
-def parse_text(value: str | None, *, numeric: bool = False, required: bool = False,
-               **_: Any) -> Parsed:
+
+def parse_text(
+    value: str | None, *, numeric: bool = False, required: bool = False, **_: Any
+) -> Parsed:
     """Surrounding blanks removed; a blank cell is null. A spreadsheet number of more than 15
     digits (a transaction or case number typed as a number) has lost its last digits."""
     v = "" if value is None else value.strip(BLANKS)
@@ -143,8 +150,9 @@ def parse_text(value: str | None, *, numeric: bool = False, required: bool = Fal
     return v, None
 
 
-def parse_enum(value: str | None, *, allowed: Sequence[str], required: bool = False,
-               **_: Any) -> Parsed:
+def parse_enum(
+    value: str | None, *, allowed: Sequence[str], required: bool = False, **_: Any
+) -> Parsed:
     """Exact match, after surrounding blanks are removed, against the allowed values."""
     v = "" if value is None else value.strip(BLANKS)
     if not v:
@@ -155,7 +163,8 @@ def parse_enum(value: str | None, *, allowed: Sequence[str], required: bool = Fa
 
 
 def parse_address(value: str | None, *, required: bool = False, **_: Any) -> Parsed:
-    """The comparison form: NFKC, no blanks, no leading city / district (data/district.toml), no trailing 室."""
+    """The comparison form: NFKC, no blanks, no leading city / district (data/district.toml),
+    no trailing 室."""
     v = re.sub(_BLANK_CLASS, "", _nfkc(value or ""))
     v = _ADDRESS_PREFIX_RE.sub("", v, count=1).removesuffix("室")
     return (v, None) if v else _blank(required)
@@ -163,13 +172,20 @@ def parse_address(value: str | None, *, required: bool = False, **_: Any) -> Par
 
 # --- identifiers -------------------------------------------------------------------------------
 
+
 def id18_check_digit(body17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True)) % 11]
 
 
-def parse_id18(value: str | None, *, numeric: bool = False, required: bool = False,
-               today: date | None = None, **_: Any) -> Parsed:
+def parse_id18(
+    value: str | None,
+    *,
+    numeric: bool = False,
+    required: bool = False,
+    today: date | None = None,
+    **_: Any,
+) -> Parsed:
     """Resident ID number: 18 characters, valid check digit, real birth date not in the future;
     a lowercase x is upper-cased and a legacy 15-digit number is upgraded to 18."""
     v = _clean(value).removeprefix("'").replace("x", "X")
@@ -205,8 +221,14 @@ def _looks_like_person_id(v: str) -> bool:
     return re.fullmatch("[0-9]{15}|[0-9]{17}[0-9Xx]", v) is not None
 
 
-def parse_payee(value: str | None, *, numeric: bool = False, required: bool = False,
-                today: date | None = None, **_: Any) -> Parsed:
+def parse_payee(
+    value: str | None,
+    *,
+    numeric: bool = False,
+    required: bool = False,
+    today: date | None = None,
+    **_: Any,
+) -> Parsed:
     """A resident ID number (normalised as by parse_id18) or a unified social credit code."""
     person, reason = parse_id18(value, numeric=numeric, required=required, today=today)
     if reason is None or reason in (R_EXCEL_DIGITS, R_REQUIRED):
@@ -218,8 +240,9 @@ def parse_payee(value: str | None, *, numeric: bool = False, required: bool = Fa
     return None, (reason if _looks_like_person_id(v) else R_PAYEE)
 
 
-def parse_account(value: str | None, *, numeric: bool = False, required: bool = False,
-                  **_: Any) -> Parsed:
+def parse_account(
+    value: str | None, *, numeric: bool = False, required: bool = False, **_: Any
+) -> Parsed:
     """Bank account: the digits left after spaces and dashes are removed, 10 to 30 of them."""
     v = _clean(value).removeprefix("'")
     if not v:
@@ -243,7 +266,7 @@ def parse_phone(value: str | None, *, required: bool = False, **_: Any) -> Parse
     m = _PHONE_CC_RE.match(v)
     country = m is not None
     if m:
-        v = v[m.end():]
+        v = v[m.end() :]
     digits = re.sub(_PHONE_SEP_CLASS, "", v)
     if not country and re.fullmatch("861[0-9]{10}", digits):
         digits, country = digits[2:], True
@@ -264,13 +287,15 @@ def parse_phone(value: str | None, *, required: bool = False, **_: Any) -> Parse
 # --- numbers -----------------------------------------------------------------------------------
 
 _MONEY_RE = re.compile(
-    r"(?P<s1>-)? *(?:¥ *)?(?P<s2>-)?(?P<int>[0-9][0-9,]*)(?:\.(?P<frac>[0-9]+))? *元?")
+    r"(?P<s1>-)? *(?:¥ *)?(?P<s2>-)?(?P<int>[0-9][0-9,]*)(?:\.(?P<frac>[0-9]+))? *元?"
+)
 _MONEY_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 _MONEY_MAX_INT_DIGITS = 14
 
 
-def parse_money(value: str | None, *, numeric: bool = False, required: bool = False,
-                **_: Any) -> Parsed:
+def parse_money(
+    value: str | None, *, numeric: bool = False, required: bool = False, **_: Any
+) -> Parsed:
     """Yuan with at most 2 decimals -> integer fen; never through float. A spreadsheet number
     cell may carry a binary artefact (1550.4999999999998), which is rounded to the fen.
 
@@ -351,8 +376,9 @@ def _from_serial(serial: int) -> Parsed:
     return _make_date(d.year, d.month, d.day)
 
 
-def parse_date(value: str | None, *, numeric: bool = False, required: bool = False,
-               **_: Any) -> Parsed:
+def parse_date(
+    value: str | None, *, numeric: bool = False, required: bool = False, **_: Any
+) -> Parsed:
     """2026-03-05, 2026/3/5, 2026.3.5, 20260305, 2026年3月5日, an ISO date-time (the date is
     kept), and an Excel serial number when the cell was a number cell."""
     v = _clean(value)
@@ -375,8 +401,9 @@ _MONTH_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})")
 _MONTH_ZH = re.compile(r"([0-9]{4})年([0-9]{1,2})月")
 
 
-def parse_month(value: str | None, *, numeric: bool = False, required: bool = False,
-                **_: Any) -> Parsed:
+def parse_month(
+    value: str | None, *, numeric: bool = False, required: bool = False, **_: Any
+) -> Parsed:
     """'YYYY-MM' from 2026-03, 2026/3, 2026.3, 202603, 2026年3月, or the first day of the month
     (a spreadsheet date cell)."""
     v = _clean(value)
@@ -398,8 +425,9 @@ def parse_month(value: str | None, *, numeric: bool = False, required: bool = Fa
     return None, (R_MONTH_FORMAT if reason == R_DATE_FORMAT else reason)
 
 
-def parse_items(value: str | None, *, allowed: Sequence[str], required: bool = False,
-                **_: Any) -> Parsed:
+def parse_items(
+    value: str | None, *, allowed: Sequence[str], required: bool = False, **_: Any
+) -> Parsed:
     """';'-separated catalogue items (a full-width '；' too), normalised to ';'-joined."""
     v = "" if value is None else value.replace("；", ";")
     parts = [p.strip(BLANKS) for p in v.split(";")]
@@ -419,15 +447,25 @@ Fast = Callable[[pl.Series, pl.Series], tuple[pl.Series, pl.Series]]
 Slow = Callable[[pl.Series, pl.Series], tuple[pl.Series, pl.Series]]
 
 
-def _column(raw: pl.Series, numeric: pl.Series | None, *, dtype: pl.DataType, slow: Slow,
-            fast: Fast | None = None, dedupe: bool = True) -> Column:
+def _column(
+    raw: pl.Series,
+    numeric: pl.Series | None,
+    *,
+    dtype: PolarsDataType,
+    slow: Slow,
+    fast: Fast | None = None,
+    dedupe: bool = True,
+) -> Column:
     """Cells already in the canonical form a system export writes are typed by ``fast`` over the
     whole column (it returns which cells it vouches for, and their values); the rest, usually
     few, go through ``slow`` once per distinct (value, numeric) pair."""
     name = raw.name
     raw = raw.cast(pl.String).fill_null("")
-    num = (numeric.cast(pl.Boolean).fill_null(False) if numeric is not None
-           else pl.repeat(False, len(raw), eager=True))
+    num = (
+        numeric.cast(pl.Boolean).fill_null(False)
+        if numeric is not None
+        else pl.repeat(False, len(raw), eager=True)
+    )
     values = pl.repeat(None, len(raw), dtype=dtype, eager=True)
     reasons = pl.repeat(None, len(raw), dtype=pl.String, eager=True)
     if fast is None:
@@ -469,52 +507,79 @@ def _by_unique(raw: pl.Series, numeric: pl.Series, slow: Slow) -> Column:
     return out["value"], out["reason"]
 
 
-def _scalar_slow(fn: Callable[..., Parsed], dtype: pl.DataType, **kw: Any) -> Slow:
+def _scalar_slow(fn: Callable[..., Parsed], dtype: PolarsDataType, **kw: Any) -> Slow:
     def slow(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:
-        results = [fn(r, numeric=n, **kw) for r, n in zip(raw.to_list(), numeric.to_list())]
-        return (pl.Series([r[0] for r in results], dtype=dtype),
-                pl.Series([r[1] for r in results], dtype=pl.String))
+        results = [
+            fn(r, numeric=n, **kw) for r, n in zip(raw.to_list(), numeric.to_list(), strict=True)
+        ]
+        return (
+            pl.Series([r[0] for r in results], dtype=dtype),
+            pl.Series([r[1] for r in results], dtype=pl.String),
+        )
+
     return slow
 
 
-def _finish(frame: pl.DataFrame, value: pl.Expr, checks: list[tuple[pl.Expr, pl.Expr]],
-            blank: pl.Expr, required: bool) -> tuple[pl.Series, pl.Series]:
+def _finish(
+    frame: pl.DataFrame,
+    value: pl.Expr,
+    checks: list[tuple[pl.Expr, pl.Expr]],
+    blank: pl.Expr,
+    required: bool,
+) -> tuple[pl.Series, pl.Series]:
     """The first failing check gives the reason; a blank cell is null (or 必填项为空)."""
-    reason = pl.when(blank).then(pl.lit(R_REQUIRED if required else None, dtype=pl.String))
+    chain: Then | ChainedThen = pl.when(blank).then(
+        pl.lit(R_REQUIRED if required else None, dtype=pl.String)
+    )
     for cond, text in checks:
-        reason = reason.when(cond).then(text)
-    reason = reason.otherwise(pl.lit(None, dtype=pl.String))
+        chain = chain.when(cond).then(text)
+    reason = chain.otherwise(pl.lit(None, dtype=pl.String))
     out = frame.with_columns(_reason=reason).select(
-        value=pl.when(pl.col("_reason").is_null() & ~blank).then(value),
-        reason=pl.col("_reason"))
+        value=pl.when(pl.col("_reason").is_null() & ~blank).then(value), reason=pl.col("_reason")
+    )
     return out["value"], out["reason"]
 
 
-def text_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False,
-                **_: Any) -> Column:
+def text_column(
+    raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False, **_: Any
+) -> Column:
     v = raw.cast(pl.String).str.strip_chars(BLANKS)
-    lost = pl.lit(False)
+    lost: pl.Expr | pl.Series = pl.lit(False)
     if numeric is not None and numeric.any():
         lost = numeric.fill_null(False) & (v.str.count_matches("[0-9]") > _EXCEL_DIGITS)
     frame = pl.DataFrame({"v": v}).with_columns(blank=v.is_null() | (v == ""), lost=lost)
-    values, reasons = _finish(frame, pl.col("v"), [(pl.col("lost"), pl.lit(R_EXCEL_DIGITS))],
-                              pl.col("blank"), required)
+    values, reasons = _finish(
+        frame, pl.col("v"), [(pl.col("lost"), pl.lit(R_EXCEL_DIGITS))], pl.col("blank"), required
+    )
     return values.alias(raw.name), reasons.alias(raw.name)
 
 
-def enum_column(raw: pl.Series, *, allowed: Sequence[str], numeric: pl.Series | None = None,
-                required: bool = False, **_: Any) -> Column:
+def enum_column(
+    raw: pl.Series,
+    *,
+    allowed: Sequence[str],
+    numeric: pl.Series | None = None,
+    required: bool = False,
+    **_: Any,
+) -> Column:
     v = raw.cast(pl.String).str.strip_chars(BLANKS)
     frame = pl.DataFrame({"v": v, "blank": v.is_null() | (v == ""), "ok": v.is_in(list(allowed))})
-    values, reasons = _finish(frame, pl.col("v"), [
-        (~pl.col("ok"), pl.lit(R_ENUM.format("、".join(allowed)))),
-    ], pl.col("blank"), required)
+    values, reasons = _finish(
+        frame,
+        pl.col("v"),
+        [
+            (~pl.col("ok"), pl.lit(R_ENUM.format("、".join(allowed)))),
+        ],
+        pl.col("blank"),
+        required,
+    )
     return values.alias(raw.name), reasons.alias(raw.name)
 
 
 def _excel_expr() -> pl.Expr:
-    return ((pl.col("numeric") & (pl.col("v").str.count_matches("[0-9]") > _EXCEL_DIGITS))
-            | pl.col("v").str.contains(_EXCEL_PL))
+    return (pl.col("numeric") & (pl.col("v").str.count_matches("[0-9]") > _EXCEL_DIGITS)) | pl.col(
+        "v"
+    ).str.contains(_EXCEL_PL)
 
 
 def _check_char(body17: pl.Expr) -> pl.Expr:
@@ -527,13 +592,18 @@ def _check_char(body17: pl.Expr) -> pl.Expr:
 
 def _id18_fast(today: date) -> Fast:
     """Valid IDs written exactly as the contract says: value = cell."""
+
     def fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:
         v = pl.col("v")
         birth = v.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-        ok = (v.str.contains("^[0-9]{17}[0-9X]$") & ~pl.col("numeric")
-              & (v.str.slice(17, 1) == _check_char(v.str.slice(0, 17)))
-              & birth.is_between(_MIN_DATE, today))
+        ok = (
+            v.str.contains("^[0-9]{17}[0-9X]$")
+            & ~pl.col("numeric")
+            & (v.str.slice(17, 1) == _check_char(v.str.slice(0, 17)))
+            & birth.is_between(_MIN_DATE, today)
+        )
         return pl.DataFrame({"v": raw, "numeric": numeric}).select(ok)["v"], raw
+
     return fast
 
 
@@ -563,30 +633,46 @@ def _id18_frame(raw: pl.Series, numeric: pl.Series, today: date) -> pl.DataFrame
             (_excel_expr(), pl.lit(R_EXCEL_DIGITS)),
             (~pl.col("n").is_in([15, 18]), pl.format(R_ID_LENGTH, pl.col("n"))),
             (~(pl.col("is15") | pl.col("is18")), pl.lit(R_ID_CHARS)),
-            (pl.col("is18") & (pl.col("v").str.slice(17, 1) != pl.col("check")),
-             pl.lit(R_ID_CHECK)),
+            (
+                pl.col("is18") & (pl.col("v").str.slice(17, 1) != pl.col("check")),
+                pl.lit(R_ID_CHECK),
+            ),
             (~pl.col("birth_ok"), pl.lit(R_ID_BIRTH)),
             (pl.col("future"), pl.lit(R_ID_FUTURE)),
         ],
-        pl.col("blank"), required=False)
+        pl.col("blank"),
+        required=False,
+    )
     return pl.DataFrame({"value": values, "reason": reasons, "blank": frame["blank"]})
 
 
-def id18_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False,
-                today: date | None = None, **_: Any) -> Column:
+def id18_column(
+    raw: pl.Series,
+    *,
+    numeric: pl.Series | None = None,
+    required: bool = False,
+    today: date | None = None,
+    **_: Any,
+) -> Column:
     today = today or date.today()
 
     def slow(r: pl.Series, n: pl.Series) -> tuple[pl.Series, pl.Series]:
         f = _id18_frame(r, n, today)
         if required:
-            f = f.with_columns(reason=pl.when("blank").then(pl.lit(R_REQUIRED))
-                               .otherwise("reason"))
+            f = f.with_columns(reason=pl.when("blank").then(pl.lit(R_REQUIRED)).otherwise("reason"))
         return f["value"], f["reason"]
+
     return _column(raw, numeric, dtype=pl.String, fast=_id18_fast(today), slow=slow)
 
 
-def payee_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False,
-                 today: date | None = None, **_: Any) -> Column:
+def payee_column(
+    raw: pl.Series,
+    *,
+    numeric: pl.Series | None = None,
+    required: bool = False,
+    today: date | None = None,
+    **_: Any,
+) -> Column:
     """As id18_column; the few values that are no person's ID are then tried as organisation
     codes by parse_payee itself."""
     today = today or date.today()
@@ -599,32 +685,45 @@ def payee_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: 
         for i in retry.to_list():
             values[i], reasons[i] = parse_payee(raws[i], numeric=nums[i], today=today)
         if required:
-            reasons = [R_REQUIRED if b else x for b, x in zip(f["blank"].to_list(), reasons)]
+            reasons = [
+                R_REQUIRED if b else x for b, x in zip(f["blank"].to_list(), reasons, strict=True)
+            ]
         return pl.Series(values, dtype=pl.String), pl.Series(reasons, dtype=pl.String)
+
     return _column(raw, numeric, dtype=pl.String, fast=_id18_fast(today), slow=slow)
 
 
 def _matches(pattern: str, *, text: bool = True) -> Fast:
     """Cells matching ``pattern`` are their own value (text cells only, unless ``text`` is
     False)."""
+
     def fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:
         ok = raw.str.contains(pattern)
         return (ok & ~numeric if text else ok), raw
+
     return fast
 
 
-def account_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False,
-                   **_: Any) -> Column:
+def account_column(
+    raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False, **_: Any
+) -> Column:
     def slow(r: pl.Series, n: pl.Series) -> tuple[pl.Series, pl.Series]:
         frame = pl.DataFrame({"v": pl.select(_clean_expr(r)).to_series(), "numeric": n})
         frame = frame.with_columns(v=pl.col("v").str.strip_prefix("'"))
         frame = frame.with_columns(d=pl.col("v").str.replace_all(_SEP_CLASS, ""))
         frame = frame.with_columns(n=pl.col("d").str.len_chars())
-        return _finish(frame, pl.col("d"), [
-            (_excel_expr(), pl.lit(R_EXCEL_DIGITS)),
-            (~pl.col("d").str.contains("^[0-9]+$"), pl.lit(R_ACCOUNT_CHARS)),
-            ((pl.col("n") < 10) | (pl.col("n") > 30), pl.format(R_ACCOUNT_LENGTH, pl.col("n"))),
-        ], pl.col("v") == "", required)
+        return _finish(
+            frame,
+            pl.col("d"),
+            [
+                (_excel_expr(), pl.lit(R_EXCEL_DIGITS)),
+                (~pl.col("d").str.contains("^[0-9]+$"), pl.lit(R_ACCOUNT_CHARS)),
+                ((pl.col("n") < 10) | (pl.col("n") > 30), pl.format(R_ACCOUNT_LENGTH, pl.col("n"))),
+            ],
+            pl.col("v") == "",
+            required,
+        )
+
     return _column(raw, numeric, dtype=pl.String, fast=_matches("^[0-9]{10,30}$"), slow=slow)
 
 
@@ -633,52 +732,71 @@ def _phone_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Serie
     return raw.str.contains("^[0-9]{7,12}$") & ~raw.str.starts_with("0086"), raw
 
 
-def phone_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False,
-                 **_: Any) -> Column:
+def phone_column(
+    raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False, **_: Any
+) -> Column:
     def slow(r: pl.Series, n: pl.Series) -> tuple[pl.Series, pl.Series]:
         frame = pl.DataFrame({"v": pl.select(_clean_expr(r)).to_series()})
         prefix = "^(?:" + _PHONE_CC + ")"
         frame = frame.with_columns(country=pl.col("v").str.contains(prefix)).with_columns(
-            d=pl.col("v").str.replace(prefix, "").str.replace_all(_PHONE_SEP_CLASS, ""))
+            d=pl.col("v").str.replace(prefix, "").str.replace_all(_PHONE_SEP_CLASS, "")
+        )
         bare = ~pl.col("country") & pl.col("d").str.contains("^861[0-9]{10}$")
         frame = frame.with_columns(
             d=pl.when(bare).then(pl.col("d").str.slice(2)).otherwise("d"),
-            country=pl.col("country") | bare)
+            country=pl.col("country") | bare,
+        )
         mobile = pl.col("d").str.starts_with("1") & (pl.col("d").str.len_chars() == 11)
-        trunk = (pl.col("country") & (pl.col("d") != "") & ~pl.col("d").str.starts_with("0")
-                 & ~mobile)
-        frame = frame.with_columns(d=pl.when(trunk).then(pl.concat_str(pl.lit("0"), "d"))
-                                   .otherwise("d"))
+        trunk = (
+            pl.col("country") & (pl.col("d") != "") & ~pl.col("d").str.starts_with("0") & ~mobile
+        )
+        frame = frame.with_columns(
+            d=pl.when(trunk).then(pl.concat_str(pl.lit("0"), "d")).otherwise("d")
+        )
         frame = frame.with_columns(n=pl.col("d").str.len_chars())
-        return _finish(frame, pl.col("d"), [
-            (~pl.col("d").str.contains("^[0-9]+$"), pl.lit(R_PHONE_CHARS)),
-            (pl.col("n") < 7, pl.lit(R_PHONE_SHORT)),
-            (pl.col("n") > 12, pl.lit(R_PHONE_LONG)),
-        ], pl.col("v") == "", required)
+        return _finish(
+            frame,
+            pl.col("d"),
+            [
+                (~pl.col("d").str.contains("^[0-9]+$"), pl.lit(R_PHONE_CHARS)),
+                (pl.col("n") < 7, pl.lit(R_PHONE_SHORT)),
+                (pl.col("n") > 12, pl.lit(R_PHONE_LONG)),
+            ],
+            pl.col("v") == "",
+            required,
+        )
+
     return _column(raw, numeric, dtype=pl.String, fast=_phone_fast, slow=slow)
 
 
-def address_column(raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False,
-                   **_: Any) -> Column:
+def address_column(
+    raw: pl.Series, *, numeric: pl.Series | None = None, required: bool = False, **_: Any
+) -> Column:
     def slow(r: pl.Series, n: pl.Series) -> tuple[pl.Series, pl.Series]:
         frame = pl.DataFrame({"v": _nfkc_series(r)}).with_columns(
-            v=pl.col("v").str.replace_all(_BLANK_CLASS, "")
-            .str.replace("^" + _ADDRESS_PREFIX, "").str.strip_suffix("室"))
+            v=pl.col("v")
+            .str.replace_all(_BLANK_CLASS, "")
+            .str.replace("^" + _ADDRESS_PREFIX, "")
+            .str.strip_suffix("室")
+        )
         return _finish(frame, pl.col("v"), [], pl.col("v") == "", required)
+
     # addresses hardly repeat: deduplicating would cost more than it saves
     return _column(raw, numeric, dtype=pl.String, slow=slow, dedupe=False)
 
 
 def address_expr(expr: pl.Expr) -> pl.Expr:
     """address_column's normalised form as an expression, for frames built in code."""
-    return expr.map_batches(lambda s: address_column(s)[0], return_dtype=pl.String,
-                            is_elementwise=True)
+    return expr.map_batches(
+        lambda s: address_column(s)[0], return_dtype=pl.String, is_elementwise=True
+    )
 
 
 def _date_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Series]:
     d = raw.str.to_date("%Y-%m-%d", strict=False)
     ok = raw.str.contains("^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & d.is_between(
-        date(_MIN_YEAR, 1, 1), date(_MAX_YEAR, 12, 31))
+        date(_MIN_YEAR, 1, 1), date(_MAX_YEAR, 12, 31)
+    )
     return ok, d
 
 
@@ -700,9 +818,12 @@ def _month_fast(raw: pl.Series, numeric: pl.Series) -> tuple[pl.Series, pl.Serie
     return ok, raw
 
 
-def _scalar_column(fn: Callable[..., Parsed], dtype: pl.DataType, fast: Fast | None = None):
+def _scalar_column(
+    fn: Callable[..., Parsed], dtype: PolarsDataType, fast: Fast | None = None
+) -> Callable[..., Column]:
     def column(raw: pl.Series, *, numeric: pl.Series | None = None, **kw: Any) -> Column:
         return _column(raw, numeric, dtype=dtype, fast=fast, slow=_scalar_slow(fn, dtype, **kw))
+
     column.__name__ = fn.__name__.removeprefix("parse_") + "_column"
     column.__doc__ = f"Column form of {fn.__name__}."
     return column
@@ -718,20 +839,38 @@ items_column = _scalar_column(parse_items, pl.String)
 # --- dispatch by type word ---------------------------------------------------------------------
 
 SCALAR_PARSERS: dict[str, Callable[..., Parsed]] = {
-    "id18": parse_id18, "date": parse_date, "month": parse_month, "money": parse_money,
-    "text": parse_text, "enum": parse_enum, "phone": parse_phone, "address": parse_address,
-    "account": parse_account, "payee": parse_payee, "int": parse_int, "items": parse_items,
+    "id18": parse_id18,
+    "date": parse_date,
+    "month": parse_month,
+    "money": parse_money,
+    "text": parse_text,
+    "enum": parse_enum,
+    "phone": parse_phone,
+    "address": parse_address,
+    "account": parse_account,
+    "payee": parse_payee,
+    "int": parse_int,
+    "items": parse_items,
 }
 COLUMN_PARSERS: dict[str, Callable[..., Column]] = {
-    "id18": id18_column, "date": date_column, "month": month_column, "money": money_column,
-    "text": text_column, "enum": enum_column, "phone": phone_column,
-    "address": address_column, "account": account_column, "payee": payee_column,
-    "int": int_column, "items": items_column,
+    "id18": id18_column,
+    "date": date_column,
+    "month": month_column,
+    "money": money_column,
+    "text": text_column,
+    "enum": enum_column,
+    "phone": phone_column,
+    "address": address_column,
+    "account": account_column,
+    "payee": payee_column,
+    "int": int_column,
+    "items": items_column,
 }
 
 
 def allowed_values(column: schema.Column, catalogue: pl.DataFrame | None) -> tuple[str, ...]:
     """Enum values of a column: listed in the schema, or a column of the catalogue."""
+    ref: tuple[str, ...] | str | None
     if column.type == "items":
         ref = schema.CATALOGUE_ITEM
     else:
@@ -739,14 +878,21 @@ def allowed_values(column: schema.Column, catalogue: pl.DataFrame | None) -> tup
     if isinstance(ref, str):
         if catalogue is None:
             from analytics.reference import load_catalogue
+
             catalogue = load_catalogue()
         field = ref.removeprefix("catalogue:")
         return tuple(catalogue[field].drop_nulls().unique(maintain_order=True).to_list())
     return tuple(ref or ())
 
 
-def parse_series(column: schema.Column, raw: pl.Series, *, numeric: pl.Series | None = None,
-                 catalogue: pl.DataFrame | None = None, today: date | None = None) -> Column:
+def parse_series(
+    column: schema.Column,
+    raw: pl.Series,
+    *,
+    numeric: pl.Series | None = None,
+    catalogue: pl.DataFrame | None = None,
+    today: date | None = None,
+) -> Column:
     """Parse one file column by its contract column (type word, required, allowed values)."""
     kw: dict[str, Any] = {"required": column.required, "numeric": numeric}
     if column.type in ("enum", "items"):

@@ -6,7 +6,7 @@ The CLI and the dashboard both call :func:`run`; nothing here prints.
 from __future__ import annotations
 
 import calendar as _cal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +30,7 @@ class RunOutcome:
     indicators: pl.DataFrame
 
 
-def payment_months(tables: dict[str, pl.DataFrame | pl.LazyFrame]) -> tuple[str, str] | None:
+def payment_months(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> tuple[str, str] | None:
     """(earliest, latest) month ``YYYY-MM`` in entitlements and ledger; None when neither has
     a month."""
     firsts, lasts = [], []
@@ -38,9 +38,12 @@ def payment_months(tables: dict[str, pl.DataFrame | pl.LazyFrame]) -> tuple[str,
         frame = tables.get(name)
         if frame is None:
             continue
-        first, last = (frame.lazy().select(pl.col("month").min().alias("first"),
-                                           pl.col("month").max().alias("last"))
-                       .collect().row(0))
+        first, last = (
+            frame.lazy()
+            .select(pl.col("month").min().alias("first"), pl.col("month").max().alias("last"))
+            .collect()
+            .row(0)
+        )
         if first:
             firsts.append(first)
         if last:
@@ -55,11 +58,13 @@ def _month_end(month: str) -> date:
     return date(y, m, _cal.monthrange(y, m)[1])
 
 
-def default_as_of(tables: dict[str, pl.DataFrame | pl.LazyFrame]) -> date:
+def default_as_of(tables: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> date:
     """The last day of the latest month in entitlements and ledger (contract section 4)."""
     months = payment_months(tables)
     if months is None:
-        raise DropError("应发名册和资金实发明细中没有可用的发放月份，无法确定检查基准日，请用 --as-of 指定")
+        raise DropError(
+            "应发名册和资金实发明细中没有可用的发放月份，无法确定检查基准日，请用 --as-of 指定"
+        )
     return _month_end(months[1])
 
 
@@ -72,8 +77,9 @@ class AsOfNote:
     message: str
 
 
-def as_of_note(tables: dict[str, pl.DataFrame | pl.LazyFrame], as_of: date | None
-               ) -> AsOfNote | None:
+def as_of_note(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: date | None
+) -> AsOfNote | None:
     """Whether ``as_of`` suits the drop's payment months; None when it does (the default, the
     last day of the latest month, always does).
 
@@ -91,23 +97,35 @@ def as_of_note(tables: dict[str, pl.DataFrame | pl.LazyFrame], as_of: date | Non
     end = _month_end(last)
     span = f"应发名册和资金实发明细覆盖 {first} 至 {last}"
     if as_of < start:
-        return AsOfNote("refuse", (
-            f"检查基准日 {as_of.isoformat()} 早于本批数据的第一个发放月份 {first}（{span}）。"
-            "这一天之前没有发放数据，而案件是否在册、探访和审批记录是导出时的情况：按这个日期检查，"
-            "会把当时的在册案件几乎都报成探访逾期等不实线索。"
-            f"请选择 {start.isoformat()} 至 {end.isoformat()} 之间的日期"
-            f"（默认 {end.isoformat()}，即最后一个发放月份的月末）。"))
+        return AsOfNote(
+            "refuse",
+            (
+                f"检查基准日 {as_of.isoformat()} 早于本批数据的第一个发放月份 {first}（{span}）。"
+                "这一天之前没有发放数据，而案件是否在册、探访和审批记录是导出时的情况：按这个日期检查，"
+                "会把当时的在册案件几乎都报成探访逾期等不实线索。"
+                f"请选择 {start.isoformat()} 至 {end.isoformat()} 之间的日期"
+                f"（默认 {end.isoformat()}，即最后一个发放月份的月末）。"
+            ),
+        )
     if as_of < end:
-        return AsOfNote("confirm", (
-            f"检查基准日 {as_of.isoformat()} 早于本批数据最后一个发放月份 {last} 的月末 "
-            f"{end.isoformat()}（{span}）。探访逾期、身故仍在册、审批超时（待审批的）和卡折代管"
-            "备案按此日计算，此日之后的探访、身故和备案不计入；但案件是否在册、困难程度和审批结果仍是"
-            "导出时的情况，资金比对类检查也照样检查此日之后的发放。结果只反映回看此日的情况，"
-            "与按默认基准日的检查不能直接比较。"))
+        return AsOfNote(
+            "confirm",
+            (
+                f"检查基准日 {as_of.isoformat()} 早于本批数据最后一个发放月份 {last} 的月末 "
+                f"{end.isoformat()}（{span}）。探访逾期、身故仍在册、审批超时（待审批的）和卡折代管"
+                "备案按此日计算，此日之后的探访、身故和备案不计入；但案件是否在册、困难程度和审批结果仍是"
+                "导出时的情况，资金比对类检查也照样检查此日之后的发放。结果只反映回看此日的情况，"
+                "与按默认基准日的检查不能直接比较。"
+            ),
+        )
     if as_of > end:
-        return AsOfNote("note", (
-            f"检查基准日 {as_of.isoformat()} 晚于本批数据的截止日 {end.isoformat()}（{span}）："
-            "其间的探访、审批和发放不在本批数据中，探访逾期、审批超时等按未发生计算，线索可能偏多。"))
+        return AsOfNote(
+            "note",
+            (
+                f"检查基准日 {as_of.isoformat()} 晚于本批数据的截止日 {end.isoformat()}（{span}）："
+                "其间的探访、审批和发放不在本批数据中，探访逾期、审批超时等按未发生计算，线索可能偏多。"
+            ),
+        )
     return None
 
 
@@ -124,9 +142,12 @@ def make_drop(read: ReadResult, as_of: date | None = None, source: Path | None =
     )
 
 
-def compute_indicators(drop: Drop, findings: pl.DataFrame,
-                       workflow: pl.DataFrame | None = None,
-                       checks: list[str] | None = None) -> pl.DataFrame:
+def compute_indicators(
+    drop: Drop,
+    findings: pl.DataFrame,
+    workflow: pl.DataFrame | None = None,
+    checks: list[str] | None = None,
+) -> pl.DataFrame:
     """The street indicators. ``workflow``: the rectifications completed so far
     (analytics.workflow.followup.rectification_facts), for a run in a workspace; without it the
     rectification indicators are blank. ``checks``: the check ids the run included (None:
@@ -138,8 +159,13 @@ def compute_indicators(drop: Drop, findings: pl.DataFrame,
     return indicators.compute(drop, findings, workflow, checks)
 
 
-def run(data_dir: Path, *, as_of: date | None = None, only: list[str] | None = None,
-        progress: Progress | None = None) -> RunOutcome:
+def run(
+    data_dir: Path,
+    *,
+    as_of: date | None = None,
+    only: list[str] | None = None,
+    progress: Progress | None = None,
+) -> RunOutcome:
     from analytics.reader import read_drop
 
     def sub(lo: float, hi: float) -> Progress | None:
@@ -148,25 +174,34 @@ def run(data_dir: Path, *, as_of: date | None = None, only: list[str] | None = N
         return lambda msg, frac: progress(msg, lo + (hi - lo) * frac)
 
     read = read_drop(data_dir, progress=sub(0.0, 0.4))
-    return run_read(read, source=Path(data_dir), as_of=as_of, only=only,
-                    progress=sub(0.4, 1.0))
+    return run_read(read, source=Path(data_dir), as_of=as_of, only=only, progress=sub(0.4, 1.0))
 
 
-def run_read(read: ReadResult, *, source: Path | None = None, as_of: date | None = None,
-             only: list[str] | None = None, progress: Progress | None = None,
-             workflow: pl.DataFrame | None = None) -> RunOutcome:
+def run_read(
+    read: ReadResult,
+    *,
+    source: Path | None = None,
+    as_of: date | None = None,
+    only: list[str] | None = None,
+    progress: Progress | None = None,
+    workflow: pl.DataFrame | None = None,
+) -> RunOutcome:
     """The checks and indicators over a drop already read. ``workflow``: the workspace's
     rectifications completed before the run (analytics.tracking.workflow_facts); None outside a
     workspace, which leaves the rectification indicators blank."""
     from checks.engine import run_checks
 
     drop = make_drop(read, as_of, source)
-    result = run_checks(drop, only, progress=(
-        None if progress is None else lambda msg, frac: progress(msg, 0.85 * frac)))
+    result = run_checks(
+        drop,
+        only,
+        progress=(None if progress is None else lambda msg, frac: progress(msg, 0.85 * frac)),
+    )
     if progress:
         progress("计算绩效指标", 0.85)
-    indicators = compute_indicators(drop, result.findings, workflow,
-                                    checks=result.summary["check_id"].to_list())
+    indicators = compute_indicators(
+        drop, result.findings, workflow, checks=result.summary["check_id"].to_list()
+    )
     if progress:
         progress("完成", 1.0)
     return RunOutcome(read, drop, result.findings, result.summary, indicators)

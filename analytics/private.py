@@ -49,13 +49,17 @@ def ensure_dir(path: Path) -> Path:
             os.chmod(folder, DIR_MODE)  # mkdir's mode is reduced by the umask
         info = path.lstat()
     except OSError as exc:
-        raise DropError(f"无法创建存放数据的文件夹（{os_reason(exc)}），请管理员检查 AIDWATCH_PRIVATE_DIR "
-                        "或 settings.toml 中 [storage] 的 private_dir 设置") from None
+        raise DropError(
+            f"无法创建存放数据的文件夹（{os_reason(exc)}），请管理员检查 AIDWATCH_PRIVATE_DIR "
+            "或 settings.toml 中 [storage] 的 private_dir 设置"
+        ) from None
     if not stat.S_ISDIR(info.st_mode):
         raise DropError("存放数据的位置不是文件夹（可能是文件或符号链接），请管理员检查存储设置")
     if info.st_uid != os.getuid():
-        raise DropError("存放数据的文件夹属于其他系统用户，为保护个人信息已停止使用；"
-                        "请管理员删除该文件夹或在存储设置中另指定一个文件夹")
+        raise DropError(
+            "存放数据的文件夹属于其他系统用户，为保护个人信息已停止使用；"
+            "请管理员删除该文件夹或在存储设置中另指定一个文件夹"
+        )
     if stat.S_IMODE(info.st_mode) & 0o077:
         os.chmod(path, DIR_MODE)
     return path
@@ -80,7 +84,7 @@ def write_file(path: Path, content: bytes) -> None:
 
 def close_tree(path: Path) -> None:
     """Folders 0700 and files 0600 under ``path`` (what a run wrote with the default umask)."""
-    for folder, dirs, files in os.walk(path):
+    for folder, _dirs, files in os.walk(path):
         os.chmod(folder, DIR_MODE)
         for name in files:
             os.chmod(os.path.join(folder, name), FILE_MODE)
@@ -97,7 +101,7 @@ def safe_name(name: str) -> str:
     if "\x00" in base or any(not c.isprintable() for c in base):
         raise DropError(f"上传的文件名“{shown}”含有空字符或控制字符，请改名后重新上传")
     if len(base.encode("utf-8")) > NAME_MAX_BYTES:
-        raise DropError(f"上传的文件名“{shown}”过长（超过{NAME_MAX_BYTES}字节），请改用较短的文件名后"
-                        "重新上传")
+        raise DropError(
+            f"上传的文件名“{shown}”过长（超过{NAME_MAX_BYTES}字节），请改用较短的文件名后重新上传"
+        )
     return base
-

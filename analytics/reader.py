@@ -27,10 +27,11 @@ import itertools
 import re
 import stat
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import fastexcel
 import polars as pl
@@ -47,9 +48,9 @@ R_IGNORED = "不是数据约定中的表，已忽略"
 # checking the checks, never read by them.
 COMPANIONS = {
     "truth.csv": "演示数据生成器写出的答案清单：植入的每个问题及应报出的线索，用于核对检查结果；"
-                 "检查不读取此文件",
+    "检查不读取此文件",
     "lookalikes.csv": "演示数据生成器写出的形似问题清单：看似有问题、检查不应报出的记录，"
-                      "用于核对检查没有误报；检查不读取此文件",
+    "用于核对检查没有误报；检查不读取此文件",
 }
 R_SYMLINK = "是符号链接（快捷方式），为安全起见不读取，请放入文件本身"
 R_SPECIAL = "不是普通文件，已忽略"
@@ -72,7 +73,7 @@ _DIGIT_SEPARATORS = re.compile(r"[\s\-_.,/()（）\u2010-\u2015]")
 class _Cells:
     """A file as text: header cells, data cells (c0, c1, ...) and their row numbers."""
 
-    headers: list[str]
+    headers: Sequence[str | None]  # None: an empty spreadsheet cell
     data: pl.DataFrame
     rows: pl.Series
     header_row: int
@@ -102,7 +103,8 @@ def _file_names(table: schema.Table) -> str:
 
 # --- header -----------------------------------------------------------------------------------
 
-def _header_map(cells: list[str | None], table: schema.Table, file_name: str) -> dict[str, int]:
+
+def _header_map(cells: Sequence[str | None], table: schema.Table, file_name: str) -> dict[str, int]:
     """Contract column -> position of its header among ``cells``."""
     keys = {_name_key(h): c.name for c in table.columns for h in c.headers}
     found: dict[str, int] = {}
@@ -114,7 +116,8 @@ def _header_map(cells: list[str | None], table: schema.Table, file_name: str) ->
             col = table.column(name)
             raise DropError(
                 f"文件 {file_name} 中有两列都对应 {col.name}（{col.zh}）："
-                f"“{_shown(cells[found[name]])}”和“{_shown(cell)}”，请删去其中一列")
+                f"“{_shown(cells[found[name]])}”和“{_shown(cell)}”，请删去其中一列"
+            )
         found[name] = i
     return found
 
@@ -130,13 +133,16 @@ def _looks_like_data(text: str) -> bool:
 def _listed(headers: list[str]) -> list[str]:
     """Header cells as a page may list them: at most EXTRA_SHOWN, each cut to EXTRA_CHARS
     characters, none that looks like data; "另有N列" for the rest."""
-    shown = [h if len(h) <= EXTRA_CHARS else h[:EXTRA_CHARS] + "…"
-             for h in headers if not _looks_like_data(h)][:EXTRA_SHOWN]
+    shown = [
+        h if len(h) <= EXTRA_CHARS else h[:EXTRA_CHARS] + "…"
+        for h in headers
+        if not _looks_like_data(h)
+    ][:EXTRA_SHOWN]
     rest = len(headers) - len(shown)
     return shown + ([f"另有{rest}列"] if rest else [])
 
 
-def _label(headers: list[str | None], pos: int) -> str:
+def _label(headers: Sequence[str | None], pos: int) -> str:
     """A column as a message names it: its header, or its position when the header is blank
     or looks like data."""
     header = _shown(headers[pos]) if pos < len(headers) else ""
@@ -145,7 +151,7 @@ def _label(headers: list[str | None], pos: int) -> str:
     return header if len(header) <= EXTRA_CHARS else header[:EXTRA_CHARS] + "…"
 
 
-def _find_header(rows: list[list[str | None]], table: schema.Table, file_name: str) -> int:
+def _find_header(rows: Sequence[Sequence[str | None]], table: schema.Table, file_name: str) -> int:
     """Index of the first row that names every required column of the table."""
     required = set(table.required_columns)
     best: tuple[int, int] | None = None
@@ -158,30 +164,40 @@ def _find_header(rows: list[list[str | None]], table: schema.Table, file_name: s
     if best is None or best[0] == 0:
         # No row names a single column: the file has no header row, and its first row is data,
         # which an error message must never repeat (it may hold ID numbers, names, phones).
-        names = "、".join(f"{c.name}（{c.zh}）" for c in
-                         (table.column(n) for n in table.required_columns))
-        raise DropError(f"文件 {file_name} 的前{HEADER_SCAN_ROWS}行中没有找到表头行（没有一列的名称"
-                        f"能识别）。请在数据上方加上列名，至少包括 {names}（中文或英文表头均可）"
-                        f"后重新放入")
+        names = "、".join(
+            f"{c.name}（{c.zh}）" for c in (table.column(n) for n in table.required_columns)
+        )
+        raise DropError(
+            f"文件 {file_name} 的前{HEADER_SCAN_ROWS}行中没有找到表头行（没有一列的名称"
+            f"能识别）。请在数据上方加上列名，至少包括 {names}（中文或英文表头均可）"
+            f"后重新放入"
+        )
     cells = rows[best[1]]
     found = _header_map(cells, table, file_name)
     missing = [table.column(c) for c in table.required_columns if c not in found]
     names = "、".join(f"{c.name}（{c.zh}）" for c in missing)
     headers = "、".join(_listed([_shown(c) for c in cells if _shown(c)]))
-    raise DropError(f"文件 {file_name} 缺少必需的列 {names}。文件中的表头为：{headers}。"
-                    f"请补上这些列（中文或英文表头均可）后重新放入")
+    raise DropError(
+        f"文件 {file_name} 缺少必需的列 {names}。文件中的表头为：{headers}。"
+        f"请补上这些列（中文或英文表头均可）后重新放入"
+    )
 
 
 # --- loaders ------------------------------------------------------------------------------------
 
+
 def _decode(data: bytes, file_name: str) -> tuple[str, bytes]:
     """(encoding, UTF-8 bytes without BOM). Strict: a file that decodes as neither is refused."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DropError(f"文件 {file_name} 是UTF-16编码，请在Excel中另存为“CSV UTF-8（逗号分隔）”格式")
+        raise DropError(
+            f"文件 {file_name} 是UTF-16编码，请在Excel中另存为“CSV UTF-8（逗号分隔）”格式"
+        )
     sample = data[:4096]
     if sample.count(0) * 4 > len(sample):  # UTF-16 without its BOM, or a zeroed file
-        raise DropError(f"文件 {file_name} 含大量空字节，是UTF-16编码或文件已损坏：请在Excel中另存为"
-                        f"“CSV UTF-8（逗号分隔）”格式，或从原系统重新导出")
+        raise DropError(
+            f"文件 {file_name} 含大量空字节，是UTF-16编码或文件已损坏：请在Excel中另存为"
+            f"“CSV UTF-8（逗号分隔）”格式，或从原系统重新导出"
+        )
     bom = data.startswith(b"\xef\xbb\xbf")
     body = data[3:] if bom else data
     try:
@@ -200,8 +216,10 @@ def _decode(data: bytes, file_name: str) -> tuple[str, bytes]:
             return "gb18030", data.decode("gb18030").encode("utf-8")
         except UnicodeDecodeError:
             pass
-    raise DropError(f"无法识别文件 {file_name} 的编码（不是UTF-8，也不是GB18030/GBK），"
-                    f"请另存为“CSV UTF-8（逗号分隔）”格式")
+    raise DropError(
+        f"无法识别文件 {file_name} 的编码（不是UTF-8，也不是GB18030/GBK），"
+        f"请另存为“CSV UTF-8（逗号分隔）”格式"
+    )
 
 
 DAMAGED = "\ufffd"
@@ -212,12 +230,13 @@ def _damaged_utf8(body: bytes) -> bytes | None:
     UTF-8 with a few broken sequences (at least 20 valid non-ASCII characters, and at least 20
     of them for each broken sequence); None otherwise. GB18030 text read as UTF-8 breaks at
     nearly every Chinese character, so it never passes."""
+
     def counts(text: str) -> tuple[int, int]:
         broken = text.count(DAMAGED)
         return len(text) - len(text.encode("ascii", "ignore")) - broken, broken
 
     # A large GB18030 file shows what it is in its first megabyte: no need to decode it all.
-    valid, broken = counts(body[:1 << 20].decode("utf-8", errors="replace"))
+    valid, broken = counts(body[: 1 << 20].decode("utf-8", errors="replace"))
     if len(body) > 1 << 20 and valid + broken >= 1000 and valid < 20 * broken:
         return None
     text = body.decode("utf-8", errors="replace")
@@ -243,24 +262,28 @@ def _line_ends(body: bytes, file_name: str) -> bytes:
         return body
     if b"\n" not in outside:
         return re.sub(rb"\r(?!\n)", b"\n", body)
-    raise DropError(f"文件 {file_name} 的换行符混用了单独的回车符（CR，旧版Mac的“CSV (Macintosh)”"
-                    f"格式）和换行符（LF），无法确定如何分行。请在Excel中打开后另存为"
-                    f"“CSV UTF-8（逗号分隔）”格式后重新放入")
+    raise DropError(
+        f"文件 {file_name} 的换行符混用了单独的回车符（CR，旧版Mac的“CSV (Macintosh)”"
+        f"格式）和换行符（LF），无法确定如何分行。请在Excel中打开后另存为"
+        f"“CSV UTF-8（逗号分隔）”格式后重新放入"
+    )
 
 
 def _long_cell(file_name: str, row: int, column: str, limit: int) -> DropError:
     where = f"第{row}行“{column}”列" if column else f"第{row}行"
-    return DropError(f"文件 {file_name} {where}的单元格超过{limit}个字符（单元格的上限；常见原因是"
-                     f"引号没有闭合或数据损坏），不予读取。请检查该行后重新导出")
+    return DropError(
+        f"文件 {file_name} {where}的单元格超过{limit}个字符（单元格的上限；常见原因是"
+        f"引号没有闭合或数据损坏），不予读取。请检查该行后重新导出"
+    )
 
 
 def _csv_head(body: bytes, file_name: str) -> tuple[list[list[str | None]], list[int]]:
     """The first records of a CSV and the byte offset where each starts."""
-    head = body[:1 << 20].decode("utf-8", errors="ignore")
+    head = body[: 1 << 20].decode("utf-8", errors="ignore")
     offsets: list[int] = []
     consumed = [0]
 
-    def lines():
+    def lines() -> Iterator[str]:
         for line in io.StringIO(head, newline=""):
             consumed[0] += len(line.encode("utf-8"))
             yield line
@@ -277,8 +300,10 @@ def _csv_head(body: bytes, file_name: str) -> tuple[list[list[str | None]], list
     except csv.Error as exc:  # never quoted: it may hold the row
         if "field larger than field limit" in str(exc):
             raise _long_cell(file_name, len(records) + 1, "", csv.field_size_limit()) from None
-        raise DropError(f"文件 {file_name} 第{len(records) + 1}行的格式有误，无法按CSV读取，"
-                        f"请检查该行后重新导出") from None
+        raise DropError(
+            f"文件 {file_name} 第{len(records) + 1}行的格式有误，无法按CSV读取，"
+            f"请检查该行后重新导出"
+        ) from None
     return records, offsets
 
 
@@ -293,18 +318,24 @@ def _csv_scan(body: bytes, file_name: str, first_row: int, limits: Limits) -> in
             if len(record) > widest:
                 widest = len(record)
                 if widest > limits.max_columns:
-                    raise DropError(f"文件 {file_name} 第{first_row + done}行有{widest:,}个单元格，"
-                                    f"超过{limits.max_columns:,}列的上限，不予读取")
+                    raise DropError(
+                        f"文件 {file_name} 第{first_row + done}行有{widest:,}个单元格，"
+                        f"超过{limits.max_columns:,}列的上限，不予读取"
+                    )
             done += 1
     except csv.Error as exc:
         row, fault = first_row + done, str(exc)
         if "unexpected end of data" in fault:
-            raise DropError(f"文件 {file_name} 第{row}行的引号没有闭合（从该行起到文件末尾都被当作"
-                            f"一个单元格），请检查该行后重新导出") from None
+            raise DropError(
+                f"文件 {file_name} 第{row}行的引号没有闭合（从该行起到文件末尾都被当作"
+                f"一个单元格），请检查该行后重新导出"
+            ) from None
         if "field larger than field limit" in fault:
             raise _long_cell(file_name, row, "", csv.field_size_limit()) from None
-        raise DropError(f"文件 {file_name} 第{row}行的引号没有正确闭合（引号括起的内容后面紧跟了其他"
-                        f"字符，或少了一个引号），请检查该行后重新导出") from None
+        raise DropError(
+            f"文件 {file_name} 第{row}行的引号没有正确闭合（引号括起的内容后面紧跟了其他"
+            f"字符，或少了一个引号），请检查该行后重新导出"
+        ) from None
     return widest
 
 
@@ -317,11 +348,12 @@ def _csv_records(body: bytes, width: int) -> pl.DataFrame:
     text_schema = dict.fromkeys(names, pl.String)
     frames = [pl.DataFrame(schema=text_schema)]
     while batch := list(itertools.islice(reader, 100_000)):
-        columns = zip(*(record + [""] * (width - len(record)) for record in batch))
-        frames.append(pl.DataFrame(dict(zip(names, columns)), schema=text_schema))
+        columns = zip(*(record + [""] * (width - len(record)) for record in batch), strict=True)
+        frames.append(pl.DataFrame(dict(zip(names, columns, strict=True)), schema=text_schema))
     # As Polars reads them: an empty cell is null.
-    return pl.concat(frames).select(pl.when(pl.col(n) != "").then(pl.col(n)).alias(n)
-                                    for n in names)
+    return pl.concat(frames).select(
+        pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in names
+    )
 
 
 _POLARS_FAULTS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
@@ -331,9 +363,9 @@ def _csv_grid(body: bytes, file_name: str, first_row: int, limits: Limits) -> pl
     """The records of ``body`` as text cells. Polars reads a well-formed file in one go; only a
     file it cannot read (more cells in a row than in the first, a quote that never closes) or
     whose quotes do not pair up goes through Python's csv module, to read it or name the row."""
-    def read(**kw) -> pl.DataFrame:
-        return pl.read_csv(body, has_header=False, infer_schema=False, raise_if_empty=False,
-                           **kw)
+
+    def read(**kw: Any) -> pl.DataFrame:
+        return pl.read_csv(body, has_header=False, infer_schema=False, raise_if_empty=False, **kw)
 
     try:
         grid = read(truncate_ragged_lines=False)
@@ -347,8 +379,9 @@ def _csv_grid(body: bytes, file_name: str, first_row: int, limits: Limits) -> pl
     try:
         # Rows longer than the first: read to the widest, the cells beyond the header checked
         # by read_table_file.
-        return read(schema={f"column_{i + 1}": pl.String for i in range(widest)},
-                    missing_columns="insert")
+        return read(
+            schema={f"column_{i + 1}": pl.String for i in range(widest)}, missing_columns="insert"
+        )
     except _POLARS_FAULTS:
         return _csv_records(body, widest)
 
@@ -359,9 +392,11 @@ def _load_csv(path: Path, table: schema.Table, limits: Limits) -> _Cells:
     records, offsets = _csv_head(body, path.name)
     h = _find_header(records, table, path.name)
     if len(records[h]) > limits.max_columns:
-        raise DropError(f"文件 {path.name} 的表头有{len(records[h]):,}列，超过{limits.max_columns:,}"
-                        f"列的上限，不予读取")
-    grid = _csv_grid(body[offsets[h]:], path.name, h + 1, limits)
+        raise DropError(
+            f"文件 {path.name} 的表头有{len(records[h]):,}列，超过{limits.max_columns:,}"
+            f"列的上限，不予读取"
+        )
+    grid = _csv_grid(body[offsets[h] :], path.name, h + 1, limits)
     return _split(grid, 0, h + 1, encoding)
 
 
@@ -375,8 +410,10 @@ def _split(grid: pl.DataFrame, h: int, header_row: int, encoding: str | None = N
 
 
 def _unreadable_xlsx(file_name: str) -> DropError:
-    return DropError(f"无法打开Excel文件 {file_name}：文件已损坏，或含有无法识别的内容。"
-                     f"请在Excel中打开后另存为 .xlsx（或“CSV UTF-8（逗号分隔）”）后重新放入")
+    return DropError(
+        f"无法打开Excel文件 {file_name}：文件已损坏，或含有无法识别的内容。"
+        f"请在Excel中打开后另存为 .xlsx（或“CSV UTF-8（逗号分隔）”）后重新放入"
+    )
 
 
 def _load_xlsx(path: Path, table: schema.Table, limits: Limits) -> _Cells:
@@ -394,13 +431,18 @@ def _load_xlsx(path: Path, table: schema.Table, limits: Limits) -> _Cells:
     wanted = [i for name, i in mapping.items() if table.column(name).type in _NUMERIC_AWARE]
     if wanted:
         try:
-            kinds = reader.load_sheet(0, header_row=None, skip_rows=0, dtypes="boolean",
-                                      use_columns=[names[i] for i in wanted]).to_polars()
+            kinds = reader.load_sheet(
+                0,
+                header_row=None,
+                skip_rows=0,
+                dtypes="boolean",
+                use_columns=[names[i] for i in wanted],
+            ).to_polars()
         except Exception:
             raise _unreadable_xlsx(path.name) from None
         if kinds.height != grid.height:
             raise DropError(f"无法读取Excel文件 {path.name} 的单元格类型，请另存为CSV后重试")
-        for i, name in zip(wanted, kinds.columns):
+        for i, name in zip(wanted, kinds.columns, strict=True):
             cells.numeric[i] = kinds[name].slice(h + 1).is_not_null()
     return cells
 
@@ -411,8 +453,11 @@ def _as_text(s: pl.Series) -> tuple[pl.Series, pl.Series | None]:
         return s, None
     if s.dtype.is_float():
         whole = s.is_finite() & (s == s.round(0)) & (s.abs() < 1e15)
-        text = pl.select(pl.when(whole).then(s.cast(pl.Int64, strict=False).cast(pl.String))
-                         .otherwise(s.cast(pl.String))).to_series()
+        text = pl.select(
+            pl.when(whole)
+            .then(s.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(s.cast(pl.String))
+        ).to_series()
         return text.alias(s.name), s.is_not_null()
     return s.cast(pl.String), None
 
@@ -422,8 +467,9 @@ def _load_parquet(path: Path, table: schema.Table, limits: Limits) -> _Cells:
     try:
         frame = pl.read_parquet(path)
     except (Exception, pl.exceptions.PanicException):  # may quote values: never shown
-        raise DropError(f"无法读取Parquet文件 {path.name}：文件已损坏，或使用了不支持的格式，"
-                        f"请重新导出后放入") from None
+        raise DropError(
+            f"无法读取Parquet文件 {path.name}：文件已损坏，或使用了不支持的格式，请重新导出后放入"
+        ) from None
     headers = list(frame.columns)
     _find_header([headers], table, path.name)
     data, numeric = {}, {}
@@ -431,14 +477,17 @@ def _load_parquet(path: Path, table: schema.Table, limits: Limits) -> _Cells:
         try:
             text, kind = _as_text(frame[name])
         except pl.exceptions.PolarsError:
-            raise DropError(f"文件 {path.name} 的“{_label(headers, i)}”列类型为 "
-                            f"{frame[name].dtype}，无法按文本读取，请改为文本后重新导出") from None
+            raise DropError(
+                f"文件 {path.name} 的“{_label(headers, i)}”列类型为 "
+                f"{frame[name].dtype}，无法按文本读取，请改为文本后重新导出"
+            ) from None
         data[f"c{i}"] = text
         if kind is not None:
             numeric[i] = kind
     rows = pl.int_range(2, 2 + frame.height, dtype=pl.Int64, eager=True)
-    return _Cells(headers, pl.DataFrame(data, height=frame.height), rows, header_row=1,
-                  numeric=numeric)
+    return _Cells(
+        headers, pl.DataFrame(data, height=frame.height), rows, header_row=1, numeric=numeric
+    )
 
 
 _LOADERS = {"csv": _load_csv, "xlsx": _load_xlsx, "parquet": _load_parquet}
@@ -446,18 +495,18 @@ _LOADERS = {"csv": _load_csv, "xlsx": _load_xlsx, "parquet": _load_parquet}
 
 # --- typing a table -----------------------------------------------------------------------------
 
+
 def _oversized(cells: _Cells, file_name: str, limit: int) -> None:
     """Refuse a cell longer than the limit (a quote that never closed, a damaged file), naming
     its row and column and quoting nothing."""
     for name in cells.data.columns:
         s = cells.data[name]
-        if s.dtype != pl.String or (s.str.len_bytes().max() or 0) <= limit:
+        if s.dtype != pl.String or not (s.str.len_bytes() > limit).any():
             continue  # a character is at least a byte: most columns end here
         over = (s.str.len_chars() > limit).arg_true()
         if not over.is_empty():
             i = over[0]
-            raise _long_cell(file_name, cells.rows[i], _label(cells.headers, int(name[1:])),
-                             limit)
+            raise _long_cell(file_name, cells.rows[i], _label(cells.headers, int(name[1:])), limit)
 
 
 def _drop_non_data(cells: _Cells, notes: list[str], required: list[int]) -> _Cells:
@@ -514,10 +563,14 @@ def _beyond_header(cells: _Cells) -> tuple[pl.DataFrame, pl.Series] | None:
     found = position.is_not_null()
     if not found.any():
         return None
-    return pl.DataFrame({
-        "row": cells.rows.filter(found),
-        "column": [f"第{n}列（表头之外）" for n in position.filter(found).to_list()],
-        "value": value.filter(found), "reason": R_BEYOND}), found
+    return pl.DataFrame(
+        {
+            "row": cells.rows.filter(found),
+            "column": [f"第{n}列（表头之外）" for n in position.filter(found).to_list()],
+            "value": value.filter(found),
+            "reason": R_BEYOND,
+        }
+    ), found
 
 
 def _duplicates(typed: pl.DataFrame, rows: pl.Series, table: schema.Table) -> pl.DataFrame:
@@ -535,7 +588,9 @@ def _duplicates(typed: pl.DataFrame, rows: pl.Series, table: schema.Table) -> pl
 def _os_error(file_name: str, exc: OSError) -> DropError:
     """An OS error as a Chinese message naming the file, never the server's path."""
     if isinstance(exc, PermissionError):
-        return DropError(f"没有权限读取文件 {file_name}，请检查文件的权限（或是否被其他程序锁定）后重试")
+        return DropError(
+            f"没有权限读取文件 {file_name}，请检查文件的权限（或是否被其他程序锁定）后重试"
+        )
     if isinstance(exc, FileNotFoundError):
         return DropError(f"文件 {file_name} 在读取时已不存在（可能被移走或删除），请重新放入后重试")
     if isinstance(exc, IsADirectoryError):
@@ -544,8 +599,9 @@ def _os_error(file_name: str, exc: OSError) -> DropError:
         shown = file_name if len(file_name) <= 40 else file_name[:40] + "…"
         return DropError(f"文件名 {shown} 过长，系统无法打开，请改用较短的文件名或文件夹名")
     code = errno.errorcode.get(exc.errno or 0, "")
-    return DropError(f"无法读取文件 {file_name}（系统错误{code and ' ' + code}），"
-                     f"请确认文件能正常打开后重试")
+    return DropError(
+        f"无法读取文件 {file_name}（系统错误{code and ' ' + code}），请确认文件能正常打开后重试"
+    )
 
 
 def _load(path: Path, fmt: str, table: schema.Table, limits: Limits) -> _Cells:
@@ -560,10 +616,14 @@ def _load(path: Path, fmt: str, table: schema.Table, limits: Limits) -> _Cells:
         raise _os_error(path.name, exc) from None
 
 
-def read_table_file(path: str | Path, table_name: str,
-                    catalogue: pl.DataFrame | None = None, *,
-                    today: date | None = None, limits: Limits | None = None,
-                    ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
+def read_table_file(
+    path: str | Path,
+    table_name: str,
+    catalogue: pl.DataFrame | None = None,
+    *,
+    today: date | None = None,
+    limits: Limits | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
     """One file of one table: (typed frame, rejects, report). Raises DropError for a file that
     cannot be used (unreadable, a required column missing, over a limit). Every data row is
     kept or rejected: rows_read = rows_kept + the rows in the rejects."""
@@ -574,9 +634,11 @@ def read_table_file(path: str | Path, table_name: str,
         raise DropError(f"文件 {path.name} 不是 .csv、.xlsx 或 .parquet 文件")
     if catalogue is None:
         from analytics.reference import load_catalogue
+
         catalogue = load_catalogue()
     if limits is None:
         from analytics.reference import load_settings
+
         limits = load_settings().limits
     today = today or date.today()
 
@@ -602,12 +664,14 @@ def read_table_file(path: str | Path, table_name: str,
             continue
         pos = mapping[column.name]
         raw = cells.data[f"c{pos}"]
-        values, reasons = parse.parse_series(column, raw, numeric=cells.numeric.get(pos),
-                                             catalogue=catalogue, today=today)
+        values, reasons = parse.parse_series(
+            column, raw, numeric=cells.numeric.get(pos), catalogue=catalogue, today=today
+        )
         broken = raw.str.contains(DAMAGED, literal=True).fill_null(False)
         if broken.any():
-            reasons = pl.select(pl.when(broken).then(pl.lit(R_DAMAGED))
-                                .otherwise(reasons)).to_series()
+            reasons = pl.select(
+                pl.when(broken).then(pl.lit(R_DAMAGED)).otherwise(reasons)
+            ).to_series()
             damaged_cells += int(broken.sum())
         if column.type == "address":
             typed[column.name] = parse.text_column(raw)[0]
@@ -617,16 +681,28 @@ def read_table_file(path: str | Path, table_name: str,
         failed = reasons.is_not_null()
         if failed.any():
             bad = bad | failed
-            rejects.append(pl.DataFrame({
-                "row": cells.rows, "column": _shown(cells.headers[pos]), "value": raw,
-                "reason": reasons}).filter(failed))
+            rejects.append(
+                pl.DataFrame(
+                    {
+                        "row": cells.rows,
+                        "column": _shown(cells.headers[pos]),
+                        "value": raw,
+                        "reason": reasons,
+                    }
+                ).filter(failed)
+            )
         if column.name not in table.unique:  # the text is done with: let it go at city scale
             cells.data = cells.data.drop(f"c{pos}")
         del raw, values, reasons
 
     out_schema = schema.polars_schema(table.name)
-    frame = pl.DataFrame({name: typed.get(name, pl.repeat(None, height, dtype=dtype, eager=True))
-                          for name, dtype in out_schema.items()}, schema=out_schema)
+    frame = pl.DataFrame(
+        {
+            name: typed.get(name, pl.repeat(None, height, dtype=dtype, eager=True))
+            for name, dtype in out_schema.items()
+        },
+        schema=out_schema,
+    )
 
     if table.unique:
         dups = _duplicates(frame, cells.rows, table)
@@ -634,37 +710,57 @@ def read_table_file(path: str | Path, table_name: str,
             key = table.column(table.unique[0])
             label = "+".join(table.column(k).zh for k in table.unique)
             raw = cells.data[f"c{mapping[key.name]}"].gather(dups["i"])
-            rejects.append(pl.DataFrame({
-                "row": dups["row"], "column": _shown(cells.headers[mapping[key.name]]),
-                "value": raw,
-                "reason": [f"{label}重复（与第{r}行相同）" for r in dups["first_row"].to_list()],
-            }))
+            rejects.append(
+                pl.DataFrame(
+                    {
+                        "row": dups["row"],
+                        "column": _shown(cells.headers[mapping[key.name]]),
+                        "value": raw,
+                        "reason": [
+                            f"{label}重复（与第{r}行相同）" for r in dups["first_row"].to_list()
+                        ],
+                    }
+                )
+            )
             bad = bad.scatter(dups["i"], True)
 
     if damaged_cells:
         notes.append(f"文件为UTF-8编码，但有{damaged_cells}个单元格含损坏的字节，所在行已拒收")
     kept = frame.filter(~bad) if bad.any() else frame
     reject_frame = _rejects_frame(rejects, path.name)
-    extra = _listed([_shown(h) for i, h in enumerate(cells.headers)
-                     if i not in mapping.values() and _shown(h)])
+    extra = _listed(
+        [_shown(h) for i, h in enumerate(cells.headers) if i not in mapping.values() and _shown(h)]
+    )
     report = FileReport(
-        table=table.name, path=path.name, format=fmt, encoding=cells.encoding,
-        header_row=cells.header_row, rows_read=height, rows_kept=kept.height,
+        table=table.name,
+        path=path.name,
+        format=fmt,
+        encoding=cells.encoding,
+        header_row=cells.header_row,
+        rows_read=height,
+        rows_kept=kept.height,
         mapping={name: _shown(cells.headers[i]) for name, i in mapping.items()},
-        extra_columns=extra, notes=notes)
+        extra_columns=extra,
+        notes=notes,
+    )
     return kept, reject_frame, report
 
 
 def _rejects_frame(parts: list[pl.DataFrame], file_name: str) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema=schema.REJECTS_SCHEMA)
-    frame = pl.concat([p.with_columns(pl.col("value").cast(pl.String)) for p in parts],
-                      how="diagonal_relaxed")
-    return frame.with_columns(file=pl.lit(file_name)).select(
-        [pl.col(c).cast(t) for c, t in schema.REJECTS_SCHEMA.items()]).sort("row", "column")
+    frame = pl.concat(
+        [p.with_columns(pl.col("value").cast(pl.String)) for p in parts], how="diagonal_relaxed"
+    )
+    return (
+        frame.with_columns(file=pl.lit(file_name))
+        .select([pl.col(c).cast(t) for c, t in schema.REJECTS_SCHEMA.items()])
+        .sort("row", "column")
+    )
 
 
 # --- a whole drop -------------------------------------------------------------------------------
+
 
 def _entries(root: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
     """The files of a drop folder by table, and the entries ignored with why. A symbolic link
@@ -684,7 +780,9 @@ def _entries(root: Path) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
             else:
                 found.setdefault(name, []).append(p)
     except OSError:
-        raise DropError(f"无法读取数据目录 {root.name} 中的文件列表，请检查文件夹的权限后重试") from None
+        raise DropError(
+            f"无法读取数据目录 {root.name} 中的文件列表，请检查文件夹的权限后重试"
+        ) from None
     return found, ignored
 
 
@@ -692,8 +790,11 @@ def unrecognised_files(ignored: list[tuple[str, str]]) -> list[str]:
     """The names among ``ignored`` (ReadResult.ignored) that no contract table goes by: a file
     the user may have meant as a table and misnamed. The generator's answer key, links and
     special files are ignored for reasons of their own."""
-    return [name for name, why in ignored
-            if name not in COMPANIONS and why not in (R_SYMLINK, R_SPECIAL)]
+    return [
+        name
+        for name, why in ignored
+        if name not in COMPANIONS and why not in (R_SYMLINK, R_SPECIAL)
+    ]
 
 
 def required_missing(path: str | Path) -> list[str]:
@@ -702,9 +803,14 @@ def required_missing(path: str | Path) -> list[str]:
     return [n for n in schema.REQUIRED_TABLES if n not in found]
 
 
-def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
-              progress: Progress | None = None, limits: Limits | None = None,
-              partial: bool = False) -> ReadResult:
+def read_drop(
+    path: str | Path,
+    *,
+    catalogue: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+    partial: bool = False,
+) -> ReadResult:
     """Every file of a drop folder: typed tables, rejects, and what was read or ignored.
 
     A required table missing raises DropError, unless ``partial``: then the tables that are
@@ -715,9 +821,11 @@ def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
         raise DropError(f"数据目录 {root.name or root} 不存在或不是文件夹")  # no server path
     if catalogue is None:
         from analytics.reference import load_catalogue
+
         catalogue = load_catalogue()
     if limits is None:
         from analytics.reference import load_settings
+
         limits = load_settings().limits
 
     found, ignored = _entries(root)
@@ -729,9 +837,11 @@ def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
     missing = [schema.TABLES[n] for n in schema.REQUIRED_TABLES if n not in found]
     if missing and not partial:
         parts = "；".join(f"{t.name}（{t.zh}），文件名可为 {_file_names(t)}" for t in missing)
-        skipped = "".join(f"（{n} {why}）" for n, why in ignored
-                          if why in (R_SYMLINK, R_SPECIAL)
-                          and identify_table(n) in {t.name for t in missing})
+        skipped = "".join(
+            f"（{n} {why}）"
+            for n, why in ignored
+            if why in (R_SYMLINK, R_SPECIAL) and identify_table(n) in {t.name for t in missing}
+        )
         raise DropError(f"数据目录 {root.name} 缺少必需的表：{parts}{skipped}")
 
     today = date.today()
@@ -746,15 +856,24 @@ def read_drop(path: str | Path, *, catalogue: pl.DataFrame | None = None,
         frame, rej, report = read_table_file(file, name, catalogue, today=today, limits=limits)
         if name in schema.REQUIRED_TABLES and report.rows_read == 0:
             t = schema.TABLES[name]
-            raise DropError(f"文件 {file.name} 只有表头，没有数据行。{t.name}（{t.zh}）是必需的表，"
-                            f"请确认导出的范围（如月份）有数据后重新导出")
+            raise DropError(
+                f"文件 {file.name} 只有表头，没有数据行。{t.name}（{t.zh}）是必需的表，"
+                f"请确认导出的范围（如月份）有数据后重新导出"
+            )
         tables[name] = frame
         rejects.append(rej)
         reports.append(report)
     if progress:
         progress("数据读取完成", 1.0)
-    all_rejects = pl.concat(rejects).sort("file", "row", "column") if rejects else \
-        pl.DataFrame(schema=schema.REJECTS_SCHEMA)
+    all_rejects = (
+        pl.concat(rejects).sort("file", "row", "column")
+        if rejects
+        else pl.DataFrame(schema=schema.REJECTS_SCHEMA)
+    )
     return ReadResult(
-        tables=tables, rejects=all_rejects, files=reports, ignored=ignored,
-        missing_optional=[n for n in schema.OPTIONAL_TABLES if n not in found])
+        tables=tables,
+        rejects=all_rejects,
+        files=reports,
+        ignored=ignored,
+        missing_optional=[n for n in schema.OPTIONAL_TABLES if n not in found],
+    )

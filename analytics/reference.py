@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -25,33 +26,31 @@ class Limits:
     """What one file of a drop may hold ([limits]): a file over a limit is refused before a
     library reads it, so that a damaged or crafted file cannot exhaust the server's memory."""
 
-    max_cell_chars: int = 32767        # characters in one cell (Excel's own limit)
-    max_unpacked_mb: int = 1024        # an .xlsx file unpacked, a Parquet file's pages
-    max_cells: int = 30_000_000        # cells of a worksheet's used range (rows x columns)
-    max_columns: int = 16384           # columns of a table (Excel's own limit)
+    max_cell_chars: int = 32767  # characters in one cell (Excel's own limit)
+    max_unpacked_mb: int = 1024  # an .xlsx file unpacked, a Parquet file's pages
+    max_cells: int = 30_000_000  # cells of a worksheet's used range (rows x columns)
+    max_columns: int = 16384  # columns of a table (Excel's own limit)
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "Limits":
+    def from_toml(cls, raw: dict[str, Any]) -> Limits:
         defaults = cls()
-        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name)))
-                      for f in fields(cls)})
+        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name))) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
 class Workflow:
     """Deadlines of the follow-up loop ([workflow]); working days on the official calendar."""
 
-    verify_working_days: int = 10       # a lead assigned for verification is due in
-    rectify_working_days: int = 20      # a rectification ordered is due in
-    recheck_after_months: int = 3       # 回头看: months after a rectification is completed
-    exception_max_days: int = 365       # longest term of a 容错免责 or other exception
-    exception_warning_days: int = 30    # flagged this many days before an exception ends
+    verify_working_days: int = 10  # a lead assigned for verification is due in
+    rectify_working_days: int = 20  # a rectification ordered is due in
+    recheck_after_months: int = 3  # 回头看: months after a rectification is completed
+    exception_max_days: int = 365  # longest term of a 容错免责 or other exception
+    exception_warning_days: int = 30  # flagged this many days before an exception ends
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "Workflow":
+    def from_toml(cls, raw: dict[str, Any]) -> Workflow:
         defaults = cls()
-        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name)))
-                      for f in fields(cls)})
+        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name))) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -62,24 +61,33 @@ class Dishonesty:
     objection_window_working_days: int = 10
     objection_decision_working_days: int = 5
     removal_working_days: int = 3
-    terms_months: dict[str, tuple[int, int]] = field(default_factory=lambda: {
-        "轻微": (1, 3), "一般": (3, 12), "严重": (12, 36)})
-    query_purposes: tuple[str, ...] = ("保障性住房资格审核", "教育资助审核", "医疗救助审核",
-                                       "就业扶持审核", "其他社会救助审核")
+    terms_months: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {"轻微": (1, 3), "一般": (3, 12), "严重": (12, 36)}
+    )
+    query_purposes: tuple[str, ...] = (
+        "保障性住房资格审核",
+        "教育资助审核",
+        "医疗救助审核",
+        "就业扶持审核",
+        "其他社会救助审核",
+    )
     query_max_numbers: int = 1000
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "Dishonesty":
+    def from_toml(cls, raw: dict[str, Any]) -> Dishonesty:
         d = cls()
         terms = raw.get("terms_months")
         return cls(
-            objection_window_working_days=int(raw.get("objection_window_working_days",
-                                                      d.objection_window_working_days)),
-            objection_decision_working_days=int(raw.get("objection_decision_working_days",
-                                                        d.objection_decision_working_days)),
+            objection_window_working_days=int(
+                raw.get("objection_window_working_days", d.objection_window_working_days)
+            ),
+            objection_decision_working_days=int(
+                raw.get("objection_decision_working_days", d.objection_decision_working_days)
+            ),
             removal_working_days=int(raw.get("removal_working_days", d.removal_working_days)),
-            terms_months=({k: (int(v[0]), int(v[1])) for k, v in terms.items()} if terms
-                          else d.terms_months),
+            terms_months=(
+                {k: (int(v[0]), int(v[1])) for k, v in terms.items()} if terms else d.terms_months
+            ),
             query_purposes=tuple(raw.get("query_purposes", d.query_purposes)),
             query_max_numbers=int(raw.get("query_max_numbers", d.query_max_numbers)),
         )
@@ -94,12 +102,17 @@ class FileAudit:
     min_per_street: int = 2
     new_handler_months: int = 6
     statuses: tuple[str, ...] = ("在册",)
-    risk_weights: dict[str, float] = field(default_factory=lambda: {
-        "open_findings": 3.0, "decided_in_month": 2.0, "special_circumstance": 2.0,
-        "new_handler": 1.0})
+    risk_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "open_findings": 3.0,
+            "decided_in_month": 2.0,
+            "special_circumstance": 2.0,
+            "new_handler": 1.0,
+        }
+    )
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "FileAudit":
+    def from_toml(cls, raw: dict[str, Any]) -> FileAudit:
         d = cls()
         weights = raw.get("risk_weights")
         return cls(
@@ -108,8 +121,9 @@ class FileAudit:
             min_per_street=int(raw.get("min_per_street", d.min_per_street)),
             new_handler_months=int(raw.get("new_handler_months", d.new_handler_months)),
             statuses=tuple(raw.get("statuses", d.statuses)),
-            risk_weights=({k: float(v) for k, v in weights.items()} if weights is not None
-                          else d.risk_weights),
+            risk_weights=(
+                {k: float(v) for k, v in weights.items()} if weights is not None else d.risk_weights
+            ),
         )
 
 
@@ -118,16 +132,15 @@ class Accounts:
     """Local accounts ([accounts]): password rule, lockout and login-session limits."""
 
     password_min_length: int = 12
-    lockout_failures: int = 5           # failed logins in a row that lock an account
-    lockout_minutes: int = 15           # for this long
-    session_idle_minutes: int = 30      # a login session ends after this long without use
-    session_max_hours: int = 10         # and at the latest after this long
+    lockout_failures: int = 5  # failed logins in a row that lock an account
+    lockout_minutes: int = 15  # for this long
+    session_idle_minutes: int = 30  # a login session ends after this long without use
+    session_max_hours: int = 10  # and at the latest after this long
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "Accounts":
+    def from_toml(cls, raw: dict[str, Any]) -> Accounts:
         defaults = cls()
-        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name)))
-                      for f in fields(cls)})
+        return cls(**{f.name: int(raw.get(f.name, getattr(defaults, f.name))) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -140,10 +153,9 @@ class Oidc:
     name_claim: str = "name"
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "Oidc":
+    def from_toml(cls, raw: dict[str, Any]) -> Oidc:
         defaults = cls()
-        return cls(**{f.name: str(raw.get(f.name, getattr(defaults, f.name)))
-                      for f in fields(cls)})
+        return cls(**{f.name: str(raw.get(f.name, getattr(defaults, f.name))) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -166,15 +178,17 @@ class Settings:
     oidc: Oidc = field(default_factory=Oidc)
 
     @classmethod
-    def from_toml(cls, raw: dict) -> "Settings":
+    def from_toml(cls, raw: dict[str, Any]) -> Settings:
         return cls(
             payment_due_day=int(raw["funds"]["payment_due_day"]),
             small_amount_cap_fen=int(round(float(raw["funds"]["small_amount_cap_yuan"]) * 100)),
             approval_deadline_working_days=int(raw["process"]["approval_deadline_working_days"]),
             approval_deadline_special_working_days=int(
-                raw["process"]["approval_deadline_special_working_days"]),
+                raw["process"]["approval_deadline_special_working_days"]
+            ),
             custodian_concentration_households=int(
-                raw["integrity"]["custodian_concentration_households"]),
+                raw["integrity"]["custodian_concentration_households"]
+            ),
             hub_threshold_persons=int(raw["integrity"]["hub_threshold_persons"]),
             death_grace_days=int(raw["dynamic"]["death_grace_days"]),
             visit_cycle_months={k: int(v) for k, v in raw["dynamic"]["visit_cycle_months"].items()},

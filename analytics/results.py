@@ -17,7 +17,9 @@ def load_findings(out_dir: Path) -> pl.DataFrame:
 
     specs = pl.DataFrame(
         [(s.check_id, s.family, s.title) for s in ordered()],
-        schema={"check_id": pl.String, "family": pl.String, "title": pl.String}, orient="row")
+        schema={"check_id": pl.String, "family": pl.String, "title": pl.String},
+        orient="row",
+    )
     path = Path(out_dir) / "findings.csv"
     if path.exists():
         frame = pl.read_csv(path, schema=FINDINGS_SCHEMA)
@@ -27,11 +29,10 @@ def load_findings(out_dir: Path) -> pl.DataFrame:
     # pages look rows up by these values, so they get the values back.
     keys = [c for c in FINDING_KEY_COLUMNS if c in frame.columns] + ["summary"]
     frame = frame.with_columns(restore_expr(pl.col(c)).alias(c) for c in keys)
-    return (frame
-            .with_columns(
-                pl.col("evidence").str.extract(r'"finding_id":"([^"]*)"').alias("finding_id"),
-                (pl.col("amount").cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).alias("amount_fen"))
-            .join(specs, on="check_id", how="left", validate="m:1"))
+    return frame.with_columns(
+        pl.col("evidence").str.extract(r'"finding_id":"([^"]*)"').alias("finding_id"),
+        (pl.col("amount").cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).alias("amount_fen"),
+    ).join(specs, on="check_id", how="left", validate="m:1")
 
 
 def load_indicators(out_dir: Path) -> pl.DataFrame:
@@ -50,6 +51,9 @@ def load_check_summary(out_dir: Path) -> pl.DataFrame:
     if not path.exists():
         return pl.DataFrame(schema=SUMMARY_SCHEMA)
     frame = pl.read_csv(path, infer_schema=False)
-    return frame.select([
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
-        for name, dtype in SUMMARY_SCHEMA.items()])
+    return frame.select(
+        [
+            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in SUMMARY_SCHEMA.items()
+        ]
+    )

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from analytics import pipeline, tracking
 from analytics.calendar import CalendarError
@@ -33,15 +34,32 @@ from checks.registry import FAMILIES
 # Who starts a run in the browser, until the dashboard has a login.
 BROWSER_USER = "浏览器用户"
 ORIGINS = {"cli": "命令行", "browser": "浏览器", "test": "测试"}
-HISTORY_SCHEMA = {
-    "run_id": pl.Int64, "kind": pl.String, "replay_of": pl.Int64, "origin": pl.String,
-    "by": pl.String, "finished_at": pl.Datetime("us"), "as_of": pl.Date, "scope": pl.String,
-    "checks": pl.Int64, "findings": pl.Int64, "amount_fen": pl.Int64, "label": pl.String,
-    "source": pl.String, "snapshot_id": pl.String, "out": pl.String, "out_exists": pl.Boolean,
+HISTORY_SCHEMA: dict[str, PolarsDataType] = {
+    "run_id": pl.Int64,
+    "kind": pl.String,
+    "replay_of": pl.Int64,
+    "origin": pl.String,
+    "by": pl.String,
+    "finished_at": pl.Datetime("us"),
+    "as_of": pl.Date,
+    "scope": pl.String,
+    "checks": pl.Int64,
+    "findings": pl.Int64,
+    "amount_fen": pl.Int64,
+    "label": pl.String,
+    "source": pl.String,
+    "snapshot_id": pl.String,
+    "out": pl.String,
+    "out_exists": pl.Boolean,
 }
 SUMMARY_HEADERS = {
-    "title": "检查项", "family": "类别", "severity": "严重程度", "rows_examined": "检查行数",
-    "findings": "线索数", "amount": "涉及金额（元）", "skipped": "未检查原因",
+    "title": "检查项",
+    "family": "类别",
+    "severity": "严重程度",
+    "rows_examined": "检查行数",
+    "findings": "线索数",
+    "amount": "涉及金额（元）",
+    "skipped": "未检查原因",
     "note": "部分未检查说明",
 }
 
@@ -55,8 +73,9 @@ def drop_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def job_key(source: Path, as_of: date, only: list[str] | None = None,
-            workspace: Path | None = None) -> str:
+def job_key(
+    source: Path, as_of: date, only: list[str] | None = None, workspace: Path | None = None
+) -> str:
     """What makes two runs asked for the same run: the workspace, the drop's files (a changed
     file is another run), the check date and the checks chosen."""
     root = Path(workspace or workspace_root()).resolve()
@@ -64,10 +83,18 @@ def job_key(source: Path, as_of: date, only: list[str] | None = None,
     return f"{root}|{as_of:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def run_and_write(ws: Workspace, read: ReadResult, source: Path, *, as_of: date | None = None,
-                  only: list[str] | None = None, label: str | None = None,
-                  by: str = BROWSER_USER, origin: str = "browser",
-                  progress: Progress | None = None) -> tracking.Recorded:
+def run_and_write(
+    ws: Workspace,
+    read: ReadResult,
+    source: Path,
+    *,
+    as_of: date | None = None,
+    only: list[str] | None = None,
+    label: str | None = None,
+    by: str = BROWSER_USER,
+    origin: str = "browser",
+    progress: Progress | None = None,
+) -> tracking.Recorded:
     """Run the checks over a drop already read, in the workspace: the drop a snapshot, the run
     a row of the run log, its outputs under WORKSPACE/runs/<run id>, its findings in triage.
     ``label`` names a new snapshot in the list of runs. Raises what a check run raises on a
@@ -78,9 +105,17 @@ def run_and_write(ws: Workspace, read: ReadResult, source: Path, *, as_of: date 
     note = pipeline.as_of_note(read.tables, as_of)
     if note is not None and note.level == "refuse":
         raise DropError(note.message)
-    return tracking.record_check(ws, source, read, by=by, origin=origin,
-                                 as_of=as_of or pipeline.default_as_of(read.tables),
-                                 only=only or None, label=label, progress=progress)
+    return tracking.record_check(
+        ws,
+        source,
+        read,
+        by=by,
+        origin=origin,
+        as_of=as_of or pipeline.default_as_of(read.tables),
+        only=only or None,
+        label=label,
+        progress=progress,
+    )
 
 
 # --- runs in the background -----------------------------------------------------------------
@@ -98,13 +133,13 @@ class Job:
     page drawing a table in another thread may hold while it waits for those same workers: the
     server would hang. The run's own process rereads the drop from its folder."""
 
-    key: str                      # job_key(): the same run is one job
+    key: str  # job_key(): the same run is one job
     source: Path
     message: str = "准备运行检查…"
     fraction: float = 0.0
-    out: Path | None = None       # WORKSPACE/runs/<run id>, once done
-    run_id: int | None = None     # its row in the run log, once done
-    error: str | None = None      # Chinese, for the page; no personal data
+    out: Path | None = None  # WORKSPACE/runs/<run id>, once done
+    run_id: int | None = None  # its row in the run log, once done
+    error: str | None = None  # Chinese, for the page; no personal data
     done: threading.Event = field(default_factory=threading.Event)
 
     def progress(self, message: str, fraction: float) -> None:
@@ -122,8 +157,15 @@ def _database_error(exc: BaseException) -> bool:
     return any(cls.__module__.startswith("sqlalchemy") for cls in type(exc).__mro__)
 
 
-def execute(source: Path, as_of: date, only: list[str] | None, workspace: Path | None,
-            label: str | None, emit, by: str = BROWSER_USER) -> None:
+def execute(
+    source: Path,
+    as_of: date,
+    only: list[str] | None,
+    workspace: Path | None,
+    label: str | None,
+    emit,
+    by: str = BROWSER_USER,
+) -> None:
     """The whole run as the run's process does it: open the workspace, read the drop, record
     the run. ``emit`` gets ("progress", message, fraction), then ("done", outputs folder,
     run id) or ("error", Chinese message)."""
@@ -137,33 +179,59 @@ def execute(source: Path, as_of: date, only: list[str] | None, workspace: Path |
         source = source.resolve()  # as the run log keeps it
         read = read_drop(source, progress=lambda m, f: emit(("progress", m, READ_SHARE * f)))
         recorded = run_and_write(
-            ws, read, source, as_of=as_of, only=only, label=label, by=by, origin="browser",
-            progress=lambda m, f: emit(("progress", m, READ_SHARE + (1 - READ_SHARE) * f)))
+            ws,
+            read,
+            source,
+            as_of=as_of,
+            only=only,
+            label=label,
+            by=by,
+            origin="browser",
+            progress=lambda m, f: emit(("progress", m, READ_SHARE + (1 - READ_SHARE) * f)),
+        )
         emit(("done", str(recorded.out), recorded.run_id))
     except (DropError, CalendarError, CircleRulesError) as exc:
         emit(("error", f"检查未能完成，未写入任何结果：{exc}"))
     except Exception as exc:  # noqa: BLE001  (reported on the page, logged without values)
         # The message of an unexpected error may quote a value of the drop: log only where it
         # happened.
-        _LOG.error("check run failed: %s\n%s", type(exc).__name__,
-                   "".join(traceback.format_tb(exc.__traceback__)))
+        _LOG.error(
+            "check run failed: %s\n%s",
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         if _database_error(exc):
-            emit(("error", f"无法读写工作区的数据库（{type(exc).__name__}），检查未完成，"
-                           "请联系管理员检查数据库设置。"))
+            emit(
+                (
+                    "error",
+                    f"无法读写工作区的数据库（{type(exc).__name__}），检查未完成，"
+                    "请联系管理员检查数据库设置。",
+                )
+            )
         else:
-            emit(("error", f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，"
-                           "请联系管理员。"))
+            emit(
+                (
+                    "error",
+                    f"检查因程序错误中断（{type(exc).__name__}），未写入完整结果，请联系管理员。",
+                )
+            )
     finally:
         store = getattr(ws, "_store", None)
         if store is not None:
             store.dispose()
 
 
-def _process_main(source: str, as_of: str, only: list[str] | None, workspace: str,
-                  label: str | None, by: str, queue) -> None:
+def _process_main(
+    source: str,
+    as_of: str,
+    only: list[str] | None,
+    workspace: str,
+    label: str | None,
+    by: str,
+    queue,
+) -> None:
     os.umask(0o077)  # whatever the run writes holds personal data: for the service's user only
-    execute(Path(source), date.fromisoformat(as_of), only, Path(workspace), label, queue.put,
-            by=by)
+    execute(Path(source), date.fromisoformat(as_of), only, Path(workspace), label, queue.put, by=by)
 
 
 _MAIN_LOCK = threading.Lock()
@@ -176,10 +244,13 @@ def _main_hidden():
     that only runs checks. Hide it while the child starts."""
     main = sys.modules.get("__main__")
     with _MAIN_LOCK:
-        saved = {name: main.__dict__.pop(name) for name in ("__file__",)
-                 if main is not None and name in main.__dict__}
+        saved = {
+            name: main.__dict__.pop(name)
+            for name in ("__file__",)
+            if main is not None and name in main.__dict__
+        }
         spec = getattr(main, "__spec__", None) if main is not None else None
-        if spec is not None:
+        if main is not None and spec is not None:
             main.__spec__ = None
         try:
             yield
@@ -190,9 +261,15 @@ def _main_hidden():
                     main.__spec__ = spec
 
 
-def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
-              workspace: Path | None = None, label: str | None = None,
-              by: str = BROWSER_USER) -> Job:
+def start_job(
+    source: Path,
+    as_of: date,
+    *,
+    only: list[str] | None = None,
+    workspace: Path | None = None,
+    label: str | None = None,
+    by: str = BROWSER_USER,
+) -> Job:
     """Start the run in a process of its own, or return the job already running this run.
 
     ``workspace``: its folder, else the server's (AIDWATCH_WORKSPACE or the settings), passed
@@ -214,8 +291,11 @@ def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
     messages = context.Queue()
     name = key.rsplit("|", 1)[-1]
     process = context.Process(
-        target=_process_main, name=f"aidwatch-run-{name}", daemon=True,
-        args=(str(source), as_of.isoformat(), only, str(workspace), label, by, messages))
+        target=_process_main,
+        name=f"aidwatch-run-{name}",
+        daemon=True,
+        args=(str(source), as_of.isoformat(), only, str(workspace), label, by, messages),
+    )
     with _main_hidden():
         process.start()
 
@@ -231,8 +311,10 @@ def start_job(source: Path, as_of: date, *, only: list[str] | None = None,
                     try:  # what it wrote before it ended is in the pipe by now
                         message = messages.get(timeout=2)
                     except queues.Empty:
-                        job.error = ("检查进程意外退出（代码 "
-                                     f"{process.exitcode}），未写入完整结果，请联系管理员。")
+                        job.error = (
+                            "检查进程意外退出（代码 "
+                            f"{process.exitcode}），未写入完整结果，请联系管理员。"
+                        )
                         return
                 if message[0] == "progress":
                     job.progress(message[1], message[2])
@@ -294,27 +376,40 @@ def history(ws: Workspace, limit: int = 500) -> pl.DataFrame:
     came from, and where the outputs are and whether they are still there."""
     from analytics.store.findings import runs_frame
 
-    log = (runs_frame(ws.store)
-           .filter(pl.col("kind").is_in(["check", "replay"]) & (pl.col("status") == "ok")
-                   & pl.col("out_dir").is_not_null())
-           .head(limit))
+    log = (
+        runs_frame(ws.store)
+        .filter(
+            pl.col("kind").is_in(["check", "replay"])
+            & (pl.col("status") == "ok")
+            & pl.col("out_dir").is_not_null()
+        )
+        .head(limit)
+    )
     rows = []
     for entry in log.iter_rows(named=True):
         ran = [v for v in (entry["checks"] or {}).values() if not v.get("skipped")]
         label, source = _snapshot_origin(ws, entry["snapshot_id"])
         out = run_folder(ws, entry["out_dir"])
-        rows.append({
-            "run_id": entry["id"], "kind": entry["kind"], "replay_of": entry["replay_of"],
-            "origin": entry["origin"], "by": entry["by"],
-            "finished_at": _local(entry["finished_at"] or entry["started_at"]),
-            "as_of": entry["as_of"],
-            "scope": "、".join(FAMILIES.get(x, x) for x in entry["only"] or []) or "全部",
-            "checks": len(ran), "findings": entry["findings"],
-            "amount_fen": at_risk_of_run(out),
-            "label": label or source or "（快照已不在工作区中）", "source": source,
-            "snapshot_id": entry["snapshot_id"], "out": str(out),
-            "out_exists": (out / "findings.csv").is_file(),
-        })
+        rows.append(
+            {
+                "run_id": entry["id"],
+                "kind": entry["kind"],
+                "replay_of": entry["replay_of"],
+                "origin": entry["origin"],
+                "by": entry["by"],
+                "finished_at": _local(entry["finished_at"] or entry["started_at"]),
+                "as_of": entry["as_of"],
+                "scope": "、".join(FAMILIES.get(x, x) for x in entry["only"] or []) or "全部",
+                "checks": len(ran),
+                "findings": entry["findings"],
+                "amount_fen": at_risk_of_run(out),
+                "label": label or source or "（快照已不在工作区中）",
+                "source": source,
+                "snapshot_id": entry["snapshot_id"],
+                "out": str(out),
+                "out_exists": (out / "findings.csv").is_file(),
+            }
+        )
     return pl.DataFrame(rows, schema=HISTORY_SCHEMA)
 
 
@@ -348,13 +443,23 @@ def read_history(ws: Workspace) -> tuple[pl.DataFrame, str | None]:
             raise
         _LOG.error("reading the run log failed: %s", type(exc).__name__)
         return pl.DataFrame(schema=HISTORY_SCHEMA), (
-            f"无法读取工作区的运行记录（{type(exc).__name__}），请联系管理员检查数据库设置。")
+            f"无法读取工作区的运行记录（{type(exc).__name__}），请联系管理员检查数据库设置。"
+        )
 
 
 HISTORY_HEADERS = {
-    "current": "当前显示", "run_id": "编号", "finished_at": "完成时间", "by": "操作人",
-    "origin": "来源", "label": "数据来源", "as_of": "检查基准日", "scope": "检查范围",
-    "checks": "检查项数", "findings": "线索数", "amount": "涉及金额（元）", "remark": "备注",
+    "current": "当前显示",
+    "run_id": "编号",
+    "finished_at": "完成时间",
+    "by": "操作人",
+    "origin": "来源",
+    "label": "数据来源",
+    "as_of": "检查基准日",
+    "scope": "检查范围",
+    "checks": "检查项数",
+    "findings": "线索数",
+    "amount": "涉及金额（元）",
+    "remark": "备注",
 }
 
 
@@ -385,33 +490,50 @@ def history_table(runs: pl.DataFrame, current: str | Path | None = None) -> pl.D
     current = str(Path(current).resolve()) if current else None
     resolved = [str(Path(p).resolve()) for p in runs["out"]]
     replay = pl.format("（重放第 {} 次）", pl.col("replay_of"))
-    return (runs.with_columns(
-                pl.Series("resolved", resolved, pl.String),
-                (pl.col("amount_fen") / 100).round(2).alias("amount"),
-                pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M"),
-                pl.col("as_of").dt.strftime("%Y-%m-%d"),
-                (pl.col("origin").replace_strict(ORIGINS, default=pl.col("origin"))
-                 + pl.when(pl.col("kind") == "replay").then(replay).otherwise(pl.lit(""))),
-                pl.when(pl.col("out_exists")).then(pl.lit(""))
-                .otherwise(pl.lit("结果文件夹已不在工作区中")).alias("remark"))
-            .with_columns(pl.when((pl.col("resolved") == pl.lit(current, pl.String))
-                                  | (pl.col("run_id") == pl.lit(copy_of, pl.Int64)))
-                          .then(pl.lit("✓"))
-                          .otherwise(pl.lit("")).alias("current"))
-            .select(list(HISTORY_HEADERS)).rename(HISTORY_HEADERS))
+    return (
+        runs.with_columns(
+            pl.Series("resolved", resolved, pl.String),
+            (pl.col("amount_fen") / 100).round(2).alias("amount"),
+            pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M"),
+            pl.col("as_of").dt.strftime("%Y-%m-%d"),
+            (
+                pl.col("origin").replace_strict(ORIGINS, default=pl.col("origin"))
+                + pl.when(pl.col("kind") == "replay").then(replay).otherwise(pl.lit(""))
+            ),
+            pl.when(pl.col("out_exists"))
+            .then(pl.lit(""))
+            .otherwise(pl.lit("结果文件夹已不在工作区中"))
+            .alias("remark"),
+        )
+        .with_columns(
+            pl.when(
+                (pl.col("resolved") == pl.lit(current, pl.String))
+                | (pl.col("run_id") == pl.lit(copy_of, pl.Int64))
+            )
+            .then(pl.lit("✓"))
+            .otherwise(pl.lit(""))
+            .alias("current")
+        )
+        .select(list(HISTORY_HEADERS))
+        .rename(HISTORY_HEADERS)
+    )
 
 
 def summary_table(summary: pl.DataFrame) -> pl.DataFrame:
     """The per-check summary of a run (checks.csv) with Chinese headers, checks with findings
     first, then the clean ones, then the skipped ones."""
-    return (summary
-            .with_columns(pl.col("family").replace_strict(FAMILIES, default=pl.col("family")),
-                          (pl.col("amount_fen") / 100).round(2).alias("amount"),
-                          pl.col("skipped").fill_null(""), pl.col("note").fill_null(""))
-            .with_row_index("order")
-            .sort(pl.col("skipped") != "", pl.col("findings") == 0, "order")
-            .select(list(SUMMARY_HEADERS))
-            .rename(SUMMARY_HEADERS))
+    return (
+        summary.with_columns(
+            pl.col("family").replace_strict(FAMILIES, default=pl.col("family")),
+            (pl.col("amount_fen") / 100).round(2).alias("amount"),
+            pl.col("skipped").fill_null(""),
+            pl.col("note").fill_null(""),
+        )
+        .with_row_index("order")
+        .sort(pl.col("skipped") != "", pl.col("findings") == 0, "order")
+        .select(list(SUMMARY_HEADERS))
+        .rename(SUMMARY_HEADERS)
+    )
 
 
 def headline(summary: pl.DataFrame, findings: pl.DataFrame) -> dict[str, int]:

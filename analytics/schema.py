@@ -20,9 +20,11 @@ Type words (contract section 2, plus the finer words the contract's notes imply)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from analytics.district import District
 from analytics.district import current as current_district
@@ -50,8 +52,20 @@ SEVERITIES = ("高", "中", "低")
 CATALOGUE_TYPE = "catalogue:assistance_type"
 CATALOGUE_ITEM = "catalogue:item"
 
-TYPE_WORDS = ("id18", "date", "month", "money", "text", "enum", "phone", "address", "account",
-              "payee", "int", "items")
+TYPE_WORDS = (
+    "id18",
+    "date",
+    "month",
+    "money",
+    "text",
+    "enum",
+    "phone",
+    "address",
+    "account",
+    "payee",
+    "int",
+    "items",
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,14 @@ class Table:
         return (self.name, self.zh, *self.file_aliases)
 
 
-def C(name: str, zh: str, type_: str, required: bool = False, values=None, aliases=()) -> Column:
+def C(
+    name: str,
+    zh: str,
+    type_: str,
+    required: bool = False,
+    values: tuple[str, ...] | str | None = None,
+    aliases: Iterable[str] = (),
+) -> Column:
     return Column(name, zh, type_, required, values, tuple(aliases))
 
 
@@ -104,7 +125,8 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         Table(
-            "staff", "工作人员",
+            "staff",
+            "工作人员",
             (
                 C("staff_id", "工号", "text", True),
                 C("name", "姓名", "text", True),
@@ -115,10 +137,12 @@ TABLES: dict[str, Table] = {
                 C("address", "住址", "address"),
                 C("salary_account", "工资账号", "account"),
             ),
-            unique=("staff_id",), required=True,
+            unique=("staff_id",),
+            required=True,
         ),
         Table(
-            "persons", "人员信息",
+            "persons",
+            "人员信息",
             (
                 C("id_number", "身份证号", "id18", True),
                 C("name", "姓名", "text", True),
@@ -129,10 +153,12 @@ TABLES: dict[str, Table] = {
                 C("phone", "联系电话", "phone"),
                 C("hukou", "户籍性质", "enum", False, HUKOU),
             ),
-            unique=("id_number",), required=True,
+            unique=("id_number",),
+            required=True,
         ),
         Table(
-            "cases", "救助案件",
+            "cases",
+            "救助案件",
             (
                 C("case_id", "救助编号", "text", True),
                 C("household_id", "家庭编号", "text", True),
@@ -151,10 +177,12 @@ TABLES: dict[str, Table] = {
                 C("reviewer_id", "审核人工号", "text"),
                 C("approver_id", "审批人工号", "text"),
             ),
-            unique=("case_id",), required=True,
+            unique=("case_id",),
+            required=True,
         ),
         Table(
-            "accounts", "收款账户",
+            "accounts",
+            "收款账户",
             (
                 C("case_id", "救助编号", "text", True),
                 C("account_no", "银行账号", "account", True),
@@ -164,10 +192,12 @@ TABLES: dict[str, Table] = {
                 C("custodian_id_number", "代管人身份证号", "id18"),
                 C("custodian_name", "代管人姓名", "text"),
             ),
-            unique=("case_id",), required=True,
+            unique=("case_id",),
+            required=True,
         ),
         Table(
-            "entitlements", "应发名册",
+            "entitlements",
+            "应发名册",
             (
                 C("month", "发放月份", "month", True),
                 C("case_id", "救助编号", "text", True),
@@ -180,7 +210,8 @@ TABLES: dict[str, Table] = {
             required=True,
         ),
         Table(
-            "ledger", "资金实发明细",
+            "ledger",
+            "资金实发明细",
             (
                 C("txn_id", "流水号", "text", True),
                 C("batch_id", "批次号", "text"),
@@ -197,10 +228,13 @@ TABLES: dict[str, Table] = {
                 C("status", "状态", "enum", True, LEDGER_STATUSES),
                 C("purpose", "摘要", "text"),
             ),
-            unique=("txn_id",), required=True, file_aliases=("实发明细",),
+            unique=("txn_id",),
+            required=True,
+            file_aliases=("实发明细",),
         ),
         Table(
-            "providers", "服务机构",
+            "providers",
+            "服务机构",
             (
                 C("uscc", "统一社会信用代码", "payee", True),
                 C("name", "机构名称", "text", True),
@@ -209,7 +243,8 @@ TABLES: dict[str, Table] = {
             unique=("uscc",),
         ),
         Table(
-            "relations", "亲属关系",
+            "relations",
+            "亲属关系",
             (
                 C("id_number_a", "身份证号A", "id18", True),
                 C("id_number_b", "身份证号B", "id18", True),
@@ -217,7 +252,8 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "relative_filings", "近亲属备案",
+            "relative_filings",
+            "近亲属备案",
             (
                 C("staff_id", "工号", "text", True),
                 C("relative_id_number", "亲属身份证号", "id18", True),
@@ -227,7 +263,8 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "custody_filings", "卡折代管备案",
+            "custody_filings",
+            "卡折代管备案",
             (
                 C("account_no", "银行账号", "account", True),
                 C("custodian_id_number", "代管人身份证号", "id18", True),
@@ -236,7 +273,8 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "events", "部门共享信息",
+            "events",
+            "部门共享信息",
             (
                 C("id_number", "身份证号", "id18", True),
                 C("event_type", "事项", "enum", True, EVENT_TYPES),
@@ -245,7 +283,8 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "visits", "探访记录",
+            "visits",
+            "探访记录",
             (
                 C("case_id", "救助编号", "text", True),
                 C("visit_date", "探访日期", "date", True),
@@ -254,7 +293,8 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "trainings", "培训记录",
+            "trainings",
+            "培训记录",
             (
                 C("street", "街镇", "enum", True, STREETS + (DISTRICT_OFFICE,)),
                 C("date", "日期", "date", True),
@@ -263,7 +303,8 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "dishonesty", "失信名单",
+            "dishonesty",
+            "失信名单",
             (
                 C("id_number", "身份证号", "id18", True),
                 C("name", "姓名", "text"),
@@ -277,17 +318,26 @@ TABLES: dict[str, Table] = {
 REQUIRED_TABLES = tuple(t.name for t in TABLES.values() if t.required)
 OPTIONAL_TABLES = tuple(t.name for t in TABLES.values() if not t.required)
 
-_POLARS_TYPE = {
-    "id18": pl.String, "date": pl.Date, "month": pl.String, "money": pl.Int64, "text": pl.String,
-    "enum": pl.String, "phone": pl.String, "address": pl.String, "account": pl.String,
-    "payee": pl.String, "int": pl.Int64, "items": pl.String,
+_POLARS_TYPE: dict[str, PolarsDataType] = {
+    "id18": pl.String,
+    "date": pl.Date,
+    "month": pl.String,
+    "money": pl.Int64,
+    "text": pl.String,
+    "enum": pl.String,
+    "phone": pl.String,
+    "address": pl.String,
+    "account": pl.String,
+    "payee": pl.String,
+    "int": pl.Int64,
+    "items": pl.String,
 }
 
 
-def polars_schema(table: str) -> dict[str, pl.DataType]:
+def polars_schema(table: str) -> dict[str, PolarsDataType]:
     """The typed schema of a table as the reader hands it to the checks."""
     t = TABLES[table]
-    out: dict[str, pl.DataType] = {}
+    out: dict[str, PolarsDataType] = {}
     for c in t.columns:
         out[c.name] = _POLARS_TYPE[c.type]
         if c.type == "address":
@@ -302,26 +352,61 @@ def empty_frame(table: str) -> pl.DataFrame:
 # --- What a check run writes (contract section 4) -------------------------------------------
 
 FINDINGS_COLUMNS = (
-    "check_id", "severity", "street", "month", "case_id", "txn_id", "id_number", "account_no",
-    "staff_id", "item", "amount", "summary", "evidence",
+    "check_id",
+    "severity",
+    "street",
+    "month",
+    "case_id",
+    "txn_id",
+    "id_number",
+    "account_no",
+    "staff_id",
+    "item",
+    "amount",
+    "summary",
+    "evidence",
 )
 # Key columns a finding may fill (contract section 5's "key columns" are drawn from these).
-FINDING_KEY_COLUMNS = ("street", "month", "case_id", "txn_id", "id_number", "account_no",
-                       "staff_id", "item")
+FINDING_KEY_COLUMNS = (
+    "street",
+    "month",
+    "case_id",
+    "txn_id",
+    "id_number",
+    "account_no",
+    "staff_id",
+    "item",
+)
 REJECTS_COLUMNS = ("file", "row", "column", "value", "reason")
 INDICATORS_COLUMNS = ("street", "period", "indicator", "value", "numerator", "denominator")
 
-FINDINGS_SCHEMA: dict[str, pl.DataType] = {
-    "check_id": pl.String, "severity": pl.String, "street": pl.String, "month": pl.String,
-    "case_id": pl.String, "txn_id": pl.String, "id_number": pl.String, "account_no": pl.String,
-    "staff_id": pl.String, "item": pl.String, "amount": pl.String, "summary": pl.String,
+FINDINGS_SCHEMA: dict[str, PolarsDataType] = {
+    "check_id": pl.String,
+    "severity": pl.String,
+    "street": pl.String,
+    "month": pl.String,
+    "case_id": pl.String,
+    "txn_id": pl.String,
+    "id_number": pl.String,
+    "account_no": pl.String,
+    "staff_id": pl.String,
+    "item": pl.String,
+    "amount": pl.String,
+    "summary": pl.String,
     "evidence": pl.String,
 }
-REJECTS_SCHEMA: dict[str, pl.DataType] = {
-    "file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
+REJECTS_SCHEMA: dict[str, PolarsDataType] = {
+    "file": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
     "reason": pl.String,
 }
-INDICATORS_SCHEMA: dict[str, pl.DataType] = {
-    "street": pl.String, "period": pl.String, "indicator": pl.String, "value": pl.Float64,
-    "numerator": pl.Float64, "denominator": pl.Float64,
+INDICATORS_SCHEMA: dict[str, PolarsDataType] = {
+    "street": pl.String,
+    "period": pl.String,
+    "indicator": pl.String,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
 }

@@ -25,8 +25,7 @@ import polars as pl
 
 from analytics import pipeline, private, reference
 from analytics.model import DropError, ReadResult
-from analytics.store import Workspace
-from analytics.store import audit, file_audit
+from analytics.store import Workspace, audit, file_audit
 from analytics.store.findings import Ingested, finish_run, get_run, ingest, start_run
 from analytics.store.models import Snapshot
 from analytics.store.workspace import file_sha256, snapshot_id, source_files
@@ -53,13 +52,21 @@ def code_version() -> str:
     except PackageNotFoundError:
         out = "unknown"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"],
-                                cwd=reference.PROJECT_ROOT, capture_output=True, text=True,
-                                timeout=5)
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=reference.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         if commit.returncode == 0 and commit.stdout.strip():
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                   cwd=reference.PROJECT_ROOT, capture_output=True, text=True,
-                                   timeout=5).stdout.strip()
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=reference.PROJECT_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
             out += f"+{commit.stdout.strip()}" + ("-modified" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         pass
@@ -69,10 +76,18 @@ def code_version() -> str:
 def reference_bundle(folder: Path | None = None) -> dict[str, str]:
     """The reference data a run reads, as text by relative path."""
     folder = folder or reference.data_dir()
-    names = ["settings.toml", "catalogue.csv", "circles.toml", "district.toml",
-             *sorted(f"calendar/{p.name}" for p in (folder / "calendar").glob("*.csv"))]
-    return {name: (folder / name).read_text(encoding="utf-8") for name in names
-            if (folder / name).is_file()}
+    names = [
+        "settings.toml",
+        "catalogue.csv",
+        "circles.toml",
+        "district.toml",
+        *sorted(f"calendar/{p.name}" for p in (folder / "calendar").glob("*.csv")),
+    ]
+    return {
+        name: (folder / name).read_text(encoding="utf-8")
+        for name in names
+        if (folder / name).is_file()
+    }
 
 
 def _sha(*texts: str) -> str:
@@ -85,9 +100,11 @@ def _sha(*texts: str) -> str:
 
 def bundle_digests(bundle: dict[str, str]) -> dict[str, str]:
     calendar = [bundle[k] for k in sorted(bundle) if k.startswith("calendar/")]
-    return {"settings_sha": _sha(bundle.get("settings.toml", "")),
-            "catalogue_sha": _sha(bundle.get("catalogue.csv", "")),
-            "calendar_sha": _sha(*calendar)}
+    return {
+        "settings_sha": _sha(bundle.get("settings.toml", "")),
+        "catalogue_sha": _sha(bundle.get("catalogue.csv", "")),
+        "calendar_sha": _sha(*calendar),
+    }
 
 
 @contextlib.contextmanager
@@ -112,8 +129,17 @@ def reference_folder(bundle: dict[str, str]) -> Iterator[Path]:
 
 # --- imports -------------------------------------------------------------------------------------
 
-def import_drop(ws: Workspace, source: Path, read: ReadResult, *, by: str, origin: str,
-                label: str | None = None, log: bool = True) -> tuple[str, list[dict]]:
+
+def import_drop(
+    ws: Workspace,
+    source: Path,
+    read: ReadResult,
+    *,
+    by: str,
+    origin: str,
+    label: str | None = None,
+    log: bool = True,
+) -> tuple[str, list[dict]]:
     """The drop as an immutable snapshot of the workspace (the same files: the same snapshot),
     and a row of the run log unless ``log`` is False; (snapshot id, input files)."""
     bundle = reference_bundle()
@@ -121,25 +147,48 @@ def import_drop(ws: Workspace, source: Path, read: ReadResult, *, by: str, origi
     sid = snapshot_id(files, _sha(bundle.get("catalogue.csv", "")))
     label = label or source.name
     ws.write_snapshot(read, files, sid, label, source)
-    listed = [{"name": f.name, "size": f.size, "sha256": f.sha256, "table": f.table}
-              for f in files]
+    listed = [{"name": f.name, "size": f.size, "sha256": f.sha256, "table": f.table} for f in files]
     rows = {name: frame.height for name, frame in read.tables.items()}
     with ws.store.session() as s:
         if s.get(Snapshot, sid) is None:
-            s.add(Snapshot(id=sid, created_by=by, label=label, path=f"snapshots/{sid}",
-                           files=listed, rows=rows, rejects=read.rejects.height))
+            s.add(
+                Snapshot(
+                    id=sid,
+                    created_by=by,
+                    label=label,
+                    path=f"snapshots/{sid}",
+                    files=listed,
+                    rows=rows,
+                    rejects=read.rejects.height,
+                )
+            )
     if log:
-        run_id = start_run(ws.store, kind="import", origin=origin, by=by, snapshot_id=sid,
-                           input_files=listed, rows=rows, rejects=read.rejects.height,
-                           code_version=code_version(), reference=bundle,
-                           **bundle_digests(bundle))
+        run_id = start_run(
+            ws.store,
+            kind="import",
+            origin=origin,
+            by=by,
+            snapshot_id=sid,
+            input_files=listed,
+            rows=rows,
+            rejects=read.rejects.height,
+            code_version=code_version(),
+            reference=bundle,
+            **bundle_digests(bundle),
+        )
         finish_run(ws.store, run_id, status="ok")
-        audit.record(ws.store, actor=by, action="import", target=f"第 {run_id} 次运行",
-                     detail={"snapshot": sid[:12], "files": len(listed), "origin": origin})
+        audit.record(
+            ws.store,
+            actor=by,
+            action="import",
+            target=f"第 {run_id} 次运行",
+            detail={"snapshot": sid[:12], "files": len(listed), "origin": origin},
+        )
     return sid, listed
 
 
 # --- check runs ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Recorded:
@@ -175,8 +224,9 @@ def workflow_facts(ws: Workspace, before: datetime | None = None) -> pl.DataFram
     return rectification_facts(findings_frame(ws.store), history)
 
 
-def dishonesty_facts(ws: Workspace, before: datetime | None = None
-                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def dishonesty_facts(
+    ws: Workspace, before: datetime | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The workspace's 失信名单 as a check run reads it: (its published records as a drop's
     ``dishonesty`` table, typed as the contract's; the records proposed, published and repaired
     by street and month: street, month, dishonesty_move, records). With ``before`` (naive UTC),
@@ -190,14 +240,22 @@ def dishonesty_facts(ws: Workspace, before: datetime | None = None
         counts = stored.counts_by_street(ws.store)
     else:
         published, counts = _dishonesty_before(ws, before)
-    table_schema = schema.polars_schema("dishonesty")
-    table = (published.select(list(table_schema)).cast(table_schema)
-             .unique(maintain_order=True).sort("id_number", "start_date", "end_date", "name",
-                                                nulls_last=True))
-    moves = (counts.group_by(pl.col("street"), pl.col("on_date").dt.strftime("%Y-%m")
-                             .alias("month"), pl.col("move").alias("dishonesty_move"))
-             .agg(pl.col("records").sum().cast(pl.Int64))
-             .sort("month", "street", "dishonesty_move", nulls_last=True))
+    table_schema = pl.Schema(schema.polars_schema("dishonesty"))
+    table = (
+        published.select(list(table_schema))
+        .cast(table_schema)
+        .unique(maintain_order=True)
+        .sort("id_number", "start_date", "end_date", "name", nulls_last=True)
+    )
+    moves = (
+        counts.group_by(
+            pl.col("street"),
+            pl.col("on_date").dt.strftime("%Y-%m").alias("month"),
+            pl.col("move").alias("dishonesty_move"),
+        )
+        .agg(pl.col("records").sum().cast(pl.Int64))
+        .sort("month", "street", "dishonesty_move", nulls_last=True)
+    )
     return table, moves
 
 
@@ -208,31 +266,58 @@ def _dishonesty_before(ws: Workspace, before: datetime) -> tuple[pl.DataFrame, p
     from analytics.store import dishonesty as stored
     from analytics.workflow import dishonesty as rules
 
-    published, counts = [], []
+    published: list[tuple[str, str, date, date | None]] = []
+    counts: list[tuple[str, str, date, int]] = []
     for r in stored.records_frame(ws.store).iter_rows(named=True):
         history = stored.history_frame(ws.store, r["record_id"]).filter(pl.col("at") < before)
         if history.height == 0:
             continue
-        for e in history.filter(pl.col("move").is_in(["create", "publish", "repair"])
-                                ).iter_rows(named=True):
-            counts.append((r["street"], e["move"], e["on_date"], 1))
+        counts.extend(
+            (r["street"], e["move"], e["on_date"], 1)
+            for e in history.filter(
+                pl.col("move").is_in(["create", "publish", "repair"])
+            ).iter_rows(named=True)
+        )
         state = history["to_state"][-1]
-        entered = history.filter((pl.col("to_state") == state)
-                                 & (pl.col("from_state").fill_null("") != state))
+        entered = history.filter(
+            (pl.col("to_state") == state) & (pl.col("from_state").fill_null("") != state)
+        )
         came_from = entered["from_state"][-1] if entered.height else None
         if r["decision_date"] is None or not (
-                state == "published" or (state == "objected" and came_from == "published")):
+            state == "published" or (state == "objected" and came_from == "published")
+        ):
             continue
-        end = rules.term_end(rules.Record(state="published", severity=r["severity"],
-                                          decision_date=r["decision_date"],
-                                          term_months=r["term_months"]))
+        end = rules.term_end(
+            rules.Record(
+                state="published",
+                severity=r["severity"],
+                decision_date=r["decision_date"],
+                term_months=r["term_months"],
+            )
+        )
         published.append((r["id_number"], r["name"], r["decision_date"], end))
-    return (pl.DataFrame(published, schema={"id_number": pl.String, "name": pl.String,
-                                            "start_date": pl.Date, "end_date": pl.Date},
-                         orient="row"),
-            pl.DataFrame(counts, schema={"street": pl.String, "move": pl.String,
-                                         "on_date": pl.Date, "records": pl.Int64},
-                         orient="row"))
+    return (
+        pl.DataFrame(
+            published,
+            schema={
+                "id_number": pl.String,
+                "name": pl.String,
+                "start_date": pl.Date,
+                "end_date": pl.Date,
+            },
+            orient="row",
+        ),
+        pl.DataFrame(
+            counts,
+            schema={
+                "street": pl.String,
+                "move": pl.String,
+                "on_date": pl.Date,
+                "records": pl.Int64,
+            },
+            orient="row",
+        ),
+    )
 
 
 def with_published_records(read: ReadResult, published: pl.DataFrame) -> ReadResult:
@@ -242,21 +327,35 @@ def with_published_records(read: ReadResult, published: pl.DataFrame) -> ReadRes
     if published.height == 0:
         return read
     own = read.tables.get("dishonesty")
-    table = published if own is None else pl.concat([own.select(published.columns)
-                                                     .cast(published.schema), published])
+    table = (
+        published
+        if own is None
+        else pl.concat([own.select(published.columns).cast(published.schema), published])
+    )
     return replace(
-        read, tables={**read.tables, "dishonesty": table},
-        missing_optional=[t for t in read.missing_optional if t != "dishonesty"])
+        read,
+        tables={**read.tables, "dishonesty": table},
+        missing_optional=[t for t in read.missing_optional if t != "dishonesty"],
+    )
 
 
 # Shares of the progress bar: the snapshot, then the checks, then taking in the findings.
 _SNAPSHOT_SHARE, _CHECKS_END = 0.05, 0.9
 
 
-def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, origin: str,
-                 as_of: date | None = None, only: list[str] | None = None,
-                 label: str | None = None, progress: Progress | None = None,
-                 replay_of: int | None = None) -> Recorded:
+def record_check(
+    ws: Workspace,
+    source: Path,
+    read: ReadResult,
+    *,
+    by: str,
+    origin: str,
+    as_of: date | None = None,
+    only: list[str] | None = None,
+    label: str | None = None,
+    progress: Progress | None = None,
+    replay_of: int | None = None,
+) -> Recorded:
     """Snapshot the drop, run the checks, write the outputs under runs/<run id>, log the run
     and take its findings into the workflow. A replay (``replay_of``) runs from the snapshot of
     the run it replays, ``read`` being that snapshot loaded, and takes nothing into the
@@ -288,23 +387,38 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
         before = first.started_at
     else:
         report("保存数据快照", 0.0)
-        sid, files = import_drop(ws, source, read, by=by, origin=origin, label=label,
-                                 log=False)
+        sid, files = import_drop(ws, source, read, by=by, origin=origin, label=label, log=False)
     bundle = reference_bundle()
-    run_id = start_run(ws.store, kind="replay" if replay_of else "check", origin=origin, by=by,
-                       snapshot_id=sid, only=list(only or []), input_files=files,
-                       rows={n: f.height for n, f in read.tables.items()},
-                       rejects=read.rejects.height, code_version=code_version(),
-                       reference=bundle, replay_of=replay_of, **bundle_digests(bundle))
+    run_id = start_run(
+        ws.store,
+        kind="replay" if replay_of else "check",
+        origin=origin,
+        by=by,
+        snapshot_id=sid,
+        only=list(only or []),
+        input_files=files,
+        rows={n: f.height for n, f in read.tables.items()},
+        rejects=read.rejects.height,
+        code_version=code_version(),
+        reference=bundle,
+        replay_of=replay_of,
+        **bundle_digests(bundle),
+    )
     try:
         report("读取工作区中的整改记录和失信名单", _SNAPSHOT_SHARE)
         published, moves = dishonesty_facts(ws, before)
-        workflow = pl.concat([workflow_facts(ws, before), moves,
-                              file_audit.pass_rate_facts(ws.store, before)],
-                             how="diagonal_relaxed")
-        outcome = pipeline.run_read(with_published_records(read, published), source=source,
-                                    as_of=as_of, only=only or None, progress=checking,
-                                    workflow=workflow)
+        workflow = pl.concat(
+            [workflow_facts(ws, before), moves, file_audit.pass_rate_facts(ws.store, before)],
+            how="diagonal_relaxed",
+        )
+        outcome = pipeline.run_read(
+            with_published_records(read, published),
+            source=source,
+            as_of=as_of,
+            only=only or None,
+            progress=checking,
+            workflow=workflow,
+        )
         out = ws.root / "runs" / f"{run_id:06d}"
         private.ensure_dir(out)
         pipeline.write_outputs(outcome, out)
@@ -312,43 +426,69 @@ def record_check(ws: Workspace, source: Path, read: ReadResult, *, by: str, orig
         report("记入线索台账", _CHECKS_END)
         load_all()
         checks = {
-            row["check_id"]: {k: row[k] for k in ("findings", "amount_fen", "rows_examined",
-                                                  "skipped", "note") if k in row}
-            for row in outcome.summary.iter_rows(named=True)}
+            row["check_id"]: {
+                k: row[k]
+                for k in ("findings", "amount_fen", "rows_examined", "skipped", "note")
+                if k in row
+            }
+            for row in outcome.summary.iter_rows(named=True)
+        }
         ran = [c for c, v in checks.items() if not v.get("skipped")]
         ingested = Ingested()
         if replay_of is None:  # a replay reproduces a run; it is no new observation
-            ingested = ingest(ws.store, run_id, outcome.findings,
-                              recipes={c: REGISTRY[c].recipe for c in ran},
-                              complete_checks=complete_checks(outcome.summary, only),
-                              on_date=date.today())
-        finish_run(ws.store, run_id, status="ok", as_of=outcome.drop.as_of,
-                   complete=not only and all(not v.get("skipped") for v in checks.values()),
-                   findings=outcome.findings.height, checks=checks, out_dir=out.name)
+            ingested = ingest(
+                ws.store,
+                run_id,
+                outcome.findings,
+                recipes={c: REGISTRY[c].recipe for c in ran},
+                complete_checks=complete_checks(outcome.summary, only),
+                on_date=date.today(),
+            )
+        finish_run(
+            ws.store,
+            run_id,
+            status="ok",
+            as_of=outcome.drop.as_of,
+            complete=not only and all(not v.get("skipped") for v in checks.values()),
+            findings=outcome.findings.height,
+            checks=checks,
+            out_dir=out.name,
+        )
     except BaseException as exc:
         finish_run(ws.store, run_id, status="failed", error=type(exc).__name__)
         raise
-    audit.record(ws.store, actor=by, action="run", target=f"第 {run_id} 次运行",
-                 detail={"kind": "replay" if replay_of else "check", "origin": origin,
-                         "snapshot": sid[:12], "only": list(only or []),
-                         "findings": outcome.findings.height})
+    audit.record(
+        ws.store,
+        actor=by,
+        action="run",
+        target=f"第 {run_id} 次运行",
+        detail={
+            "kind": "replay" if replay_of else "check",
+            "origin": origin,
+            "snapshot": sid[:12],
+            "only": list(only or []),
+            "findings": outcome.findings.height,
+        },
+    )
     report("完成", 1.0)
     return Recorded(run_id, sid, out, outcome, ingested)
 
 
 # --- replay -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Replay:
-    run_id: int              # the run replayed
-    replay_id: int           # the replay's own row in the run log
-    identical: bool          # the findings are the same, byte for byte
+    run_id: int  # the run replayed
+    replay_id: int  # the replay's own row in the run log
+    identical: bool  # the findings are the same, byte for byte
     changed_inputs: list[str]  # Chinese: source files that changed or are gone since the import
-    differences: list[str]   # Chinese: how the findings differ
+    differences: list[str]  # Chinese: how the findings differ
 
 
-def replay(ws: Workspace, run_id: int, *, by: str, origin: str = "cli",
-           progress: Progress | None = None) -> Replay:
+def replay(
+    ws: Workspace, run_id: int, *, by: str, origin: str = "cli", progress: Progress | None = None
+) -> Replay:
     """Run a logged check run again from its snapshot, with the reference data it had, and
     compare its findings with the run's."""
     original = get_run(ws.store, run_id)
@@ -366,10 +506,18 @@ def replay(ws: Workspace, run_id: int, *, by: str, origin: str = "cli",
     read = ws.load_snapshot(original.snapshot_id)
     source = ws.snapshot_dir(original.snapshot_id)
     with reference_folder(original.reference or {}):
-        recorded = record_check(ws, source, read, by=by, origin=origin, as_of=original.as_of,
-                                only=list(original.only or []) or None, progress=progress,
-                                replay_of=run_id, label=ws.manifest(original.snapshot_id)
-                                .get("label"))
+        recorded = record_check(
+            ws,
+            source,
+            read,
+            by=by,
+            origin=origin,
+            as_of=original.as_of,
+            only=list(original.only or []) or None,
+            progress=progress,
+            replay_of=run_id,
+            label=ws.manifest(original.snapshot_id).get("label"),
+        )
     after = recorded.out / "findings.csv"
     differences = compare_findings(before, after)
     return Replay(run_id, recorded.run_id, not differences, changed, differences)
@@ -408,4 +556,3 @@ def compare_findings(before: Path, after: Path) -> list[str]:
     if not out:
         out.append("线索相同，但金额、说明或证据有差异")
     return out
-

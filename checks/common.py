@@ -13,6 +13,7 @@ SMALL_ITEM = "小金额救助金"
 
 # --- formatting -------------------------------------------------------------------------------
 
+
 def yuan(fen: pl.Expr) -> pl.Expr:
     """Fen as a yuan amount with thousands separators: 155000 -> '1,550.00'."""
     a = fen.abs()
@@ -29,14 +30,21 @@ def plain_yuan(fen: pl.Expr) -> pl.Expr:
     """Fen as a plain yuan amount for the findings' amount column: 155000 -> '1550.00'."""
     a = fen.abs()
     sign = pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str([sign, (a // 100).cast(pl.String), pl.lit("."),
-                          (a % 100).cast(pl.String).str.zfill(2)])
+    return pl.concat_str(
+        [sign, (a // 100).cast(pl.String), pl.lit("."), (a % 100).cast(pl.String).str.zfill(2)]
+    )
 
 
 def month_zh(month: pl.Expr) -> pl.Expr:
     """'2026-03' -> '2026年3月'."""
-    return pl.concat_str([month.str.slice(0, 4), pl.lit("年"),
-                          month.str.slice(5, 2).cast(pl.Int32).cast(pl.String), pl.lit("月")])
+    return pl.concat_str(
+        [
+            month.str.slice(0, 4),
+            pl.lit("年"),
+            month.str.slice(5, 2).cast(pl.Int32).cast(pl.String),
+            pl.lit("月"),
+        ]
+    )
 
 
 def date_str(d: pl.Expr) -> pl.Expr:
@@ -49,11 +57,13 @@ def month_of(d: pl.Expr) -> pl.Expr:
 
 def due_date(month: pl.Expr, due_day: int) -> pl.Expr:
     """The day by which a month's batch is due: '2026-03' with 15 -> 2026-03-15."""
-    return pl.date(month.str.slice(0, 4).cast(pl.Int32), month.str.slice(5, 2).cast(pl.Int32),
-                   due_day)
+    return pl.date(
+        month.str.slice(0, 4).cast(pl.Int32), month.str.slice(5, 2).cast(pl.Int32), due_day
+    )
 
 
 # --- contract terms -----------------------------------------------------------------------------
+
 
 def paid_rows(drop: Drop) -> pl.LazyFrame:
     """Ledger rows with status 成功; 退票 rows count as not paid."""
@@ -73,10 +83,12 @@ def with_scope(drop: Drop) -> pl.LazyFrame:
     cat = drop.catalogue.lazy().select("item", pl.col("fund_code").alias("catalogue_fund_code"))
     paid = paid_rows(drop).join(cat, on="item", how="left", validate="m:1")
     if "providers" in drop.tables:
-        providers = (drop["providers"]
-                     .filter(pl.col("items").str.split(";").list.contains(SERVICE_ITEM))
-                     .select(pl.col("uscc").alias("payee_id"), pl.lit(True).alias("_provider"))
-                     .unique("payee_id"))
+        providers = (
+            drop["providers"]
+            .filter(pl.col("items").str.split(";").list.contains(SERVICE_ITEM))
+            .select(pl.col("uscc").alias("payee_id"), pl.lit(True).alias("_provider"))
+            .unique("payee_id")
+        )
         paid = paid.join(providers, on="payee_id", how="left", validate="m:1")
         unregistered = (pl.col("item") == SERVICE_ITEM) & pl.col("_provider").is_null()
     else:
@@ -86,14 +98,24 @@ def with_scope(drop: Drop) -> pl.LazyFrame:
         pl.when(pl.col("catalogue_fund_code").is_null())
         .then(pl.lit("救助项目不在目录内"))
         .when(pl.col("fund_code") != pl.col("catalogue_fund_code"))
-        .then(pl.concat_str([pl.lit("资金科目应为"), pl.col("catalogue_fund_code"),
-                             pl.lit("，实为"), pl.col("fund_code")]))
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("资金科目应为"),
+                    pl.col("catalogue_fund_code"),
+                    pl.lit("，实为"),
+                    pl.col("fund_code"),
+                ]
+            )
+        )
         .when(unregistered)
         .then(pl.lit("收款方不是登记的服务类救助机构"))
     )
-    return (paid.with_columns(reason.alias("scope_reason"))
-            .with_columns(pl.col("scope_reason").is_null().alias("in_scope"))
-            .drop("_provider"))
+    return (
+        paid.with_columns(reason.alias("scope_reason"))
+        .with_columns(pl.col("scope_reason").is_null().alias("in_scope"))
+        .drop("_provider")
+    )
 
 
 def in_scope_paid(drop: Drop) -> pl.LazyFrame:
@@ -102,10 +124,16 @@ def in_scope_paid(drop: Drop) -> pl.LazyFrame:
 
 def deaths(drop: Drop) -> pl.LazyFrame:
     """id_number, death_date, death_source: the earliest 死亡 event of each person."""
-    return (drop["events"].filter(pl.col("event_type") == "死亡")
-            .sort("event_date", "source", nulls_last=True)
-            .group_by("id_number").agg(pl.col("event_date").first().alias("death_date"),
-                                       pl.col("source").first().alias("death_source")))
+    return (
+        drop["events"]
+        .filter(pl.col("event_type") == "死亡")
+        .sort("event_date", "source", nulls_last=True)
+        .group_by("id_number")
+        .agg(
+            pl.col("event_date").first().alias("death_date"),
+            pl.col("source").first().alias("death_source"),
+        )
+    )
 
 
 def members(drop: Drop) -> pl.LazyFrame:
@@ -115,6 +143,5 @@ def members(drop: Drop) -> pl.LazyFrame:
 
 def recipients(drop: Drop) -> pl.LazyFrame:
     """Persons of households with an active (在册) case."""
-    active = (drop["cases"].filter(pl.col("status") == "在册")
-              .select("household_id").unique())
+    active = drop["cases"].filter(pl.col("status") == "在册").select("household_id").unique()
     return drop["persons"].join(active, on="household_id", how="semi")

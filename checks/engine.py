@@ -10,17 +10,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from analytics.model import Drop
 from analytics.schema import FINDING_KEY_COLUMNS, FINDINGS_COLUMNS, FINDINGS_SCHEMA
 from checks.common import plain_yuan
 from checks.registry import FAMILIES, CheckSpec, select
 
-SUMMARY_SCHEMA = {
-    "check_id": pl.String, "title": pl.String, "family": pl.String, "severity": pl.String,
-    "rows_examined": pl.Int64, "findings": pl.Int64, "amount_fen": pl.Int64,
+SUMMARY_SCHEMA: dict[str, PolarsDataType] = {
+    "check_id": pl.String,
+    "title": pl.String,
+    "family": pl.String,
+    "severity": pl.String,
+    "rows_examined": pl.Int64,
+    "findings": pl.Int64,
+    "amount_fen": pl.Int64,
     "skipped": pl.String,
     "note": pl.String,
 }
@@ -28,10 +35,24 @@ SUMMARY_SCHEMA = {
 Progress = Callable[[str, float], None]
 
 
+class CheckSummary(TypedDict):
+    """One row of a run's summary (SUMMARY_SCHEMA)."""
+
+    check_id: str
+    title: str
+    family: str
+    severity: str
+    rows_examined: int
+    findings: int
+    amount_fen: int
+    skipped: str | None
+    note: str | None
+
+
 @dataclass
 class RunResult:
-    findings: pl.DataFrame   # FINDINGS_COLUMNS plus finding_id, family, title, amount_fen
-    summary: pl.DataFrame    # SUMMARY_SCHEMA
+    findings: pl.DataFrame  # FINDINGS_COLUMNS plus finding_id, family, title, amount_fen
+    summary: pl.DataFrame  # SUMMARY_SCHEMA
 
     def contract_findings(self) -> pl.DataFrame:
         return self.findings.select(FINDINGS_COLUMNS)
@@ -79,11 +100,16 @@ def shape_findings(spec: CheckSpec, rows: pl.DataFrame) -> pl.DataFrame:
         body = pl.col("evidence").cast(pl.String)
     body = body.fill_null("{}")
     # The finding id travels inside evidence so that findings.csv keeps the contract's columns.
-    joined = pl.concat_str([
-        pl.lit('{"finding_id":"'), pl.col("finding_id"), pl.lit('"'),
-        pl.when(body == "{}").then(pl.lit("}"))
-        .otherwise(pl.concat_str([pl.lit(","), body.str.slice(1)])),
-    ])
+    joined = pl.concat_str(
+        [
+            pl.lit('{"finding_id":"'),
+            pl.col("finding_id"),
+            pl.lit('"'),
+            pl.when(body == "{}")
+            .then(pl.lit("}"))
+            .otherwise(pl.concat_str([pl.lit(","), body.str.slice(1)])),
+        ]
+    )
     rows = rows.with_columns(
         pl.lit(spec.check_id).alias("check_id"),
         pl.lit(spec.severity).alias("severity"),
@@ -93,8 +119,9 @@ def shape_findings(spec: CheckSpec, rows: pl.DataFrame) -> pl.DataFrame:
         pl.lit(spec.title).alias("title"),
     )
     out = rows.select(*FINDINGS_COLUMNS, "finding_id", "family", "title", "amount_fen")
-    return (out.unique(subset=["finding_id"], keep="first", maintain_order=True)
-            .sort([*spec.keys, "finding_id"], nulls_last=True))
+    return out.unique(subset=["finding_id"], keep="first", maintain_order=True).sort(
+        [*spec.keys, "finding_id"], nulls_last=True
+    )
 
 
 def empty_findings() -> pl.DataFrame:
@@ -103,29 +130,48 @@ def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def run_checks(drop: Drop, only: list[str] | None = None,
-               progress: Progress | None = None) -> RunResult:
+def run_checks(
+    drop: Drop, only: list[str] | None = None, progress: Progress | None = None
+) -> RunResult:
     specs = select(only)
     frames: list[pl.DataFrame] = []
-    summary: list[dict] = []
+    summary: list[CheckSummary] = []
     for i, spec in enumerate(specs):
         if progress:
             progress(f"检查 {spec.title}（{spec.check_id}）", i / max(len(specs), 1))
         reason = spec.skip_reason(drop)
         if reason:
-            summary.append(dict(check_id=spec.check_id, title=spec.title, family=spec.family,
-                                severity=spec.severity, rows_examined=0, findings=0,
-                                amount_fen=0, skipped=reason, note=None))
+            summary.append(
+                CheckSummary(
+                    check_id=spec.check_id,
+                    title=spec.title,
+                    family=spec.family,
+                    severity=spec.severity,
+                    rows_examined=0,
+                    findings=0,
+                    amount_fen=0,
+                    skipped=reason,
+                    note=None,
+                )
+            )
             continue
         rows = spec.fn(drop).collect()
         shaped = shape_findings(spec, rows)
         frames.append(shaped)
         examined = drop[spec.needs[0]].select(pl.len()).collect().item()
-        summary.append(dict(
-            check_id=spec.check_id, title=spec.title, family=spec.family,
-            severity=spec.severity, rows_examined=examined, findings=shaped.height,
-            amount_fen=int(shaped.get_column("amount_fen").sum() or 0), skipped=None,
-            note=spec.partial_reason(drop)))
+        summary.append(
+            CheckSummary(
+                check_id=spec.check_id,
+                title=spec.title,
+                family=spec.family,
+                severity=spec.severity,
+                rows_examined=examined,
+                findings=shaped.height,
+                amount_fen=int(shaped.get_column("amount_fen").sum() or 0),
+                skipped=None,
+                note=spec.partial_reason(drop),
+            )
+        )
     if progress:
         progress("检查完成", 1.0)
     findings = pl.concat(frames, how="vertical") if frames else empty_findings()

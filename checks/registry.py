@@ -50,14 +50,21 @@ class RecordedKind:
     description: str
 
 
-RECORDED: dict[str, RecordedKind] = {k.check_id: k for k in (
-    RecordedKind(
-        "file_audit_failure", "档案核查不符合", "file_audit", "中",
-        "每月档案材料集中核查中，抽查案件的档案对照核查清单（data/checklist.toml）某一项被核查组"
-        "认定为“不符合”：每个案件的每个不符合项为一条线索，附核查项、核查人和问题说明，核查结束"
-        "签发时转入整改，由案件所属街镇在整改期限内整改；同一案件同一项在以后的核查中再次不符合"
-        "的，视为整改后复发，认定为“符合”的，原线索标记为不再发现。"),
-)}
+RECORDED: dict[str, RecordedKind] = {
+    k.check_id: k
+    for k in (
+        RecordedKind(
+            "file_audit_failure",
+            "档案核查不符合",
+            "file_audit",
+            "中",
+            "每月档案材料集中核查中，抽查案件的档案对照核查清单（data/checklist.toml）某一项被核查组"
+            "认定为“不符合”：每个案件的每个不符合项为一条线索，附核查项、核查人和问题说明，核查结束"
+            "签发时转入整改，由案件所属街镇在整改期限内整改；同一案件同一项在以后的核查中再次不符合"
+            "的，视为整改后复发，认定为“符合”的，原线索标记为不再发现。",
+        ),
+    )
+}
 
 CheckFn = Callable[[Drop], pl.LazyFrame]
 NoteFn = Callable[[Drop], "str | None"]
@@ -66,12 +73,12 @@ NoteFn = Callable[[Drop], "str | None"]
 @dataclass(frozen=True)
 class CheckSpec:
     check_id: str
-    title: str          # the contract's Chinese name
+    title: str  # the contract's Chinese name
     family: str
     severity: str
     keys: tuple[str, ...]
     needs: tuple[str, ...]
-    description: str    # the docstring's first paragraph: the rule as a supervisor reads it
+    description: str  # the docstring's first paragraph: the rule as a supervisor reads it
     fn: CheckFn
     # (optional table, Chinese sentence): the part of the rule left out without that table
     partial: tuple[tuple[str, str], ...] = ()
@@ -111,9 +118,17 @@ class CheckSpec:
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
-          needs: tuple[str, ...], partial: dict[str, str] | None = None,
-          note: NoteFn | None = None, id_version: int = 1) -> Callable[[CheckFn], CheckFn]:
+def check(
+    *,
+    title: str,
+    family: str,
+    severity: str,
+    keys: tuple[str, ...],
+    needs: tuple[str, ...],
+    partial: dict[str, str] | None = None,
+    note: NoteFn | None = None,
+    id_version: int = 1,
+) -> Callable[[CheckFn], CheckFn]:
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if severity not in SEVERITIES:
@@ -138,9 +153,19 @@ def check(*, title: str, family: str, severity: str, keys: tuple[str, ...],
             raise ValueError(f"check {check_id!r} has no docstring")
         # The first paragraph is the published rule; further paragraphs are notes for whoever
         # maintains the check, never shown to users.
-        REGISTRY[check_id] = CheckSpec(check_id, title, family, severity, tuple(keys),
-                                       tuple(needs), doc.split("\n\n")[0].strip(), fn,
-                                       tuple(partial.items()), note, id_version)
+        REGISTRY[check_id] = CheckSpec(
+            check_id,
+            title,
+            family,
+            severity,
+            tuple(keys),
+            tuple(needs),
+            doc.split("\n\n")[0].strip(),
+            fn,
+            tuple(partial.items()),
+            note,
+            id_version,
+        )
         return fn
 
     return register
@@ -169,14 +194,17 @@ def ordered() -> list[CheckSpec]:
 def titles() -> dict[str, str]:
     """check id -> title of every kind of finding: the checks in registry order, then the kinds
     people record."""
-    return {**{s.check_id: s.title for s in ordered()},
-            **{k.check_id: k.title for k in RECORDED.values()}}
+    return {
+        **{s.check_id: s.title for s in ordered()},
+        **{k.check_id: k.title for k in RECORDED.values()},
+    }
 
 
 def kinds() -> list[tuple[str, str, str]]:
     """(check id, title, family) of every kind of finding, in the order the pages list them."""
-    return ([(s.check_id, s.title, s.family) for s in ordered()]
-            + [(k.check_id, k.title, k.family) for k in RECORDED.values()])
+    return [(s.check_id, s.title, s.family) for s in ordered()] + [
+        (k.check_id, k.title, k.family) for k in RECORDED.values()
+    ]
 
 
 def select(only: list[str] | None) -> list[CheckSpec]:
@@ -187,6 +215,10 @@ def select(only: list[str] | None) -> list[CheckSpec]:
     wanted = set(only)
     unknown = wanted - set(FAMILIES) - {s.check_id for s in specs}
     if unknown:
-        raise ValueError("未知的检查项或类别：" + "、".join(sorted(unknown))
-                         + "。可用类别：" + "、".join(FAMILIES))
+        raise ValueError(
+            "未知的检查项或类别："
+            + "、".join(sorted(unknown))
+            + "。可用类别："
+            + "、".join(FAMILIES)
+        )
     return [s for s in specs if s.family in wanted or s.check_id in wanted]

@@ -46,18 +46,34 @@ except Exception as exc:  # noqa: BLE001 - the accounts cannot be read: nobody g
 if viewer is None:
     # Every address serves the login page (a deep link is kept: after logging in, the visitor is
     # on the page the link named, if their role may open it).
-    st.navigation([st.Page(auth.login_page, title="登录", icon=":material/login:",
-                           url_path="login", default=True)]
-                  + [st.Page(auth.login_page_at(Path(file).stem), title="登录",
-                             url_path=Path(file).stem) for file, _, _ in PAGES],
-                  position="hidden").run()
+    st.navigation(
+        [
+            st.Page(
+                auth.login_page,
+                title="登录",
+                icon=":material/login:",
+                url_path="login",
+                default=True,
+            )
+        ]
+        + [
+            st.Page(auth.login_page_at(Path(file).stem), title="登录", url_path=Path(file).stem)
+            for file, _, _ in PAGES
+        ],
+        position="hidden",
+    ).run()
     st.stop()
 
 auth.sync_cookie()  # a login's cookie is written here, once
 allowed = access.pages_for(viewer)
 by_name = {
-    Path(file).stem: st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=Path(file).stem,
-                             default=Path(file).stem == allowed[0])
+    Path(file).stem: st.Page(
+        PAGES_DIR / file,
+        title=title,
+        icon=icon,
+        url_path=Path(file).stem,
+        default=Path(file).stem == allowed[0],
+    )
     for file, title, icon in PAGES
     if (PAGES_DIR / file).exists() and Path(file).stem in allowed
 }
@@ -74,14 +90,22 @@ with st.sidebar:
     # Only an administrator may point the app at a folder on the server.
     if access.may(viewer, "choose_folder"):
         # The one place a folder is chosen: 数据导入 and every other page read this one.
-        st.text_input("数据文件夹", key=ui.DROP_KEY,
-                      help="各系统导出的数据文件所在文件夹，「数据导入」和其他各页面都读取这里设置的"
-                           "文件夹（默认取环境变量 AIDWATCH_DROP）")
-        st.text_input("检查结果文件夹", key=ui.OUT_KEY,
-                      help="检查结果所在文件夹：「数据导入」页运行检查后自动切换到本次结果"
-                           "（默认取环境变量 AIDWATCH_OUT）")
-        for label, path in (("数据文件夹", ui.current_drop_dir()),
-                            ("检查结果文件夹", ui.current_out_dir())):
+        st.text_input(
+            "数据文件夹",
+            key=ui.DROP_KEY,
+            help="各系统导出的数据文件所在文件夹，「数据导入」和其他各页面都读取这里设置的"
+            "文件夹（默认取环境变量 AIDWATCH_DROP）",
+        )
+        st.text_input(
+            "检查结果文件夹",
+            key=ui.OUT_KEY,
+            help="检查结果所在文件夹：「数据导入」页运行检查后自动切换到本次结果"
+            "（默认取环境变量 AIDWATCH_OUT）",
+        )
+        for label, path in (
+            ("数据文件夹", ui.current_drop_dir()),
+            ("检查结果文件夹", ui.current_out_dir()),
+        ):
             if not path.is_dir():
                 st.caption(f":orange[{label}不存在：{ui.md(path)}]")
 

@@ -26,7 +26,7 @@ VIEWER_KEY = "auth_viewer"
 TOKEN_KEY = "auth_token"
 NOTICE_KEY = "auth_notice"
 COOKIE = "aidwatch_session"
-COOKIE_PENDING_KEY = "auth_cookie_pending"   # "set" after a login, "clear" after a logout
+COOKIE_PENDING_KEY = "auth_cookie_pending"  # "set" after a login, "clear" after a logout
 log = logging.getLogger(__name__)
 
 
@@ -56,10 +56,16 @@ def _claims_viewer() -> Viewer | None:
     from analytics.schema import STREETS
 
     if role not in ROLES or (role == "street" and street not in STREETS) or not name:
-        st.session_state[NOTICE_KEY] = "身份认证已通过，但账号未分配有效的角色或街镇，请联系管理员。"
+        st.session_state[NOTICE_KEY] = (
+            "身份认证已通过，但账号未分配有效的角色或街镇，请联系管理员。"
+        )
         return None
-    return Viewer(name=name, role=role, street=street if role == "street" else None,
-                  unit=unit if role == "member_unit" else None)
+    return Viewer(
+        name=name,
+        role=role,
+        street=street if role == "street" else None,
+        unit=unit if role == "member_unit" else None,
+    )
 
 
 def resolve(ws) -> Viewer | None:
@@ -110,8 +116,10 @@ def sync_cookie() -> None:
 
     if pending == "set" and st.session_state.get(TOKEN_KEY):
         hours = reference.load_settings().accounts.session_max_hours
-        value = (f"{COOKIE}={st.session_state[TOKEN_KEY]}; path=/; SameSite=Strict; "
-                 f"max-age={int(hours * 3600)}")
+        value = (
+            f"{COOKIE}={st.session_state[TOKEN_KEY]}; path=/; SameSite=Strict; "
+            f"max-age={int(hours * 3600)}"
+        )
     else:
         value = f"{COOKIE}=; path=/; SameSite=Strict; max-age=0"
     secure = "+(parent.location.protocol === 'https:' ? '; Secure' : '')"
@@ -122,7 +130,9 @@ def login_page() -> None:
     """The only page a visitor who is not logged in is served."""
     sync_cookie()  # a logout's cookie is cleared here
     st.title("救助资金监督审计台")
-    st.caption("本系统含有救助对象的敏感个人信息，仅限授权人员使用；登录、查看和导出均记入审计日志。")
+    st.caption(
+        "本系统含有救助对象的敏感个人信息，仅限授权人员使用；登录、查看和导出均记入审计日志。"
+    )
     if notice := st.session_state.pop(NOTICE_KEY, None):
         st.warning(notice)
     if oidc_configured():
@@ -131,7 +141,6 @@ def login_page() -> None:
             st.button("退出统一身份认证", on_click=st.logout, key="auth_oidc_logout")
         return
     from analytics.store import accounts
-
     from dashboard import data
 
     with st.form("auth_login", enter_to_submit=True):
@@ -158,6 +167,7 @@ def login_page() -> None:
 def login_page_at(address: str):
     """The login page served at another page's address (Streamlit tells pages apart by their
     function, so each address gets its own)."""
+
     def page() -> None:
         login_page()
 
@@ -184,7 +194,7 @@ def require_page(page: str) -> Viewer:
     """The viewer, if they may open ``page``; otherwise the page says so and stops. Every page
     calls it first, so that a page reached by any road (a link, a test, a future menu) checks."""
     who = viewer()
-    if not access.may_open(who, page):
+    if who is None or not access.may_open(who, page):
         st.error("当前账号无权查看本页。" if who else "请先登录。")
         st.stop()
     return who

@@ -77,8 +77,9 @@ def identify_table(path: Path) -> str | None:
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="正在读取上传的文件…")
-def _read_table_file(path: str, table: str, stamp: Fingerprint, catalogue_stamp: Fingerprint
-                     ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
+def _read_table_file(
+    path: str, table: str, stamp: Fingerprint, catalogue_stamp: Fingerprint
+) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
     return reader.read_table_file(Path(path), table, catalogue())
 
 
@@ -135,8 +136,9 @@ def save_uploads(files: list[tuple[str, bytes]]) -> Path:
             try:
                 private.write_file(target, content)
             except OSError as exc:
-                raise DropError(f"无法保存上传的文件 {name}（{os_reason(exc)}），"
-                                "请改名或稍后重试") from None
+                raise DropError(
+                    f"无法保存上传的文件 {name}（{os_reason(exc)}），请改名或稍后重试"
+                ) from None
     os.utime(folder)  # used now: kept for the full period from today
     prune_uploads(keep=folder)
     return folder
@@ -153,8 +155,11 @@ def read_uploads(folder: Path) -> ReadResult:
     if set(schema.REQUIRED_TABLES) <= set(identified.values()):
         return read_drop(folder)
     tables, rejects, reports = {}, [], []
-    ignored = [(p.name, "不是支持的文件格式（应为 .csv、.xlsx 或 .parquet）")
-               for p in files if p not in identified]
+    ignored = [
+        (p.name, "不是支持的文件格式（应为 .csv、.xlsx 或 .parquet）")
+        for p in files
+        if p not in identified
+    ]
     for path, table in identified.items():
         if table is None:
             ignored.append((path.name, "未能识别为数据规范中的任何一张表"))
@@ -173,6 +178,7 @@ def read_uploads(folder: Path) -> ReadResult:
 
 
 # --- What a check run wrote (aidwatch check --out) ----------------------------------------------
+
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner="正在读取检查结果…")
 def _findings(out_dir: str, stamp: Fingerprint) -> pl.DataFrame:
@@ -215,6 +221,7 @@ def indicators(out_dir: Path | str) -> pl.DataFrame:
 
 # --- 关系图谱 ------------------------------------------------------------------------------------
 
+
 @st.cache_resource(ttl=TTL, max_entries=2, show_spinner="正在构建关系图谱…")
 def _link_graph(path: str, stamp: Fingerprint, catalogue_stamp: Fingerprint):
     from datetime import date
@@ -234,6 +241,7 @@ def link_graph(path: Path | str):
 
 
 # --- the workspace (snapshots, runs, the workflow database) ------------------------------------
+
 
 @st.cache_resource(show_spinner=False)
 def _workspace(root: str):
@@ -255,13 +263,17 @@ def workspace():
 # payment changes (analytics.store.findings.workflow_stamp), so they are never stale, and a
 # page that only filters reads the database once.
 
+
 @st.cache_data(ttl=TTL, max_entries=4, show_spinner=False)
 def _workflow_frames(root: str, url: str, stamp: tuple[int, int, int]) -> dict[str, pl.DataFrame]:
     from analytics.store import findings as stored
 
     store = workspace().store
-    return {"findings": stored.findings_frame(store), "history": stored.history_frame(store),
-            "recoveries": stored.recoveries_frame(store)}
+    return {
+        "findings": stored.findings_frame(store),
+        "history": stored.history_frame(store),
+        "recoveries": stored.recoveries_frame(store),
+    }
 
 
 def workflow_frames() -> dict[str, pl.DataFrame]:

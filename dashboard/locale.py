@@ -29,25 +29,26 @@ import streamlit as st
 # Where Streamlit writes its words (its own data-testid markers and attributes). Each entry
 # names one: what a page writes there (a label, an option, a cell) is never rewritten, except
 # a text that is exactly Streamlit's own word in Streamlit's own place.
-COMBOBOX = 'input[role="combobox"]'                      # a selectbox's or multiselect's box
-SELECT_ALL = '[data-key="__select_all__"]'               # the multiselect list's bulk choice
+COMBOBOX = 'input[role="combobox"]'  # a selectbox's or multiselect's box
+SELECT_ALL = '[data-key="__select_all__"]'  # the multiselect list's bulk choice
 SELECT_MATCHES = '[data-key="__select_matches__"]'
-NO_CHOICE = '[role="option"]:not([data-key])'            # a list's "nothing found" line
-ANNOUNCED = '[role="log"]'                               # what a screen reader is told
+NO_CHOICE = '[role="option"]:not([data-key])'  # a list's "nothing found" line
+ANNOUNCED = '[role="log"]'  # what a screen reader is told
 UPLOAD_BUTTON = '[data-testid="stFileUploader"] button'
 UPLOADER = '[data-testid="stFileUploader"]'
 UPLOAD_LIMIT = '[data-testid="stFileUploaderDropzoneInstructions"]'
-INSTRUCTIONS = '[data-testid="InputInstructions"]'     # under a text box being typed in
+INSTRUCTIONS = '[data-testid="InputInstructions"]'  # under a text box being typed in
 DATE_FIELD = '[data-testid="stDateInputField"] [role="spinbutton"]'
 STATUS = '[data-testid="stStatusWidget"]'
 TOOLTIP = '[data-testid="stTooltipContent"]'
 DIALOG = '[role="dialog"]'
 TOOLBAR = '[data-testid="stElementToolbar"], [data-testid="stTooltipContent"], .modebar'
 GRID_SEARCH = '[data-testid="stDataFrame"] label'
-GRID_MENU = ", ".join(f'[data-testid="stDataFrame{menu}Menu"]'
-                      for menu in ("Column", "ColumnFormatting", "ColumnVisibility",
-                                   "Statistics"))
-MODEBAR = ".modebar"                                     # a plotly chart's own toolbar
+GRID_MENU = ", ".join(
+    f'[data-testid="stDataFrame{menu}Menu"]'
+    for menu in ("Column", "ColumnFormatting", "ColumnVisibility", "Statistics")
+)
+MODEBAR = ".modebar"  # a plotly chart's own toolbar
 SKIP_LINK = '[data-testid="stSkipToContent"]'
 NAVIGATION = '[data-testid="stSidebarNav"]'
 
@@ -98,11 +99,17 @@ WORDS: tuple[tuple[str, str, str], ...] = (
     ("Unable to connect to Streamlit server", "无法连接服务器", TOOLTIP),
     # dialogs of the frontend
     ("Connection error", "连接中断", DIALOG),
-    ("Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in "
-     "your terminal:", "无法连接服务器。请稍后刷新页面；如果一直无法连接，请联系系统管理员。",
-     DIALOG),
-    ("Streamlit server is not responding. Are you connected to the internet?",
-     "服务器没有响应。请检查网络连接，稍后刷新页面。", DIALOG),
+    (
+        "Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in "
+        "your terminal:",
+        "无法连接服务器。请稍后刷新页面；如果一直无法连接，请联系系统管理员。",
+        DIALOG,
+    ),
+    (
+        "Streamlit server is not responding. Are you connected to the internet?",
+        "服务器没有响应。请检查网络连接，稍后刷新页面。",
+        DIALOG,
+    ),
     ("Page not found", "页面不存在", DIALOG),
     ("Close", "关闭", DIALOG),
     # the toolbar of a data grid or chart, and a grid's search and column menu
@@ -153,8 +160,12 @@ PATTERNS: tuple[tuple[str, str, str], ...] = (
     (r"^Select (\d+) matches$", "选择全部 $1 个匹配项", SELECT_MATCHES),
     (r"^(\d+) options? available\.$", "共 $1 个选项。", ANNOUNCED),
     (r"^View (\d+) more$", "再显示 $1 个", NAVIGATION),
-    (r"^(You have requested page .*|The page that you have requested does not seem to exist)"
-     r"\. Running the app's main page\.$", "所请求的页面不存在，已打开首页。", DIALOG),
+    (
+        r"^(You have requested page .*|The page that you have requested does not seem to exist)"
+        r"\. Running the app's main page\.$",
+        "所请求的页面不存在，已打开首页。",
+        DIALOG,
+    ),
 )
 
 # What an empty data grid says in its only row (Streamlit draws "empty" on the grid's canvas).
@@ -188,7 +199,9 @@ CSS = """
 }
 """ + "".join(
     f'[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]:nth-child({n})) '
-    f"{{ --aidwatch-columns: {n}; }}\n" for n in range(2, 13))
+    f"{{ --aidwatch-columns: {n}; }}\n"
+    for n in range(2, 13)
+)
 
 # Runs once per page load (a mark on window keeps a second copy from starting). Translates what
 # is there, then every node and attribute Streamlit adds or changes (a MutationObserver); only
@@ -282,15 +295,21 @@ SCRIPT = r"""
 
 def script() -> str:
     """The script with its words in place (JSON: nothing in them can end the script early)."""
+
     def js(value) -> str:
         return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
-    return (SCRIPT.replace("__WORDS__", js(WORDS)).replace("__PATTERNS__", js(PATTERNS))
-            .replace("__EMPTY_GRID__", js(EMPTY_GRID)))
+    return (
+        SCRIPT.replace("__WORDS__", js(WORDS))
+        .replace("__PATTERNS__", js(PATTERNS))
+        .replace("__EMPTY_GRID__", js(EMPTY_GRID))
+    )
 
 
 def apply() -> None:
     """The style sheet (in Streamlit's event container: it takes no room) and the script."""
     st.html(f"<style>{CSS}</style>")
-    st.html(f'<span class="aidwatch-locale"></span><script>{script()}</script>',
-            unsafe_allow_javascript=True)
+    st.html(
+        f'<span class="aidwatch-locale"></span><script>{script()}</script>',
+        unsafe_allow_javascript=True,
+    )

@@ -11,10 +11,9 @@ neutralised text like every export.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-
-import logging
 
 import polars as pl
 import streamlit as st
@@ -27,10 +26,10 @@ DROP_KEY = "app_drop_dir"
 OUT_KEY = "app_out_dir"
 PENDING_FOLDERS_KEY = "app_pending_folders"
 PAGES_KEY = "app_pages"
-JOB_KEY = "app_job"              # the run this session started and follows
+JOB_KEY = "app_job"  # the run this session started and follows
 JOB_ERROR_KEY = "app_job_error"  # why that run did not finish, for 数据导入 to show
-LAST_RUN_KEY = "app_last_run"    # {"source", "out"} of the run last taken in
-NOTICE_KEY = "app_notice"        # a message for the next run of the app to show once
+LAST_RUN_KEY = "app_last_run"  # {"source", "out"} of the run last taken in
+NOTICE_KEY = "app_notice"  # a message for the next run of the app to show once
 
 REJECT_HEADERS = {"file": "文件", "row": "行号", "column": "列", "value": "值", "reason": "原因"}
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
@@ -44,6 +43,7 @@ md_code = export.md_code
 
 
 # --- Folders ---------------------------------------------------------------------------------
+
 
 def default_drop_dir() -> Path:
     return Path(os.environ.get("AIDWATCH_DROP") or reference.PROJECT_ROOT / "demo" / "drop")
@@ -77,11 +77,15 @@ def how_to_run(out_dir: Path) -> str:
     """Markdown: how to get results into ``out_dir`` (the folder shown as typed, to an
     administrator only)."""
     if not shows_paths():
-        return ("请在「数据导入」页读入数据后点击「运行全部检查」（或请管理员在服务器上运行 "
-                f"{md_code('aidwatch check')}），或在「数据导入」页的检查记录中选择已有的检查。")
+        return (
+            "请在「数据导入」页读入数据后点击「运行全部检查」（或请管理员在服务器上运行 "
+            f"{md_code('aidwatch check')}），或在「数据导入」页的检查记录中选择已有的检查。"
+        )
     command = md_code(f"aidwatch check 数据文件夹 --out {out_dir}")
-    return ("请在「数据导入」页读入数据后点击「运行全部检查」（或由管理员运行 "
-            f"{command}），或在「数据导入」页的检查记录中选择已有的检查。")
+    return (
+        "请在「数据导入」页读入数据后点击「运行全部检查」（或由管理员运行 "
+        f"{command}），或在「数据导入」页的检查记录中选择已有的检查。"
+    )
 
 
 def at_folder(path: Path | str) -> str:
@@ -108,6 +112,7 @@ def use_folders(drop_dir: Path, out_dir: Path) -> None:
 
 # --- Tables for the 数据导入 page -------------------------------------------------------------
 
+
 def table_label(name: str) -> str:
     table = schema.TABLES.get(name)
     return f"{table.zh}（{name}）" if table else name
@@ -117,9 +122,10 @@ def files_table(result: ReadResult) -> pl.DataFrame:
     """One row per recognised file: what it is, how it was read, how many rows survived."""
     rejected = (
         result.rejects.group_by("file").agg(pl.col("row").n_unique().alias("n"))
-        if result.rejects.height else pl.DataFrame(schema={"file": pl.String, "n": pl.UInt32})
+        if result.rejects.height
+        else pl.DataFrame(schema={"file": pl.String, "n": pl.UInt32})
     )
-    per_file = dict(zip(rejected["file"].to_list(), rejected["n"].to_list()))
+    per_file = dict(zip(rejected["file"].to_list(), rejected["n"].to_list(), strict=True))
     rows = [
         {
             "数据表": schema.TABLES[r.table].zh if r.table in schema.TABLES else r.table,
@@ -135,11 +141,21 @@ def files_table(result: ReadResult) -> pl.DataFrame:
         }
         for r in result.files
     ]
-    return pl.DataFrame(rows, schema={
-        "数据表": pl.String, "英文名": pl.String, "文件": pl.String, "格式": pl.String,
-        "编码": pl.String, "表头行": pl.Int64, "读入行数": pl.Int64, "保留行数": pl.Int64,
-        "拒收行数": pl.Int64, "说明": pl.String,
-    })
+    return pl.DataFrame(
+        rows,
+        schema={
+            "数据表": pl.String,
+            "英文名": pl.String,
+            "文件": pl.String,
+            "格式": pl.String,
+            "编码": pl.String,
+            "表头行": pl.Int64,
+            "读入行数": pl.Int64,
+            "保留行数": pl.Int64,
+            "拒收行数": pl.Int64,
+            "说明": pl.String,
+        },
+    )
 
 
 def mapping_table(table: str, mapping: dict[str, str]) -> pl.DataFrame:
@@ -168,8 +184,10 @@ def ignored_table(result: ReadResult) -> pl.DataFrame:
     the files were read (a folder or an upload)."""
     from analytics.reader import COMPANIONS, R_SPECIAL, R_SYMLINK
 
-    reasons = [COMPANIONS.get(f, why) if why not in (R_SYMLINK, R_SPECIAL) else why
-               for f, why in result.ignored]
+    reasons = [
+        COMPANIONS.get(f, why) if why not in (R_SYMLINK, R_SPECIAL) else why
+        for f, why in result.ignored
+    ]
     return pl.DataFrame(
         {"文件": [f for f, _ in result.ignored], "原因": reasons},
         schema={"文件": pl.String, "原因": pl.String},
@@ -180,14 +198,24 @@ def expected_files_table() -> pl.DataFrame:
     """Every contract table, whether it is required, and the file names it is recognised by."""
     rows = []
     for name, table in schema.TABLES.items():
-        rows.append({
-            "数据表": table.zh, "英文名": name,
-            "是否必需": "必需" if name in schema.REQUIRED_TABLES else "可选",
-            "可用的文件名": "、".join(f"{stem}.csv" for stem in table.file_stems)
-                           + "（或同名的 .xlsx、.parquet 文件）",
-        })
-    return pl.DataFrame(rows, schema={"数据表": pl.String, "英文名": pl.String,
-                                      "是否必需": pl.String, "可用的文件名": pl.String})
+        rows.append(
+            {
+                "数据表": table.zh,
+                "英文名": name,
+                "是否必需": "必需" if name in schema.REQUIRED_TABLES else "可选",
+                "可用的文件名": "、".join(f"{stem}.csv" for stem in table.file_stems)
+                + "（或同名的 .xlsx、.parquet 文件）",
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "数据表": pl.String,
+            "英文名": pl.String,
+            "是否必需": pl.String,
+            "可用的文件名": pl.String,
+        },
+    )
 
 
 def rejects_for_display(rejects: pl.DataFrame) -> pl.DataFrame:
@@ -202,6 +230,7 @@ def excel_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
 
 
 # --- Streamlit ---------------------------------------------------------------------------------
+
 
 def has_job() -> bool:
     return bool(st.session_state.get(JOB_KEY))
@@ -220,8 +249,11 @@ def follow_job(where: str = "page") -> None:
         return
     if not job.done.is_set():
         st.progress(job.fraction, text=f"{md(job.message)}（{job.fraction:.0%}）")
-        st.caption("检查在后台进行，可以先浏览其他页面，回到本页即可看到进度。" if where == "page"
-                   else "检查在后台进行，完成后各页面自动切换到本次结果。")
+        st.caption(
+            "检查在后台进行，可以先浏览其他页面，回到本页即可看到进度。"
+            if where == "page"
+            else "检查在后台进行，完成后各页面自动切换到本次结果。"
+        )
         return
     del st.session_state[JOB_KEY]
     if job.error:
@@ -229,14 +261,23 @@ def follow_job(where: str = "page") -> None:
         if where == "sidebar":
             st.session_state[NOTICE_KEY] = "检查未能完成，原因见「数据导入」页。"
         st.rerun()
+    # A run that ended without an error wrote its results: the job holds their folder.
+    assert job.out is not None
     st.session_state[LAST_RUN_KEY] = {"source": str(job.source), "out": str(job.out)}
     if where == "sidebar":
         st.session_state[NOTICE_KEY] = "检查完成，各页面已切换到本次结果。"
     use_folders(job.source, job.out)
 
 
-def pick_finding(findings: pl.DataFrame, drawn: list[str], event, key: str,
-                 label: str, *, everything: pl.DataFrame | None = None) -> str:
+def pick_finding(
+    findings: pl.DataFrame,
+    drawn: list[str],
+    event,
+    key: str,
+    label: str,
+    *,
+    everything: pl.DataFrame | None = None,
+) -> str:
     """The finding to open below a findings grid: the one a link names (``?finding=F...``, even
     beyond the rows drawn) when the link is new, else a row ticked in the grid when that is new,
     else the box's own choice, else the first row. ``findings``: every filtered finding
@@ -251,12 +292,14 @@ def pick_finding(findings: pl.DataFrame, drawn: list[str], event, key: str,
     pool = findings if everything is None else everything
     ids = list(drawn)
     wanted = st.query_params.get("finding")
-    if (wanted and wanted not in ids
-            and pool.filter(pl.col("finding_id") == wanted).height):
+    if wanted and wanted not in ids and pool.filter(pl.col("finding_id") == wanted).height:
         ids = [wanted, *ids]
-    rows = (pool.filter(pl.col("finding_id").is_in(ids))
-            .unique("finding_id", keep="first", maintain_order=True)
-            .select("finding_id", "title", "summary").rows())
+    rows = (
+        pool.filter(pl.col("finding_id").is_in(ids))
+        .unique("finding_id", keep="first", maintain_order=True)
+        .select("finding_id", "title", "summary")
+        .rows()
+    )
     texts = {fid: f"{title} · {summary}" for fid, title, summary in rows}
     seen: dict[str, int] = {}
     for text in texts.values():
@@ -295,11 +338,14 @@ def page_links(links: list[tuple]) -> None:
     """A row of links to other pages, (file name, label) or (file name, label, query
     parameters) each; none when a page runs on its own."""
     pages = st.session_state.get(PAGES_KEY) or {}
-    present = [(pages[link[0]], link[1], link[2] if len(link) > 2 else None)
-               for link in links if link[0] in pages]
+    present = [
+        (pages[link[0]], link[1], link[2] if len(link) > 2 else None)
+        for link in links
+        if link[0] in pages
+    ]
     if not present:
         return
-    for col, (page, label, params) in zip(st.columns(len(present)), present):
+    for col, (page, label, params) in zip(st.columns(len(present)), present, strict=True):
         col.page_link(page, label=label, icon=":material/arrow_forward:", query_params=params)
 
 
@@ -310,8 +356,10 @@ def show_table(frame, **kwargs):
     if isinstance(frame, pl.DataFrame):
         frame = export.neutralise(frame)
         # One format per kind of figure (analytics.formats), read from the header's unit.
-        config = {name: st.column_config.NumberColumn(format=fmt)
-                  for name, fmt in formats.grid_formats(frame).items()}
+        config = {
+            name: st.column_config.NumberColumn(format=fmt)
+            for name, fmt in formats.grid_formats(frame).items()
+        }
         config.update(kwargs.pop("column_config", None) or {})
         if config:
             kwargs["column_config"] = config
@@ -324,15 +372,24 @@ def show_table(frame, **kwargs):
 def download_excel(label: str, frames: dict[str, pl.DataFrame], file_name: str, key: str) -> None:
     # Built only when clicked: a large rejects table need not be rendered to Excel on each rerun.
     # No rerun on the click: a rerun could retire the deferred file before the browser asks.
-    download_button(st, label, data=lambda: excel_bytes(frames), file_name=file_name,
-                    mime=XLSX_MIME, key=key, icon=":material/download:", on_click="ignore")
+    download_button(
+        st,
+        label,
+        data=lambda: excel_bytes(frames),
+        file_name=file_name,
+        mime=XLSX_MIME,
+        key=key,
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def download_button(where, label: str, data, *, file_name: str, key: str, **kwargs):
     """The one way a page offers a file: ``where`` (st or a column) draws the button, and the
     file, built when the browser asks for it, is logged in the audit log as an export by the
     viewer (who, which file, from which page key), never with its content."""
-    from dashboard import auth, data as page_data
+    from dashboard import auth
+    from dashboard import data as page_data
 
     who = auth.viewer()
     build = data if callable(data) else (lambda: data)
@@ -342,9 +399,14 @@ def download_button(where, label: str, data, *, file_name: str, key: str, **kwar
         try:
             from analytics.store import audit
 
-            audit.record(page_data.workspace().store, actor=who.name if who else "（未登录）",
-                         role=who.role if who else None, action="export", target=file_name,
-                         detail={"key": key, "bytes": len(content)})
+            audit.record(
+                page_data.workspace().store,
+                actor=who.name if who else "（未登录）",
+                role=who.role if who else None,
+                action="export",
+                target=file_name,
+                detail={"key": key, "bytes": len(content)},
+            )
         except Exception as exc:  # noqa: BLE001 - the log's trouble must not lose the file
             log.error("export not logged: %s", type(exc).__name__)
         return content
@@ -363,14 +425,24 @@ def indicators_or_stop(out_dir: Path) -> pl.DataFrame:
     return indicators
 
 
-FUNNEL_UNAVAILABLE = ("无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
-                      "请联系管理员检查工作区设置。")
-FUNNEL_EMPTY = ("工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
-                "「线索清单」登记，这里按期间汇总。")
+FUNNEL_UNAVAILABLE = (
+    "无法读取工作区的处置记录（数据库无法连接或读取），处置漏斗暂不显示；"
+    "请联系管理员检查工作区设置。"
+)
+FUNNEL_EMPTY = (
+    "工作区中还没有线索处置记录：在「数据导入」页运行检查后，线索的核实、整改和追回在"
+    "「线索清单」登记，这里按期间汇总。"
+)
 
 
-def funnel_section(funnel: pl.DataFrame | None, label: str, key: str, *,
-                   unavailable: bool = False, where: str | None = None) -> None:
+def funnel_section(
+    funnel: pl.DataFrame | None,
+    label: str,
+    key: str,
+    *,
+    unavailable: bool = False,
+    where: str | None = None,
+) -> None:
     """The funnel of a period (leads → verified → rectified → recovered) as a chart and a table,
     or why there is none: the database cannot be read, or nothing was recorded yet."""
     from analytics.charts import overview as charts
@@ -447,9 +519,16 @@ def show_evidence(evidence: str | None, finding_id: str, key: str) -> None:
     for n, (title, table) in enumerate(parts):
         st.markdown(f"**{md(title)}**")
         show_table(table, key=f"{key}_{n}", placeholder=formats.DASH)
-    download_button(st, "下载原始证据（JSON）", data=lambda: ev.masked_json(evidence),
-                    file_name=ev.file_name(finding_id), key=f"{key}_download",
-                    mime="application/json", icon=":material/download:", on_click="ignore",
-                    help="证据的原始结构（身份证号、银行账号已脱敏），供存档或交其他系统核对。")
+    download_button(
+        st,
+        "下载原始证据（JSON）",
+        data=lambda: ev.masked_json(evidence),
+        file_name=ev.file_name(finding_id),
+        key=f"{key}_download",
+        mime="application/json",
+        icon=":material/download:",
+        on_click="ignore",
+        help="证据的原始结构（身份证号、银行账号已脱敏），供存档或交其他系统核对。",
+    )
     with st.expander(EVIDENCE_RAW):
         st.json(ev.masked(evidence), expanded=2)

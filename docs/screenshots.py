@@ -35,8 +35,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Who photographs a page: the first of these roles that may open it (analytics.access.PAGES).
 ROLE_ORDER = ("civil_affairs", "joint_office", "discipline", "member_unit", "admin", "street")
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -48,6 +56,8 @@ def prepare(base: Path) -> tuple[Path, Path, Path]:
     sys.path.insert(0, str(ROOT))
     os.environ["AIDWATCH_WORKSPACE"] = str(base / "workspace")
     os.environ.pop("AIDWATCH_DATABASE_URL", None)
+    import polars as pl
+
     from analytics import tracking
     from analytics.calendar import WorkdayCalendar
     from analytics.generate import generate
@@ -57,32 +67,50 @@ def prepare(base: Path) -> tuple[Path, Path, Path]:
     from analytics.views import dishonesty as listing
     from analytics.workflow.dishonesty import Given
 
-    import polars as pl
-
     drop = base / "drop"
     generate(drop, households=600, seed=7)
     ws = Workspace.open(base / "workspace")
     out = tracking.record_check(ws, drop, read_drop(drop), by="演示", origin="cli").out
     people = pl.read_csv(drop / "persons.csv", infer_schema=False).head(2).to_dicts()
     calendar = WorkdayCalendar.load()
-    for person, published in zip(people, (True, False)):
+    for person, published in zip(people, (True, False), strict=True):
         rid = records.create_record(
-            ws.store, by="联席办", today=date(2026, 10, 9), id_number=person["id_number"],
-            name=person["name"], conduct="隐瞒",
+            ws.store,
+            by="联席办",
+            today=date(2026, 10, 9),
+            id_number=person["id_number"],
+            name=person["name"],
+            conduct="隐瞒",
             description="隐瞒家庭成员就业收入，多领取最低生活保障金",
-            severity="一般", basis="《上海市社会救助条例》", money_obtained_fen=360_000,
-            street=person["street"])
+            severity="一般",
+            basis="《上海市社会救助条例》",
+            money_obtained_fen=360_000,
+            street=person["street"],
+        )
         notified = date(2026, 10, 9) if published else date(2026, 11, 25)
-        version = records.apply(ws.store, rid, "notify",
-                                Given(notified_on=notified, notify_method="直接送达"),
-                                by="联席办", expected_version=1, today=notified,
-                                calendar=calendar)
+        version = records.apply(
+            ws.store,
+            rid,
+            "notify",
+            Given(notified_on=notified, notify_method="直接送达"),
+            by="联席办",
+            expected_version=1,
+            today=notified,
+            calendar=calendar,
+        )
         if published:
-            records.apply(ws.store, rid, "publish",
-                          Given(decision_no="长民失〔2026〕1号", decision_date=date(2026, 11, 2),
-                                term_months=6),
-                          by="联席办", expected_version=version, today=date(2026, 11, 2),
-                          calendar=calendar)
+            records.apply(
+                ws.store,
+                rid,
+                "publish",
+                Given(
+                    decision_no="长民失〔2026〕1号", decision_date=date(2026, 11, 2), term_months=6
+                ),
+                by="联席办",
+                expected_version=version,
+                today=date(2026, 11, 2),
+                calendar=calendar,
+            )
     listing.publish_batch(ws.store, "联席办", date(2026, 11, 2), calendar=calendar)
     audit_session(ws)
     ws.close()
@@ -95,13 +123,21 @@ def audit_session(ws) -> None:
     from analytics.views import file_audit as audit
 
     sid, _ = audit.latest_snapshot(ws)
-    session = audit.start_session(ws, sid, audit.default_params("2026-10", seed=20261105),
-                                  held_on=date(2026, 11, 5), title="2026年10月档案材料集中核查",
-                                  team=["区民政局 王督查", "区纪委 李监督"], by="王督查")
+    session = audit.start_session(
+        ws,
+        sid,
+        audit.default_params("2026-10", seed=20261105),
+        held_on=date(2026, 11, 5),
+        title="2026年10月档案材料集中核查",
+        team=["区民政局 王督查", "区纪委 李监督"],
+        by="王督查",
+    )
     sample = audit.session_view(ws, session).sample
     codes = [item.code for item in audit.checklist()]
-    notes = {1: ("home_visit", "入户调查记录只有一名工作人员签字"),
-             7: ("credit_pledge", "信用承诺书缺共同生活家庭成员签名")}
+    notes = {
+        1: ("home_visit", "入户调查记录只有一名工作人员签字"),
+        7: ("credit_pledge", "信用承诺书缺共同生活家庭成员签名"),
+    }
     for n, case in enumerate(sample["case_id"].to_list()[:10]):
         given = {code: ("符合", None) for code in codes}
         if n in notes:
@@ -115,8 +151,11 @@ def pages() -> list[tuple[str, str]]:
     dashboard/app.py's PAGES without running the app."""
     tree = ast.parse((ROOT / "dashboard" / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and getattr(node.targets[0], "id", None) == "PAGES"):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and getattr(node.targets[0], "id", None) == "PAGES"
+        ):
             return [(Path(file).stem, title) for file, title, _ in ast.literal_eval(node.value)]
     raise LookupError("dashboard/app.py has no PAGES")
 
@@ -147,10 +186,16 @@ def add_accounts(workspace: Path, drop: Path, roles: set[str]) -> dict[str, str]
             street = pl.read_csv(drop / "persons.csv", infer_schema=False)["street"][0]
         for role in sorted(roles):
             passwords[role] = "Shot-" + secrets.token_urlsafe(12)
-            accounts.add_user(ws.store, username=f"demo_{role}", display_name=f"演示{ROLES[role]}",
-                              role=role, street=street if role == "street" else None,
-                              unit="区住房保障局" if role == "member_unit" else None,
-                              password=passwords[role], by="演示")
+            accounts.add_user(
+                ws.store,
+                username=f"demo_{role}",
+                display_name=f"演示{ROLES[role]}",
+                role=role,
+                street=street if role == "street" else None,
+                unit="区住房保障局" if role == "member_unit" else None,
+                password=passwords[role],
+                by="演示",
+            )
     finally:
         ws.close()
     return passwords
@@ -167,15 +212,39 @@ def serve(tmp: Path, drop: Path, out: Path, workspace: Path) -> Iterator[str]:
     """The dashboard on the demo workspace, on a free port of this machine: its address."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
-    env.update({"AIDWATCH_DROP": str(drop), "AIDWATCH_OUT": str(out),
-                "AIDWATCH_WORKSPACE": str(workspace), "AIDWATCH_PRIVATE_DIR": str(tmp / "p")})
+    env.update(
+        {
+            "AIDWATCH_DROP": str(drop),
+            "AIDWATCH_OUT": str(out),
+            "AIDWATCH_WORKSPACE": str(workspace),
+            "AIDWATCH_PRIVATE_DIR": str(tmp / "p"),
+        }
+    )
     log = tmp / "server.log"
     with log.open("wb") as fh:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard/app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -202,8 +271,9 @@ def wait_ready(page, timeout_ms: int = 60_000) -> None:
     the fonts and a moment for charts and grids to finish drawing."""
     page.wait_for_selector(CONNECTED, timeout=timeout_ms)
     page.wait_for_selector(READY, timeout=timeout_ms)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
-                           timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms
+    )
     page.evaluate("() => document.fonts.ready")
     time.sleep(1.5)
     page.wait_for_selector(READY, timeout=timeout_ms)
@@ -217,8 +287,7 @@ def log_in(page, url: str, path: str, username: str, password: str) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.get_by_test_id("stSidebar").get_by_text("退出登录").wait_for(timeout=60_000)
-    page.wait_for_function("() => document.cookie.includes('aidwatch_session=')",
-                           timeout=30_000)
+    page.wait_for_function("() => document.cookie.includes('aidwatch_session=')", timeout=30_000)
 
 
 def check_shown(page, title: str) -> None:
@@ -232,8 +301,12 @@ def check_shown(page, title: str) -> None:
 
 
 def has_cjk_font() -> bool:
-    found = shutil.which("fc-list") and subprocess.run(
-        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip()
+    found = (
+        shutil.which("fc-list")
+        and subprocess.run(
+            ["fc-list", ":lang=zh", "family"], capture_output=True, text=True
+        ).stdout.strip()
+    )
     return bool(found)
 
 
@@ -244,8 +317,9 @@ def markdown(shots: list[tuple[str, str]]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pages", default="",
-                    help="addresses or titles, comma-separated (default: every page)")
+    ap.add_argument(
+        "--pages", default="", help="addresses or titles, comma-separated (default: every page)"
+    )
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=900)
     args = ap.parse_args()
@@ -256,12 +330,16 @@ def main() -> int:
     wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
     unknown = [w for w in wanted if not any(w in (name, title) for name, title in every)]
     if unknown:
-        ap.error(f"no such page: {', '.join(unknown)} (pages: "
-                 f"{', '.join(name for name, _ in every)})")
+        ap.error(
+            f"no such page: {', '.join(unknown)} (pages: {', '.join(name for name, _ in every)})"
+        )
     chosen = [(n, t) for n, t in every if not wanted or n in wanted or t in wanted]
     if not has_cjk_font():
-        print("warning: no Chinese font installed (apt-get install fonts-wqy-microhei): "
-              "the pictures would show boxes", file=sys.stderr)
+        print(
+            "warning: no Chinese font installed (apt-get install fonts-wqy-microhei): "
+            "the pictures would show boxes",
+            file=sys.stderr,
+        )
     started = time.monotonic()
     SHOTS.mkdir(parents=True, exist_ok=True)
     shots: list[tuple[str, str]] = []
@@ -276,7 +354,8 @@ def main() -> int:
             try:
                 for role, role_pages in by_role.items():
                     context = browser.new_context(
-                        viewport={"width": args.width, "height": args.height}, locale="zh-CN")
+                        viewport={"width": args.width, "height": args.height}, locale="zh-CN"
+                    )
                     page = context.new_page()
                     log_in(page, url, role_pages[0][0], f"demo_{role}", passwords[role])
                     for n, (name, title) in enumerate(role_pages):

@@ -16,8 +16,14 @@ from stdnum.cn import ric
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -47,24 +53,36 @@ def write_small_drop(folder: Path) -> Path:
     def write(name: str, text: str, encoding: str = "utf-8") -> None:
         (folder / name).write_bytes(text.encode(encoding))
 
-    write("staff.csv", "staff_id,name,id_number,role,street\n"
-                       f"S001,王芳,{STAFF},街镇经办,华阳路街道\n")
-    write("persons.csv", "id_number,name,household_id,street,phone\n"
-                         f"{APPLICANT},李明,H001,华阳路街道,13812345678\n"
-                         f"{SPOUSE},张丽,H001,华阳路街道,\n"
-                         f"{BAD_ID},赵强,H002,华阳路街道,\n")
-    write("cases.csv", "case_id,household_id,applicant_id_number,street,assistance_type,status,"
-                       "accepted_date,decided_date,handler_id\n"
-                       f"C001,H001,{APPLICANT},华阳路街道,最低生活保障,在册,2026-01-05,"
-                       "2026-02-10,S001\n")
-    write("accounts.csv", "case_id,account_no,holder_id_number\n"
-                          f"C001,{ACCOUNT},{APPLICANT}\n")
-    write("entitlements.csv", "month,case_id,id_number,item,kind,amount\n"
-                              f"2026-03,C001,{APPLICANT},低保金,正常,1550.00\n")
-    write("资金实发明细.csv", "流水号,发放月份,拨付日期,街镇,资金科目,救助项目,救助编号,收款人证件号,"
-                        "银行账号,金额,状态\n"
-                        f"T0001,2026-03,2026-03-10,华阳路街道,JZ01,低保金,C001,{APPLICANT},"
-                        f"{ACCOUNT},\"1,550.00\",成功\n", encoding="gb18030")
+    write(
+        "staff.csv", f"staff_id,name,id_number,role,street\nS001,王芳,{STAFF},街镇经办,华阳路街道\n"
+    )
+    write(
+        "persons.csv",
+        "id_number,name,household_id,street,phone\n"
+        f"{APPLICANT},李明,H001,华阳路街道,13812345678\n"
+        f"{SPOUSE},张丽,H001,华阳路街道,\n"
+        f"{BAD_ID},赵强,H002,华阳路街道,\n",
+    )
+    write(
+        "cases.csv",
+        "case_id,household_id,applicant_id_number,street,assistance_type,status,"
+        "accepted_date,decided_date,handler_id\n"
+        f"C001,H001,{APPLICANT},华阳路街道,最低生活保障,在册,2026-01-05,"
+        "2026-02-10,S001\n",
+    )
+    write("accounts.csv", f"case_id,account_no,holder_id_number\nC001,{ACCOUNT},{APPLICANT}\n")
+    write(
+        "entitlements.csv",
+        f"month,case_id,id_number,item,kind,amount\n2026-03,C001,{APPLICANT},低保金,正常,1550.00\n",
+    )
+    write(
+        "资金实发明细.csv",
+        "流水号,发放月份,拨付日期,街镇,资金科目,救助项目,救助编号,收款人证件号,"
+        "银行账号,金额,状态\n"
+        f"T0001,2026-03,2026-03-10,华阳路街道,JZ01,低保金,C001,{APPLICANT},"
+        f'{ACCOUNT},"1,550.00",成功\n',
+        encoding="gb18030",
+    )
     write("会议记录.csv", "日期,议题\n2026-03-01,例会\n")
     return folder
 
@@ -111,17 +129,22 @@ TEST_STREET = "华阳路街道"  # the street account's (the small drop's street
 def add_test_accounts(workspace: Path) -> None:
     """One account per role in ``workspace`` (left alone where it exists already)."""
     from analytics.access import ROLES
-    from analytics.store import Workspace
-    from analytics.store import accounts
+    from analytics.store import Workspace, accounts
 
     ws = Workspace.open(workspace)
     try:
         for role, label in ROLES.items():
             try:
-                accounts.add_user(ws.store, username=role, display_name=f"测试{label}",
-                                  role=role, street=TEST_STREET if role == "street" else None,
-                                  unit="区住房保障局" if role == "member_unit" else None,
-                                  password=TEST_PASSWORD, by="测试")
+                accounts.add_user(
+                    ws.store,
+                    username=role,
+                    display_name=f"测试{label}",
+                    role=role,
+                    street=TEST_STREET if role == "street" else None,
+                    unit="区住房保障局" if role == "member_unit" else None,
+                    password=TEST_PASSWORD,
+                    by="测试",
+                )
             except accounts.AccountError:
                 pass  # there already
     finally:
@@ -144,16 +167,37 @@ def run_dashboard(tmp_path_factory):
             port = _free_port()
             log = tmp_path_factory.mktemp("streamlit") / "server.log"
             env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
-            env.update({"AIDWATCH_DROP": key[0], "AIDWATCH_OUT": key[1],
-                        "AIDWATCH_WORKSPACE": key[2],
-                        "AIDWATCH_PRIVATE_DIR": str(tmp_path_factory.mktemp("private"))})
+            env.update(
+                {
+                    "AIDWATCH_DROP": key[0],
+                    "AIDWATCH_OUT": key[1],
+                    "AIDWATCH_WORKSPACE": key[2],
+                    "AIDWATCH_PRIVATE_DIR": str(tmp_path_factory.mktemp("private")),
+                }
+            )
             with log.open("wb") as fh:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-                     "--server.port", str(port), "--server.address", "127.0.0.1",
-                     "--server.headless", "true", "--server.fileWatcherType", "none",
-                     "--browser.gatherUsageStats", "false"],
-                    cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "streamlit",
+                        "run",
+                        "dashboard/app.py",
+                        "--server.port",
+                        str(port),
+                        "--server.address",
+                        "127.0.0.1",
+                        "--server.headless",
+                        "true",
+                        "--server.fileWatcherType",
+                        "none",
+                        "--browser.gatherUsageStats",
+                        "false",
+                    ],
+                    cwd=PROJECT_ROOT,
+                    env=env,
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
                 )
             url = f"http://127.0.0.1:{port}"
             servers[key] = (url, proc)
@@ -190,12 +234,15 @@ def browser_page(chromium):
 
 
 def _wait_for_app(page, timeout_ms: int = 30_000) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
-                           timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           timeout=timeout_ms)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
-                           timeout=timeout_ms)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_ms
+    )
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms
+    )
 
 
 def _browser_login(page, base_url: str, role: str = "civil_affairs", path: str = "") -> None:
@@ -207,8 +254,9 @@ def _browser_login(page, base_url: str, role: str = "civil_affairs", path: str =
     page.get_by_label("密码").fill(TEST_PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.get_by_test_id("stSidebar").get_by_text("退出登录").wait_for(timeout=30_000)
-    page.wait_for_function("() => document.cookie.includes('aidwatch_session=')",
-                           timeout=30_000)  # written by the page once logged in
+    page.wait_for_function(
+        "() => document.cookie.includes('aidwatch_session=')", timeout=30_000
+    )  # written by the page once logged in
     _wait_for_app(page)
 
 
@@ -227,6 +275,7 @@ def wait_for_app():
 
 
 # --- Databases ------------------------------------------------------------------------------
+
 
 def _postgres_bin() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
@@ -253,18 +302,49 @@ def postgres_server():
         as_user = ["runuser", "-u", "postgres", "--"]
     data, sock, port = base / "data", base / "sock", _free_port()
     subprocess.run([*as_user, "mkdir", str(sock)], check=True)
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "aidwatch",
-                    "--auth=trust", "-E", "UTF8", "--no-locale"],
-                   check=True, capture_output=True)
-    options = (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off")
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w",
-                    "-l", str(base / "server.log"), "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "aidwatch",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(base / "server.log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield "127.0.0.1", port, "aidwatch"
     finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "stop"], capture_output=True)
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -276,8 +356,9 @@ def new_postgres_database(server) -> str:
 
     host, port, user = server
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(host=host, port=port, user=user, dbname="postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        host=host, port=port, user=user, dbname="postgres", autocommit=True
+    ) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"postgresql+psycopg://{user}@{host}:{port}/{name}"
 

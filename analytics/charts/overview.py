@@ -11,7 +11,8 @@ from analytics import formats
 from analytics.charts.funds import FONT
 from analytics.export import plot_text
 from analytics.indicators import BY_NAME, DISTRICT
-from analytics.views.overview import SCORE_SCALE as SCORES, format_value, indicator_title
+from analytics.views.overview import SCORE_SCALE as SCORES
+from analytics.views.overview import format_value, indicator_title
 
 EMPTY = "暂无数据"
 BAR_COLOUR = "#4c78a8"
@@ -24,8 +25,9 @@ SCORE_SCALE = [[at, colour] for at, colour in SCORES]
 def _empty(title: str, height: int = 240) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=EMPTY, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_layout(title=title, font=FONT, xaxis_visible=False, yaxis_visible=False,
-                      height=height)
+    fig.update_layout(
+        title=title, font=FONT, xaxis_visible=False, yaxis_visible=False, height=height
+    )
     return fig
 
 
@@ -37,16 +39,27 @@ def ranking_bars(ranking: pl.DataFrame, title: str = "街镇综合得分排名")
     short = rows.get_column("training_mark").fill_null("") == "未达标"
     labels = [f"{r}. {plot_text(s)}" for r, s in rows.select("rank", "street").iter_rows()]
     scores = rows.get_column("composite_score").to_list()
-    fig = go.Figure(go.Bar(
-        y=labels, x=scores, orientation="h",
-        marker_color=[SHORT_COLOUR if s else BAR_COLOUR for s in short.to_list()],
-        text=[f"{v:.1f}" for v in scores], textposition="auto",
-        customdata=rows.get_column("training_mark").fill_null("—").to_list(),
-        hovertemplate="%{y}<br>综合得分：%{x:.1f}<br>培训：%{customdata}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=scores,
+            orientation="h",
+            marker_color=[SHORT_COLOUR if s else BAR_COLOUR for s in short.to_list()],
+            text=[f"{v:.1f}" for v in scores],
+            textposition="auto",
+            customdata=rows.get_column("training_mark").fill_null("—").to_list(),
+            hovertemplate="%{y}<br>综合得分：%{x:.1f}<br>培训：%{customdata}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="综合得分（分）", range=[0, 100])
-    fig.update_layout(title=title, font=FONT, height=max(260, 32 * rows.height + 110),
-                      margin=dict(l=10, r=10, t=60), bargap=0.3)
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        height=max(260, 32 * rows.height + 110),
+        margin=dict(l=10, r=10, t=60),
+        bargap=0.3,
+    )
     return fig
 
 
@@ -54,7 +67,7 @@ def _stacked(title: str, width: int = 3) -> str:
     """A column title in lines of ``width`` characters, the unit on its own line: seven titles
     side by side overlap otherwise."""
     name, bracket, unit = title.partition("（")
-    lines = [name[i:i + width] for i in range(0, len(name), width)]
+    lines = [name[i : i + width] for i in range(0, len(name), width)]
     return "<br>".join(lines + ([bracket + unit] if bracket else []))
 
 
@@ -65,7 +78,9 @@ def _basis(per_case: float | None) -> str:
     return f"<br>每个在册案件线索数：{per_case:.3f}（得分按此与十个街镇中最大者比较）"
 
 
-def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标（颜色为得分，数字为指标值）") -> go.Figure:
+def heatmap(
+    heat: pl.DataFrame, title: str = "街镇 × 指标（颜色为得分，数字为指标值）"
+) -> go.Figure:
     """Streets × indicators coloured by score (0–100, higher better), each cell showing the
     indicator's own value; the hover text gives both, and for leads the leads per active case
     the score compares."""
@@ -73,33 +88,63 @@ def heatmap(heat: pl.DataFrame, title: str = "街镇 × 指标（颜色为得分
         return _empty(title)
     streets = heat.get_column("street").unique(maintain_order=True).to_list()
     titles = heat.get_column("title").unique(maintain_order=True).to_list()
-    names = dict(zip(heat["title"], heat["indicator"]))
-    per_case = (heat["per_case"] if "per_case" in heat.columns
-                else pl.Series([None] * heat.height, dtype=pl.Float64))
-    cells = {(s, t): (score, value, basis) for s, t, score, value, basis
-             in zip(heat["street"], heat["title"], heat["score"], heat["value"], per_case)}
+    names = dict(zip(heat["title"], heat["indicator"], strict=True))
+    per_case = (
+        heat["per_case"]
+        if "per_case" in heat.columns
+        else pl.Series([None] * heat.height, dtype=pl.Float64)
+    )
+    cells = {
+        (s, t): (score, value, basis)
+        for s, t, score, value, basis in zip(
+            heat["street"], heat["title"], heat["score"], heat["value"], per_case, strict=True
+        )
+    }
     blank = (None, None, None)
     z = [[cells.get((s, t), blank)[0] for t in titles] for s in streets]
-    text = [[format_value(names[t], cells.get((s, t), blank)[1]) for t in titles]
-            for s in streets]
+    text = [[format_value(names[t], cells.get((s, t), blank)[1]) for t in titles] for s in streets]
     basis = [[_basis(cells.get((s, t), blank)[2]) for t in titles] for s in streets]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=titles, y=[plot_text(s) for s in streets], text=text, texttemplate="%{text}",
-        customdata=basis, zmin=0, zmax=100,
-        colorscale=SCORE_SCALE, colorbar=dict(title="得分（分）"),
-        hovertemplate=("%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}%{customdata}"
-                       "<extra></extra>")))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=titles,
+            y=[plot_text(s) for s in streets],
+            text=text,
+            texttemplate="%{text}",
+            customdata=basis,
+            zmin=0,
+            zmax=100,
+            colorscale=SCORE_SCALE,
+            colorbar=dict(title="得分（分）"),
+            hovertemplate=("%{y}<br>%{x}：%{text}<br>得分：%{z:.1f}%{customdata}<extra></extra>"),
+        )
+    )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top", tickangle=0, tickvals=titles,
-                     ticktext=[_stacked(t) for t in titles])
-    fig.update_layout(title=dict(text=title, y=0.99, yanchor="top"), font=FONT,
-                      height=max(330, 34 * len(streets) + 170), margin=dict(l=10, r=10, t=140))
+    fig.update_xaxes(
+        side="top", tickangle=0, tickvals=titles, ticktext=[_stacked(t) for t in titles]
+    )
+    fig.update_layout(
+        title=dict(text=title, y=0.99, yanchor="top"),
+        font=FONT,
+        height=max(330, 34 * len(streets) + 170),
+        margin=dict(l=10, r=10, t=140),
+    )
     return fig
 
 
 # The streets' lines: distinct colours, thin, beside the district's thick dark line.
-STREET_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
-                  "#9d755d", "#ff9da6", "#79706e")
+STREET_COLOURS = (
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#b279a2",
+    "#eeca3b",
+    "#9d755d",
+    "#ff9da6",
+    "#79706e",
+)
 # Hover formats (d3) per unit: money with two decimals, rates and scores with one, counts whole.
 HOVER = {"元": ",.2f", "比率": ".1f", "分": ".1f", "每千笔": ".1f"}
 
@@ -125,24 +170,39 @@ def trend_lines(trends: pl.DataFrame, indicator: str, title: str | None = None) 
         name = plot_text(street)
         y = [None if v is None else v * scale for v in rows.get_column("value").to_list()]
         values += y
-        fig.add_trace(go.Scatter(
-            x=rows.get_column("period").to_list(), y=y, mode="lines+markers", name=name,
-            line=dict(width=5 if district else 1.5,
-                      color=DISTRICT_COLOUR if district
-                      else STREET_COLOURS[i % len(STREET_COLOURS)]),
-            marker=dict(size=9 if district else 5),
-            opacity=1.0 if district else 0.8,
-            hovertemplate=f"{name}<br>%{{x}}：%{{y:{hover}}}{suffix}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=rows.get_column("period").to_list(),
+                y=y,
+                mode="lines+markers",
+                name=name,
+                line=dict(
+                    width=5 if district else 1.5,
+                    color=DISTRICT_COLOUR if district else STREET_COLOURS[i % len(STREET_COLOURS)],
+                ),
+                marker=dict(size=9 if district else 5),
+                opacity=1.0 if district else 0.8,
+                hovertemplate=f"{name}<br>%{{x}}：%{{y:{hover}}}{suffix}<extra></extra>",
+            )
+        )
     fig.update_xaxes(title_text="月份", type="category")
     fig.update_yaxes(title_text=indicator_title(indicator))
     if unit == "元":
         ticks, labels = formats.axis_wan(values)
-        fig.update_yaxes(tickvals=ticks, ticktext=labels, title_text=f"{BY_NAME[indicator].title}"
-                         "（元，刻度以万元计）")
+        fig.update_yaxes(
+            tickvals=ticks,
+            ticktext=labels,
+            title_text=f"{BY_NAME[indicator].title}（元，刻度以万元计）",
+        )
     else:
         fig.update_yaxes(tickformat=",")
-    fig.update_layout(title=title, font=FONT, height=420, margin=dict(l=10, r=10, t=60),
-                      legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        height=420,
+        margin=dict(l=10, r=10, t=60),
+        legend=dict(orientation="h", y=-0.2),
+    )
     return fig
 
 
@@ -151,11 +211,16 @@ def leads_bars(leads: pl.DataFrame, title: str = "线索分类") -> go.Figure:
     if leads.height == 0 or not leads.get_column("findings").fill_null(0).sum():
         return _empty(title)
     counts = leads.get_column("findings").to_list()
-    fig = go.Figure(go.Bar(
-        x=leads.get_column("family_title").to_list(), y=[c or 0 for c in counts],
-        marker_color=BAR_COLOUR,
-        text=["未检查" if c is None else formats.count(c) for c in counts],
-        textposition="outside", hovertemplate="%{x}：%{text}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=leads.get_column("family_title").to_list(),
+            y=[c or 0 for c in counts],
+            marker_color=BAR_COLOUR,
+            text=["未检查" if c is None else formats.count(c) for c in counts],
+            textposition="outside",
+            hovertemplate="%{x}：%{text}<extra></extra>",
+        )
+    )
     fig.update_yaxes(title_text="线索数")
     fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
     return fig
@@ -171,14 +236,23 @@ def indicator_lines(over_time: pl.DataFrame, indicators: list[str], title: str) 
     for name in indicators:
         line = rows.filter(pl.col("indicator") == name)
         scale = 100 if indicator_title(name).endswith("（%）") else 1
-        fig.add_trace(go.Scatter(
-            x=line.get_column("period").to_list(),
-            y=[None if v is None else v * scale for v in line.get_column("value").to_list()],
-            mode="lines+markers", name=indicator_title(name),
-            hovertemplate=f"{indicator_title(name)}<br>%{{x}}：%{{y:,.1f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=line.get_column("period").to_list(),
+                y=[None if v is None else v * scale for v in line.get_column("value").to_list()],
+                mode="lines+markers",
+                name=indicator_title(name),
+                hovertemplate=f"{indicator_title(name)}<br>%{{x}}：%{{y:,.1f}}<extra></extra>",
+            )
+        )
     fig.update_xaxes(title_text="期间", type="category")
-    fig.update_layout(title=title, font=FONT, height=380, margin=dict(l=10, r=10, t=60),
-                      legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        height=380,
+        margin=dict(l=10, r=10, t=60),
+        legend=dict(orientation="h", y=-0.25),
+    )
     return fig
 
 
@@ -187,14 +261,26 @@ def check_bars(by_check: pl.DataFrame, title: str = "各检查项线索数") -> 
     rows = by_check.filter(pl.col("findings") > 0)
     if rows.height == 0:
         return _empty(title)
-    fig = go.Figure(go.Bar(
-        y=rows.get_column("title").to_list(), x=rows.get_column("findings").to_list(),
-        orientation="h", marker_color=BAR_COLOUR, text=rows.get_column("findings").to_list(),
-        textposition="auto", hovertemplate="%{y}：%{x}条<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            y=rows.get_column("title").to_list(),
+            x=rows.get_column("findings").to_list(),
+            orientation="h",
+            marker_color=BAR_COLOUR,
+            text=rows.get_column("findings").to_list(),
+            textposition="auto",
+            hovertemplate="%{y}：%{x}条<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="线索数")
-    fig.update_layout(title=title, font=FONT, height=max(240, 30 * rows.height + 110),
-                      margin=dict(l=10, r=10, t=60), bargap=0.3)
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        height=max(240, 30 * rows.height + 110),
+        margin=dict(l=10, r=10, t=60),
+        bargap=0.3,
+    )
     return fig
 
 
@@ -202,13 +288,19 @@ def circle_bars(circles: pl.DataFrame, title: str = "低收入人口四个圈层
     """Households per circle (``name``, ``households``)."""
     if circles.height == 0 or circles.get_column("households").is_null().all():
         return _empty(title)
-    households = [None if v is None else int(round(v))
-                  for v in circles.get_column("households").to_list()]
-    fig = go.Figure(go.Bar(
-        x=[plot_text(n) for n in circles.get_column("name").to_list()], y=households,
-        marker_color=BAR_COLOUR,
-        text=[formats.count(v) if v is not None else "" for v in households],
-        textposition="auto", hovertemplate="%{x}：%{y:,}户<extra></extra>"))
+    households = [
+        None if v is None else int(round(v)) for v in circles.get_column("households").to_list()
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[plot_text(n) for n in circles.get_column("name").to_list()],
+            y=households,
+            marker_color=BAR_COLOUR,
+            text=[formats.count(v) if v is not None else "" for v in households],
+            textposition="auto",
+            hovertemplate="%{x}：%{y:,}户<extra></extra>",
+        )
+    )
     fig.update_yaxes(title_text="户数")
     fig.update_layout(title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=60))
     return fig
@@ -225,20 +317,30 @@ def funnel_chart(funnel: pl.DataFrame, title: str = "线索处置漏斗") -> go.
         return _empty(title)
     counts = funnel.get_column("count").to_list()
     money = [f"{fen / 100:,.2f}" for fen in funnel.get_column("amount_fen").to_list()]
-    fig = go.Figure(go.Funnel(
-        y=funnel.get_column("label").to_list(), x=counts,
-        text=[f"{n:,}条 · {m}元" for n, m in zip(counts, money)], textinfo="text",
-        textposition="inside", customdata=money,
-        marker=dict(color=list(FUNNEL_COLOURS[:funnel.height])),
-        hovertemplate="%{y}：%{x:,}条<br>金额：%{customdata}元<extra></extra>"))
+    fig = go.Figure(
+        go.Funnel(
+            y=funnel.get_column("label").to_list(),
+            x=counts,
+            text=[f"{n:,}条 · {m}元" for n, m in zip(counts, money, strict=True)],
+            textinfo="text",
+            textposition="inside",
+            customdata=money,
+            marker=dict(color=list(FUNNEL_COLOURS[: funnel.height])),
+            hovertemplate="%{y}：%{x:,}条<br>金额：%{customdata}元<extra></extra>",
+        )
+    )
     fig.update_layout(title=title, font=FONT, height=320, margin=dict(l=10, r=10, t=60))
     return fig
 
 
-FOLLOWUP_SERIES = (("open", "未办结", "#4c78a8"), ("overdue", "已超期", "#e45756"),
-                   ("rectified", "已整改待回头看", "#72b7b2"),
-                   ("rechecked", "回头看通过", "#54a24b"), ("recurred", "回头看复发", "#f58518"),
-                   ("exceptions_due", "免责将到期或已到期", "#b279a2"))
+FOLLOWUP_SERIES = (
+    ("open", "未办结", "#4c78a8"),
+    ("overdue", "已超期", "#e45756"),
+    ("rectified", "已整改待回头看", "#72b7b2"),
+    ("rechecked", "回头看通过", "#54a24b"),
+    ("recurred", "回头看复发", "#f58518"),
+    ("exceptions_due", "免责将到期或已到期", "#b279a2"),
+)
 
 
 def followup_bars(summary: pl.DataFrame, title: str = "各街镇回头看情况") -> go.Figure:
@@ -252,9 +354,22 @@ def followup_bars(summary: pl.DataFrame, title: str = "各街镇回头看情况"
     fig = go.Figure()
     for column, name, colour in FOLLOWUP_SERIES:
         values = rows.get_column(column).to_list()
-        fig.add_trace(go.Bar(x=streets, y=values, name=name, marker_color=colour,
-                             hovertemplate=f"%{{x}}<br>{name}：%{{y}}条<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=streets,
+                y=values,
+                name=name,
+                marker_color=colour,
+                hovertemplate=f"%{{x}}<br>{name}：%{{y}}条<extra></extra>",
+            )
+        )
     fig.update_yaxes(title_text="线索数")
-    fig.update_layout(title=title, font=FONT, height=380, barmode="group",
-                      margin=dict(l=10, r=10, t=60), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(
+        title=title,
+        font=FONT,
+        height=380,
+        barmode="group",
+        margin=dict(l=10, r=10, t=60),
+        legend=dict(orientation="h", y=-0.2),
+    )
     return fig

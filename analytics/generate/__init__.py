@@ -20,8 +20,16 @@ from analytics.generate.core import PlantContext
 from analytics.generate.plant_funds import plant_funds
 from analytics.generate.write import FORMATS, check_destination, write_drop
 
-__all__ = ["FORMATS", "MIN_HOUSEHOLDS", "BaseParams", "GenerateSummary", "build_base",
-           "build_district", "generate", "plant_all"]
+__all__ = [
+    "FORMATS",
+    "MIN_HOUSEHOLDS",
+    "BaseParams",
+    "GenerateSummary",
+    "build_base",
+    "build_district",
+    "generate",
+    "plant_all",
+]
 
 Progress = Callable[[str, float], None]
 
@@ -43,9 +51,9 @@ class GenerateSummary:
     households: int
     seed: int
     as_of: date
-    rows: dict[str, int]        # rows written per contract table
-    truth: int                  # findings the drop must produce (rows of truth.csv)
-    lookalikes: int             # recorded look-alikes (rows of lookalikes.csv)
+    rows: dict[str, int]  # rows written per contract table
+    truth: int  # findings the drop must produce (rows of truth.csv)
+    lookalikes: int  # recorded look-alikes (rows of lookalikes.csv)
     files: tuple[str, ...]
 
 
@@ -71,14 +79,23 @@ def build_district(params: BaseParams, progress: Progress | None = None) -> Plan
     build_base(params, ctx)
     if progress:
         progress("基础数据已生成", 0.6)
-    plant_all(ctx, None if progress is None else
-              (lambda message, share: progress(message, 0.6 + 0.4 * share)))
+    plant_all(
+        ctx,
+        None if progress is None else (lambda message, share: progress(message, 0.6 + 0.4 * share)),
+    )
     return ctx
 
 
-def generate(out: Path, *, households: int = 3000, seed: int = 7, fmt: str = "csv",
-             months: int = 6, end_month: str = "2026-10",
-             progress: Progress | None = None) -> GenerateSummary:
+def generate(
+    out: Path,
+    *,
+    households: int = 3000,
+    seed: int = 7,
+    fmt: str = "csv",
+    months: int = 6,
+    end_month: str = "2026-10",
+    progress: Progress | None = None,
+) -> GenerateSummary:
     """Write a demo drop of ``households`` aided households into ``out``."""
     if fmt not in FORMATS:
         raise ValueError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(FORMATS)}")
@@ -91,17 +108,34 @@ def generate(out: Path, *, households: int = 3000, seed: int = 7, fmt: str = "cs
     out = Path(out)
     check_destination(out)  # before minutes of work, not after
     if households < MIN_HOUSEHOLDS:
-        raise ValueError(f"演示辖区至少需要 {MIN_HOUSEHOLDS} 户救助家庭（各类植入的问题需要足够的家庭"
-                         f"和工作人员），收到 {households} 户")
+        raise ValueError(
+            f"演示辖区至少需要 {MIN_HOUSEHOLDS} 户救助家庭（各类植入的问题需要足够的家庭"
+            f"和工作人员），收到 {households} 户"
+        )
     params = BaseParams(households=households, seed=seed, months=months, end_month=end_month)
     ctx = build_district(params, stage(0.0, 0.6))
     truth = ctx.truth_frame()
     lookalikes = ctx.lookalike_frame()
-    files = write_drop(ctx.tables, out, fmt=fmt, seed=seed, export_month=ctx.months[-1],
-                       truth=truth, lookalikes=lookalikes, progress=stage(0.6, 1.0))
+    files = write_drop(
+        ctx.tables,
+        out,
+        fmt=fmt,
+        seed=seed,
+        export_month=ctx.months[-1],
+        truth=truth,
+        lookalikes=lookalikes,
+        progress=stage(0.6, 1.0),
+    )
     if progress:
         progress("演示数据已生成", 1.0)
     return GenerateSummary(
-        out=out, fmt=fmt, households=households, seed=seed, as_of=ctx.as_of,
+        out=out,
+        fmt=fmt,
+        households=households,
+        seed=seed,
+        as_of=ctx.as_of,
         rows={name: frame.height for name, frame in ctx.tables.items()},
-        truth=truth.height, lookalikes=lookalikes.height, files=tuple(files))
+        truth=truth.height,
+        lookalikes=lookalikes.height,
+        files=tuple(files),
+    )

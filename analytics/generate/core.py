@@ -14,20 +14,31 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from analytics.calendar import WorkdayCalendar
 from analytics.reference import Settings
 
-TRUTH_COLUMNS = ("check_id", "street", "month", "case_id", "txn_id", "id_number", "account_no",
-                 "staff_id", "item", "note")
+TRUTH_COLUMNS = (
+    "check_id",
+    "street",
+    "month",
+    "case_id",
+    "txn_id",
+    "id_number",
+    "account_no",
+    "staff_id",
+    "item",
+    "note",
+)
 
 
 @dataclass
 class PlantContext:
-    tables: dict[str, pl.DataFrame]          # typed frames, analytics.schema.polars_schema
+    tables: dict[str, pl.DataFrame]  # typed frames, analytics.schema.polars_schema
     rng: np.random.Generator
     settings: Settings
     catalogue: pl.DataFrame
-    calendar: object                         # analytics.calendar.WorkdayCalendar
-    months: list[str]                        # 'YYYY-MM', the batches written, ascending
+    calendar: WorkdayCalendar
+    months: list[str]  # 'YYYY-MM', the batches written, ascending
     as_of: date
     truth: list[dict] = field(default_factory=list)
     lookalikes: list[dict] = field(default_factory=list)
@@ -45,8 +56,9 @@ class PlantContext:
         """Record a legitimate case that resembles check_id's defect and must NOT fire."""
         self.lookalikes.append({"check_id": check_id, "note": note, **keys})
 
-    def book_funds(self, street: str, month: str, item: str, *, entitled: int = 0,
-                   paid: int = 0) -> None:
+    def book_funds(
+        self, street: str, month: str, item: str, *, entitled: int = 0, paid: int = 0
+    ) -> None:
         """Book a planted change to the entitled or in-scope paid total (fen). Item 服务类救助 and
         out-of-scope rows are not booked (control totals leave them out)."""
         cell = self.book.setdefault((street, month, item), [0, 0])
@@ -61,8 +73,13 @@ class PlantContext:
     def control_total_truth(self) -> None:
         for (street, month, item), (ent, paid) in sorted(self.book.items()):
             if ent != paid:
-                self.fire("control_total_mismatch", "bookkeeping of planted changes",
-                          street=street, month=month, item=item)
+                self.fire(
+                    "control_total_mismatch",
+                    "bookkeeping of planted changes",
+                    street=street,
+                    month=month,
+                    item=item,
+                )
 
     def truth_frame(self) -> pl.DataFrame:
         return _frame(self.truth)
@@ -73,6 +90,8 @@ class PlantContext:
 
 def _frame(rows: list[dict]) -> pl.DataFrame:
     full = [{c: r.get(c) for c in TRUTH_COLUMNS} for r in rows]
-    return (pl.DataFrame(full, schema={c: pl.String for c in TRUTH_COLUMNS})
-            .unique(maintain_order=True)
-            .sort(list(TRUTH_COLUMNS), nulls_last=True))
+    return (
+        pl.DataFrame(full, schema={c: pl.String for c in TRUTH_COLUMNS})
+        .unique(maintain_order=True)
+        .sort(list(TRUTH_COLUMNS), nulls_last=True)
+    )

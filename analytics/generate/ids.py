@@ -21,8 +21,9 @@ CHANGNING = 310105
 # Other Shanghai districts (no validity period in the national code table, so valid for any
 # birth year) and counties of other provinces for residents without a Shanghai hukou.
 SHANGHAI_OTHER = np.array([310104, 310101, 310106, 310107, 310109, 310110])
-ELSEWHERE = np.array([330122, 330127, 340121, 340421, 340621, 350121, 360121, 430121, 430321,
-                      510121, 510321, 510421])
+ELSEWHERE = np.array(
+    [330122, 330127, 340121, 340421, 340621, 350121, 360121, 430121, 430321, 510121, 510321, 510421]
+)
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -59,8 +60,13 @@ def _unique_draw(draw, n: int, taken: np.ndarray | None) -> np.ndarray:
     raise RuntimeError("标识符空间不足，无法生成不重复的编号")
 
 
-def id_bodies(rng: np.random.Generator, birth: np.ndarray, region: np.ndarray,
-              male: np.ndarray, taken: np.ndarray | None = None) -> np.ndarray:
+def id_bodies(
+    rng: np.random.Generator,
+    birth: np.ndarray,
+    region: np.ndarray,
+    male: np.ndarray,
+    taken: np.ndarray | None = None,
+) -> np.ndarray:
     """Distinct 17-digit bodies: region, birth date, a sequence number odd for men."""
     birth = np.asarray(birth, dtype="datetime64[D]")
     years = birth.astype("datetime64[Y]").astype(np.int64) + 1970
@@ -90,14 +96,56 @@ def id_body_keys(ids: pl.Series) -> np.ndarray:
 
 # --- phones ------------------------------------------------------------------------------------
 
-_MOBILE_PREFIXES = np.array([130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152,
-                             153, 155, 156, 157, 158, 159, 166, 173, 176, 177, 178, 180, 181,
-                             182, 183, 184, 185, 186, 187, 188, 189, 191, 198, 199])
+_MOBILE_PREFIXES = np.array(
+    [
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        139,
+        150,
+        151,
+        152,
+        153,
+        155,
+        156,
+        157,
+        158,
+        159,
+        166,
+        173,
+        176,
+        177,
+        178,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        187,
+        188,
+        189,
+        191,
+        198,
+        199,
+    ]
+)
 _LANDLINE_LEADS = np.array([2, 3, 5, 6])  # 021-6xxx xxxx and friends
 
 
-def phone_keys(rng: np.random.Generator, n: int, landline: float | np.ndarray = 0.0,
-               taken: np.ndarray | None = None) -> np.ndarray:
+def phone_keys(
+    rng: np.random.Generator,
+    n: int,
+    landline: float | np.ndarray = 0.0,
+    taken: np.ndarray | None = None,
+) -> np.ndarray:
     """Distinct phone numbers as integers: mobiles 1xxxxxxxxxx, landlines 21xxxxxxxx (the
     leading 0 of 021 comes back in ``phone_strings``). ``landline``: a share, or a mask."""
     if isinstance(landline, np.ndarray):
@@ -107,8 +155,11 @@ def phone_keys(rng: np.random.Generator, n: int, landline: float | np.ndarray = 
 
     def draw(k: int, idx: np.ndarray) -> np.ndarray:
         mob = rng.choice(_MOBILE_PREFIXES, size=k) * 10**8 + rng.integers(0, 10**8, size=k)
-        tel = 21 * 10**8 + rng.choice(_LANDLINE_LEADS, size=k) * 10**7 \
+        tel = (
+            21 * 10**8
+            + rng.choice(_LANDLINE_LEADS, size=k) * 10**7
             + rng.integers(0, 10**7, size=k)
+        )
         return np.where(land[idx], tel, mob)
 
     return _unique_draw(draw, n, taken)
@@ -136,7 +187,7 @@ BANKS: tuple[tuple[str, str, int, bool, float], ...] = (
     ("上海银行", "622892", 16, True, 0.10),
     ("上海农商银行", "622478", 19, True, 0.10),
     ("中国邮政储蓄银行", "621799", 19, True, 0.08),
-    ("上海农商银行", "3101", 18, False, 0.05),      # passbook (存折)
+    ("上海农商银行", "3101", 18, False, 0.05),  # passbook (存折)
     ("中国邮政储蓄银行", "6030", 17, False, 0.03),  # passbook (存折)
 )
 
@@ -150,8 +201,9 @@ def _luhn_digit(body: np.ndarray, length: int) -> np.ndarray:
     return (10 - total % 10) % 10
 
 
-def account_keys(rng: np.random.Generator, n: int,
-                 taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def account_keys(
+    rng: np.random.Generator, n: int, taken: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct account numbers (as uint64-safe int64) and the index of their bank in BANKS."""
     weights = np.array([b[4] for b in BANKS])
     bank = rng.choice(len(BANKS), size=n, p=weights / weights.sum())
@@ -192,8 +244,13 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
-def uscc_codes(rng: np.random.Generator, n: int, kinds: list[str] | None = None,
-               region: str = "310105", taken: set[str] | None = None) -> list[str]:
+def uscc_codes(
+    rng: np.random.Generator,
+    n: int,
+    kinds: list[str] | None = None,
+    region: str = "310105",
+    taken: set[str] | None = None,
+) -> list[str]:
     """Unified social credit codes: registration kind (e.g. 52 民办非企业单位, 91 企业), region,
     an organisation code with its GB 11714 check character, and the GB 32100 check character.
     A handful per district, so a plain loop."""
@@ -202,10 +259,10 @@ def uscc_codes(rng: np.random.Generator, n: int, kinds: list[str] | None = None,
     out: list[str] = []
     while len(out) < n:
         org = "".join(str(int(x)) for x in rng.integers(0, 10, size=8))
-        c = 11 - sum(int(ch) * w for ch, w in zip(org, _ORG_WEIGHTS)) % 11
+        c = 11 - sum(int(ch) * w for ch, w in zip(org, _ORG_WEIGHTS, strict=True)) % 11
         org += {10: "X", 11: "0"}.get(c, str(c))
         body = kinds[len(out)] + region + org
-        total = sum(_USCC_ALPHABET.index(ch) * w for ch, w in zip(body, _USCC_WEIGHTS))
+        total = sum(_USCC_ALPHABET.index(ch) * w for ch, w in zip(body, _USCC_WEIGHTS, strict=True))
         code = body + _USCC_ALPHABET[(31 - total) % 31]
         if code not in seen:
             seen.add(code)
@@ -215,13 +272,19 @@ def uscc_codes(rng: np.random.Generator, n: int, kinds: list[str] | None = None,
 
 # --- names -------------------------------------------------------------------------------------
 
-_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
-             "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎"
-             "贺顾毛郝龚邵万钱严覃武戴莫孔向汤施缪")
-_MALE_CHARS = ("伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林欢阳建国志文斌峰亮成"
-               "东海晨昊睿轩子豪嘉懿宏德春荣福忠良贤")
-_FEMALE_CHARS = ("芳娜敏静丽艳娟霞秀英华慧巧美娅玉萍红玲桂兰凤洁梅琳素云莲真雪荣爱妹琴倩婷雯欣怡"
-                 "佳颖蓉晓琪萱梦涵悦薇珍")
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+    "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎"
+    "贺顾毛郝龚邵万钱严覃武戴莫孔向汤施缪"
+)
+_MALE_CHARS = (
+    "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林欢阳建国志文斌峰亮成"
+    "东海晨昊睿轩子豪嘉懿宏德春荣福忠良贤"
+)
+_FEMALE_CHARS = (
+    "芳娜敏静丽艳娟霞秀英华慧巧美娅玉萍红玲桂兰凤洁梅琳素云莲真雪荣爱妹琴倩婷雯欣怡"
+    "佳颖蓉晓琪萱梦涵悦薇珍"
+)
 
 
 def surnames(rng: np.random.Generator, n: int) -> pl.Series:
@@ -271,6 +334,7 @@ _CHANGNING_COMMITTEES: tuple[tuple[str, ...], ...] = (
     ("淞虹居委会", "新泾六村居委会", "绿八居委会", "金平居委会", "协和居委会", "福泉居委会"),
 )
 
+
 # Some roads cross several streets: keys index the distinct road names, so that distinct keys
 # are distinct addresses.
 def _per_street(table: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
@@ -285,12 +349,14 @@ _STREET_ROADS = [np.array([ROAD_NAMES.index(r) for r in street]) for street in R
 
 _CITY = schema.DISTRICT_INFO.city
 _NAME = schema.DISTRICT_INFO.name
-_PREFIXES = np.array([_CITY + _NAME, _CITY + _NAME, _CITY + _NAME, _NAME,
-                      _CITY.removesuffix("市") + _NAME])
+_PREFIXES = np.array(
+    [_CITY + _NAME, _CITY + _NAME, _CITY + _NAME, _NAME, _CITY.removesuffix("市") + _NAME]
+)
 
 
-def address_keys(rng: np.random.Generator, street_idx: np.ndarray,
-                 taken: np.ndarray | None = None) -> np.ndarray:
+def address_keys(
+    rng: np.random.Generator, street_idx: np.ndarray, taken: np.ndarray | None = None
+) -> np.ndarray:
     """Distinct address keys: road (global index), lane (0: none), house number, room."""
     street_idx = np.asarray(street_idx, dtype=np.int64)
     flat = np.concatenate(_STREET_ROADS)
@@ -315,7 +381,15 @@ def address_strings(rng: np.random.Generator, keys: np.ndarray) -> pl.Series:
     lane = keys // 10**7 % 1000
     road = keys // 10**10
     prefix = pl.Series(_PREFIXES[rng.integers(0, len(_PREFIXES), len(keys))], dtype=pl.String)
-    lane_txt = pl.Series(np.where(lane > 0, np.char.add(lane.astype(str), "弄"), ""),
-                         dtype=pl.String)
-    return (prefix + roads.gather(road) + lane_txt + pl.Series(house).cast(pl.String) + "号"
-            + pl.Series(room).cast(pl.String) + "室").alias("address")
+    lane_txt = pl.Series(
+        np.where(lane > 0, np.char.add(lane.astype(str), "弄"), ""), dtype=pl.String
+    )
+    return (
+        prefix
+        + roads.gather(road)
+        + lane_txt
+        + pl.Series(house).cast(pl.String)
+        + "号"
+        + pl.Series(room).cast(pl.String)
+        + "室"
+    ).alias("address")

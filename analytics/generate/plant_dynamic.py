@@ -19,12 +19,17 @@ from datetime import date, timedelta
 import polars as pl
 
 from analytics import schema
-from analytics.generate.base import FIRST_ACCEPTED
+from analytics.generate.base.plan import FIRST_ACCEPTED
 from analytics.generate.core import PlantContext
-from analytics.generate.plant_integrity import Kit, NoCandidate, month_of, one_plant
+from analytics.generate.kit import Kit, NoCandidate, month_of, one_plant
 
-DYNAMIC_CHECKS = ("deceased_still_active", "employment_found", "criminal_sanction_found",
-                  "visit_overdue", "blacklisted_recipient")
+DYNAMIC_CHECKS = (
+    "deceased_still_active",
+    "employment_found",
+    "criminal_sanction_found",
+    "visit_overdue",
+    "blacklisted_recipient",
+)
 PROCESS_CHECKS = ("approval_overdue",)
 EVENT_SOURCE = {"死亡": "市公安局", "就业参保": "市人社局", "刑事处罚": "市司法局"}
 ONE_DAY = timedelta(days=1)
@@ -57,31 +62,41 @@ def earliest_current_visit(as_of: date, months: int) -> date:
 
 
 def _event(kit: Kit, person: str, kind: str, day: date) -> None:
-    kit.edits.add("events", {"id_number": person, "event_type": kind, "event_date": day,
-                             "source": EVENT_SOURCE[kind]})
+    kit.edits.add(
+        "events",
+        {"id_number": person, "event_type": kind, "event_date": day, "source": EVENT_SOURCE[kind]},
+    )
 
 
 # --- dynamic ---------------------------------------------------------------------------------
+
 
 def _deceased_still_active(kit: Kit) -> None:
     ctx = kit.ctx
     grace = ctx.settings.death_grace_days
     first = date.fromisoformat(ctx.months[0] + "-01")
     # Deaths just past the grace days, a few months back, early in the period.
-    offsets = (lambda: grace + 1, lambda: int(kit.rng.integers(60, 120)),
-               lambda: (ctx.as_of - first).days - int(kit.rng.integers(0, 20)))
+    offsets = (
+        lambda: grace + 1,
+        lambda: int(kit.rng.integers(60, 120)),
+        lambda: (ctx.as_of - first).days - int(kit.rng.integers(0, 20)),
+    )
 
     def die(h: dict, day: date) -> None:
         _event(kit, h["applicant_id_number"], "死亡", day)
         kit.drop_case_months_after(h, month_of(day))
 
     for i in range(max(kit.n, len(offsets))):
+
         def plant(i: int = i) -> None:
             day = ctx.as_of - timedelta(days=max(offsets[i % len(offsets)](), grace + 1))
             h = kit.take(pl.col("decided_date") < day)
             die(h, day)
-            ctx.fire("deceased_still_active", f"申请人已死亡{(ctx.as_of - day).days}天，案件仍在册",
-                     case_id=h["case_id"])
+            ctx.fire(
+                "deceased_still_active",
+                f"申请人已死亡{(ctx.as_of - day).days}天，案件仍在册",
+                case_id=h["case_id"],
+            )
 
         one_plant([plant], "身故仍在册")
 
@@ -89,8 +104,9 @@ def _deceased_still_active(kit: Kit) -> None:
         day = ctx.as_of - timedelta(days=grace)
         h = kit.take(pl.col("decided_date") < day)
         die(h, day)
-        ctx.lookalike("deceased_still_active", f"申请人死亡恰满{grace}天，仍在宽限期内",
-                      case_id=h["case_id"])
+        ctx.lookalike(
+            "deceased_still_active", f"申请人死亡恰满{grace}天，仍在宽限期内", case_id=h["case_id"]
+        )
 
     one_plant([within_grace], "宽限期内死亡（对照）")
 
@@ -99,7 +115,7 @@ def _member_event(kit: Kit, check: str, kind: str) -> None:
     ctx = kit.ctx
     variants = ("applicant_next_day", "other_member", "applicant")
     for i in range(max(kit.n, len(variants))):
-        order = variants[i % len(variants):] + variants[:i % len(variants)]
+        order = variants[i % len(variants) :] + variants[: i % len(variants)]
 
         def plant(how: str) -> None:
             recent = pl.col("decided_date") < ctx.as_of - timedelta(days=2)
@@ -110,20 +126,30 @@ def _member_event(kit: Kit, check: str, kind: str) -> None:
                 h = kit.take(recent)
                 person = h["applicant_id_number"]
             decided = h["decided_date"]
-            day = (decided + ONE_DAY if how == "applicant_next_day"
-                   else kit.day_between(decided + ONE_DAY, ctx.as_of))
+            day = (
+                decided + ONE_DAY
+                if how == "applicant_next_day"
+                else kit.day_between(decided + ONE_DAY, ctx.as_of)
+            )
             _event(kit, person, kind, day)
             who = "家庭成员" if how == "other_member" else "申请人"
-            ctx.fire(check, f"{who}审批后有{kind}记录（审批后第{(day - decided).days}天）",
-                     case_id=h["case_id"])
+            ctx.fire(
+                check,
+                f"{who}审批后有{kind}记录（审批后第{(day - decided).days}天）",
+                case_id=h["case_id"],
+            )
 
         one_plant([lambda v=v: plant(v) for v in order], kind)
 
     def before() -> None:
         h = kit.take()
         decided = h["decided_date"]
-        _event(kit, h["applicant_id_number"], kind,
-               decided - timedelta(days=int(kit.rng.integers(1, 300))))
+        _event(
+            kit,
+            h["applicant_id_number"],
+            kind,
+            decided - timedelta(days=int(kit.rng.integers(1, 300))),
+        )
         ctx.lookalike(check, f"{kind}记录早于审批日期", case_id=h["case_id"])
 
     one_plant([before], f"审批前的{kind}记录（对照）")
@@ -135,21 +161,33 @@ def _visit_overdue(kit: Kit) -> None:
     cycles = ctx.settings.visit_cycle_months
     # (difficulty, how): the latest overdue visit; the latest overdue one whose day is clamped
     # (e.g. Mar 31 + 6 months = Sep 30); no visit at all since the decision.
-    variants = (("高", "tight"), ("低", "tight"), ("低", "clamped"), ("中", "none"),
-                (None, "tight"), ("高", "clamped"))
+    variants = (
+        ("高", "tight"),
+        ("低", "tight"),
+        ("低", "clamped"),
+        ("中", "none"),
+        (None, "tight"),
+        ("高", "clamped"),
+    )
 
     def set_visits(h: dict, difficulty: str | None, last: date | None) -> None:
         case_id = h["case_id"]
         kit.edits.update("cases", "case_id", case_id, difficulty=difficulty)
         since = last if last is not None else date.min
-        kit.remove_rows("visits", (pl.col("case_id") == case_id)
-                        & (pl.col("visit_date") >= since))
+        kit.remove_rows("visits", (pl.col("case_id") == case_id) & (pl.col("visit_date") >= since))
         if last is not None:
-            kit.edits.add("visits", {"case_id": case_id, "visit_date": last,
-                                     "staff_id": h["handler_id"], "mode": "入户"})
+            kit.edits.add(
+                "visits",
+                {
+                    "case_id": case_id,
+                    "visit_date": last,
+                    "staff_id": h["handler_id"],
+                    "mode": "入户",
+                },
+            )
 
     for i in range(max(kit.n, len(variants))):
-        order = variants[i % len(variants):] + variants[:i % len(variants)]
+        order = variants[i % len(variants) :] + variants[: i % len(variants)]
 
         def plant(difficulty: str | None, how: str) -> None:
             months = cycles[difficulty or "低"]
@@ -172,8 +210,11 @@ def _visit_overdue(kit: Kit) -> None:
         last = earliest_current_visit(as_of, months)
         h = kit.take(pl.col("decided_date") <= last)
         set_visits(h, difficulty, last)
-        ctx.lookalike("visit_overdue", f"上次探访{last}加{months}个月为{add_months(last, months)}，"
-                      "未早于检查基准日", case_id=h["case_id"])
+        ctx.lookalike(
+            "visit_overdue",
+            f"上次探访{last}加{months}个月为{add_months(last, months)}，未早于检查基准日",
+            case_id=h["case_id"],
+        )
 
     for difficulty in ("中", "低"):
         one_plant([lambda d=difficulty: current(d)], "探访未逾期（对照）")
@@ -184,14 +225,15 @@ def _blacklisted_recipient(kit: Kit) -> None:
     variants = ("applicant_inside", "other_member_start", "applicant_end", "terminated")
 
     def record(person: str, name: str | None, start: date, end: date) -> None:
-        kit.edits.add("dishonesty", {"id_number": person, "name": name, "start_date": start,
-                                     "end_date": end})
+        kit.edits.add(
+            "dishonesty", {"id_number": person, "name": name, "start_date": start, "end_date": end}
+        )
 
     def span(lo: int, hi: int) -> timedelta:
         return timedelta(days=int(kit.rng.integers(lo, hi)))
 
     for i in range(max(kit.n, len(variants))):
-        order = variants[i % len(variants):] + variants[:i % len(variants)]
+        order = variants[i % len(variants) :] + variants[: i % len(variants)]
 
         def plant(how: str) -> None:
             if how == "other_member_start":
@@ -212,10 +254,12 @@ def _blacklisted_recipient(kit: Kit) -> None:
                 "terminated": (d - span(30, 300), d + span(200, 900)),
             }[how]
             record(person, name, start, end)
-            note = {"applicant_inside": "申请人失信期内获批",
-                    "other_member_start": "家庭成员失信名单公布当日获批",
-                    "applicant_end": "申请人失信期最后一天获批",
-                    "terminated": "已终止案件当年在失信期内获批"}[how]
+            note = {
+                "applicant_inside": "申请人失信期内获批",
+                "other_member_start": "家庭成员失信名单公布当日获批",
+                "applicant_end": "申请人失信期最后一天获批",
+                "terminated": "已终止案件当年在失信期内获批",
+            }[how]
             ctx.fire("blacklisted_recipient", note, case_id=h["case_id"])
 
         one_plant([lambda v=v: plant(v) for v in order], "失信期内获批救助")
@@ -223,10 +267,10 @@ def _blacklisted_recipient(kit: Kit) -> None:
     def rejected() -> None:
         h = kit.take(None, kit.other_pool(("未通过",)))
         d = h["decided_date"]
-        record(h["applicant_id_number"], h["applicant_name"], d - span(30, 300),
-               d + span(200, 900))
-        ctx.lookalike("blacklisted_recipient", "失信期内的申请未获批准（未通过）",
-                      case_id=h["case_id"])
+        record(h["applicant_id_number"], h["applicant_name"], d - span(30, 300), d + span(200, 900))
+        ctx.lookalike(
+            "blacklisted_recipient", "失信期内的申请未获批准（未通过）", case_id=h["case_id"]
+        )
 
     def ended_before() -> None:
         h = kit.take()
@@ -239,6 +283,7 @@ def _blacklisted_recipient(kit: Kit) -> None:
 
 
 # --- process ---------------------------------------------------------------------------------
+
 
 def _holiday_start(cal, year: int, lo: tuple[int, int], hi: tuple[int, int]) -> date | None:
     """First day of the first run of at least five days off between lo and hi (month, day)."""
@@ -293,9 +338,9 @@ def _approval_overdue(kit: Kit) -> None:
         return special if h["special_circumstance"] else normal
 
     for i in range(max(kit.n, len(variants))):
-        order = variants[i % len(variants):] + variants[:i % len(variants)]
+        order = variants[i % len(variants) :] + variants[: i % len(variants)]
 
-        def plant(how: str) -> None:
+        def plant(how: str, i: int = i) -> None:
             if how == "decided_late":
                 h = kit.take()
                 n = deadline_days(h)
@@ -312,8 +357,13 @@ def _approval_overdue(kit: Kit) -> None:
                 h = kit.take(pl.col("special_circumstance").is_null())
                 accepted = _latest_acceptance(cal, special, h["decided_date"])
                 kind = schema.SPECIAL_CIRCUMSTANCES[i % len(schema.SPECIAL_CIRCUMSTANCES)]
-                kit.edits.update("cases", "case_id", h["case_id"], accepted_date=accepted,
-                                 special_circumstance=kind)
+                kit.edits.update(
+                    "cases",
+                    "case_id",
+                    h["case_id"],
+                    accepted_date=accepted,
+                    special_circumstance=kind,
+                )
                 note = f"有特殊情形（{kind}），仍超过{special}个工作日才审批"
             else:
                 if not festivals:
@@ -322,8 +372,14 @@ def _approval_overdue(kit: Kit) -> None:
                 accepted = festivals[label]
                 h = kit.take(None, kit.other_pool(("未通过",)))
                 decided = cal.add_workdays(accepted, normal + 1)
-                kit.edits.update("cases", "case_id", h["case_id"], accepted_date=accepted,
-                                 decided_date=decided, special_circumstance=None)
+                kit.edits.update(
+                    "cases",
+                    "case_id",
+                    h["case_id"],
+                    accepted_date=accepted,
+                    decided_date=decided,
+                    special_circumstance=None,
+                )
                 note = f"跨{label}假期，第{normal + 1}个工作日才作出决定"
             ctx.fire("approval_overdue", note, case_id=h["case_id"])
 
@@ -331,13 +387,22 @@ def _approval_overdue(kit: Kit) -> None:
 
     festivals_exact = _festival_acceptances(ctx, 0)
     for label, accepted in sorted(festivals_exact.items()):
+
         def on_deadline(label: str = label, accepted: date = accepted) -> None:
             h = kit.take(None, kit.other_pool(("未通过",)))
-            kit.edits.update("cases", "case_id", h["case_id"], accepted_date=accepted,
-                             decided_date=cal.add_workdays(accepted, normal),
-                             special_circumstance=None)
-            ctx.lookalike("approval_overdue", f"跨{label}假期，恰在第{normal}个工作日作出决定",
-                          case_id=h["case_id"])
+            kit.edits.update(
+                "cases",
+                "case_id",
+                h["case_id"],
+                accepted_date=accepted,
+                decided_date=cal.add_workdays(accepted, normal),
+                special_circumstance=None,
+            )
+            ctx.lookalike(
+                "approval_overdue",
+                f"跨{label}假期，恰在第{normal}个工作日作出决定",
+                case_id=h["case_id"],
+            )
 
         one_plant([on_deadline], "恰在期限日审批（对照）")
 
@@ -346,10 +411,14 @@ def _approval_overdue(kit: Kit) -> None:
         # Past 20 working days but within 45: on time only because of the circumstance.
         accepted = _latest_acceptance(cal, (normal + special) // 2, h["decided_date"] + ONE_DAY)
         kind = schema.SPECIAL_CIRCUMSTANCES[0]
-        kit.edits.update("cases", "case_id", h["case_id"], accepted_date=accepted,
-                         special_circumstance=kind)
-        ctx.lookalike("approval_overdue", f"超过{normal}个工作日，但有特殊情形（{kind}），"
-                      f"未超过{special}个工作日", case_id=h["case_id"])
+        kit.edits.update(
+            "cases", "case_id", h["case_id"], accepted_date=accepted, special_circumstance=kind
+        )
+        ctx.lookalike(
+            "approval_overdue",
+            f"超过{normal}个工作日，但有特殊情形（{kind}），未超过{special}个工作日",
+            case_id=h["case_id"],
+        )
 
     one_plant([special_in_time], "特殊情形延长期限（对照）")
 

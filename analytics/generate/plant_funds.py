@@ -18,15 +18,30 @@ import polars as pl
 
 from analytics import schema
 from analytics.generate import ids
-from analytics.generate.base import (
-    STREETS, batch_id, conform, district_size, fresh_accounts, fresh_txn_id, month_end,
-    plain_households)
+from analytics.generate.base.dates import month_end
+from analytics.generate.base.plan import STREETS
+from analytics.generate.base.planting import (
+    batch_id,
+    district_size,
+    fresh_accounts,
+    fresh_txn_id,
+    plain_households,
+)
+from analytics.generate.base.tables import conform
 from analytics.generate.core import PlantContext
 
 FUNDS_CHECKS = (
-    "out_of_scope_spending", "paid_without_entitlement", "duplicate_payment", "amount_mismatch",
-    "entitled_not_paid", "paid_after_termination", "paid_after_death", "payee_not_registered",
-    "late_disbursement", "small_rescue_over_cap", "control_total_mismatch",
+    "out_of_scope_spending",
+    "paid_without_entitlement",
+    "duplicate_payment",
+    "amount_mismatch",
+    "entitled_not_paid",
+    "paid_after_termination",
+    "paid_after_death",
+    "payee_not_registered",
+    "late_disbursement",
+    "small_rescue_over_cap",
+    "control_total_mismatch",
 )
 NON_CATALOGUE_ITEMS = ("办公用品", "慰问品", "会议费", "节日慰问物资")
 SUPPLIERS = ("上海长宁{}商贸有限公司", "上海{}文化用品有限公司", "上海{}实业有限公司")
@@ -43,6 +58,7 @@ def plants_per_check(ctx: PlantContext) -> int:
 
 
 # --- collected edits -------------------------------------------------------------------------
+
 
 class Edits:
     """Row updates (by a key column, every matching row), removals and additions per table,
@@ -64,33 +80,48 @@ class Edits:
 
     def apply(self, ctx: PlantContext) -> None:
         tables = ctx.tables
-        touched = set()
+        touched: set[str] = set()
         for (table, key_col), by_key in self.updates.items():
             frame = tables[table]
             columns = sorted({c for v in by_key.values() for c in v})
             keys = list(by_key)
             patch = pl.DataFrame(
                 {key_col: pl.Series(keys, dtype=pl.String)}
-                | {f"__v_{c}": pl.Series([by_key[k].get(c) for k in keys], dtype=frame.schema[c])
-                   for c in columns}
-                | {f"__s_{c}": pl.Series([c in by_key[k] for k in keys], dtype=pl.Boolean)
-                   for c in columns})
-            frame = (frame.join(patch, on=key_col, how="left", maintain_order="left")
-                     .with_columns([pl.when(pl.col(f"__s_{c}").fill_null(False))
-                                    .then(pl.col(f"__v_{c}")).otherwise(pl.col(c)).alias(c)
-                                    for c in columns])
-                     .select(frame.columns))
+                | {
+                    f"__v_{c}": pl.Series([by_key[k].get(c) for k in keys], dtype=frame.schema[c])
+                    for c in columns
+                }
+                | {
+                    f"__s_{c}": pl.Series([c in by_key[k] for k in keys], dtype=pl.Boolean)
+                    for c in columns
+                }
+            )
+            frame = (
+                frame.join(patch, on=key_col, how="left", maintain_order="left")
+                .with_columns(
+                    [
+                        pl.when(pl.col(f"__s_{c}").fill_null(False))
+                        .then(pl.col(f"__v_{c}"))
+                        .otherwise(pl.col(c))
+                        .alias(c)
+                        for c in columns
+                    ]
+                )
+                .select(frame.columns)
+            )
             tables[table] = frame
             touched.add(table)
-        for (table, key_col), keys in self.removals.items():
+        for (table, key_col), removed in self.removals.items():
             tables[table] = tables[table].filter(
-                ~pl.col(key_col).is_in(pl.Series(sorted(keys), dtype=pl.String).implode()))
+                ~pl.col(key_col).is_in(pl.Series(sorted(removed), dtype=pl.String).implode())
+            )
             touched.add(table)
         for table, rows in self.additions.items():
             target = schema.polars_schema(table)
             base = {c: t for c, t in target.items() if not c.endswith("_norm")}
-            extra = pl.DataFrame([{c: r.get(c) for c in base} for r in rows], schema=base,
-                                 orient="row")
+            extra = pl.DataFrame(
+                [{c: r.get(c) for c in base} for r in rows], schema=base, orient="row"
+            )
             tables[table] = pl.concat([tables[table], conform(table, extra)], how="vertical")
             touched.add(table)
         for table in touched:
@@ -99,6 +130,7 @@ class Edits:
 
 # --- the planter -------------------------------------------------------------------------------
 
+
 class _Planter:
     def __init__(self, ctx: PlantContext):
         self.ctx = ctx
@@ -106,7 +138,7 @@ class _Planter:
         self.n = plants_per_check(ctx)
         self.edits = Edits()
         cat = ctx.catalogue
-        self.code_of = dict(zip(cat["item"].to_list(), cat["fund_code"].to_list()))
+        self.code_of = dict(zip(cat["item"].to_list(), cat["fund_code"].to_list(), strict=True))
         self.due = ctx.settings.payment_due_day
         plain = plain_households(ctx)
         self.plain = plain[self.rng.permutation(plain.height)]
@@ -125,7 +157,7 @@ class _Planter:
 
     def take(self, k: int) -> list[dict]:
         """k plain households, claimed now; their paid rows are loaded by load_rows()."""
-        out = []
+        out: list[dict] = []
         while len(out) < k and self.next_plain < self.plain.height:
             row = self.plain.row(self.next_plain, named=True)
             self.next_plain += 1
@@ -141,10 +173,14 @@ class _Planter:
         ids_ = [c["case_id"] for c in cases if c["case_id"] not in self.ledger_of]
         if not ids_:
             return
-        rows = (self.ctx.tables["ledger"]
-                .filter(pl.col("case_id").is_in(pl.Series(ids_, dtype=pl.String).implode()),
-                        pl.col("status") == "成功")
-                .sort("month", "txn_id"))
+        rows = (
+            self.ctx.tables["ledger"]
+            .filter(
+                pl.col("case_id").is_in(pl.Series(ids_, dtype=pl.String).implode()),
+                pl.col("status") == "成功",
+            )
+            .sort("month", "txn_id")
+        )
         for r in rows.to_dicts():
             self.ledger_of.setdefault(r["case_id"], []).append(r)
 
@@ -171,14 +207,38 @@ class _Planter:
     def month(self) -> str:
         return self.ctx.months[int(self.rng.integers(0, len(self.ctx.months)))]
 
-    def ledger_row(self, *, month: str, pay_date: date, street: str, item: str, fund_code: str,
-                   case_id: str | None, payee_id: str, payee_name: str | None,
-                   account_no: str, amount: int, purpose: str, status: str = "成功") -> dict:
-        return {"txn_id": fresh_txn_id(self.ctx, pay_date), "batch_id": batch_id(month, street),
-                "month": month, "pay_date": pay_date, "street": street, "fund_code": fund_code,
-                "item": item, "case_id": case_id, "payee_id": payee_id,
-                "payee_name": payee_name, "account_no": account_no, "amount": amount,
-                "status": status, "purpose": purpose}
+    def ledger_row(
+        self,
+        *,
+        month: str,
+        pay_date: date,
+        street: str,
+        item: str,
+        fund_code: str,
+        case_id: str | None,
+        payee_id: str,
+        payee_name: str | None,
+        account_no: str,
+        amount: int,
+        purpose: str,
+        status: str = "成功",
+    ) -> dict:
+        return {
+            "txn_id": fresh_txn_id(self.ctx, pay_date),
+            "batch_id": batch_id(month, street),
+            "month": month,
+            "pay_date": pay_date,
+            "street": street,
+            "fund_code": fund_code,
+            "item": item,
+            "case_id": case_id,
+            "payee_id": payee_id,
+            "payee_name": payee_name,
+            "account_no": account_no,
+            "amount": amount,
+            "status": status,
+            "purpose": purpose,
+        }
 
     def add_ledger(self, **kw) -> dict:
         row = self.ledger_row(**kw)
@@ -203,10 +263,20 @@ class _Planter:
 
     def run(self) -> None:
         n = self.n
-        cases = {check: self.take(n) for check in (
-            "paid_without_entitlement", "duplicate_payment", "amount_mismatch",
-            "entitled_not_paid", "paid_after_death", "payee_not_registered",
-            "late_disbursement", "small_rescue_over_cap", "control_total_mismatch")}
+        cases = {
+            check: self.take(n)
+            for check in (
+                "paid_without_entitlement",
+                "duplicate_payment",
+                "amount_mismatch",
+                "entitled_not_paid",
+                "paid_after_death",
+                "payee_not_registered",
+                "late_disbursement",
+                "small_rescue_over_cap",
+                "control_total_mismatch",
+            )
+        }
         cases["out_of_scope_spending"] = self.take(len(range(1, n, 3)))
         self.load_rows([c for group in cases.values() for c in group])
         self.out_of_scope(cases["out_of_scope_spending"])
@@ -236,11 +306,18 @@ class _Planter:
                 wrong = sorted(c for c in set(self.code_of.values()) if c != case["fund_code"])
                 fund = wrong[int(self.rng.integers(0, len(wrong)))]
                 row = self.add_ledger(
-                    month=month, pay_date=pay, street=case["street"], item=case["item"],
-                    fund_code=fund, case_id=case["case_id"],
-                    payee_id=case["applicant_id_number"], payee_name=self.name(case),
-                    account_no=case["account_no"], amount=case["monthly_amount"],
-                    purpose=self.purpose(month, case["item"]))
+                    month=month,
+                    pay_date=pay,
+                    street=case["street"],
+                    item=case["item"],
+                    fund_code=fund,
+                    case_id=case["case_id"],
+                    payee_id=case["applicant_id_number"],
+                    payee_name=self.name(case),
+                    account_no=case["account_no"],
+                    amount=case["monthly_amount"],
+                    purpose=self.purpose(month, case["item"]),
+                )
                 note = "目录内项目记入了其他资金科目"
             else:
                 if i % 3 == 0:
@@ -256,10 +333,19 @@ class _Planter:
                 street = STREETS[int(self.rng.integers(0, len(STREETS)))]
                 account = self.account()
                 amount = int(self.rng.integers(20, 200)) * 10_000
-                row = self.add_ledger(month=month, pay_date=pay, street=street, item=item,
-                                      fund_code=fund, case_id=None, payee_id=payee,
-                                      payee_name=name, account_no=account, amount=amount,
-                                      purpose=f"{month.replace('-', '年')}月{item}")
+                row = self.add_ledger(
+                    month=month,
+                    pay_date=pay,
+                    street=street,
+                    item=item,
+                    fund_code=fund,
+                    case_id=None,
+                    payee_id=payee,
+                    payee_name=name,
+                    account_no=account,
+                    amount=amount,
+                    purpose=f"{month.replace('-', '年')}月{item}",
+                )
             self.ctx.fire("out_of_scope_spending", note, txn_id=row["txn_id"])
 
     def without_entitlement(self, cases: list[dict]) -> None:
@@ -270,19 +356,33 @@ class _Planter:
             amount = int(self.rng.integers(5, 31)) * 10_000
             if i % 2 == 0:
                 row = self.add_ledger(
-                    month=month, pay_date=self.pay_date(month), street=case["street"],
-                    item=ONE_OFF_ITEM, fund_code=self.code_of[ONE_OFF_ITEM],
-                    case_id=case["case_id"], payee_id=case["applicant_id_number"],
-                    payee_name=self.name(case), account_no=case["account_no"], amount=amount,
-                    purpose=self.purpose(month, ONE_OFF_ITEM))
+                    month=month,
+                    pay_date=self.pay_date(month),
+                    street=case["street"],
+                    item=ONE_OFF_ITEM,
+                    fund_code=self.code_of[ONE_OFF_ITEM],
+                    case_id=case["case_id"],
+                    payee_id=case["applicant_id_number"],
+                    payee_name=self.name(case),
+                    account_no=case["account_no"],
+                    amount=amount,
+                    purpose=self.purpose(month, ONE_OFF_ITEM),
+                )
                 note = "案件无临时救助应发记录却拨付了临时救助金"
             else:
                 row = self.add_ledger(
-                    month=month, pay_date=self.pay_date(month), street=case["street"],
-                    item=ONE_OFF_ITEM, fund_code=self.code_of[ONE_OFF_ITEM], case_id=None,
-                    payee_id=case["applicant_id_number"], payee_name=self.name(case),
-                    account_no=self.account(), amount=amount,
-                    purpose=self.purpose(month, ONE_OFF_ITEM))
+                    month=month,
+                    pay_date=self.pay_date(month),
+                    street=case["street"],
+                    item=ONE_OFF_ITEM,
+                    fund_code=self.code_of[ONE_OFF_ITEM],
+                    case_id=None,
+                    payee_id=case["applicant_id_number"],
+                    payee_name=self.name(case),
+                    account_no=self.account(),
+                    amount=amount,
+                    purpose=self.purpose(month, ONE_OFF_ITEM),
+                )
                 note = "无救助编号向个人拨付临时救助金"
             self.ctx.fire("paid_without_entitlement", note, txn_id=row["txn_id"])
             self.ctx.book_funds(case["street"], month, ONE_OFF_ITEM, paid=amount)
@@ -293,10 +393,18 @@ class _Planter:
             day = src["pay_date"].day
             pay = self.pay_date(src["month"], lo=day)
             row = self.add_ledger(
-                month=src["month"], pay_date=pay, street=src["street"], item=src["item"],
-                fund_code=src["fund_code"], case_id=src["case_id"], payee_id=src["payee_id"],
-                payee_name=src["payee_name"], account_no=src["account_no"],
-                amount=src["amount"], purpose=src["purpose"])
+                month=src["month"],
+                pay_date=pay,
+                street=src["street"],
+                item=src["item"],
+                fund_code=src["fund_code"],
+                case_id=src["case_id"],
+                payee_id=src["payee_id"],
+                payee_name=src["payee_name"],
+                account_no=src["account_no"],
+                amount=src["amount"],
+                purpose=src["purpose"],
+            )
             self.ctx.fire("duplicate_payment", "同一笔应发重复拨付", txn_id=row["txn_id"])
             self.ctx.book_funds(src["street"], src["month"], src["item"], paid=src["amount"])
 
@@ -307,8 +415,13 @@ class _Planter:
             if src["amount"] + delta <= 0:
                 delta = -delta
             self.edits.update("ledger", "txn_id", src["txn_id"], amount=src["amount"] + delta)
-            self.ctx.fire("amount_mismatch", "实发金额与应发金额不符", case_id=src["case_id"],
-                          month=src["month"], item=src["item"])
+            self.ctx.fire(
+                "amount_mismatch",
+                "实发金额与应发金额不符",
+                case_id=src["case_id"],
+                month=src["month"],
+                item=src["item"],
+            )
             self.ctx.book_funds(src["street"], src["month"], src["item"], paid=delta)
 
     def not_paid(self, cases: list[dict]) -> None:
@@ -320,8 +433,13 @@ class _Planter:
             else:
                 self.edits.update("ledger", "txn_id", src["txn_id"], status="退票")
                 note = "拨付被退票且未重新拨付"
-            self.ctx.fire("entitled_not_paid", note, case_id=src["case_id"],
-                          month=src["month"], item=src["item"])
+            self.ctx.fire(
+                "entitled_not_paid",
+                note,
+                case_id=src["case_id"],
+                month=src["month"],
+                item=src["item"],
+            )
             self.ctx.book_funds(src["street"], src["month"], src["item"], paid=-src["amount"])
 
     def terminated_cases(self) -> pl.DataFrame:
@@ -334,25 +452,40 @@ class _Planter:
         per_hh = t["cases"].group_by("household_id").len().filter(pl.col("len") == 1)
         cat = self.ctx.catalogue.select("assistance_type", "item", "fund_code")
         members_with_events = t["persons"].filter(
-            pl.col("id_number").is_in(t["events"]["id_number"].implode()))["household_id"]
-        cand = (t["cases"]
-                .filter(pl.col("status") == "终止",
-                        pl.col("termination_date").dt.strftime("%Y-%m") < last,
-                        pl.col("household_id").is_in(per_hh["household_id"].implode()),
-                        ~pl.col("household_id").is_in(members_with_events.implode()),
-                        ~pl.col("applicant_id_number").is_in(dead.implode()),
-                        ~pl.col("assistance_type").is_in(["临时救助", SMALL_TYPE]),
-                        pl.col("monthly_amount").is_not_null())
-                .join(cat, on="assistance_type", how="inner", validate="m:1")
-                .join(t["accounts"].select("case_id", "account_no", "holder_id_number",
-                                           "custodian_id_number"),
-                      on="case_id", how="inner", validate="1:1")
-                .filter(pl.col("holder_id_number") == pl.col("applicant_id_number"),
-                        pl.col("custodian_id_number").is_null())
-                .sort("case_id"))
-        cand = cand.join(t["persons"].select(pl.col("id_number").alias("applicant_id_number"),
-                                             "name"),
-                         on="applicant_id_number", how="left", validate="m:1").sort("case_id")
+            pl.col("id_number").is_in(t["events"]["id_number"].implode())
+        )["household_id"]
+        cand = (
+            t["cases"]
+            .filter(
+                pl.col("status") == "终止",
+                pl.col("termination_date").dt.strftime("%Y-%m") < last,
+                pl.col("household_id").is_in(per_hh["household_id"].implode()),
+                ~pl.col("household_id").is_in(members_with_events.implode()),
+                ~pl.col("applicant_id_number").is_in(dead.implode()),
+                ~pl.col("assistance_type").is_in(["临时救助", SMALL_TYPE]),
+                pl.col("monthly_amount").is_not_null(),
+            )
+            .join(cat, on="assistance_type", how="inner", validate="m:1")
+            .join(
+                t["accounts"].select(
+                    "case_id", "account_no", "holder_id_number", "custodian_id_number"
+                ),
+                on="case_id",
+                how="inner",
+                validate="1:1",
+            )
+            .filter(
+                pl.col("holder_id_number") == pl.col("applicant_id_number"),
+                pl.col("custodian_id_number").is_null(),
+            )
+            .sort("case_id")
+        )
+        cand = cand.join(
+            t["persons"].select(pl.col("id_number").alias("applicant_id_number"), "name"),
+            on="applicant_id_number",
+            how="left",
+            validate="m:1",
+        ).sort("case_id")
         return cand[self.rng.permutation(cand.height)]
 
     def after_termination(self) -> None:
@@ -372,21 +505,35 @@ class _Planter:
             later = [m for m in self.ctx.months if m > term_month]
             month = later[int(self.rng.integers(0, len(later)))]
             amount = case["monthly_amount"]
-            self.edits.add("entitlements", {
-                "month": month, "case_id": case["case_id"],
-                "id_number": case["applicant_id_number"], "item": case["item"], "kind": "正常",
-                "amount": amount, "account_no": case["account_no"]})
+            self.edits.add(
+                "entitlements",
+                {
+                    "month": month,
+                    "case_id": case["case_id"],
+                    "id_number": case["applicant_id_number"],
+                    "item": case["item"],
+                    "kind": "正常",
+                    "amount": amount,
+                    "account_no": case["account_no"],
+                },
+            )
             row = self.add_ledger(
-                month=month, pay_date=self.pay_date(month), street=case["street"],
-                item=case["item"], fund_code=case["fund_code"], case_id=case["case_id"],
+                month=month,
+                pay_date=self.pay_date(month),
+                street=case["street"],
+                item=case["item"],
+                fund_code=case["fund_code"],
+                case_id=case["case_id"],
                 payee_id=case["applicant_id_number"],
                 payee_name=case["name"],
-                account_no=case["account_no"], amount=amount,
-                purpose=self.purpose(month, case["item"]))
-            self.ctx.fire("paid_after_termination", "案件终止后仍列入名册并拨付",
-                          txn_id=row["txn_id"])
-            self.ctx.book_funds(case["street"], month, case["item"], entitled=amount,
-                                paid=amount)
+                account_no=case["account_no"],
+                amount=amount,
+                purpose=self.purpose(month, case["item"]),
+            )
+            self.ctx.fire(
+                "paid_after_termination", "案件终止后仍列入名册并拨付", txn_id=row["txn_id"]
+            )
+            self.ctx.book_funds(case["street"], month, case["item"], entitled=amount, paid=amount)
             done += 1
         if done < self.n:
             raise ValueError("演示街区中可用于植入“终止后仍拨付”的终止案件不足，请增加户数。")
@@ -401,9 +548,12 @@ class _Planter:
         Balanced, paid to the registered account in the street's regular batch: no check
         fires. Taken in the candidates' seeded order, drawing nothing from the random
         stream."""
-        batches = (self.ctx.tables["ledger"]
-                   .filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
-                   .group_by("batch_id").agg(pl.col("pay_date").min()))
+        batches = (
+            self.ctx.tables["ledger"]
+            .filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
+            .group_by("batch_id")
+            .agg(pl.col("pay_date").min())
+        )
         batch_day = dict(batches.iter_rows())
         want = max(2, self.n // 2)
         done = 0
@@ -423,20 +573,39 @@ class _Planter:
             street = case["street"]
             pay = batch_day.get(batch_id(month, street)) or self.last_due_workday(month)
             for back_month, amount in back:
-                self.edits.add("entitlements", {
-                    "month": month, "case_id": case["case_id"],
-                    "id_number": case["applicant_id_number"], "item": case["item"],
-                    "kind": "补发", "amount": amount, "account_no": case["account_no"]})
+                self.edits.add(
+                    "entitlements",
+                    {
+                        "month": month,
+                        "case_id": case["case_id"],
+                        "id_number": case["applicant_id_number"],
+                        "item": case["item"],
+                        "kind": "补发",
+                        "amount": amount,
+                        "account_no": case["account_no"],
+                    },
+                )
                 row = self.add_ledger(
-                    month=month, pay_date=pay, street=street, item=case["item"],
-                    fund_code=case["fund_code"], case_id=case["case_id"],
-                    payee_id=case["applicant_id_number"], payee_name=case["name"],
-                    account_no=case["account_no"], amount=amount,
-                    purpose=self.purpose(back_month, case["item"], back=True))
-                self.ctx.lookalike("paid_after_termination",
-                                   "终止后月份拨付终止前月份的补发，应发名册中只有补发记录",
-                                   txn_id=row["txn_id"], case_id=case["case_id"], month=month,
-                                   item=case["item"])
+                    month=month,
+                    pay_date=pay,
+                    street=street,
+                    item=case["item"],
+                    fund_code=case["fund_code"],
+                    case_id=case["case_id"],
+                    payee_id=case["applicant_id_number"],
+                    payee_name=case["name"],
+                    account_no=case["account_no"],
+                    amount=amount,
+                    purpose=self.purpose(back_month, case["item"], back=True),
+                )
+                self.ctx.lookalike(
+                    "paid_after_termination",
+                    "终止后月份拨付终止前月份的补发，应发名册中只有补发记录",
+                    txn_id=row["txn_id"],
+                    case_id=case["case_id"],
+                    month=month,
+                    item=case["item"],
+                )
                 self.ctx.book_funds(street, month, case["item"], entitled=amount, paid=amount)
             done += 1
 
@@ -453,28 +622,37 @@ class _Planter:
             month = months[int(self.rng.integers(0, len(months)))]
             y, m = (int(x) for x in month.split("-"))
             died = date(y, m, int(self.rng.integers(1, 29)))
-            self.edits.add("events", {"id_number": case["applicant_id_number"],
-                                      "event_type": "死亡", "event_date": died,
-                                      "source": "市公安局"})
+            self.edits.add(
+                "events",
+                {
+                    "id_number": case["applicant_id_number"],
+                    "event_type": "死亡",
+                    "event_date": died,
+                    "source": "市公安局",
+                },
+            )
             for row in self.rows_of(case):
                 if row["month"] > month:
                     self.ctx.fire("paid_after_death", "申请人死亡后仍拨付", txn_id=row["txn_id"])
             if (self.ctx.as_of - died).days > grace:
-                self.ctx.fire("deceased_still_active", "申请人死亡后案件仍在册",
-                              case_id=case["case_id"])
+                self.ctx.fire(
+                    "deceased_still_active", "申请人死亡后案件仍在册", case_id=case["case_id"]
+                )
 
     def not_registered(self, cases: list[dict]) -> None:
         for i, case in enumerate(cases):
             if i % 3 == 2:
                 self.edits.remove("accounts", "case_id", case["case_id"])
                 for row in self.rows_of(case):
-                    self.ctx.fire("payee_not_registered", "案件无登记收款账户",
-                                  txn_id=row["txn_id"])
+                    self.ctx.fire(
+                        "payee_not_registered", "案件无登记收款账户", txn_id=row["txn_id"]
+                    )
             else:
                 src = self.pick_row(case)
                 self.edits.update("ledger", "txn_id", src["txn_id"], account_no=self.account())
-                self.ctx.fire("payee_not_registered", "拨付账户不是案件登记的收款账户",
-                              txn_id=src["txn_id"])
+                self.ctx.fire(
+                    "payee_not_registered", "拨付账户不是案件登记的收款账户", txn_id=src["txn_id"]
+                )
 
     def late(self, cases: list[dict]) -> None:
         for case in cases:
@@ -489,29 +667,57 @@ class _Planter:
         code = self.code_of[SMALL_ITEM]
         for case in cases:
             cid = case["case_id"]
-            self.edits.update("cases", "case_id", cid, assistance_type=SMALL_TYPE,
-                              monthly_amount=SMALL_PLANT_FEN)
-            self.edits.update("entitlements", "case_id", cid, item=SMALL_ITEM,
-                              amount=SMALL_PLANT_FEN)
+            self.edits.update(
+                "cases", "case_id", cid, assistance_type=SMALL_TYPE, monthly_amount=SMALL_PLANT_FEN
+            )
+            self.edits.update(
+                "entitlements", "case_id", cid, item=SMALL_ITEM, amount=SMALL_PLANT_FEN
+            )
             for row in self.rows_of(case):
-                self.edits.update("ledger", "txn_id", row["txn_id"], item=SMALL_ITEM,
-                                  fund_code=code, amount=SMALL_PLANT_FEN,
-                                  purpose=self.purpose(row["month"], SMALL_ITEM))
+                self.edits.update(
+                    "ledger",
+                    "txn_id",
+                    row["txn_id"],
+                    item=SMALL_ITEM,
+                    fund_code=code,
+                    amount=SMALL_PLANT_FEN,
+                    purpose=self.purpose(row["month"], SMALL_ITEM),
+                )
             src = self.pick_row(case)
             month = src["month"]
-            self.edits.add("entitlements", {
-                "month": month, "case_id": cid, "id_number": case["applicant_id_number"],
-                "item": SMALL_ITEM, "kind": "补发", "amount": SMALL_PLANT_FEN,
-                "account_no": case["account_no"]})
-            prev = (date(*(int(x) for x in month.split("-")), 1) - timedelta(days=1))
-            self.add_ledger(month=month, pay_date=self.pay_date(month, lo=src["pay_date"].day),
-                            street=case["street"], item=SMALL_ITEM, fund_code=code,
-                            case_id=cid, payee_id=case["applicant_id_number"],
-                            payee_name=src["payee_name"], account_no=case["account_no"],
-                            amount=SMALL_PLANT_FEN,
-                            purpose=self.purpose(prev.strftime("%Y-%m"), SMALL_ITEM, back=True))
-            self.ctx.fire("small_rescue_over_cap", "同一人当月小金额救助金合计超过500元",
-                          id_number=case["applicant_id_number"], month=month)
+            self.edits.add(
+                "entitlements",
+                {
+                    "month": month,
+                    "case_id": cid,
+                    "id_number": case["applicant_id_number"],
+                    "item": SMALL_ITEM,
+                    "kind": "补发",
+                    "amount": SMALL_PLANT_FEN,
+                    "account_no": case["account_no"],
+                },
+            )
+            year, mon = (int(x) for x in month.split("-"))
+            prev = date(year, mon, 1) - timedelta(days=1)
+            self.add_ledger(
+                month=month,
+                pay_date=self.pay_date(month, lo=src["pay_date"].day),
+                street=case["street"],
+                item=SMALL_ITEM,
+                fund_code=code,
+                case_id=cid,
+                payee_id=case["applicant_id_number"],
+                payee_name=src["payee_name"],
+                account_no=case["account_no"],
+                amount=SMALL_PLANT_FEN,
+                purpose=self.purpose(prev.strftime("%Y-%m"), SMALL_ITEM, back=True),
+            )
+            self.ctx.fire(
+                "small_rescue_over_cap",
+                "同一人当月小金额救助金合计超过500元",
+                id_number=case["applicant_id_number"],
+                month=month,
+            )
 
     def wrong_street(self, cases: list[dict]) -> None:
         """A payment booked under another street office: that street's paid total rises, the
@@ -520,8 +726,13 @@ class _Planter:
             src = self.pick_row(case)
             others = [s for s in STREETS if s != src["street"]]
             other = others[int(self.rng.integers(0, len(others)))]
-            self.edits.update("ledger", "txn_id", src["txn_id"], street=other,
-                              batch_id=batch_id(src["month"], other))
+            self.edits.update(
+                "ledger",
+                "txn_id",
+                src["txn_id"],
+                street=other,
+                batch_id=batch_id(src["month"], other),
+            )
             self.ctx.book_funds(src["street"], src["month"], src["item"], paid=-src["amount"])
             self.ctx.book_funds(other, src["month"], src["item"], paid=src["amount"])
 

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from analytics import schema
-from analytics.generate.base import SORT_KEYS, conform
+from analytics.generate.base.tables import SORT_KEYS, conform
 from analytics.generate.core import TRUTH_COLUMNS
 
 FORMATS = ("csv", "zh-csv", "xlsx", "parquet")
@@ -45,8 +45,9 @@ def money_text(expr: pl.Expr) -> pl.Expr:
     """Integer fen as yuan with two decimals: 155000 -> '1550.00'."""
     sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
     fen = expr.abs()
-    return pl.concat_str([sign, (fen // 100).cast(pl.String), pl.lit("."),
-                          (fen % 100).cast(pl.String).str.zfill(2)])
+    return pl.concat_str(
+        [sign, (fen // 100).cast(pl.String), pl.lit("."), (fen % 100).cast(pl.String).str.zfill(2)]
+    )
 
 
 def ordered(table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -91,8 +92,16 @@ def _title(table: str, export_month: str) -> str:
     return f"长宁区{schema.TABLES[table].zh}表（{y}年{int(m)}月导出）"
 
 
-_WIDTHS = {"id18": 21, "payee": 21, "account": 22, "date": 12, "month": 10, "money": 13,
-           "address": 34, "phone": 14}
+_WIDTHS = {
+    "id18": 21,
+    "payee": 21,
+    "account": 22,
+    "date": 12,
+    "month": 10,
+    "money": 13,
+    "address": 34,
+    "phone": 14,
+}
 
 
 def _write_xlsx(table: str, frame: pl.DataFrame, path: Path, export_month: str) -> None:
@@ -100,11 +109,23 @@ def _write_xlsx(table: str, frame: pl.DataFrame, path: Path, export_month: str) 
 
     t = schema.TABLES[table]
     y, m = (int(x) for x in export_month.split("-"))
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                         "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     # Fixed document properties: the same drop gives the same bytes.
-    wb.set_properties({"created": datetime(y, m, 1), "author": schema.DISTRICT_INFO.issuer,
-                       "title": _title(table, export_month)})
+    wb.set_properties(
+        {
+            "created": datetime(y, m, 1),
+            "author": schema.DISTRICT_INFO.issuer,
+            "title": _title(table, export_month),
+        }
+    )
     ws = wb.add_worksheet(t.zh[:31])
     bold = wb.add_format({"bold": True})
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
@@ -119,8 +140,9 @@ def _write_xlsx(table: str, frame: pl.DataFrame, path: Path, export_month: str) 
     writers = []
     for col in t.columns:
         if col.type == "date":
-            writers.append(lambda r, j, v: ws.write_datetime(
-                r, j, datetime(v.year, v.month, v.day), date_fmt))
+            writers.append(
+                lambda r, j, v: ws.write_datetime(r, j, datetime(v.year, v.month, v.day), date_fmt)
+            )
         elif col.type == "money":
             writers.append(lambda r, j, v: ws.write_number(r, j, v / 100, money_fmt))
         elif col.type == "int":
@@ -157,7 +179,8 @@ def check_excel_limits(tables: dict[str, pl.DataFrame]) -> None:
             raise ValueError(
                 f"{schema.TABLES[name].zh}共 {frame.height:,} 行，加上标题、表头和合计行超过 Excel "
                 f"单个工作表 {EXCEL_MAX_ROWS:,} 行的上限，无法导出为 xlsx；请减少户数或改用 csv、"
-                "parquet 格式。")
+                "parquet 格式。"
+            )
 
 
 def previous_outputs(out: Path) -> list[Path]:
@@ -174,8 +197,10 @@ def check_destination(out: Path) -> list[Path]:
     generator run wrote (no truth.csv beside them): a real drop is never overwritten."""
     old = previous_outputs(out)
     if old and not (out / TRUTH_FILE).exists():
-        raise ValueError(f"目录 {out} 中已有数据表文件（如 {old[0].name}），且不是演示数据生成的，"
-                         "为避免覆盖，请指定一个空目录或演示数据目录。")
+        raise ValueError(
+            f"目录 {out} 中已有数据表文件（如 {old[0].name}），且不是演示数据生成的，"
+            "为避免覆盖，请指定一个空目录或演示数据目录。"
+        )
     return old
 
 
@@ -185,9 +210,17 @@ def clear_previous(out: Path) -> None:
         path.unlink()
 
 
-def write_drop(tables: dict[str, pl.DataFrame], out: Path, *, fmt: str, seed: int,
-               export_month: str, truth: pl.DataFrame, lookalikes: pl.DataFrame,
-               progress=None) -> list[str]:
+def write_drop(
+    tables: dict[str, pl.DataFrame],
+    out: Path,
+    *,
+    fmt: str,
+    seed: int,
+    export_month: str,
+    truth: pl.DataFrame,
+    lookalikes: pl.DataFrame,
+    progress=None,
+) -> list[str]:
     """Write the contract tables and the truth files into ``out``; returns the file names."""
     if fmt not in FORMATS:
         raise ValueError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(FORMATS)}")

@@ -21,10 +21,12 @@ import math
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from polars._typing import PolarsDataType
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -34,8 +36,8 @@ from analytics.store import audit
 from analytics.store.db import Store
 from analytics.store.models import LoginSession, User, utcnow
 
-HASHER = PasswordHasher()   # argon2id; tests may put a cheaper one here
-PASSWORD_MAX_LENGTH = 200   # what the login form accepts
+HASHER = PasswordHasher()  # argon2id; tests may put a cheaper one here
+PASSWORD_MAX_LENGTH = 200  # what the login form accepts
 USERNAME_RE = re.compile(r"[a-z0-9._-]{3,100}")
 
 BAD_LOGIN = "用户名或密码不正确"
@@ -88,6 +90,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 # --- validation -------------------------------------------------------------------------------
 
+
 def password_problem(password: str, username: str | None = None, *, settings=None) -> str | None:
     """Why this password may not be used (Chinese), or None."""
     cfg = _settings(settings)
@@ -97,8 +100,11 @@ def password_problem(password: str, username: str | None = None, *, settings=Non
         return f"密码不能超过 {PASSWORD_MAX_LENGTH} 个字符"
     if username and password.strip().lower() == _normal(username):
         return "密码不能与用户名相同"
-    kinds = (any(c.isalpha() for c in password) + any(c.isdigit() for c in password)
-             + any(not c.isalnum() for c in password))
+    kinds = (
+        any(c.isalpha() for c in password)
+        + any(c.isdigit() for c in password)
+        + any(not c.isalnum() for c in password)
+    )
     if kinds < 2:
         return "密码须包含字母、数字、其他符号中的至少两类"
     return None
@@ -109,8 +115,9 @@ def _check_password(password: str, username: str, settings) -> None:
         raise AccountError(problem)
 
 
-def _check_fields(username: str, display_name: str, role: str, street: str | None,
-                  unit: str | None) -> None:
+def _check_fields(
+    username: str, display_name: str, role: str, street: str | None, unit: str | None
+) -> None:
     if not USERNAME_RE.fullmatch(username):
         raise AccountError("用户名应为 3–100 个字符，只能包含字母、数字和 . _ -")
     if not display_name:
@@ -137,9 +144,19 @@ def _check_fields(username: str, display_name: str, role: str, street: str | Non
 
 # --- accounts ---------------------------------------------------------------------------------
 
-def add_user(store: Store, *, username: str, display_name: str, role: str,
-             street: str | None = None, unit: str | None = None, password: str, by: str,
-             settings=None) -> int:
+
+def add_user(
+    store: Store,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    street: str | None = None,
+    unit: str | None = None,
+    password: str,
+    by: str,
+    settings=None,
+) -> int:
     """A new account; its id. Refused (AccountError) when a field or the password is not
     acceptable or the user name is taken."""
     cfg = _settings(settings)
@@ -155,23 +172,43 @@ def add_user(store: Store, *, username: str, display_name: str, role: str,
         with store.session() as s:
             if s.scalar(select(exists().where(User.username == username))):
                 raise taken
-            user = User(username=username, display_name=display_name, role=role,
-                        street=street, unit=unit, password_hash=password_hash, disabled=False,
-                        failed_logins=0, created_by=by)
+            user = User(
+                username=username,
+                display_name=display_name,
+                role=role,
+                street=street,
+                unit=unit,
+                password_hash=password_hash,
+                disabled=False,
+                failed_logins=0,
+                created_by=by,
+            )
             s.add(user)
             s.flush()
             user_id = user.id
     except IntegrityError:  # added by someone else at the same moment
         raise taken from None
-    audit.record(store, actor=by, action="user_add", target=username,
-                 detail={"role": role, "street": street, "unit": unit})
+    audit.record(
+        store,
+        actor=by,
+        action="user_add",
+        target=username,
+        detail={"role": role, "street": street, "unit": unit},
+    )
     return user_id
 
 
-USERS_SCHEMA = {
-    "username": pl.String, "display_name": pl.String, "role": pl.String,
-    "role_label": pl.String, "street": pl.String, "unit": pl.String, "disabled": pl.Boolean,
-    "locked": pl.Boolean, "last_login_at": pl.Datetime("us"), "created_at": pl.Datetime("us"),
+USERS_SCHEMA: dict[str, PolarsDataType] = {
+    "username": pl.String,
+    "display_name": pl.String,
+    "role": pl.String,
+    "role_label": pl.String,
+    "street": pl.String,
+    "unit": pl.String,
+    "disabled": pl.Boolean,
+    "locked": pl.Boolean,
+    "last_login_at": pl.Datetime("us"),
+    "created_at": pl.Datetime("us"),
 }
 
 
@@ -179,14 +216,38 @@ def list_users(store: Store, *, now: datetime | None = None) -> pl.DataFrame:
     """Every account, by user name; ``locked``: locked out at ``now``. No password hash."""
     now = now or utcnow()
     with store.session() as s:
-        rows = s.execute(select(User.username, User.display_name, User.role, User.street,
-                                User.unit, User.disabled, User.locked_until,
-                                User.last_login_at, User.created_at)
-                         .order_by(User.username)).all()
-    return pl.DataFrame([
-        (r.username, r.display_name, r.role, ROLES.get(r.role, r.role), r.street, r.unit,
-         bool(r.disabled), r.locked_until is not None and r.locked_until > now,
-         r.last_login_at, r.created_at) for r in rows], schema=USERS_SCHEMA, orient="row")
+        rows = s.execute(
+            select(
+                User.username,
+                User.display_name,
+                User.role,
+                User.street,
+                User.unit,
+                User.disabled,
+                User.locked_until,
+                User.last_login_at,
+                User.created_at,
+            ).order_by(User.username)
+        ).all()
+    return pl.DataFrame(
+        [
+            (
+                r.username,
+                r.display_name,
+                r.role,
+                ROLES.get(r.role, r.role),
+                r.street,
+                r.unit,
+                bool(r.disabled),
+                r.locked_until is not None and r.locked_until > now,
+                r.last_login_at,
+                r.created_at,
+            )
+            for r in rows
+        ],
+        schema=USERS_SCHEMA,
+        orient="row",
+    )
 
 
 def _user_id(s, username: str) -> int:
@@ -197,9 +258,11 @@ def _user_id(s, username: str) -> int:
 
 
 def _end_sessions(s, user_id: int, now: datetime) -> int:
-    return s.execute(update(LoginSession)
-                     .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-                     .values(ended_at=now)).rowcount
+    return s.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    ).rowcount
 
 
 def set_disabled(store: Store, username: str, disabled: bool, *, by: str) -> None:
@@ -211,12 +274,12 @@ def set_disabled(store: Store, username: str, disabled: bool, *, by: str) -> Non
         s.execute(update(User).where(User.id == user_id).values(disabled=bool(disabled)))
         if disabled:
             _end_sessions(s, user_id, now)
-    audit.record(store, actor=by, action="user_disable" if disabled else "user_enable",
-                 target=username)
+    audit.record(
+        store, actor=by, action="user_disable" if disabled else "user_enable", target=username
+    )
 
 
-def set_password(store: Store, username: str, password: str, *, by: str,
-                 settings=None) -> None:
+def set_password(store: Store, username: str, password: str, *, by: str, settings=None) -> None:
     """A new password: the failure count and any lock are cleared, and every session of the
     user ends."""
     cfg = _settings(settings)
@@ -226,24 +289,40 @@ def set_password(store: Store, username: str, password: str, *, by: str,
     now = utcnow()
     with store.session() as s:
         user_id = _user_id(s, username)
-        s.execute(update(User).where(User.id == user_id).values(
-            password_hash=password_hash, password_changed_at=now, failed_logins=0,
-            locked_until=None))
+        s.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(
+                password_hash=password_hash,
+                password_changed_at=now,
+                failed_logins=0,
+                locked_until=None,
+            )
+        )
         ended = _end_sessions(s, user_id, now)
-    audit.record(store, actor=by, action="user_passwd", target=username,
-                 detail={"sessions_ended": ended})
+    audit.record(
+        store, actor=by, action="user_passwd", target=username, detail={"sessions_ended": ended}
+    )
 
 
 # --- logging in -------------------------------------------------------------------------------
 
+
 def _viewer(user) -> Viewer:
     """The account as a viewer: records name the person as 显示名（用户名）, unambiguous even
     when two people share a name."""
-    name = (f"{user.display_name}（{user.username}）" if user.display_name != user.username
-            else user.username)
-    return Viewer(name=name, role=user.role, account=user.username,
-                  street=user.street if user.role == "street" else None,
-                  unit=user.unit if user.role == "member_unit" else None)
+    name = (
+        f"{user.display_name}（{user.username}）"
+        if user.display_name != user.username
+        else user.username
+    )
+    return Viewer(
+        name=name,
+        role=user.role,
+        account=user.username,
+        street=user.street if user.role == "street" else None,
+        unit=user.unit if user.role == "member_unit" else None,
+    )
 
 
 def _locked_message(until: datetime, now: datetime) -> str:
@@ -251,8 +330,9 @@ def _locked_message(until: datetime, now: datetime) -> str:
     return LOCKED.format(minutes=minutes)
 
 
-def authenticate(store: Store, username: str, password: str, *, now: datetime | None = None,
-                 settings=None) -> Viewer:
+def authenticate(
+    store: Store, username: str, password: str, *, now: datetime | None = None, settings=None
+) -> Viewer:
     """The viewer of this user name and password, or AccountError: one message for an unknown
     user and a wrong password; its own for a disabled or locked account."""
     cfg = _settings(settings)
@@ -265,40 +345,72 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime | 
 
     if user is None:
         _verify(_dummy_hash(), password)  # the same time as a wrong password
-        audit.record(store, actor=target or "（空）", action="login_failed", target=target,
-                     detail={"reason": "unknown_user"})
+        audit.record(
+            store,
+            actor=target or "（空）",
+            action="login_failed",
+            target=target,
+            detail={"reason": "unknown_user"},
+        )
         raise AccountError(BAD_LOGIN)
 
     if user.locked_until is not None and user.locked_until > now:
-        audit.record(store, actor=username, role=user.role, action="login_failed",
-                     target=username, detail={"reason": "locked"})
+        audit.record(
+            store,
+            actor=username,
+            role=user.role,
+            action="login_failed",
+            target=username,
+            detail={"reason": "locked"},
+        )
         raise AccountError(_locked_message(user.locked_until, now))
 
     if not _verify(user.password_hash, password):
         locked_until = None
         with store.session() as s:
-            s.execute(update(User).where(User.id == user.id)
-                      .values(failed_logins=User.failed_logins + 1))
+            s.execute(
+                update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+            )
             failures = s.scalar(select(User.failed_logins).where(User.id == user.id))
             if failures >= cfg.lockout_failures:
                 locked_until = now + timedelta(minutes=cfg.lockout_minutes)
-                s.execute(update(User).where(User.id == user.id)
-                          .values(failed_logins=0, locked_until=locked_until))
-        audit.record(store, actor=username, role=user.role, action="login_failed",
-                     target=username, detail={"reason": "wrong_password", "failures": failures})
+                s.execute(
+                    update(User)
+                    .where(User.id == user.id)
+                    .values(failed_logins=0, locked_until=locked_until)
+                )
+        audit.record(
+            store,
+            actor=username,
+            role=user.role,
+            action="login_failed",
+            target=username,
+            detail={"reason": "wrong_password", "failures": failures},
+        )
         if locked_until is not None:
-            audit.record(store, actor=username, role=user.role, action="locked",
-                         target=username, detail={"failures": failures,
-                                                  "minutes": cfg.lockout_minutes})
+            audit.record(
+                store,
+                actor=username,
+                role=user.role,
+                action="locked",
+                target=username,
+                detail={"failures": failures, "minutes": cfg.lockout_minutes},
+            )
             raise AccountError(_locked_message(locked_until, now))
         raise AccountError(BAD_LOGIN)
 
     if user.disabled:
-        audit.record(store, actor=username, role=user.role, action="login_failed",
-                     target=username, detail={"reason": "disabled"})
+        audit.record(
+            store,
+            actor=username,
+            role=user.role,
+            action="login_failed",
+            target=username,
+            detail={"reason": "disabled"},
+        )
         raise AccountError(DISABLED)
 
-    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     try:
         if HASHER.check_needs_rehash(user.password_hash):
             values["password_hash"] = HASHER.hash(password)
@@ -307,9 +419,11 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime | 
     with store.session() as s:
         # a rehash only over the hash just verified, never over a password changed meanwhile
         if "password_hash" in values:
-            s.execute(update(User).where(User.id == user.id,
-                                         User.password_hash == user.password_hash)
-                      .values(password_hash=values.pop("password_hash")))
+            s.execute(
+                update(User)
+                .where(User.id == user.id, User.password_hash == user.password_hash)
+                .values(password_hash=values.pop("password_hash"))
+            )
         s.execute(update(User).where(User.id == user.id).values(**values))
     audit.record(store, actor=username, role=user.role, action="login", target=username)
     return _viewer(user)
@@ -317,28 +431,40 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime | 
 
 # --- login sessions ---------------------------------------------------------------------------
 
-def start_session(store: Store, viewer_or_username: Viewer | str, *,
-                  now: datetime | None = None, settings=None) -> str:
+
+def start_session(
+    store: Store, viewer_or_username: Viewer | str, *, now: datetime | None = None, settings=None
+) -> str:
     """A new login session of this user (a Viewer from :func:`authenticate`, or a user name):
     its token, to be kept by the browser session only; the database keeps its digest."""
     cfg = _settings(settings)
     now = now or utcnow()
-    name = (viewer_or_username.account or viewer_or_username.name
-            if isinstance(viewer_or_username, Viewer) else viewer_or_username)
+    name = (
+        viewer_or_username.account or viewer_or_username.name
+        if isinstance(viewer_or_username, Viewer)
+        else viewer_or_username
+    )
     username = _normal(name)
     token = secrets.token_urlsafe(32)
     with store.session() as s:
         user = s.scalar(select(User).where(User.username == username))
         if user is None or user.disabled:
             raise AccountError(f"找不到可用的用户“{username}”")
-        s.add(LoginSession(token_sha256=_token_digest(token), user_id=user.id, created_at=now,
-                           last_seen_at=now,
-                           expires_at=now + timedelta(hours=cfg.session_max_hours)))
+        s.add(
+            LoginSession(
+                token_sha256=_token_digest(token),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=cfg.session_max_hours),
+            )
+        )
     return token
 
 
-def resume(store: Store, token: str | None, *, now: datetime | None = None,
-           settings=None) -> Viewer | None:
+def resume(
+    store: Store, token: str | None, *, now: datetime | None = None, settings=None
+) -> Viewer | None:
     """The viewer of a login session still alive (not ended, not past its absolute limit, used
     within the idle limit, its user not disabled), its use noted; else None, and the session
     ends."""
@@ -347,15 +473,20 @@ def resume(store: Store, token: str | None, *, now: datetime | None = None,
     cfg = _settings(settings)
     now = now or utcnow()
     with store.session() as s:
-        row = s.execute(select(LoginSession, User)
-                        .join(User, User.id == LoginSession.user_id)
-                        .where(LoginSession.token_sha256 == _token_digest(token))).first()
+        row = s.execute(
+            select(LoginSession, User)
+            .join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_sha256 == _token_digest(token))
+        ).first()
         if row is None:
             return None
         session, user = row
-        alive = (session.ended_at is None and now < session.expires_at
-                 and now - session.last_seen_at <= timedelta(minutes=cfg.session_idle_minutes)
-                 and not user.disabled)
+        alive = (
+            session.ended_at is None
+            and now < session.expires_at
+            and now - session.last_seen_at <= timedelta(minutes=cfg.session_idle_minutes)
+            and not user.disabled
+        )
         if not alive:
             if session.ended_at is None:
                 session.ended_at = now
@@ -370,9 +501,11 @@ def end_session(store: Store, token: str | None, *, now: datetime | None = None)
         return
     now = now or utcnow()
     with store.session() as s:
-        row = s.execute(select(LoginSession, User)
-                        .join(User, User.id == LoginSession.user_id)
-                        .where(LoginSession.token_sha256 == _token_digest(token))).first()
+        row = s.execute(
+            select(LoginSession, User)
+            .join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_sha256 == _token_digest(token))
+        ).first()
         if row is None or row[0].ended_at is not None:
             return
         session, user = row
@@ -417,10 +550,17 @@ def demo_accounts(store: Store, *, by: str, settings=None) -> list[tuple[str, st
             continue
         password = generate_password(username, settings=cfg)
         try:
-            add_user(store, username=username, display_name=display_name, role=role,
-                     street=DEMO_STREET if role == "street" else None,
-                     unit=DEMO_UNIT if role == "member_unit" else None, password=password,
-                     by=by, settings=cfg)
+            add_user(
+                store,
+                username=username,
+                display_name=display_name,
+                role=role,
+                street=DEMO_STREET if role == "street" else None,
+                unit=DEMO_UNIT if role == "member_unit" else None,
+                password=password,
+                by=by,
+                settings=cfg,
+            )
         except AccountError:  # made by someone else at the same moment
             out.append((username, ROLES[role], EXISTING_DEMO))
             continue

@@ -35,8 +35,11 @@ def attachment_names(ws: Workspace, shas: list[str]) -> dict[str, str]:
     if not shas:
         return {}
     with ws.store.session() as s:
-        rows = s.execute(select(Attachment.sha256, Attachment.name)
-                         .where(Attachment.sha256.in_(shas)).order_by(Attachment.id)).all()
+        rows = s.execute(
+            select(Attachment.sha256, Attachment.name)
+            .where(Attachment.sha256.in_(shas))
+            .order_by(Attachment.id)
+        ).all()
     out: dict[str, str] = {}
     for sha, name in rows:
         out.setdefault(sha, name)

@@ -33,9 +33,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, overload
 
 import polars as pl
+from polars._typing import PolarsDataType
 from sqlalchemy import Connection, Text, cast, func, insert, select
 
 from analytics.masking import mask_account, mask_id, mask_phone
@@ -87,7 +88,8 @@ _NUMBERS = re.compile(
     rf"|(?P<phone>[1１][{_D}]{{2}}[ \-]?[{_D}]{{4}}[ \-]?[{_D}]{{4}})"
     rf"|(?P<account>[{_D}]{{4}}(?:[ \-][{_D}]{{4}}){{3}}(?:[ \-][{_D}]{{1,4}})*)"
     rf"|(?P<run>[{_D}]{{7,}})"
-    rf")(?![{_D}])")
+    rf")(?![{_D}])"
+)
 
 
 def _is_date(digits: str) -> bool:
@@ -98,21 +100,27 @@ def _is_date(digits: str) -> bool:
     return 1900 <= day.year <= 2099
 
 
-def _mask_number(match: re.Match) -> str:
+def _masked(text: str | None) -> str:
+    """What a masking function gives for a string (a string: None only for None)."""
+    assert text is not None
+    return text
+
+
+def _mask_number(match: re.Match[str]) -> str:
     value = match.group(0)
     if match.group("id"):
-        return mask_id(value.translate(_LAYOUT))
+        return _masked(mask_id(value.translate(_LAYOUT)))
     if match.group("phone"):
-        return mask_phone(value)
+        return _masked(mask_phone(value))
     if match.group("account"):
-        return mask_account(value)
+        return _masked(mask_account(value))
     n = len(value)
     if n in (15, 18):
-        return mask_id(value)
+        return _masked(mask_id(value))
     if n == 11 and value[0] in "1１":
-        return mask_phone(value)
+        return _masked(mask_phone(value))
     if 12 <= n <= 25:
-        return mask_account(value)
+        return _masked(mask_account(value))
     if n >= 10:  # as analytics.masking.mask_digit_runs_expr
         return f"{value[:3]}****{value[-4:]}"
     if n == 8 and _is_date(value):
@@ -124,6 +132,12 @@ def _mask_numbers(text: str) -> str:
     return _NUMBERS.sub(_mask_number, text)
 
 
+@overload
+def mask_text(text: str) -> str: ...
+@overload
+def mask_text(text: None) -> None: ...
+@overload
+def mask_text(text: str | None) -> str | None: ...
 def mask_text(text: str | None) -> str | None:
     """``text`` with ID numbers, bank accounts, phone numbers and any other run of seven or more
     digits masked (digests, record ids and 8-digit dates kept: see the module's notes)."""
@@ -132,7 +146,7 @@ def mask_text(text: str | None) -> str | None:
     out, start = [], 0
     for word in _HEX_WORD.finditer(text):
         if _HEX_LETTER.search(word.group(0)) and not _LONG_RUN.search(word.group(0)):
-            out.append(_mask_numbers(text[start:word.start()]))
+            out.append(_mask_numbers(text[start : word.start()]))
             out.append(word.group(0))
             start = word.end()
     out.append(_mask_numbers(text[start:]))
@@ -152,16 +166,28 @@ def mask_detail(value: Any) -> Any:
 
 # --- the chain ----------------------------------------------------------------------------------
 
+
 def _iso(at: datetime | str) -> str:
     return at.isoformat(timespec="microseconds") if isinstance(at, datetime) else str(at)
 
 
-def entry_hash(prev_hash: str, at: datetime, actor: str, role: str | None, action: str,
-               target: str | None, detail: dict[str, Any]) -> str:
+def entry_hash(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    role: str | None,
+    action: str,
+    target: str | None,
+    detail: dict[str, Any],
+) -> str:
     """The hash of a row: sha256 (hex) of the canonical JSON of its fields and its
     predecessor's hash. ``at`` naive UTC, as stored."""
-    canonical = json.dumps([prev_hash, _iso(at), actor, role, action, target, detail],
-                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(
+        [prev_hash, _iso(at), actor, role, action, target, detail],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -182,15 +208,23 @@ def _lock(conn: Connection) -> None:
     elif conn.dialect.name == "sqlite":
         # pysqlite opens a transaction only before a write: the read of the last row would run
         # outside of it. Take the write lock first instead.
-        if conn.connection.driver_connection.in_transaction:
+        driver = conn.connection.driver_connection
+        if driver is not None and driver.in_transaction:
             conn.exec_driver_sql("UPDATE audit_log SET id = id WHERE 0")  # takes the write lock
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def record(store: Store, *, actor: str, action: str, role: str | None = None,
-           target: str | None = None, detail: dict[str, Any] | None = None,
-           at: datetime | None = None) -> int:
+def record(
+    store: Store,
+    *,
+    actor: str,
+    action: str,
+    role: str | None = None,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
     """Append one row to the audit log, in a transaction of its own; its id. ``actor``,
     ``target`` and ``detail`` are masked first (:func:`mask_text`: a user name typed at a failed
     login may be anything); an unknown ``action`` is a ValueError. Call it after the logged
@@ -200,19 +234,31 @@ def record(store: Store, *, actor: str, action: str, role: str | None = None,
     if detail is not None and not isinstance(detail, dict):
         raise ValueError("审计详情应为字典")
     at = _naive_utc(at or utcnow())
-    actor = mask_text(actor or "")[:_COLUMN_LIMITS["actor"]]
-    role = role[:_COLUMN_LIMITS["role"]] if role is not None else None
-    target = mask_text(target)[:_COLUMN_LIMITS["target"]] if target is not None else None
+    actor = mask_text(actor or "")[: _COLUMN_LIMITS["actor"]]
+    role = role[: _COLUMN_LIMITS["role"]] if role is not None else None
+    target = mask_text(target)[: _COLUMN_LIMITS["target"]] if target is not None else None
     detail = _as_json(mask_detail(detail or {}))
     with store.engine.connect() as conn:
         _lock(conn)
-        prev_hash = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc())
-                                 .limit(1)).scalar() or GENESIS
-        result = conn.execute(insert(AuditEntry).values(
-            at=at, actor=actor, role=role, action=action, target=target, detail=detail,
-            prev_hash=prev_hash,
-            hash=entry_hash(prev_hash, at, actor, role, action, target, detail)))
-        row_id = result.inserted_primary_key[0]
+        prev_hash = (
+            conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+            or GENESIS
+        )
+        result = conn.execute(
+            insert(AuditEntry).values(
+                at=at,
+                actor=actor,
+                role=role,
+                action=action,
+                target=target,
+                detail=detail,
+                prev_hash=prev_hash,
+                hash=entry_hash(prev_hash, at, actor, role, action, target, detail),
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None  # one row inserted
+        row_id: int = key[0]
         conn.commit()
     return row_id
 
@@ -222,23 +268,28 @@ def audited(action: str, describe: Callable[..., tuple[str | None, dict[str, Any
     work (its own transaction committed), one row goes to the audit log, by ``by``, with the
     target and detail ``describe(result, *args, **kwargs)`` gives. A failure of the function
     is not logged here (nothing changed)."""
+
     def wrap(fn):
         @functools.wraps(fn)
         def inner(store: Store, *args, **kwargs):
             result = fn(store, *args, **kwargs)
             target, detail = describe(result, *args, **kwargs)
-            record(store, actor=kwargs.get("by") or "系统", action=action, target=target,
-                   detail=detail)
+            record(
+                store, actor=kwargs.get("by") or "系统", action=action, target=target, detail=detail
+            )
             return result
+
         return inner
+
     return wrap
 
 
 def head(store: Store) -> tuple[int, str] | None:
     """The last row's id and hash (to keep elsewhere and compare later), None when empty."""
     with store.engine.connect() as conn:
-        row = conn.execute(select(AuditEntry.id, AuditEntry.hash)
-                           .order_by(AuditEntry.id.desc()).limit(1)).first()
+        row = conn.execute(
+            select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+        ).first()
     return (row.id, row.hash) if row else None
 
 
@@ -249,19 +300,38 @@ def count(store: Store) -> int:
 
 # --- reading ------------------------------------------------------------------------------------
 
-ENTRIES_SCHEMA = {
-    "id": pl.Int64, "at": pl.Datetime("us"), "actor": pl.String, "role": pl.String,
-    "action": pl.String, "action_label": pl.String, "target": pl.String, "detail": pl.String,
+ENTRIES_SCHEMA: dict[str, PolarsDataType] = {
+    "id": pl.Int64,
+    "at": pl.Datetime("us"),
+    "actor": pl.String,
+    "role": pl.String,
+    "action": pl.String,
+    "action_label": pl.String,
+    "target": pl.String,
+    "detail": pl.String,
 }
 
 
-def entries_frame(store: Store, *, since: datetime | date | None = None,
-                  until: datetime | date | None = None, actions: Iterable[str] | None = None,
-                  actor: str | None = None, limit: int | None = None) -> pl.DataFrame:
+def entries_frame(
+    store: Store,
+    *,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    actions: Iterable[str] | None = None,
+    actor: str | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
     """The log, newest first (ENTRIES_SCHEMA; ``detail`` as JSON text). ``since``/``until``:
     from/to (inclusive; a date covers its whole day, UTC); ``actions``: these codes only."""
-    query = select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.role,
-                   AuditEntry.action, AuditEntry.target, AuditEntry.detail)
+    query = select(
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.role,
+        AuditEntry.action,
+        AuditEntry.target,
+        AuditEntry.detail,
+    )
     if since is not None:
         if not isinstance(since, datetime):
             since = datetime.combine(since, datetime.min.time())
@@ -270,8 +340,9 @@ def entries_frame(store: Store, *, since: datetime | date | None = None,
         if isinstance(until, datetime):
             query = query.where(AuditEntry.at <= _naive_utc(until))
         else:
-            query = query.where(AuditEntry.at < datetime.combine(until + timedelta(days=1),
-                                                                 datetime.min.time()))
+            query = query.where(
+                AuditEntry.at < datetime.combine(until + timedelta(days=1), datetime.min.time())
+            )
     if actions is not None:
         query = query.where(AuditEntry.action.in_(list(actions)))
     if actor is not None:
@@ -280,13 +351,24 @@ def entries_frame(store: Store, *, since: datetime | date | None = None,
     if limit is not None:
         query = query.limit(limit)
     with store.engine.connect() as conn:
-        rows = [(r.id, r.at, r.actor, r.role, r.action, ACTIONS.get(r.action, r.action),
-                 r.target, json.dumps(r.detail, ensure_ascii=False, sort_keys=True))
-                for r in conn.execute(query)]
+        rows = [
+            (
+                r.id,
+                r.at,
+                r.actor,
+                r.role,
+                r.action,
+                ACTIONS.get(r.action, r.action),
+                r.target,
+                json.dumps(r.detail, ensure_ascii=False, sort_keys=True),
+            )
+            for r in conn.execute(query)
+        ]
     return pl.DataFrame(rows, schema=ENTRIES_SCHEMA, orient="row")
 
 
 # --- verifying ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -302,10 +384,10 @@ class Problem:
 @dataclass
 class _Row:
     id: int
-    prev: str          # stored prev_hash
-    stored: str        # stored hash
-    computed: str      # the hash recomputed from the stored fields and prev_hash
-    content: tuple     # (at, actor, role, action, target, detail), to recompute with another prev
+    prev: str  # stored prev_hash
+    stored: str  # stored hash
+    computed: str  # the hash recomputed from the stored fields and prev_hash
+    content: tuple  # (at, actor, role, action, target, detail), to recompute with another prev
 
     @property
     def intact(self) -> bool:
@@ -321,6 +403,7 @@ def _row_of(r) -> _Row:
 def _parsed(text_at: str, text_detail: str) -> tuple[datetime | str, Any]:
     """The time and the detail of a row read as text, as written; a value that no longer parses
     (edited by hand) is kept as its text, so that it fails its hash instead of the check."""
+    at: datetime | str
     try:
         at = datetime.fromisoformat(text_at)
     except (TypeError, ValueError):
@@ -335,15 +418,35 @@ def _parsed(text_at: str, text_detail: str) -> tuple[datetime | str, Any]:
 def _rows(store: Store) -> list[_Row]:
     out = []
     with store.engine.connect() as conn:
-        for r in conn.execute(select(
-                AuditEntry.id, cast(AuditEntry.at, Text).label("at"), AuditEntry.actor,
-                AuditEntry.role, AuditEntry.action, AuditEntry.target,
-                cast(AuditEntry.detail, Text).label("detail"), AuditEntry.prev_hash,
-                AuditEntry.hash).order_by(AuditEntry.id)):
+        for r in conn.execute(
+            select(
+                AuditEntry.id,
+                cast(AuditEntry.at, Text).label("at"),
+                AuditEntry.actor,
+                AuditEntry.role,
+                AuditEntry.action,
+                AuditEntry.target,
+                cast(AuditEntry.detail, Text).label("detail"),
+                AuditEntry.prev_hash,
+                AuditEntry.hash,
+            ).order_by(AuditEntry.id)
+        ):
             at, detail = _parsed(r.at, r.detail)
-            out.append(_row_of(SimpleNamespace(
-                id=r.id, at=at, actor=r.actor, role=r.role, action=r.action, target=r.target,
-                detail=detail, prev_hash=r.prev_hash, hash=r.hash)))
+            out.append(
+                _row_of(
+                    SimpleNamespace(
+                        id=r.id,
+                        at=at,
+                        actor=r.actor,
+                        role=r.role,
+                        action=r.action,
+                        target=r.target,
+                        detail=detail,
+                        prev_hash=r.prev_hash,
+                        hash=r.hash,
+                    )
+                )
+            )
     return out
 
 
@@ -370,8 +473,11 @@ def _classify(rows: list[_Row]) -> list[Problem]:
     by_stored: dict[str, int] = {}
     for i, row in enumerate(rows):
         by_stored.setdefault(row.stored, i)
-    by_computed = {row.computed: i for i, row in enumerate(rows)
-                   if not row.intact and row.computed not in by_stored}
+    by_computed = {
+        row.computed: i
+        for i, row in enumerate(rows)
+        if not row.intact and row.computed not in by_stored
+    }
 
     parent: list[int | None] = []
     prev_field_edited: set[int] = set()
@@ -395,7 +501,7 @@ def _classify(rows: list[_Row]) -> list[Problem]:
     # best[i] = (rows, -gaps) of the best path from i on (i included); step[i] = the next row
     best: dict[int, tuple[int, int]] = {}
     step: dict[int, int | None] = {}
-    gap_step: set[int] = set()     # rows whose next row is reached across a gap
+    gap_step: set[int] = set()  # rows whose next row is reached across a gap
     best_orphan: int | None = None  # the best orphan after the current position
     orphan_set = set(orphans)
 
@@ -424,8 +530,7 @@ def _classify(rows: list[_Row]) -> list[Problem]:
     chain: list[int] = []
     gap_before: set[int] = set()
     at = _ROOT
-    while step.get(at) is not None:
-        nxt = step[at]
+    while (nxt := step.get(at)) is not None:
         if at in gap_step:
             gap_before.add(nxt)
         chain.append(nxt)
@@ -454,31 +559,45 @@ def _classify(rows: list[_Row]) -> list[Problem]:
     for i, row in enumerate(rows):
         rid = row.id
         if i in reordered:
-            problems.append(Problem(rid, "reordered",
-                                    f"第 {rid} 条记录的顺序被调换（{reordered[i]}）"))
+            problems.append(
+                Problem(rid, "reordered", f"第 {rid} 条记录的顺序被调换（{reordered[i]}）")
+            )
             continue
         if i not in on_chain:
-            problems.append(Problem(rid, "inserted", _inserted_message(
-                rows, i, parent[i], on_chain, step, children, name)))
+            problems.append(
+                Problem(
+                    rid,
+                    "inserted",
+                    _inserted_message(rows, i, parent[i], on_chain, step, children, name),
+                )
+            )
             continue
         if i in gap_before:
             message = f"第 {rid} 条记录之前有记录被删除（前一条哈希不符）"
-            before = chain_prev[i]
-            if before != _ROOT and rows[before].id == rid - 1:
-                message += (f"；前后编号连续，也可能是第 {rid - 1} 条记录被整条改写"
-                            "（内容与哈希一并重算）")
+            chain_before = chain_prev[i]
+            if chain_before != _ROOT and rows[chain_before].id == rid - 1:
+                message += (
+                    f"；前后编号连续，也可能是第 {rid - 1} 条记录被整条改写（内容与哈希一并重算）"
+                )
             problems.append(Problem(rid, "deleted", message))
         if i in prev_field_edited:
-            problems.append(Problem(rid, "edited",
-                                    f"第 {rid} 条记录的内容被修改（所存的前一条哈希被改动）"))
+            problems.append(
+                Problem(rid, "edited", f"第 {rid} 条记录的内容被修改（所存的前一条哈希被改动）")
+            )
         elif not row.intact:
             problems.append(Problem(rid, "edited", f"第 {rid} 条记录的内容被修改（哈希不符）"))
     return problems
 
 
-def _inserted_message(rows: list[_Row], i: int, j: int | None, on_chain: set[int],
-                      step: dict[int, int | None], children: dict[int, list[int]],
-                      name) -> str:
+def _inserted_message(
+    rows: list[_Row],
+    i: int,
+    j: int | None,
+    on_chain: set[int],
+    step: dict[int, int | None],
+    children: dict[int, list[int]],
+    name,
+) -> str:
     rid = rows[i].id
     if j is None:
         why = "它的前一条哈希不属于任何记录，链条也不经过它"
@@ -486,15 +605,18 @@ def _inserted_message(rows: list[_Row], i: int, j: int | None, on_chain: set[int
         why = f"它接在同样不在链上的{name(j)}之后"
     else:
         sibling = step.get(j)
-        why = (f"它与第 {rows[sibling].id} 条记录都声称接在{name(j)}之后"
-               if sibling is not None and sibling in children.get(j, ())
-               else f"它声称接在{name(j)}之后，链条却不经过它")
+        why = (
+            f"它与第 {rows[sibling].id} 条记录都声称接在{name(j)}之后"
+            if sibling is not None and sibling in children.get(j, ())
+            else f"它声称接在{name(j)}之后，链条却不经过它"
+        )
     if not rows[i].intact:
         why += "，且自身哈希不符"
     return f"第 {rid} 条记录是插入的（{why}）"
 
 
-# --- what is logged, and the settings in force -----------------------------------------------------
+# --- what is logged, and the settings in force ----------------------------------------------------
+
 
 def _reference_digests() -> dict[str, str]:
     """sha256 (its first 16 hex digits) of each reference file an administrator edits, and of
@@ -508,7 +630,8 @@ def _reference_digests() -> dict[str, str]:
         path = folder / name
         out[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else ""
     out["audit_actions"] = hashlib.sha256(
-        json.dumps(ACTIONS, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+        json.dumps(ACTIONS, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()[:16]
     return out
 
 
@@ -518,13 +641,21 @@ def note_settings(store: Store, *, by: str) -> bool:
     logged. Called when a run starts and when someone logs in."""
     now = _reference_digests()
     with store.engine.connect() as conn:
-        last = conn.execute(select(AuditEntry.detail).where(
-            AuditEntry.action == "settings_change").order_by(AuditEntry.id.desc())
-            .limit(1)).scalar()
+        last = conn.execute(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "settings_change")
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        ).scalar()
     before = (last or {}).get("files") or {}
     changed = sorted(name for name, digest in now.items() if before.get(name) != digest)
     if not changed:
         return False
-    record(store, actor=by, action="settings_change", target="参考数据与审计范围",
-           detail={"changed": changed, "files": now, "first": last is None})
+    record(
+        store,
+        actor=by,
+        action="settings_change",
+        target="参考数据与审计范围",
+        detail={"changed": changed, "files": now, "first": last is None},
+    )
     return True

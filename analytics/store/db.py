@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics import reference
@@ -24,8 +25,15 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def configured_url() -> str | None:
     """The database URL the environment or the settings give, if any."""
-    return os.environ.get("AIDWATCH_DATABASE_URL") or reference.storage_setting("database_url") \
-        or None
+    return (
+        os.environ.get("AIDWATCH_DATABASE_URL") or reference.storage_setting("database_url") or None
+    )
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (a session gives its cursor's result)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def make_engine(url: str) -> Engine:

@@ -9,8 +9,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index,
-                        Integer, MetaData, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Constraint names fixed, so that migrations name the same things on every dialect.
@@ -41,9 +54,9 @@ class Snapshot(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     label: Mapped[str] = mapped_column(String(500))
-    path: Mapped[str] = mapped_column(String(500))        # relative to the workspace
-    files: Mapped[list[Any]] = mapped_column(JSON)        # name, table, size, sha256, rows
-    rows: Mapped[dict[str, Any]] = mapped_column(JSON)    # table -> rows kept
+    path: Mapped[str] = mapped_column(String(500))  # relative to the workspace
+    files: Mapped[list[Any]] = mapped_column(JSON)  # name, table, size, sha256, rows
+    rows: Mapped[dict[str, Any]] = mapped_column(JSON)  # table -> rows kept
     rejects: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -53,8 +66,8 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(20))          # import | check | replay
-    origin: Mapped[str] = mapped_column(String(20))        # cli | browser | test
+    kind: Mapped[str] = mapped_column(String(20))  # import | check | replay
+    origin: Mapped[str] = mapped_column(String(20))  # cli | browser | test
     snapshot_id: Mapped[str | None] = mapped_column(ForeignKey("snapshots.id"))
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -66,17 +79,17 @@ class Run(Base):
     complete: Mapped[bool] = mapped_column(Boolean, default=False)  # every check, none --only
     # The reference data in force (settings, catalogue, circles, calendar): each file's text,
     # so that a replay runs with exactly these, and their digests to compare at a glance.
-    reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # path -> text
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # path -> text
     settings_sha: Mapped[str | None] = mapped_column(String(64))
     catalogue_sha: Mapped[str | None] = mapped_column(String(64))
     calendar_sha: Mapped[str | None] = mapped_column(String(64))
     code_version: Mapped[str | None] = mapped_column(String(100))
     input_files: Mapped[list[Any]] = mapped_column(JSON, default=list)  # name, size, sha256
-    rows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)    # table -> rows kept
+    rows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # table -> rows kept
     rejects: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
     checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per check counts
-    out_dir: Mapped[str | None] = mapped_column(String(500))            # relative or absolute
+    out_dir: Mapped[str | None] = mapped_column(String(500))  # relative or absolute
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
 
 
@@ -110,7 +123,7 @@ class Finding(Base):
     account_no: Mapped[str | None] = mapped_column(String(40))
     staff_id: Mapped[str | None] = mapped_column(String(100))
     item: Mapped[str | None] = mapped_column(String(200))
-    amount_fen: Mapped[int | None] = mapped_column(BigInteger)   # as the latest run found it
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # as the latest run found it
     summary: Mapped[str] = mapped_column(Text)
     first_run: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
@@ -121,9 +134,9 @@ class Finding(Base):
     state: Mapped[str] = mapped_column(String(20), index=True)
     assignee_street: Mapped[str | None] = mapped_column(String(100))
     assignee: Mapped[str | None] = mapped_column(String(200))
-    due_date: Mapped[date | None] = mapped_column(Date)       # to verify, or to rectify by
-    expires_on: Mapped[date | None] = mapped_column(Date)     # an exception's expiry
-    cycle: Mapped[int] = mapped_column(Integer, default=1)    # rectification cycle
+    due_date: Mapped[date | None] = mapped_column(Date)  # to verify, or to rectify by
+    expires_on: Mapped[date | None] = mapped_column(Date)  # an exception's expiry
+    cycle: Mapped[int] = mapped_column(Integer, default=1)  # rectification cycle
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(200))
@@ -152,7 +165,7 @@ class FindingEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    on_date: Mapped[date] = mapped_column(Date, index=True)   # the day the move counts for
+    on_date: Mapped[date] = mapped_column(Date, index=True)  # the day the move counts for
     by: Mapped[str] = mapped_column(String(200))
     move: Mapped[str] = mapped_column(String(40))
     from_state: Mapped[str | None] = mapped_column(String(20))
@@ -162,7 +175,7 @@ class FindingEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
-    version: Mapped[int] = mapped_column(Integer)             # the finding's version after it
+    version: Mapped[int] = mapped_column(Integer)  # the finding's version after it
 
 
 class Recovery(Base):
@@ -207,10 +220,10 @@ class DishonestyRecord(Base):
     household_id: Mapped[str | None] = mapped_column(String(100))
     case_id: Mapped[str | None] = mapped_column(String(100))
     street: Mapped[str | None] = mapped_column(String(100))
-    conduct: Mapped[str] = mapped_column(String(10))          # 虚报 / 隐瞒 / 欺骗 / 其他
+    conduct: Mapped[str] = mapped_column(String(10))  # 虚报 / 隐瞒 / 欺骗 / 其他
     description: Mapped[str] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(10))         # 轻微 / 一般 / 严重
-    basis: Mapped[str] = mapped_column(Text)                  # the law and article relied on
+    severity: Mapped[str] = mapped_column(String(10))  # 轻微 / 一般 / 严重
+    basis: Mapped[str] = mapped_column(Text)  # the law and article relied on
     money_obtained_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     money_recovered_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
@@ -247,7 +260,7 @@ class DishonestyEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the record before an edit
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the record before an edit
     version: Mapped[int] = mapped_column(Integer)
 
 
@@ -273,22 +286,22 @@ class AuditSession(Base):
     __tablename__ = "audit_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    month: Mapped[str] = mapped_column(String(7), index=True)       # the month audited
-    held_on: Mapped[date] = mapped_column(Date)                     # the day of the session
+    month: Mapped[str] = mapped_column(String(7), index=True)  # the month audited
+    held_on: Mapped[date] = mapped_column(Date)  # the day of the session
     title: Mapped[str] = mapped_column(String(200))
-    team: Mapped[list[Any]] = mapped_column(JSON)                   # names of the auditors
+    team: Mapped[list[Any]] = mapped_column(JSON)  # names of the auditors
     snapshot_id: Mapped[str] = mapped_column(ForeignKey("snapshots.id"))
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))      # the session in the run log
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))  # the session in the run log
     seed: Mapped[int] = mapped_column(BigInteger)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)            # how the sample was drawn
-    checklist: Mapped[list[Any]] = mapped_column(JSON)              # code, label, guide
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # how the sample was drawn
+    checklist: Mapped[list[Any]] = mapped_column(JSON)  # code, label, guide
     state: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_by: Mapped[str | None] = mapped_column(String(200))
     closed_on: Mapped[date | None] = mapped_column(Date)
-    rectify_due: Mapped[date | None] = mapped_column(Date)          # given to the failures
+    rectify_due: Mapped[date | None] = mapped_column(Date)  # given to the failures
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -300,14 +313,14 @@ class AuditCase(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("audit_sessions.id"), index=True)
-    position: Mapped[int] = mapped_column(Integer)                  # order in the sample
+    position: Mapped[int] = mapped_column(Integer)  # order in the sample
     case_id: Mapped[str] = mapped_column(String(100))
     street: Mapped[str | None] = mapped_column(String(100))
     household_id: Mapped[str | None] = mapped_column(String(100))
     assistance_type: Mapped[str | None] = mapped_column(String(100))
     handler_id: Mapped[str | None] = mapped_column(String(100))
-    manual: Mapped[bool] = mapped_column(Boolean, default=False)    # added by a supervisor
-    reasons: Mapped[list[Any]] = mapped_column(JSON)                # risk factor codes
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)  # added by a supervisor
+    reasons: Mapped[list[Any]] = mapped_column(JSON)  # risk factor codes
     weight: Mapped[float | None] = mapped_column(Float)
     draw_key: Mapped[float | None] = mapped_column(Float)
 
@@ -323,8 +336,8 @@ class AuditAnswer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("audit_sessions.id"), index=True)
     case_id: Mapped[str] = mapped_column(String(100))
-    item: Mapped[str] = mapped_column(String(60))                   # checklist code
-    result: Mapped[str] = mapped_column(String(10))                 # pass | fail | na
+    item: Mapped[str] = mapped_column(String(60))  # checklist code
+    result: Mapped[str] = mapped_column(String(10))  # pass | fail | na
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -340,9 +353,9 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(20))             # analytics.access.ROLES
-    street: Mapped[str | None] = mapped_column(String(100))   # a 街镇 account's street
-    unit: Mapped[str | None] = mapped_column(String(200))     # a 成员单位 account's unit
+    role: Mapped[str] = mapped_column(String(20))  # analytics.access.ROLES
+    street: Mapped[str | None] = mapped_column(String(100))  # a 街镇 account's street
+    unit: Mapped[str | None] = mapped_column(String(200))  # a 成员单位 account's unit
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

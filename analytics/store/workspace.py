@@ -58,7 +58,7 @@ class SourceFile:
     name: str
     size: int
     sha256: str
-    table: str | None = None     # None: not a table of the contract, ignored
+    table: str | None = None  # None: not a table of the contract, ignored
     rows_read: int = 0
     rows_kept: int = 0
 
@@ -69,11 +69,16 @@ def source_files(folder: Path, read: ReadResult) -> list[SourceFile]:
     out = []
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         report = reports.get(path.name)
-        out.append(SourceFile(
-            name=path.name, size=path.stat().st_size, sha256=file_sha256(path),
-            table=report.table if report else None,
-            rows_read=report.rows_read if report else 0,
-            rows_kept=report.rows_kept if report else 0))
+        out.append(
+            SourceFile(
+                name=path.name,
+                size=path.stat().st_size,
+                sha256=file_sha256(path),
+                table=report.table if report else None,
+                rows_read=report.rows_read if report else 0,
+                rows_kept=report.rows_kept if report else 0,
+            )
+        )
     return out
 
 
@@ -135,8 +140,14 @@ class Workspace:
     def snapshot_dir(self, sid: str) -> Path:
         return self.root / "snapshots" / sid
 
-    def write_snapshot(self, read: ReadResult, files: list[SourceFile], sid: str,
-                       label: str, source: Path | None = None) -> Path:
+    def write_snapshot(
+        self,
+        read: ReadResult,
+        files: list[SourceFile],
+        sid: str,
+        label: str,
+        source: Path | None = None,
+    ) -> Path:
         """The drop as read, as Parquet under snapshots/<sid>; written whole or not at all."""
         final = self.snapshot_dir(sid)
         if (final / MANIFEST).is_file():
@@ -149,7 +160,9 @@ class Workspace:
                 frame.write_parquet(partial / f"{name}.parquet", statistics=False)
             read.rejects.write_parquet(partial / "rejects.parquet", statistics=False)
             manifest = {
-                "format": SNAPSHOT_FORMAT, "id": sid, "label": label,
+                "format": SNAPSHOT_FORMAT,
+                "id": sid,
+                "label": label,
                 "source": str(source) if source else None,
                 "files": [asdict(f) for f in files],
                 "reports": [asdict(r) for r in read.files],
@@ -158,8 +171,9 @@ class Workspace:
                 "rows": {name: frame.height for name, frame in read.tables.items()},
                 "rejects": read.rejects.height,
             }
-            private.write_file(partial / MANIFEST,
-                               json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+            private.write_file(
+                partial / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+            )
             for path in partial.iterdir():
                 with open(path, "rb") as fh:
                     os.fsync(fh.fileno())
@@ -179,7 +193,7 @@ class Workspace:
         """Partial folders of imports whose process is gone (killed halfway)."""
         for path in (self.root / "snapshots").glob(f"{PARTIAL}*"):
             try:
-                pid = int(path.name[len(PARTIAL):].split("-")[0])
+                pid = int(path.name[len(PARTIAL) :].split("-")[0])
             except ValueError:
                 pid = -1
             if pid != os.getpid() and not _pid_alive(pid):
@@ -199,13 +213,16 @@ class Workspace:
         tables = {}
         for name in manifest["rows"]:
             tables[name] = pl.read_parquet(folder / f"{name}.parquet").cast(
-                schema.polars_schema(name))
-        rejects = pl.read_parquet(folder / "rejects.parquet").cast(schema.REJECTS_SCHEMA)
+                pl.Schema(schema.polars_schema(name))
+            )
+        rejects = pl.read_parquet(folder / "rejects.parquet").cast(pl.Schema(schema.REJECTS_SCHEMA))
         return ReadResult(
-            tables=tables, rejects=rejects,
+            tables=tables,
+            rejects=rejects,
             files=[FileReport(**r) for r in manifest["reports"]],
             ignored=[tuple(x) for x in manifest["ignored"]],
-            missing_optional=list(manifest["missing_optional"]))
+            missing_optional=list(manifest["missing_optional"]),
+        )
 
     def verify_snapshot(self, sid: str) -> list[str]:
         """Which of the snapshot's Parquet files no longer load (Chinese); empty when sound."""

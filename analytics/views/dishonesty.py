@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from analytics import export, schema
 from analytics.masking import mask_id, mask_id_expr
@@ -21,10 +22,10 @@ from analytics.store import dishonesty as stored
 from analytics.workflow import dishonesty as rules
 
 DISTRICT = DISTRICT_NAME
-PUBLISHER = schema.DISTRICT_INFO.joint_office    # publishes the list to its member units
-DECISION_BODY = ISSUER                             # the default issuer of a listing decision
+PUBLISHER = schema.DISTRICT_INFO.joint_office  # publishes the list to its member units
+DECISION_BODY = ISSUER  # the default issuer of a listing decision
 NUMBER_PREFIX = f"{DISTRICT}救助失信公布"
-PUBLICATION_MOVE = "publication"                  # the history row of a record's publication
+PUBLICATION_MOVE = "publication"  # the history row of a record's publication
 WINDOW_SOON_DAYS = 7
 TERM_SOON_DAYS = 30
 MAX_ROWS = 1_000
@@ -36,14 +37,28 @@ PUBLICATION_NOTE = (
     "移出条件：公布期限届满；或已退还违规获得的救助金并签署信用承诺，经信用修复后移出；"
     "决定被撤销的，在 3 个工作日内移出。"
     "当事人对公布信息有异议的，可向联席会议办公室提出，办公室在 1 个工作日内标注“异议中”，"
-    "5 个工作日内核实答复；对决定不服的，可依法申请行政复议或提起行政诉讼。")
+    "5 个工作日内核实答复；对决定不服的，可依法申请行政复议或提起行政诉讼。"
+)
 
-MOVE_LABELS = {"create": "新建记录", "edit": "修改事实", PUBLICATION_MOVE: "编入公布文件",
-               **{name: m.label for name, m in rules.MOVES.items()}}
-FACT_LABELS = {"name": "姓名", "household_id": "户编号", "case_id": "救助编号",
-               "street": "街镇", "conduct": "失信行为", "description": "事实", "severity": "严重程度",
-               "basis": "列入依据", "money_obtained_fen": "违规获得金额（元）",
-               "money_recovered_fen": "已退还金额（元）", "issuing_body": "作出决定单位"}
+MOVE_LABELS = {
+    "create": "新建记录",
+    "edit": "修改事实",
+    PUBLICATION_MOVE: "编入公布文件",
+    **{name: m.label for name, m in rules.MOVES.items()},
+}
+FACT_LABELS = {
+    "name": "姓名",
+    "household_id": "户编号",
+    "case_id": "救助编号",
+    "street": "街镇",
+    "conduct": "失信行为",
+    "description": "事实",
+    "severity": "严重程度",
+    "basis": "列入依据",
+    "money_obtained_fen": "违规获得金额（元）",
+    "money_recovered_fen": "已退还金额（元）",
+    "issuing_body": "作出决定单位",
+}
 
 
 def today() -> date:
@@ -79,15 +94,17 @@ def fen(yuan_value: float | None) -> int:
 
 # --- the list ----------------------------------------------------------------------------------
 
+
 def records_today(store, day: date, calendar=None, rules_=None) -> pl.DataFrame:
     """Every record with what it is on ``day`` (analytics.store.dishonesty.with_status)."""
-    return stored.with_status(stored.records_frame(store), day, calendar or _calendar(),
-                              rules_ or settings())
+    return stored.with_status(
+        stored.records_frame(store), day, calendar or _calendar(), rules_ or settings()
+    )
 
 
 @dataclass(frozen=True)
 class Options:
-    states: list[str]    # SHOWN keys present, in SHOWN's order
+    states: list[str]  # SHOWN keys present, in SHOWN's order
     streets: list[str]
 
 
@@ -138,6 +155,7 @@ def record_label(row: dict) -> str:
 
 def facts_table(row: dict) -> pl.DataFrame:
     """A record's facts, the ID number masked, as 项目 / 内容 rows."""
+
     def day(d):
         return d.isoformat() if d else "—"
 
@@ -147,16 +165,23 @@ def facts_table(row: dict) -> pl.DataFrame:
         if name.endswith("_fen"):
             value = f"{(value or 0) / 100:,.2f}"
         items.append((label, value if value not in (None, "") else "—"))
-    items += [("关联线索", row.get("finding_id") or "—"), ("当前状态", row["status_label"]),
-              ("告知日期", day(row["notified_on"])), ("告知方式", row["notify_method"] or "—"),
-              ("异议期至", day(row["window_end"])),
-              ("异议提出日期", day(row["objection_raised_on"])),
-              ("异议答复期限", day(row["objection_due"])),
-              ("决定书文号", row["decision_no"] or "—"), ("决定日期", day(row["decision_date"])),
-              ("公布期限（月）", str(row["term_months"]) if row["term_months"] else "—"),
-              ("公布期限至", day(row["term_end"])), ("公布文件", row["publication_no"] or "—"),
-              ("退还款项日期", day(row["returned_on"])),
-              ("信用承诺签署日期", day(row["commitment_on"])), ("版本", str(row["version"]))]
+    items += [
+        ("关联线索", row.get("finding_id") or "—"),
+        ("当前状态", row["status_label"]),
+        ("告知日期", day(row["notified_on"])),
+        ("告知方式", row["notify_method"] or "—"),
+        ("异议期至", day(row["window_end"])),
+        ("异议提出日期", day(row["objection_raised_on"])),
+        ("异议答复期限", day(row["objection_due"])),
+        ("决定书文号", row["decision_no"] or "—"),
+        ("决定日期", day(row["decision_date"])),
+        ("公布期限（月）", str(row["term_months"]) if row["term_months"] else "—"),
+        ("公布期限至", day(row["term_end"])),
+        ("公布文件", row["publication_no"] or "—"),
+        ("退还款项日期", day(row["returned_on"])),
+        ("信用承诺签署日期", day(row["commitment_on"])),
+        ("版本", str(row["version"])),
+    ]
     return pl.DataFrame({"项目": [k for k, _ in items], "内容": [str(v) for _, v in items]})
 
 
@@ -174,10 +199,10 @@ def history_table(store, record_id: int) -> pl.DataFrame:
     return history.select(
         pl.col("on_date").alias("日期"),
         pl.col("move").replace_strict(MOVE_LABELS, default=pl.col("move")).alias("操作"),
-        pl.col("from_state").replace_strict(rules.STATES, default=pl.col("from_state"))
+        pl.col("from_state")
+        .replace_strict(rules.STATES, default=pl.col("from_state"))
         .alias("原状态"),
-        pl.col("to_state").replace_strict(rules.STATES, default=pl.col("to_state"))
-        .alias("新状态"),
+        pl.col("to_state").replace_strict(rules.STATES, default=pl.col("to_state")).alias("新状态"),
         pl.col("by").alias("操作人"),
         pl.col("reason").alias("理由"),
         pl.col("version").alias("版本"),
@@ -188,15 +213,24 @@ def earlier_versions_table(store, record_id: int) -> pl.DataFrame:
     """The record's facts before each edit (an edited published record keeps them)."""
     versions = stored.earlier_versions(store, record_id)
     columns = ["版本", *FACT_LABELS.values()]
-    rows = [[str(v.get("version"))] + [
-        "—" if v.get(n) is None else (f"{v[n] / 100:,.2f}" if n.endswith("_fen") else str(v[n]))
-        for n in FACT_LABELS] for v in versions]
+    rows = [
+        [str(v.get("version"))]
+        + [
+            "—" if v.get(n) is None else (f"{v[n] / 100:,.2f}" if n.endswith("_fen") else str(v[n]))
+            for n in FACT_LABELS
+        ]
+        for v in versions
+    ]
     return pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
 
 
 # --- deadlines ---------------------------------------------------------------------------------
 
-DEADLINE_SCHEMA = {"kind": pl.String, "record_id": pl.Int64, "due": pl.Date}
+DEADLINE_SCHEMA: dict[str, PolarsDataType] = {
+    "kind": pl.String,
+    "record_id": pl.Int64,
+    "due": pl.Date,
+}
 
 
 def deadlines(records: pl.DataFrame, day: date) -> pl.DataFrame:
@@ -206,12 +240,15 @@ def deadlines(records: pl.DataFrame, day: date) -> pl.DataFrame:
     soon_window = day + timedelta(days=WINDOW_SOON_DAYS)
     soon_term = day + timedelta(days=TERM_SOON_DAYS)
     parts = [
-        records.filter((pl.col("status") == "window") & (pl.col("window_end") <= soon_window))
-        .with_columns(pl.lit("异议期届满").alias("kind"), pl.col("window_end").alias("due")),
-        records.filter((pl.col("state") == "objected") & pl.col("objection_due").is_not_null())
-        .with_columns(pl.lit("异议答复期限").alias("kind"), pl.col("objection_due").alias("due")),
-        records.filter((pl.col("status") == "published") & (pl.col("term_end") <= soon_term))
-        .with_columns(pl.lit("公布期满").alias("kind"), pl.col("term_end").alias("due")),
+        records.filter(
+            (pl.col("status") == "window") & (pl.col("window_end") <= soon_window)
+        ).with_columns(pl.lit("异议期届满").alias("kind"), pl.col("window_end").alias("due")),
+        records.filter(
+            (pl.col("state") == "objected") & pl.col("objection_due").is_not_null()
+        ).with_columns(pl.lit("异议答复期限").alias("kind"), pl.col("objection_due").alias("due")),
+        records.filter(
+            (pl.col("status") == "published") & (pl.col("term_end") <= soon_term)
+        ).with_columns(pl.lit("公布期满").alias("kind"), pl.col("term_end").alias("due")),
     ]
     return pl.concat(parts).sort("due", "record_id")
 
@@ -221,7 +258,9 @@ def deadlines_table(due: pl.DataFrame, day: date) -> pl.DataFrame:
         pl.col("kind").alias("事项"),
         pl.col("due").alias("日期"),
         (pl.col("due") - pl.lit(day)).dt.total_days().alias("剩余天数"),
-        pl.when(pl.col("due") < pl.lit(day)).then(pl.lit("是")).otherwise(pl.lit(""))
+        pl.when(pl.col("due") < pl.lit(day))
+        .then(pl.lit("是"))
+        .otherwise(pl.lit(""))
         .alias("已超期"),
         pl.col("reference").alias("记录编号"),
         pl.col("name").alias("姓名"),
@@ -233,25 +272,32 @@ def deadlines_table(due: pl.DataFrame, day: date) -> pl.DataFrame:
 
 # --- records from verified findings ------------------------------------------------------------
 
-def candidates(findings: pl.DataFrame, records: pl.DataFrame,
-               recoveries: pl.DataFrame | None = None,
-               people: dict[str, str] | None = None) -> pl.DataFrame:
+
+def candidates(
+    findings: pl.DataFrame,
+    records: pl.DataFrame,
+    recoveries: pl.DataFrame | None = None,
+    people: dict[str, str] | None = None,
+) -> pl.DataFrame:
     """Verified findings disposed of by recovery (追回 / 已追回) that no record names yet, with
     what a record is prefilled with: case, street, money at issue and money recovered, and the
     person's ID number where the finding names one (``people``: finding id -> ID number)."""
     taken = set(records.get_column("finding_id").drop_nulls().to_list())
-    out = findings.filter(pl.col("state").is_in(list(CANDIDATE_STATES))
-                          & ~pl.col("finding_id").is_in(list(taken)))
+    out = findings.filter(
+        pl.col("state").is_in(list(CANDIDATE_STATES)) & ~pl.col("finding_id").is_in(list(taken))
+    )
     if recoveries is not None and recoveries.height:
-        paid = recoveries.group_by("finding_id").agg(pl.col("amount_fen").sum()
-                                                     .alias("recovered_fen"))
+        paid = recoveries.group_by("finding_id").agg(
+            pl.col("amount_fen").sum().alias("recovered_fen")
+        )
         out = out.join(paid, on="finding_id", how="left")
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.Int64).alias("recovered_fen"))
     people = people or {}
     return out.with_columns(
         pl.col("recovered_fen").fill_null(0),
-        pl.col("finding_id").replace_strict(people, default=None, return_dtype=pl.String)
+        pl.col("finding_id")
+        .replace_strict(people, default=None, return_dtype=pl.String)
         .alias("id_number"),
     ).sort("finding_id")
 
@@ -260,14 +306,7 @@ def finding_people(store, finding_ids: list[str]) -> dict[str, str]:
     """The ID number each finding names, where it names one."""
     if not finding_ids:
         return {}
-    from sqlalchemy import select
-
-    from analytics.store.models import Finding
-
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(Finding.id, Finding.id_number)
-                            .where(Finding.id.in_(finding_ids))).all()
-    return {fid: number for fid, number in rows if number}
+    return stored.finding_id_numbers(store, finding_ids)
 
 
 def candidates_table(c: pl.DataFrame) -> pl.DataFrame:
@@ -291,6 +330,7 @@ def candidate_label(row: dict) -> str:
 
 # --- publication -------------------------------------------------------------------------------
 
+
 def due_for_publication(records: pl.DataFrame) -> pl.DataFrame:
     """Published records not yet in a publication document, whose term is still running (a
     record whose term has ended is no longer published)."""
@@ -308,58 +348,39 @@ def number_for(year: int, n: int) -> str:
     return f"{NUMBER_PREFIX}〔{year}〕{n}号"
 
 
-def publish_batch(store, by: str, day: date, *, calendar=None,
-                  rules_=None) -> Publication | None:
+def publish_batch(store, by: str, day: date, *, calendar=None, rules_=None) -> Publication | None:
     """Every record due for publication (published, in its term, in no document yet) put into
     one new document, numbered within the year and dated ``day``, in one transaction; each
     record's version bumped and a history row written. None when nothing is due (publishing
     again with nothing new does nothing)."""
-    from sqlalchemy import select, update
-
-    from analytics.store.models import DishonestyEvent, DishonestyRecord, utcnow
-
     due = due_for_publication(records_today(store, day, calendar, rules_))
     if due.height == 0:
         return None
-    versions = dict(due.select("record_id", "version").iter_rows())
-    prefix = f"{NUMBER_PREFIX}〔{day.year}〕"
-    with store.session() as s:
-        used = s.scalars(select(DishonestyRecord.publication_no).where(
-            DishonestyRecord.publication_no.like(f"{prefix}%")).distinct()).all()
-        number = number_for(day.year, len(set(used)) + 1)
-        for record_id, version in sorted(versions.items()):
-            done = s.execute(update(DishonestyRecord).where(
-                DishonestyRecord.id == record_id, DishonestyRecord.version == version,
-                DishonestyRecord.state == "published", DishonestyRecord.publication_no.is_(None))
-                .values(publication_no=number, version=version + 1, updated_at=utcnow())
-                .execution_options(synchronize_session=False))
-            if done.rowcount != 1:
-                raise stored.StaleRecordError("待公布的记录刚被他人修改过，本次未公布，请刷新后重试")
-            s.add(DishonestyEvent(record_id=record_id, on_date=day, by=by, move=PUBLICATION_MOVE,
-                                  from_state="published", to_state="published",
-                                  reason=f"编入公布文件 {number}",
-                                  data={"publication_no": number, "published_on": day.isoformat()},
-                                  version=version + 1))
+    versions: dict[int, int] = dict(due.select("record_id", "version").iter_rows())
+    number = stored.publish_in_document(
+        store,
+        versions,
+        f"{NUMBER_PREFIX}〔{day.year}〕",
+        lambda n: number_for(day.year, n),
+        by=by,
+        day=day,
+        move=PUBLICATION_MOVE,
+    )
     return Publication(number, day, tuple(sorted(versions)))
 
 
 def publications(store) -> pl.DataFrame:
     """Every publication document: number, date, records; the latest first."""
-    from sqlalchemy import select
-
-    from analytics.store.models import DishonestyEvent
-
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(DishonestyEvent.record_id, DishonestyEvent.on_date,
-                                   DishonestyEvent.data)
-                            .where(DishonestyEvent.move == PUBLICATION_MOVE)
-                            .order_by(DishonestyEvent.id)).all()
-    frame = pl.DataFrame([(r, d, (data or {}).get("publication_no")) for r, d, data in rows],
-                         schema={"record_id": pl.Int64, "on": pl.Date, "number": pl.String},
-                         orient="row")
-    return (frame.group_by("number", maintain_order=True)
-            .agg(pl.col("on").min(), pl.col("record_id").n_unique().alias("records"))
-            .reverse())
+    frame = pl.DataFrame(
+        stored.publication_events(store, PUBLICATION_MOVE),
+        schema={"record_id": pl.Int64, "on": pl.Date, "number": pl.String},
+        orient="row",
+    )
+    return (
+        frame.group_by("number", maintain_order=True)
+        .agg(pl.col("on").min(), pl.col("record_id").n_unique().alias("records"))
+        .reverse()
+    )
 
 
 def publication_records(records: pl.DataFrame, number: str) -> pl.DataFrame:
@@ -376,8 +397,11 @@ def publication_table(records: pl.DataFrame) -> pl.DataFrame:
         mask_id_expr("id_number").alias("身份证号"),
         pl.col("conduct").alias("失信行为"),
         pl.col("decision_no").alias("决定书文号"),
-        pl.concat_str(pl.col("decision_date").dt.strftime("%Y-%m-%d"), pl.lit(" 至 "),
-                      pl.col("term_end").dt.strftime("%Y-%m-%d")).alias("公布期限"),
+        pl.concat_str(
+            pl.col("decision_date").dt.strftime("%Y-%m-%d"),
+            pl.lit(" 至 "),
+            pl.col("term_end").dt.strftime("%Y-%m-%d"),
+        ).alias("公布期限"),
     )
     assert tuple(table.columns) == PUBLICATION_COLUMNS
     return table
@@ -390,10 +414,19 @@ def publication_title() -> str:
 def publication_excel(table: pl.DataFrame, number: str, on: date) -> bytes:
     """The document as a workbook: a heading sheet (title, number, date, publisher, conditions
     of entry and removal, how to object) and the list."""
-    heading = pl.DataFrame({
-        "项目": ["标题", "文号", "公布日期", "公布单位", "条数", "说明"],
-        "内容": [publication_title(), number, on.isoformat(), PUBLISHER, str(table.height),
-               PUBLICATION_NOTE]})
+    heading = pl.DataFrame(
+        {
+            "项目": ["标题", "文号", "公布日期", "公布单位", "条数", "说明"],
+            "内容": [
+                publication_title(),
+                number,
+                on.isoformat(),
+                PUBLISHER,
+                str(table.height),
+                PUBLICATION_NOTE,
+            ],
+        }
+    )
     return export.excel_bytes({"公布文件": heading, "失信名单": table})
 
 

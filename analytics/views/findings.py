@@ -24,57 +24,100 @@ SHEET = "线索清单"
 # thousands of findings, and a browser grid of that size takes seconds on every rerun.
 MAX_ROWS = 2_000
 HEADERS = {
-    "finding_id": "编号", "family_title": "类别", "title": "检查项", "severity": "严重程度",
-    "street": "街镇", "month": "月份", "case_id": "救助编号", "txn_id": "流水号",
-    "id_number": "身份证号", "account_no": "银行账号", "staff_id": "工号", "item": "救助项目",
-    "amount": "涉及金额（元）", "summary": "摘要",
+    "finding_id": "编号",
+    "family_title": "类别",
+    "title": "检查项",
+    "severity": "严重程度",
+    "street": "街镇",
+    "month": "月份",
+    "case_id": "救助编号",
+    "txn_id": "流水号",
+    "id_number": "身份证号",
+    "account_no": "银行账号",
+    "staff_id": "工号",
+    "item": "救助项目",
+    "amount": "涉及金额（元）",
+    "summary": "摘要",
 }
 # The workflow's columns, when the findings carry them (analytics.views.triage.with_states).
 STATE_HEADERS = {
-    "state_label": "状态", "assignee_text": "承办", "due_date": "期限", "overdue": "逾期",
+    "state_label": "状态",
+    "assignee_text": "承办",
+    "due_date": "期限",
+    "overdue": "逾期",
     "presence": "发现情况",
 }
 # Keys of the evidence of the integrity, dynamic and process checks, in Chinese (the funds
 # checks' keys are labelled by the funds view).
 EVIDENCE_LABELS = {
-    "path": "证据路径", "nodes": "节点", "edges": "关系", "kind": "类型", "label": "名称",
-    "from": "起点", "to": "终点", "how": "关联方式", "relation": "亲属关系",
-    "staff_count": "涉及工作人员数", "accepted_date": "受理日期",
-    "special_circumstance": "特殊情形", "working_days": "办理时限（工作日）",
-    "calendar": "工作日历", "deadline": "审批期限", "status": "案件状态",
-    "decided_date": "审批日期", "judged_on": "判定日", "overdue_workdays": "超期工作日",
-    "dishonesty": "失信记录", "start_date": "公布开始", "end_date": "公布结束",
-    "event_type": "事件类型", "member_events": "家庭成员事件", "event_date": "事件日期",
-    "source": "来源部门", "as_of": "检查基准日", "days_since_death": "身故天数",
-    "grace_days": "宽限天数", "difficulty": "困难程度", "cycle_months": "探访周期（月）",
-    "last_visit": "最近一次探访", "due": "应探访日期", "days_overdue": "逾期天数",
-    "session": "核查期次", "session_title": "核查名称", "held_on": "核查日期",
-    "audit_item": "核查项", "audit_note": "问题说明", "audited_by": "核查人", "team": "核查组",
+    "path": "证据路径",
+    "nodes": "节点",
+    "edges": "关系",
+    "kind": "类型",
+    "label": "名称",
+    "from": "起点",
+    "to": "终点",
+    "how": "关联方式",
+    "relation": "亲属关系",
+    "staff_count": "涉及工作人员数",
+    "accepted_date": "受理日期",
+    "special_circumstance": "特殊情形",
+    "working_days": "办理时限（工作日）",
+    "calendar": "工作日历",
+    "deadline": "审批期限",
+    "status": "案件状态",
+    "decided_date": "审批日期",
+    "judged_on": "判定日",
+    "overdue_workdays": "超期工作日",
+    "dishonesty": "失信记录",
+    "start_date": "公布开始",
+    "end_date": "公布结束",
+    "event_type": "事件类型",
+    "member_events": "家庭成员事件",
+    "event_date": "事件日期",
+    "source": "来源部门",
+    "as_of": "检查基准日",
+    "days_since_death": "身故天数",
+    "grace_days": "宽限天数",
+    "difficulty": "困难程度",
+    "cycle_months": "探访周期（月）",
+    "last_visit": "最近一次探访",
+    "due": "应探访日期",
+    "days_overdue": "逾期天数",
+    "session": "核查期次",
+    "session_title": "核查名称",
+    "held_on": "核查日期",
+    "audit_item": "核查项",
+    "audit_note": "问题说明",
+    "audited_by": "核查人",
+    "team": "核查组",
 }
 
 
 # --- the findings -------------------------------------------------------------------------------
 
-def visible_findings(findings: pl.DataFrame, viewer: funds_view.Viewer | None = None
-                     ) -> pl.DataFrame:
+
+def visible_findings(
+    findings: pl.DataFrame, viewer: funds_view.Viewer | None = None
+) -> pl.DataFrame:
     """The findings (as analytics.results.load_findings gives them) this viewer may see, with
     the family's Chinese name, most severe and costly first."""
     from checks.registry import FINDING_FAMILIES
 
-    return (funds_view.ordered_findings(findings, viewer)
-            .with_columns(pl.col("family").replace_strict(FINDING_FAMILIES,
-                                                          default=pl.col("family"),
-                                                          return_dtype=pl.String)
-                          .alias("family_title")))
+    return funds_view.ordered_findings(findings, viewer).with_columns(
+        pl.col("family")
+        .replace_strict(FINDING_FAMILIES, default=pl.col("family"), return_dtype=pl.String)
+        .alias("family_title")
+    )
 
 
 @dataclass(frozen=True)
 class Options:
-    families: list[str]        # family ids, registry order
-    checks: dict[str, str]     # check id -> title, registry order
+    families: list[str]  # family ids, registry order
+    checks: dict[str, str]  # check id -> title, registry order
     check_family: dict[str, str]  # check id -> family id
     streets: list[str]
-    months: list[str]          # latest first
+    months: list[str]  # latest first
     severities: list[str]
 
 
@@ -86,22 +129,38 @@ def options(findings: pl.DataFrame) -> Options:
     specs = [k for k in kinds() if k[0] in present]
     families = list(dict.fromkeys(family for _, _, family in specs))
     base = funds_view.filter_options(findings)
-    severities = [s for s in funds_view.SEVERITY_RANK
-                  if s in set(findings.get_column("severity").to_list())]
-    return Options(families=families, checks={c: title for c, title, _ in specs},
-                   check_family={c: family for c, _, family in specs},
-                   streets=base["streets"], months=base["months"], severities=severities)
+    severities = [
+        s for s in funds_view.SEVERITY_RANK if s in set(findings.get_column("severity").to_list())
+    ]
+    return Options(
+        families=families,
+        checks={c: title for c, title, _ in specs},
+        check_family={c: family for c, _, family in specs},
+        streets=base["streets"],
+        months=base["months"],
+        severities=severities,
+    )
 
 
-def filter_findings(findings: pl.DataFrame, *, families: Sequence[str] | None = None,
-                    checks: Sequence[str] | None = None, streets: Sequence[str] | None = None,
-                    months: Sequence[str] | None = None,
-                    severities: Sequence[str] | None = None,
-                    case: str | None = None) -> pl.DataFrame:
+def filter_findings(
+    findings: pl.DataFrame,
+    *,
+    families: Sequence[str] | None = None,
+    checks: Sequence[str] | None = None,
+    streets: Sequence[str] | None = None,
+    months: Sequence[str] | None = None,
+    severities: Sequence[str] | None = None,
+    case: str | None = None,
+) -> pl.DataFrame:
     """Rows in the chosen families, checks, streets, months and severities (an empty choice
     keeps everything) whose case number contains ``case``."""
-    for column, chosen in (("family", families), ("check_id", checks), ("street", streets),
-                           ("month", months), ("severity", severities)):
+    for column, chosen in (
+        ("family", families),
+        ("check_id", checks),
+        ("street", streets),
+        ("month", months),
+        ("severity", severities),
+    ):
         if chosen:
             findings = findings.filter(pl.col(column).is_in(list(chosen)))
     case = (case or "").strip()
@@ -110,18 +169,36 @@ def filter_findings(findings: pl.DataFrame, *, families: Sequence[str] | None = 
     return findings
 
 
-def scope_text(*, families: Sequence[str] = (), checks: Sequence[str] = (),
-               streets: Sequence[str] = (), months: Sequence[str] = (),
-               severities: Sequence[str] = (), case: str | None = None,
-               states: Sequence[str] = (), assignees: Sequence[str] = (),
-               due: str | None = None) -> str:
+def scope_text(
+    *,
+    families: Sequence[str] = (),
+    checks: Sequence[str] = (),
+    streets: Sequence[str] = (),
+    months: Sequence[str] = (),
+    severities: Sequence[str] = (),
+    case: str | None = None,
+    states: Sequence[str] = (),
+    assignees: Sequence[str] = (),
+    due: str | None = None,
+) -> str:
     """The filters in force as one Chinese phrase (titles and labels, not ids), for an export
     to say which findings it holds. ``due``: the due-date choice's label, None for all."""
-    parts = [f"{label}：{'、'.join(values)}" for label, values in (
-        ("类别", families), ("检查项", checks), ("街镇", streets), ("月份", months),
-        ("严重程度", severities), ("状态", states), ("承办", assignees)) if values]
-    if (case or "").strip():
-        parts.append(f"救助编号含“{case.strip()}”")
+    parts = [
+        f"{label}：{'、'.join(values)}"
+        for label, values in (
+            ("类别", families),
+            ("检查项", checks),
+            ("街镇", streets),
+            ("月份", months),
+            ("严重程度", severities),
+            ("状态", states),
+            ("承办", assignees),
+        )
+        if values
+    ]
+    case_text = (case or "").strip()
+    if case_text:
+        parts.append(f"救助编号含“{case_text}”")
     if due:
         parts.append(f"期限：{due}")
     return "；".join(parts) if parts else "全部线索"
@@ -137,25 +214,38 @@ def by_family(findings: pl.DataFrame) -> dict[str, int]:
 
 # --- what the screen and the export show ---------------------------------------------------------
 
+
 def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
     """The findings as the screen and the export show them: Chinese headers, ID numbers and
     accounts masked, evidence left out (it is shown masked for one finding at a time). Findings
     that carry their workflow state (analytics.views.triage.with_states) show it after the
     number: 状态, 承办, 期限, 逾期 (是 when an open finding is past its due date), 发现情况."""
-    workflow = []
+    workflow: list[str | pl.Expr] = []
     if "state_label" in findings.columns:
         workflow = [
-            "state_label", "assignee_text", "due_date",
-            pl.when(pl.col("overdue")).then(pl.lit("是")).otherwise(pl.lit(None, pl.String))
+            "state_label",
+            "assignee_text",
+            "due_date",
+            pl.when(pl.col("overdue"))
+            .then(pl.lit("是"))
+            .otherwise(pl.lit(None, pl.String))
             .alias("overdue"),
-            "presence"]
+            "presence",
+        ]
     return findings.select(
-        "finding_id", *workflow, "family_title", "title", "severity", "street", "month",
+        "finding_id",
+        *workflow,
+        "family_title",
+        "title",
+        "severity",
+        "street",
+        "month",
         "case_id",
         "txn_id",
         funds_view.mask_payee(pl.col("id_number")).alias("id_number"),
         mask_account_expr("account_no").alias("account_no"),
-        "staff_id", "item",
+        "staff_id",
+        "item",
         funds_view.yuan_expr(pl.col("amount_fen")).alias("amount"),
         "summary",
     ).rename({**HEADERS, **STATE_HEADERS}, strict=False)
@@ -168,14 +258,15 @@ def findings_excel(findings: pl.DataFrame) -> bytes:
 
 # A link naming a finding that does not exist or that the viewer may not see: one message for
 # both, so that a link cannot tell whether a finding of another street exists.
-LINK_NOT_FOUND = ("链接所指的线索不在当前检查结果中，或不在您可以查看的范围内，无法打开；"
-                  "下方显示的是列表中的线索。")
+LINK_NOT_FOUND = (
+    "链接所指的线索不在当前检查结果中，或不在您可以查看的范围内，无法打开；"
+    "下方显示的是列表中的线索。"
+)
 # A link naming a finding the viewer may see but the filters in force hide.
 LINK_FILTERED = "这条线索由链接打开，不在当前筛选结果中；清除上方的筛选条件即可在列表中看到它。"
 
 
-def link_status(visible: pl.DataFrame, shown: pl.DataFrame, finding_id: str | None
-                ) -> str | None:
+def link_status(visible: pl.DataFrame, shown: pl.DataFrame, finding_id: str | None) -> str | None:
     """What a link's finding is to this viewer: None (no link), ``"listed"`` (in the filtered
     findings), ``"filtered"`` (visible, hidden by the filters) or ``"unknown"`` (no such
     finding, or one the viewer may not see: the two are not told apart)."""
@@ -221,11 +312,18 @@ def evidence_for_display(evidence: str | None) -> dict[str, Any]:
     body = json.loads(evidence or "{}")
     if isinstance(body.get("nodes"), list):
         labels = {n.get("id"): n.get("label") for n in body["nodes"]}
-        body["edges"] = [{"from": labels.get(e.get("from"), "—"), "label": e.get("label"),
-                          "to": labels.get(e.get("to"), "—")}
-                         for e in body.get("edges") or []]
-        body["nodes"] = [{"kind": NODE_KINDS.get(n.get("kind"), n.get("kind")),
-                          "label": n.get("label")} for n in body["nodes"]]
+        body["edges"] = [
+            {
+                "from": labels.get(e.get("from"), "—"),
+                "label": e.get("label"),
+                "to": labels.get(e.get("to"), "—"),
+            }
+            for e in body.get("edges") or []
+        ]
+        body["nodes"] = [
+            {"kind": NODE_KINDS.get(n.get("kind"), n.get("kind")), "label": n.get("label")}
+            for n in body["nodes"]
+        ]
     shown = funds_view.evidence_for_display(json.dumps(body, ensure_ascii=False))
 
     def relabel(value: Any) -> Any:
@@ -245,8 +343,11 @@ def unmaskable(finding: dict[str, Any], viewer) -> bool:
     """Whether this viewer may ask to see this finding's full identifiers (and it has any)."""
     from analytics import access
 
-    return (access.may(viewer, "unmask") and access.may_see_street(viewer, finding.get("street"))
-            and any(finding.get(c) for c in UNMASKABLE))
+    return (
+        access.may(viewer, "unmask")
+        and access.may_see_street(viewer, finding.get("street"))
+        and any(finding.get(c) for c in UNMASKABLE)
+    )
 
 
 def unmask(store, viewer, finding: dict[str, Any], reason: str) -> dict[str, str]:
@@ -263,9 +364,14 @@ def unmask(store, viewer, finding: dict[str, Any], reason: str) -> dict[str, str
     values = {label: str(finding[c]) for c, label in UNMASKABLE.items() if finding.get(c)}
     if not values:
         raise ValueError("这条线索没有身份证号或银行账号")
-    audit.record(store, actor=viewer.name, role=viewer.role, action="unmask",
-                 target=finding["finding_id"], detail={"reason": reason,
-                                                       "fields": sorted(values)})
+    audit.record(
+        store,
+        actor=viewer.name,
+        role=viewer.role,
+        action="unmask",
+        target=finding["finding_id"],
+        detail={"reason": reason, "fields": sorted(values)},
+    )
     return values
 
 

@@ -52,17 +52,19 @@ _SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 def rules_from(settings: Settings | None = None) -> FollowupRules:
     """The 回头看 rules of the settings' [workflow] section."""
     workflow = (settings or load_settings()).workflow
-    return FollowupRules(recheck_after_months=workflow.recheck_after_months,
-                         exception_warning_days=workflow.exception_warning_days)
+    return FollowupRules(
+        recheck_after_months=workflow.recheck_after_months,
+        exception_warning_days=workflow.exception_warning_days,
+    )
 
 
 @dataclass(frozen=True)
 class FollowupView:
     today: date
     rules: FollowupRules
-    tracked: int            # findings held in the workspace this viewer may see, any state
-    items: pl.DataFrame     # followup_items with the check's title
-    summary: pl.DataFrame   # street_summary, every street listed (ten streets first)
+    tracked: int  # findings held in the workspace this viewer may see, any state
+    items: pl.DataFrame  # followup_items with the check's title
+    summary: pl.DataFrame  # street_summary, every street listed (ten streets first)
 
 
 def _check_titles() -> dict[str, str]:
@@ -76,9 +78,14 @@ def _street_order(street: pl.Expr) -> pl.Expr:
     return street.replace_strict(order, default=len(order), return_dtype=pl.Int32)
 
 
-def followup_view(findings: pl.DataFrame, history: pl.DataFrame, *, today: date,
-                  rules: FollowupRules | None = None,
-                  streets: Collection[str] | None = None) -> FollowupView:
+def followup_view(
+    findings: pl.DataFrame,
+    history: pl.DataFrame,
+    *,
+    today: date,
+    rules: FollowupRules | None = None,
+    streets: Collection[str] | None = None,
+) -> FollowupView:
     """Everything the 回头看 page shows, from the workflow's findings and history.
 
     ``streets``: the street offices this viewer may see; None: every one."""
@@ -89,18 +96,26 @@ def followup_view(findings: pl.DataFrame, history: pl.DataFrame, *, today: date,
     items = followup_items(findings, history, today=today, rules=rules)
     titles = _check_titles()
     items = items.with_columns(
-        pl.col("check_id").replace_strict(titles, default=pl.col("check_id"),
-                                          return_dtype=pl.String).alias("title"))
+        pl.col("check_id")
+        .replace_strict(titles, default=pl.col("check_id"), return_dtype=pl.String)
+        .alias("title")
+    )
     counted = street_summary(items)
-    listed = list(schema.STREETS) if streets is None else [s for s in schema.STREETS
-                                                            if s in set(streets)]
+    listed = (
+        list(schema.STREETS)
+        if streets is None
+        else [s for s in schema.STREETS if s in set(streets)]
+    )
     frame = pl.DataFrame({"street": listed}, schema={"street": pl.String})
-    summary = (frame.join(counted, on="street", how="full", coalesce=True)
-               .with_columns(pl.col(*COUNTS).fill_null(0).cast(pl.Int64))
-               .sort(_street_order(pl.col("street")), pl.col("street"))
-               .select("street", *COUNTS))
-    return FollowupView(today=today, rules=rules, tracked=findings.height, items=items,
-                        summary=summary)
+    summary = (
+        frame.join(counted, on="street", how="full", coalesce=True)
+        .with_columns(pl.col(*COUNTS).fill_null(0).cast(pl.Int64))
+        .sort(_street_order(pl.col("street")), pl.col("street"))
+        .select("street", *COUNTS)
+    )
+    return FollowupView(
+        today=today, rules=rules, tracked=findings.height, items=items, summary=summary
+    )
 
 
 def street_choices(view: FollowupView) -> list[str]:
@@ -127,15 +142,16 @@ def items_table(items: pl.DataFrame) -> pl.DataFrame:
         pl.col("stage").alias("阶段"),
         pl.col("deadline").alias("期限"),
         _yes(pl.col("overdue")).alias("超期"),
-        pl.when(pl.col("warning")).then(pl.lit("免责即将到期")).otherwise(pl.lit(""))
-        .alias("提示"),
+        pl.when(pl.col("warning")).then(pl.lit("免责即将到期")).otherwise(pl.lit("")).alias("提示"),
         pl.col("title").alias("检查项"),
         pl.col("month").alias("月份"),
         pl.col("case_id").alias("救助编号"),
         (pl.col("amount_fen") / 100).round(2).alias("涉及金额（元）"),
         pl.col("summary").alias("线索"),
         pl.coalesce("assignee_street", "assignee").alias("承办"),
-        pl.when(pl.col("present")).then(pl.lit("仍发现")).otherwise(pl.lit("未再发现"))
+        pl.when(pl.col("present"))
+        .then(pl.lit("仍发现"))
+        .otherwise(pl.lit("未再发现"))
         .alias("最近一次检查"),
         pl.col("finding_id").alias("编号"),
     )
@@ -152,14 +168,17 @@ def summary_table(summary: pl.DataFrame) -> pl.DataFrame:
 def schedule(items: pl.DataFrame) -> pl.DataFrame:
     """The re-check schedule: rectified findings waiting for 回头看, by the date it is due
     (the rectification's completion date plus the settings' months), earliest first."""
-    return (items.filter(pl.col("state") == "rectified")
-            .sort("deadline", _street_order(pl.col("street")), "finding_id", nulls_last=True))
+    return items.filter(pl.col("state") == "rectified").sort(
+        "deadline", _street_order(pl.col("street")), "finding_id", nulls_last=True
+    )
 
 
 def schedule_table(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.select(
         pl.col("deadline").alias("回头看日期"),
-        pl.when(pl.col("overdue")).then(pl.lit("已到期")).otherwise(pl.lit("未到期"))
+        pl.when(pl.col("overdue"))
+        .then(pl.lit("已到期"))
+        .otherwise(pl.lit("未到期"))
         .alias("是否到期"),
         pl.col("rectified_on").alias("整改完成日期"),
         pl.col("street").alias("街镇"),
@@ -173,12 +192,16 @@ def schedule_table(rows: pl.DataFrame) -> pl.DataFrame:
 
 def schedule_by_month(rows: pl.DataFrame) -> pl.DataFrame:
     """How many re-checks fall due in each month: 月份, 回头看数."""
-    return (rows.filter(pl.col("deadline").is_not_null())
-            .group_by(pl.col("deadline").dt.strftime("%Y-%m").alias("月份"))
-            .agg(pl.len().cast(pl.Int64).alias("回头看数")).sort("月份"))
+    return (
+        rows.filter(pl.col("deadline").is_not_null())
+        .group_by(pl.col("deadline").dt.strftime("%Y-%m").alias("月份"))
+        .agg(pl.len().cast(pl.Int64).alias("回头看数"))
+        .sort("月份")
+    )
 
 
 # --- the workbook the street offices answer ------------------------------------------------------
+
 
 def sheet_name(text: str, taken: Collection[str]) -> str:
     """``text`` as a worksheet name Excel accepts: none of []:*?/\\, no apostrophe at either
@@ -189,7 +212,7 @@ def sheet_name(text: str, taken: Collection[str]) -> str:
     while name.lower() in lower or name.lower() == "history":
         n += 1
         suffix = f"_{n}"
-        name = base[:31 - len(suffix)] + suffix
+        name = base[: 31 - len(suffix)] + suffix
     return name
 
 
@@ -197,15 +220,19 @@ def answer_table(items: pl.DataFrame) -> pl.DataFrame:
     """One street's list as the street gets it: the page's columns, then blank columns for the
     result of its check and a note."""
     return items_table(items).with_columns(
-        *(pl.lit(None, dtype=pl.String).alias(c) for c in ANSWER_COLUMNS))
+        *(pl.lit(None, dtype=pl.String).alias(c) for c in ANSWER_COLUMNS)
+    )
 
 
 def answer_sheets(view: FollowupView, street: str | None = None) -> dict[str, pl.DataFrame]:
     """The workbook: the counts by street, then one sheet per street with items (only the
     chosen one when ``street`` names one), each to be filled in by that street office."""
     chosen = [s for s in street_choices(view)[1:] if street in (None, ALL_STREETS, s)]
-    summary = view.summary if street in (None, ALL_STREETS) else view.summary.filter(
-        pl.col("street") == street)
+    summary = (
+        view.summary
+        if street in (None, ALL_STREETS)
+        else view.summary.filter(pl.col("street") == street)
+    )
     sheets: dict[str, pl.DataFrame] = {SUMMARY_SHEET: summary_table(summary)}
     for name in chosen:
         sheets[sheet_name(name, sheets)] = answer_table(items_of(view, name))
@@ -218,7 +245,5 @@ def answer_excel(view: FollowupView, street: str | None = None) -> bytes:
 
 def counts_of(summary: pl.DataFrame, street: str | None = None) -> Mapping[str, int]:
     """The counts of one street (None or 全部街镇: the total), by column of street_summary."""
-    rows = summary if street in (None, ALL_STREETS) else summary.filter(
-        pl.col("street") == street)
+    rows = summary if street in (None, ALL_STREETS) else summary.filter(pl.col("street") == street)
     return {c: int(rows[c].sum()) for c in COUNTS}
-

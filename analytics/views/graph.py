@@ -16,15 +16,25 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import polars as pl
+from polars._typing import PolarsDataType
 
 from analytics import amounts, export, formats
 from analytics.linkgraph import (
-    ACCOUNT, CASE, KIND_ZH, PERSON, STAFF, LinkGraph, induced, neighbourhood, node_label,
+    ACCOUNT,
+    CASE,
+    KIND_ZH,
+    PERSON,
+    STAFF,
+    LinkGraph,
+    induced,
+    neighbourhood,
+    node_label,
 )
 from analytics.masking import mask_account_expr, mask_id_expr
 from analytics.schema import STREETS
@@ -36,13 +46,25 @@ UNKNOWN_STREET = "（未知街镇）"
 STREET_ORDER = {s: i for i, s in enumerate(STREETS)}
 
 FINDING_HEADERS = {
-    "title": "检查项", "severity": "严重程度", "street": "街镇", "case_id": "救助编号",
-    "staff_id": "工号", "id_number": "身份证号", "account_no": "银行账号",
-    "amount": "涉及金额（元）", "summary": "摘要", "finding_id": "编号",
+    "title": "检查项",
+    "severity": "严重程度",
+    "street": "街镇",
+    "case_id": "救助编号",
+    "staff_id": "工号",
+    "id_number": "身份证号",
+    "account_no": "银行账号",
+    "amount": "涉及金额（元）",
+    "summary": "摘要",
+    "finding_id": "编号",
 }
 CLUSTER_HEADERS = {
-    "rank": "排名", "street": "街镇", "households": "户数", "findings": "线索数",
-    "amount": "涉及金额（元）", "checks": "检查项", "size": "关联节点数",
+    "rank": "排名",
+    "street": "街镇",
+    "households": "户数",
+    "findings": "线索数",
+    "amount": "涉及金额（元）",
+    "checks": "检查项",
+    "size": "关联节点数",
 }
 
 
@@ -51,13 +73,13 @@ class GraphView:
     """What the page draws: nodes and edges with masked labels, layout and highlights."""
 
     title: str
-    nodes: pl.DataFrame     # key, kind, kind_zh, label, hub, seed, highlight, x, y,
-                            # paid_fen (paid for a case node; may be absent)
-    edges: pl.DataFrame     # source, target (node keys), label, kind, highlight
+    nodes: pl.DataFrame  # key, kind, kind_zh, label, hub, seed, highlight, x, y,
+    # paid_fen (paid for a case node; may be absent)
+    edges: pl.DataFrame  # source, target (node keys), label, kind, highlight
     findings: pl.DataFrame  # findings touching these nodes (raw; see findings_table)
-    truncated: bool         # the neighbourhood had more than MAX_NODES nodes
+    truncated: bool  # the neighbourhood had more than MAX_NODES nodes
     cluster: str | None = None
-    money_fen: int = 0      # 涉及金额 of the findings (analytics.amounts), fen
+    money_fen: int = 0  # 涉及金额 of the findings (analytics.amounts), fen
 
     @property
     def path_keys(self) -> list[str]:
@@ -66,10 +88,17 @@ class GraphView:
 
 # --- findings and their evidence ------------------------------------------------------------
 
+
 def _key_columns() -> list[pl.Expr]:
-    return [pl.concat_str([pl.lit(kind + ":"), pl.col(column)]).alias(f"_{kind}")
-            for kind, column in ((STAFF, "staff_id"), (CASE, "case_id"),
-                                 (ACCOUNT, "account_no"), (PERSON, "id_number"))]
+    return [
+        pl.concat_str([pl.lit(kind + ":"), pl.col(column)]).alias(f"_{kind}")
+        for kind, column in (
+            (STAFF, "staff_id"),
+            (CASE, "case_id"),
+            (ACCOUNT, "account_no"),
+            (PERSON, "id_number"),
+        )
+    ]
 
 
 def anchors(findings: pl.DataFrame) -> pl.DataFrame:
@@ -77,8 +106,10 @@ def anchors(findings: pl.DataFrame) -> pl.DataFrame:
     member, case, account or person."""
     return findings.select(
         "finding_id",
-        pl.coalesce([pl.col("evidence").str.json_path_match("$.nodes[0].id"), *_key_columns()])
-        .alias("anchor"))
+        pl.coalesce(
+            [pl.col("evidence").str.json_path_match("$.nodes[0].id"), *_key_columns()]
+        ).alias("anchor"),
+    )
 
 
 _NODES_ONLY = pl.Struct({"nodes": pl.List(pl.Struct({"id": pl.String}))})
@@ -88,14 +119,18 @@ def evidence_keys(findings: pl.DataFrame) -> pl.DataFrame:
     """finding_id, key: every node a finding names, in its evidence or its key columns."""
     if findings.height == 0:
         return pl.DataFrame(schema={"finding_id": pl.String, "key": pl.String})
-    from_evidence = (findings.select(
-        "finding_id",
-        pl.col("evidence").str.json_decode(_NODES_ONLY).struct.field("nodes").alias("key"))
-        .explode("key").select("finding_id", pl.col("key").struct.field("id").alias("key")))
-    from_keys = (findings.select("finding_id", pl.concat_list(_key_columns()).alias("key"))
-                 .explode("key"))
-    return (pl.concat([from_evidence, from_keys]).drop_nulls("key")
-            .unique(maintain_order=True))
+    from_evidence = (
+        findings.select(
+            "finding_id",
+            pl.col("evidence").str.json_decode(_NODES_ONLY).struct.field("nodes").alias("key"),
+        )
+        .explode("key")
+        .select("finding_id", pl.col("key").struct.field("id").alias("key"))
+    )
+    from_keys = findings.select("finding_id", pl.concat_list(_key_columns()).alias("key")).explode(
+        "key"
+    )
+    return pl.concat([from_evidence, from_keys]).drop_nulls("key").unique(maintain_order=True)
 
 
 def money_at_risk(findings: pl.DataFrame) -> int:
@@ -124,12 +159,15 @@ def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
     """Findings with Chinese headers; ID numbers and accounts masked."""
     if findings.height == 0:
         return pl.DataFrame(schema={v: pl.String for v in FINDING_HEADERS.values()})
-    return (findings
-            .sort("amount_fen", "finding_id", descending=[True, False], nulls_last=True)
-            .select(*FINDING_HEADERS)
-            .with_columns(mask_id_expr("id_number").alias("id_number"),
-                          mask_account_expr("account_no").alias("account_no"))
-            .rename(FINDING_HEADERS))
+    return (
+        findings.sort("amount_fen", "finding_id", descending=[True, False], nulls_last=True)
+        .select(*FINDING_HEADERS)
+        .with_columns(
+            mask_id_expr("id_number").alias("id_number"),
+            mask_account_expr("account_no").alias("account_no"),
+        )
+        .rename(FINDING_HEADERS)
+    )
 
 
 def integrity_findings(findings: pl.DataFrame) -> pl.DataFrame:
@@ -138,32 +176,47 @@ def integrity_findings(findings: pl.DataFrame) -> pl.DataFrame:
 
 def finding_choices(findings: pl.DataFrame) -> list[tuple[str, str]]:
     """(finding_id, what a picker shows) of the integrity findings, most money first."""
-    rows = (integrity_findings(findings)
-            .sort("amount_fen", "finding_id", descending=[True, False], nulls_last=True)
-            .select("finding_id", pl.concat_str([pl.col("title"), pl.lit("｜"), pl.col("street")
-                                                 .fill_null(""), pl.lit("｜"),
-                                                 pl.col("summary").str.slice(0, 60)])))
+    rows = (
+        integrity_findings(findings)
+        .sort("amount_fen", "finding_id", descending=[True, False], nulls_last=True)
+        .select(
+            "finding_id",
+            pl.concat_str(
+                [
+                    pl.col("title"),
+                    pl.lit("｜"),
+                    pl.col("street").fill_null(""),
+                    pl.lit("｜"),
+                    pl.col("summary").str.slice(0, 60),
+                ]
+            ),
+        )
+    )
     return list(rows.iter_rows())
 
 
 # --- building a view --------------------------------------------------------------------------
 
+
 def _touching(graph_keys: set[str], findings: pl.DataFrame) -> pl.DataFrame:
     if findings.height == 0:
         return findings
-    hit = pl.any_horizontal([expr.is_in(list(graph_keys)).fill_null(False)
-                             for expr in _key_columns()])
+    hit = pl.any_horizontal(
+        [expr.is_in(list(graph_keys)).fill_null(False) for expr in _key_columns()]
+    )
     anchor = anchors(findings).filter(pl.col("anchor").is_in(list(graph_keys)))
-    return findings.filter(hit | pl.col("finding_id").is_in(anchor.get_column("finding_id")
-                                                           .implode()))
+    return findings.filter(
+        hit | pl.col("finding_id").is_in(anchor.get_column("finding_id").implode())
+    )
 
 
 def _layout(nodes: pl.DataFrame, edges: pl.DataFrame) -> tuple[list[float], list[float]]:
     g = nx.Graph()
     keys = nodes.get_column("key").to_list()
     g.add_nodes_from(keys)
-    g.add_edges_from(zip(edges.get_column("source").to_list(),
-                         edges.get_column("target").to_list()))
+    g.add_edges_from(
+        zip(edges.get_column("source").to_list(), edges.get_column("target").to_list(), strict=True)
+    )
     if len(keys) == 1:
         return [0.0], [0.0]
     if nx.is_connected(g):
@@ -175,10 +228,16 @@ def _layout(nodes: pl.DataFrame, edges: pl.DataFrame) -> tuple[list[float], list
     return [float(pos[k][0]) for k in keys], [float(pos[k][1]) for k in keys]
 
 
-def build_view(graph: LinkGraph, findings: pl.DataFrame, title: str, seeds: list[str],
-               path_keys: set[str] | None = None,
-               path_pairs: list[tuple[str, str, str]] | None = None,
-               max_nodes: int = MAX_NODES, cluster: str | None = None) -> GraphView:
+def build_view(
+    graph: LinkGraph,
+    findings: pl.DataFrame,
+    title: str,
+    seeds: list[str],
+    path_keys: set[str] | None = None,
+    path_pairs: list[tuple[str, str, str]] | None = None,
+    max_nodes: int = MAX_NODES,
+    cluster: str | None = None,
+) -> GraphView:
     """The neighbourhood of ``seeds`` (node keys), with the path (keys and edges) highlighted."""
     path_keys = set(path_keys or ())
     path_pairs = list(path_pairs or ())
@@ -187,45 +246,77 @@ def build_view(graph: LinkGraph, findings: pl.DataFrame, title: str, seeds: list
     chosen = neighbourhood(graph, seed_idx, max_nodes) if seed_idx else []
     reach = neighbourhood(graph, seed_idx, max_nodes + 1) if seed_idx else []
     nodes, edges = induced(graph, chosen)
-    key_of = dict(zip(nodes.get_column("idx").to_list(), nodes.get_column("key").to_list()))
+    key_of = dict(
+        zip(nodes.get_column("idx").to_list(), nodes.get_column("key").to_list(), strict=True)
+    )
     edges = edges.select(
         pl.col("src").replace_strict(key_of, return_dtype=pl.String).alias("source"),
         pl.col("dst").replace_strict(key_of, return_dtype=pl.String).alias("target"),
-        "label", "kind")
+        "label",
+        "kind",
+    )
     # A path edge the graph does not hold as such (a role pair, a derived step) is drawn too.
-    present = set(zip(edges.get_column("source").to_list(), edges.get_column("target").to_list()))
+    present = set(
+        zip(edges.get_column("source").to_list(), edges.get_column("target").to_list(), strict=True)
+    )
     shown = set(nodes.get_column("key").to_list())
-    extra = [(a, b, lab) for a, b, lab in path_pairs
-             if a in shown and b in shown and (a, b) not in present and (b, a) not in present]
+    extra = [
+        (a, b, lab)
+        for a, b, lab in path_pairs
+        if a in shown and b in shown and (a, b) not in present and (b, a) not in present
+    ]
     if extra:
-        edges = pl.concat([edges, pl.DataFrame(
-            {"source": [a for a, _, _ in extra], "target": [b for _, b, _ in extra],
-             "label": [lab for _, _, lab in extra], "kind": ["evidence"] * len(extra)})])
+        edges = pl.concat(
+            [
+                edges,
+                pl.DataFrame(
+                    {
+                        "source": [a for a, _, _ in extra],
+                        "target": [b for _, b, _ in extra],
+                        "label": [lab for _, _, lab in extra],
+                        "kind": ["evidence"] * len(extra),
+                    }
+                ),
+            ]
+        )
     on_path = {frozenset((a, b)) for a, b, _ in path_pairs}
-    pair = [frozenset(p) for p in zip(edges.get_column("source").to_list(),
-                                       edges.get_column("target").to_list())]
-    edges = edges.with_columns(pl.Series("highlight", [p in on_path for p in pair],
-                                         dtype=pl.Boolean))
+    pair = [
+        frozenset(p)
+        for p in zip(
+            edges.get_column("source").to_list(), edges.get_column("target").to_list(), strict=True
+        )
+    ]
+    edges = edges.with_columns(
+        pl.Series("highlight", [p in on_path for p in pair], dtype=pl.Boolean)
+    )
     nodes = nodes.with_columns(
-        pl.col("kind").replace_strict(KIND_ZH, default="", return_dtype=pl.String)
-        .alias("kind_zh"),
+        pl.col("kind").replace_strict(KIND_ZH, default="", return_dtype=pl.String).alias("kind_zh"),
         pl.col("key").is_in(seeds).alias("seed"),
-        pl.col("key").is_in(list(path_keys)).alias("highlight"))
+        pl.col("key").is_in(list(path_keys)).alias("highlight"),
+    )
     x, y = _layout(nodes, edges)
     paid = graph.paid[nodes.get_column("idx").to_numpy().astype(np.int64)]
-    nodes = nodes.with_columns(pl.Series("x", x, dtype=pl.Float64),
-                               pl.Series("y", y, dtype=pl.Float64),
-                               # money paid for a case node (fen), for its hover label
-                               pl.Series("paid_fen", paid, dtype=pl.Int64)).select(
-        "key", "kind", "kind_zh", "label", "hub", "seed", "highlight", "x", "y", "paid_fen")
+    nodes = nodes.with_columns(
+        pl.Series("x", x, dtype=pl.Float64),
+        pl.Series("y", y, dtype=pl.Float64),
+        # money paid for a case node (fen), for its hover label
+        pl.Series("paid_fen", paid, dtype=pl.Int64),
+    ).select("key", "kind", "kind_zh", "label", "hub", "seed", "highlight", "x", "y", "paid_fen")
     touching = _touching(shown, findings)
-    return GraphView(title=title, nodes=nodes, edges=edges, findings=touching,
-                     truncated=len(reach) > max_nodes, cluster=cluster,
-                     money_fen=money_at_risk(touching))
+    return GraphView(
+        title=title,
+        nodes=nodes,
+        edges=edges,
+        findings=touching,
+        truncated=len(reach) > max_nodes,
+        cluster=cluster,
+        money_fen=money_at_risk(touching),
+    )
 
 
-def finding_view(graph: LinkGraph, findings: pl.DataFrame, finding_id: str,
-                 max_nodes: int = MAX_NODES) -> GraphView:
+def finding_view(
+    graph: LinkGraph, findings: pl.DataFrame, finding_id: str, max_nodes: int = MAX_NODES
+) -> GraphView:
     """A finding's evidence path, highlighted, in its neighbourhood."""
     row = findings.filter(pl.col("finding_id") == finding_id)
     if row.height == 0:
@@ -237,19 +328,30 @@ def finding_view(graph: LinkGraph, findings: pl.DataFrame, finding_id: str,
         pairs = _shortest_path_pairs(graph, keys, max_nodes)
         keys = list(dict.fromkeys([k for a, b, _ in pairs for k in (a, b)] or keys))
     title = f"{row.get_column('title')[0]}（线索 {finding_id}）"
-    return build_view(graph, findings, title, keys[:1], set(keys), pairs, max_nodes,
-                      cluster=cluster_of(graph, findings, finding_id))
+    return build_view(
+        graph,
+        findings,
+        title,
+        keys[:1],
+        set(keys),
+        pairs,
+        max_nodes,
+        cluster=cluster_of(graph, findings, finding_id),
+    )
 
 
-def _shortest_path_pairs(graph: LinkGraph, keys: list[str], max_nodes: int
-                         ) -> list[tuple[str, str, str]]:
+def _shortest_path_pairs(
+    graph: LinkGraph, keys: list[str], max_nodes: int
+) -> list[tuple[str, str, str]]:
     """For a finding without a drawn path: the shortest path (networkx, on the neighbourhood
     only) from its first anchor to each other anchor."""
     idx = graph.index_of(keys).tolist()
     if len(idx) < 2:
         return []
     nodes, edges = induced(graph, neighbourhood(graph, idx, max_nodes))
-    key_of = dict(zip(nodes.get_column("idx").to_list(), nodes.get_column("key").to_list()))
+    key_of = dict(
+        zip(nodes.get_column("idx").to_list(), nodes.get_column("key").to_list(), strict=True)
+    )
     g = nx.Graph()
     for s, d, label in edges.select("src", "dst", "label").iter_rows():
         g.add_edge(key_of[s], key_of[d], label=label)
@@ -258,7 +360,7 @@ def _shortest_path_pairs(graph: LinkGraph, keys: list[str], max_nodes: int
     for target in (key_of.get(i) for i in idx[1:]):
         if start in g and target in g and nx.has_path(g, start, target):
             path = nx.shortest_path(g, start, target)
-            out += [(a, b, g.edges[a, b]["label"]) for a, b in zip(path, path[1:])]
+            out += [(a, b, g.edges[a, b]["label"]) for a, b in pairwise(path)]
     return out
 
 
@@ -306,8 +408,9 @@ def _masked_match(graph: LinkGraph, kind: str, value: str) -> str:
     lo = keys.search_sorted(prefix, side="left")
     hi = keys.search_sorted(prefix + "\U0010ffff", side="left")
     candidates = keys.slice(lo, hi - lo).str.strip_prefix(f"{kind}:")
-    fits = candidates.filter((candidates.str.len_chars() == len(value))
-                             & candidates.str.ends_with(tail))
+    fits = candidates.filter(
+        (candidates.str.len_chars() == len(value)) & candidates.str.ends_with(tail)
+    )
     if fits.len() == 0:
         raise KeyError(kind)
     if fits.len() > 1:
@@ -330,19 +433,29 @@ def resolve_ident(graph: LinkGraph, kind: str, text: str | None) -> str:
     return value
 
 
-def node_view(graph: LinkGraph, findings: pl.DataFrame, kind: str, ident: str,
-              max_nodes: int = MAX_NODES) -> GraphView:
+def node_view(
+    graph: LinkGraph, findings: pl.DataFrame, kind: str, ident: str, max_nodes: int = MAX_NODES
+) -> GraphView:
     """The neighbourhood of one person (ID number), staff member, account or case; ``ident``
     as typed (see resolve_ident)."""
     ident = resolve_ident(graph, kind, ident)
     key = f"{kind}:{ident}"
     label = pl.DataFrame({"v": [ident]}).select(node_label(kind, pl.col("v"))).item()
     title = f"{KIND_ZH[kind]} {label}" if kind in (PERSON, ACCOUNT) else label
-    return build_view(graph, findings, title + " 的关联关系", [key], {key}, [], max_nodes,
-                      cluster=_cluster_id_of_keys(graph, [key]))
+    return build_view(
+        graph,
+        findings,
+        title + " 的关联关系",
+        [key],
+        {key},
+        [],
+        max_nodes,
+        cluster=_cluster_id_of_keys(graph, [key]),
+    )
 
 
 # --- clusters -------------------------------------------------------------------------------
+
 
 def _finding_components(graph: LinkGraph, findings: pl.DataFrame) -> pl.DataFrame:
     """finding_id, component, cluster for findings whose anchor is in the graph."""
@@ -351,10 +464,13 @@ def _finding_components(graph: LinkGraph, findings: pl.DataFrame) -> pl.DataFram
     found = idx >= 0
     component = graph.component[idx[found]]
     names = {int(c): graph.cluster_name(int(c)) for c in np.unique(component)}
-    return (anchored.filter(pl.Series(found))
-            .with_columns(pl.Series("component", component, dtype=pl.Int64))
-            .with_columns(pl.col("component").replace_strict(names, return_dtype=pl.String)
-                          .alias("cluster")))
+    return (
+        anchored.filter(pl.Series(found))
+        .with_columns(pl.Series("component", component, dtype=pl.Int64))
+        .with_columns(
+            pl.col("component").replace_strict(names, return_dtype=pl.String).alias("cluster")
+        )
+    )
 
 
 def _cluster_id_of_keys(graph: LinkGraph, keys: list[str]) -> str | None:
@@ -369,39 +485,57 @@ def cluster_of(graph: LinkGraph, findings: pl.DataFrame, finding_id: str) -> str
     return hit.get_column("cluster")[0] if hit.height else None
 
 
-RANK_SCHEMA = {"rank": pl.UInt32, "cluster": pl.String, "street": pl.String,
-               "streets": pl.UInt32, "households": pl.UInt32, "findings": pl.UInt32,
-               "amount_fen": pl.Int64, "checks": pl.String, "size": pl.UInt32,
-               "label": pl.String}
+RANK_SCHEMA: dict[str, PolarsDataType] = {
+    "rank": pl.UInt32,
+    "cluster": pl.String,
+    "street": pl.String,
+    "streets": pl.UInt32,
+    "households": pl.UInt32,
+    "findings": pl.UInt32,
+    "amount_fen": pl.Int64,
+    "checks": pl.String,
+    "size": pl.UInt32,
+    "label": pl.String,
+}
 
 
 def _street_order() -> pl.Expr:
-    return pl.col("street").replace_strict(STREET_ORDER, default=len(STREETS),
-                                           return_dtype=pl.Int32)
+    return pl.col("street").replace_strict(
+        STREET_ORDER, default=len(STREETS), return_dtype=pl.Int32
+    )
 
 
-def _households(graph: LinkGraph, components: pl.Series, cases: pl.DataFrame | None
-                ) -> pl.DataFrame:
+def _households(
+    graph: LinkGraph, components: pl.Series, cases: pl.DataFrame | None
+) -> pl.DataFrame:
     """component, households: the households with a case in each component (a case the cases
     table does not hold counts as one household); null without the cases table."""
     if cases is None:
-        return pl.DataFrame({"component": components,
-                             "households": pl.Series([None] * components.len(),
-                                                     dtype=pl.UInt32)})
-    case_nodes = (graph.nodes
-                  .filter(pl.col("component").is_in(components.implode())
-                          & pl.col("key").str.starts_with(CASE + ":"))
-                  .select("component", pl.col("key").str.strip_prefix(CASE + ":")
-                          .alias("case_id")))
+        return pl.DataFrame(
+            {
+                "component": components,
+                "households": pl.Series([None] * components.len(), dtype=pl.UInt32),
+            }
+        )
+    case_nodes = graph.nodes.filter(
+        pl.col("component").is_in(components.implode()) & pl.col("key").str.starts_with(CASE + ":")
+    ).select("component", pl.col("key").str.strip_prefix(CASE + ":").alias("case_id"))
     homes = cases.select("case_id", "household_id").unique("case_id", keep="first")
-    return (case_nodes.join(homes, on="case_id", how="left")
-            .group_by("component")
-            .agg(pl.coalesce("household_id", pl.lit("case:") + pl.col("case_id"))
-                 .n_unique().cast(pl.UInt32).alias("households")))
+    return (
+        case_nodes.join(homes, on="case_id", how="left")
+        .group_by("component")
+        .agg(
+            pl.coalesce("household_id", pl.lit("case:") + pl.col("case_id"))
+            .n_unique()
+            .cast(pl.UInt32)
+            .alias("households")
+        )
+    )
 
 
-def cluster_label(rank: int, street: str, streets: int, households: int | None,
-                  findings: int, amount_fen: int) -> str:
+def cluster_label(
+    rank: int, street: str, streets: int, households: int | None, findings: int, amount_fen: int
+) -> str:
     """How a person tells clusters apart: ``第1名 · 华阳路街道 · 3户 · 5条线索 · 涉及金额
     12,000.00元`` (the first street, and how many, when its findings are in several)."""
     where = street.split("、")[0] + (f"等{formats.count(streets)}个街镇" if streets > 1 else "")
@@ -412,8 +546,12 @@ def cluster_label(rank: int, street: str, streets: int, households: int | None,
     return " · ".join(parts)
 
 
-def rank_clusters(graph: LinkGraph, findings: pl.DataFrame, street: str | None = None,
-                  cases: pl.DataFrame | None = None) -> pl.DataFrame:
+def rank_clusters(
+    graph: LinkGraph,
+    findings: pl.DataFrame,
+    street: str | None = None,
+    cases: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Clusters holding integrity findings: most findings first, then most money (涉及金额,
     analytics.amounts, a ledger row counted once per cluster), then the key.
 
@@ -427,57 +565,87 @@ def rank_clusters(graph: LinkGraph, findings: pl.DataFrame, street: str | None =
     if own.height == 0:
         return pl.DataFrame(schema=RANK_SCHEMA)
     extra = [c for c in ("check_id", "amount_fen", "txn_id") if c in own.columns]
-    placed = (_finding_components(graph, own)
-              .join(own.select("finding_id", "street", "title", *extra), on="finding_id",
-                    how="inner")
-              .with_columns(pl.col("street").fill_null(UNKNOWN_STREET)))
+    placed = (
+        _finding_components(graph, own)
+        .join(own.select("finding_id", "street", "title", *extra), on="finding_id", how="inner")
+        .with_columns(pl.col("street").fill_null(UNKNOWN_STREET))
+    )
     if street and street != ALL_STREETS:
         placed = placed.filter(pl.col("street") == street)
     if placed.height == 0:
         return pl.DataFrame(schema=RANK_SCHEMA)
     # 涉及金额 per cluster by its one definition; a ledger row is counted once in a cluster.
     if "txn_id" in placed.columns:
-        keyed = placed.with_columns(pl.concat_str([pl.col("cluster"), pl.col("txn_id")],
-                                                  separator="|").alias("txn_id"))
+        keyed = placed.with_columns(
+            pl.concat_str([pl.col("cluster"), pl.col("txn_id")], separator="|").alias("txn_id")
+        )
     else:
         keyed = placed
-    money = (amounts.at_risk_rows(keyed).group_by("cluster")
-             .agg(pl.col("amount_fen").sum().alias("amount_fen")).collect())
-    streets = (placed.select("cluster", "street").unique()
-               .sort("cluster", _street_order(), "street")
-               .group_by("cluster", maintain_order=True)
-               .agg(pl.col("street").str.join("、"), pl.len().cast(pl.UInt32).alias("streets")))
-    ranked = (placed.group_by("cluster", "component")
-              .agg(pl.len().cast(pl.UInt32).alias("findings"),
-                   pl.col("title").unique().sort().str.join("、").alias("checks"))
-              .join(streets, on="cluster", how="left")
-              .join(money, on="cluster", how="left")
-              .with_columns(pl.col("amount_fen").fill_null(0)))
+    money = (
+        amounts.at_risk_rows(keyed)
+        .group_by("cluster")
+        .agg(pl.col("amount_fen").sum().alias("amount_fen"))
+        .collect()
+    )
+    streets = (
+        placed.select("cluster", "street")
+        .unique()
+        .sort("cluster", _street_order(), "street")
+        .group_by("cluster", maintain_order=True)
+        .agg(pl.col("street").str.join("、"), pl.len().cast(pl.UInt32).alias("streets"))
+    )
+    ranked = (
+        placed.group_by("cluster", "component")
+        .agg(
+            pl.len().cast(pl.UInt32).alias("findings"),
+            pl.col("title").unique().sort().str.join("、").alias("checks"),
+        )
+        .join(streets, on="cluster", how="left")
+        .join(money, on="cluster", how="left")
+        .with_columns(pl.col("amount_fen").fill_null(0))
+    )
     components = ranked.get_column("component")
-    ranked = (ranked
-              .join(_households(graph, components, cases), on="component", how="left")
-              # Looked up here, not in a Polars callback: a Python function run by Polars'
-              # workers can deadlock the server while another page holds the interpreter lock.
-              .with_columns(pl.Series("size", graph.component_size[components.to_numpy()],
-                                      dtype=pl.UInt32))
-              .sort(["findings", "amount_fen", "cluster"], descending=[True, True, False])
-              .with_columns(pl.int_range(1, pl.len() + 1).cast(pl.UInt32).alias("rank")))
-    labels = [cluster_label(*row) for row in ranked.select(
-        "rank", "street", "streets", "households", "findings", "amount_fen").iter_rows()]
-    return (ranked.with_columns(pl.Series("label", labels, dtype=pl.String))
-            .select(list(RANK_SCHEMA)).cast(RANK_SCHEMA))
+    ranked = (
+        ranked.join(_households(graph, components, cases), on="component", how="left")
+        # Looked up here, not in a Polars callback: a Python function run by Polars'
+        # workers can deadlock the server while another page holds the interpreter lock.
+        .with_columns(
+            pl.Series("size", graph.component_size[components.to_numpy()], dtype=pl.UInt32)
+        )
+        .sort(["findings", "amount_fen", "cluster"], descending=[True, True, False])
+        .with_columns(pl.int_range(1, pl.len() + 1).cast(pl.UInt32).alias("rank"))
+    )
+    labels = [
+        cluster_label(*row)
+        for row in ranked.select(
+            "rank", "street", "streets", "households", "findings", "amount_fen"
+        ).iter_rows()
+    ]
+    return (
+        ranked.with_columns(pl.Series("label", labels, dtype=pl.String))
+        .select(list(RANK_SCHEMA))
+        .cast(pl.Schema(RANK_SCHEMA))
+    )
 
 
 def clusters_table(ranked: pl.DataFrame) -> pl.DataFrame:
     """The ranking as the page shows it: Chinese headers with units, the key left out."""
-    return (ranked.with_columns((pl.col("amount_fen").fill_null(0) / 100).round(2)
-                                .alias("amount"))
-            .select(list(CLUSTER_HEADERS)).rename(CLUSTER_HEADERS))
+    return (
+        ranked.with_columns((pl.col("amount_fen").fill_null(0) / 100).round(2).alias("amount"))
+        .select(list(CLUSTER_HEADERS))
+        .rename(CLUSTER_HEADERS)
+    )
 
 
 def cluster_labels(ranked: pl.DataFrame) -> dict[str, str]:
     """cluster key -> its label, in ranking order (for a picker's format_func)."""
-    return dict(zip(ranked.get_column("cluster").to_list(), ranked.get_column("label").to_list()))
+    return dict(
+        zip(
+            ranked.get_column("cluster").to_list(),
+            ranked.get_column("label").to_list(),
+            strict=True,
+        )
+    )
 
 
 def cluster_findings(graph: LinkGraph, findings: pl.DataFrame, cluster: str) -> pl.DataFrame:
@@ -486,12 +654,14 @@ def cluster_findings(graph: LinkGraph, findings: pl.DataFrame, cluster: str) -> 
     return findings.filter(pl.col("finding_id").is_in(ids.implode()))
 
 
-def cluster_view(graph: LinkGraph, findings: pl.DataFrame, cluster: str,
-                 max_nodes: int = MAX_NODES) -> GraphView:
+def cluster_view(
+    graph: LinkGraph, findings: pl.DataFrame, cluster: str, max_nodes: int = MAX_NODES
+) -> GraphView:
     """A cluster's findings, most money first, with their evidence paths highlighted: as many
     whole paths as fit in ``max_nodes``, then their surroundings."""
     own = cluster_findings(graph, findings, cluster).sort(
-        "amount_fen", "finding_id", descending=[True, False], nulls_last=True)
+        "amount_fen", "finding_id", descending=[True, False], nulls_last=True
+    )
     if own.height == 0:
         raise KeyError(cluster)
     keys: dict[str, None] = {}
@@ -505,12 +675,20 @@ def cluster_view(graph: LinkGraph, findings: pl.DataFrame, cluster: str,
         keys.update(dict.fromkeys(new))
         pairs += [(e["from"], e["to"], e["label"]) for e in edges]
         drawn += 1
-    streets = (own.select(pl.col("street").fill_null(UNKNOWN_STREET)).unique()
-               .sort(_street_order(), "street").get_column("street").to_list())
-    title = (f"线索群（{'、'.join(streets)}，{formats.count(own.height)} 条线索，"
-             f"图中标出 {formats.count(drawn)} 条的证据路径）")
-    view = build_view(graph, findings, title, list(keys)[:1], set(keys), pairs, max_nodes,
-                      cluster=cluster)
+    streets = (
+        own.select(pl.col("street").fill_null(UNKNOWN_STREET))
+        .unique()
+        .sort(_street_order(), "street")
+        .get_column("street")
+        .to_list()
+    )
+    title = (
+        f"线索群（{'、'.join(streets)}，{formats.count(own.height)} 条线索，"
+        f"图中标出 {formats.count(drawn)} 条的证据路径）"
+    )
+    view = build_view(
+        graph, findings, title, list(keys)[:1], set(keys), pairs, max_nodes, cluster=cluster
+    )
     view.truncated = view.truncated or drawn < own.height
     return view
 
@@ -518,12 +696,18 @@ def cluster_view(graph: LinkGraph, findings: pl.DataFrame, cluster: str,
 def hubs_table(graph: LinkGraph) -> pl.DataFrame:
     """Phones and addresses shared by more people than the hub threshold, masked."""
     frame = graph.hubs.with_columns(
-        pl.col("key").str.splitn(":", 2).struct.field("field_1").alias("ident"))
-    label = pl.when(pl.col("kind") == "phone").then(node_label("phone", pl.col("ident"))) \
+        pl.col("key").str.splitn(":", 2).struct.field("field_1").alias("ident")
+    )
+    label = (
+        pl.when(pl.col("kind") == "phone")
+        .then(node_label("phone", pl.col("ident")))
         .otherwise(node_label("address", pl.col("ident")))
-    return frame.select(pl.col("kind").replace_strict(KIND_ZH, return_dtype=pl.String)
-                        .alias("类型"), label.alias("共用的联系方式"),
-                        pl.col("people").alias("共用人数"))
+    )
+    return frame.select(
+        pl.col("kind").replace_strict(KIND_ZH, return_dtype=pl.String).alias("类型"),
+        label.alias("共用的联系方式"),
+        pl.col("people").alias("共用人数"),
+    )
 
 
 # --- does the run belong to the drop? --------------------------------------------------------
@@ -543,20 +727,27 @@ class Pairing:
     def mismatched(self) -> bool:
         """Most findings name what the drop lacks: the run was made on another drop. A few
         misses are normal (a payment to an account no table registers)."""
-        return (self.named > 0 and 2 * self.missing > self.named
-                and (self.missing >= 3 or self.missing == self.named))
+        return (
+            self.named > 0
+            and 2 * self.missing > self.named
+            and (self.missing >= 3 or self.missing == self.named)
+        )
 
 
 def pairing(graph: LinkGraph, findings: pl.DataFrame) -> Pairing:
     """Pairing of a run's findings (every family) with the drop's link graph."""
     if findings.height == 0:
         return Pairing(0, 0)
-    keys = (evidence_keys(findings)
-            .filter(pl.col("key").str.contains("^(" + "|".join(NAMED_KINDS) + "):")))
+    keys = evidence_keys(findings).filter(
+        pl.col("key").str.contains("^(" + "|".join(NAMED_KINDS) + "):")
+    )
     if keys.height == 0:
         return Pairing(0, 0)
-    per = (keys.with_columns(pl.Series("hit", graph.lookup(keys.get_column("key")) >= 0))
-           .group_by("finding_id").agg(pl.col("hit").all()))
+    per = (
+        keys.with_columns(pl.Series("hit", graph.lookup(keys.get_column("key")) >= 0))
+        .group_by("finding_id")
+        .agg(pl.col("hit").all())
+    )
     return Pairing(per.height, per.filter(~pl.col("hit")).height)
 
 
@@ -564,14 +755,15 @@ def _span(months: pl.Series | None) -> str | None:
     months = months.drop_nulls() if months is not None else None
     if months is None or months.len() == 0:
         return None
-    lo, hi = months.min(), months.max()
+    lo, hi = str(months.min()), str(months.max())
     return lo if lo == hi else f"{lo} 至 {hi}"
 
 
 def drop_label(folder: Path, ledger: pl.DataFrame | None) -> str:
     """The drop folder's name and the months its payments cover (no personal data)."""
-    span = _span(ledger.get_column("month") if ledger is not None
-                 and "month" in ledger.columns else None)
+    span = _span(
+        ledger.get_column("month") if ledger is not None and "month" in ledger.columns else None
+    )
     return f"文件夹 {folder.name}" + (f"，发放月份 {span}" if span else "")
 
 
@@ -605,39 +797,55 @@ def run_record(workspace, out_dir: Path) -> dict | None:
 
 def pairing_warning(fit: Pairing, drop: str, run: str) -> str:
     """The page's warning (Chinese, no personal data) when a run was made on another drop."""
-    return (f"数据文件夹与检查结果不是同一批数据：检查结果（{run}）中有 "
-            f"{formats.count(fit.named)} 条线索指向具体的人员、账户、案件或工作人员，其中 "
-            f"{formats.count(fit.missing)} 条所指的对象在数据文件夹（{drop}）中不存在，"
-            "关系图谱因此为空或不完整。请在「数据导入」页选择与这批数据对应的检查记录，"
-            "或对这批数据重新运行检查。")
+    return (
+        f"数据文件夹与检查结果不是同一批数据：检查结果（{run}）中有 "
+        f"{formats.count(fit.named)} 条线索指向具体的人员、账户、案件或工作人员，其中 "
+        f"{formats.count(fit.missing)} 条所指的对象在数据文件夹（{drop}）中不存在，"
+        "关系图谱因此为空或不完整。请在「数据导入」页选择与这批数据对应的检查记录，"
+        "或对这批数据重新运行检查。"
+    )
 
 
 # --- export ---------------------------------------------------------------------------------
 
-def cluster_frames(graph: LinkGraph, findings: pl.DataFrame, cluster: str
-                   ) -> dict[str, pl.DataFrame]:
+
+def cluster_frames(
+    graph: LinkGraph, findings: pl.DataFrame, cluster: str
+) -> dict[str, pl.DataFrame]:
     """The sheets of a cluster's export: its findings, nodes and edges, all masked."""
     view = cluster_view(graph, findings, cluster, max_nodes=10 * MAX_NODES)
     own = cluster_findings(graph, findings, cluster)
-    paths = own.select("finding_id", pl.col("evidence").str.json_path_match("$.path")
-                       .alias("证据路径"))
-    table = findings_table(own).join(paths.rename({"finding_id": "编号"}), on="编号",
-                                     how="left")
-    label_of = dict(zip(view.nodes.get_column("key").to_list(),
-                        view.nodes.get_column("label").to_list()))
-    kind_of = dict(zip(view.nodes.get_column("key").to_list(),
-                       view.nodes.get_column("kind_zh").to_list()))
-    nodes = view.nodes.select(pl.col("kind_zh").alias("类型"), pl.col("label").alias("名称"),
-                              pl.when(pl.col("highlight")).then(pl.lit("是")).otherwise(
-                                  pl.lit("")).alias("在证据路径上"))
+    paths = own.select(
+        "finding_id", pl.col("evidence").str.json_path_match("$.path").alias("证据路径")
+    )
+    table = findings_table(own).join(paths.rename({"finding_id": "编号"}), on="编号", how="left")
+    label_of = dict(
+        zip(
+            view.nodes.get_column("key").to_list(),
+            view.nodes.get_column("label").to_list(),
+            strict=True,
+        )
+    )
+    kind_of = dict(
+        zip(
+            view.nodes.get_column("key").to_list(),
+            view.nodes.get_column("kind_zh").to_list(),
+            strict=True,
+        )
+    )
+    nodes = view.nodes.select(
+        pl.col("kind_zh").alias("类型"),
+        pl.col("label").alias("名称"),
+        pl.when(pl.col("highlight")).then(pl.lit("是")).otherwise(pl.lit("")).alias("在证据路径上"),
+    )
     edges = view.edges.select(
         pl.col("source").replace_strict(kind_of, return_dtype=pl.String).alias("起点类型"),
         pl.col("source").replace_strict(label_of, return_dtype=pl.String).alias("起点"),
         pl.col("label").alias("关系"),
         pl.col("target").replace_strict(kind_of, return_dtype=pl.String).alias("终点类型"),
         pl.col("target").replace_strict(label_of, return_dtype=pl.String).alias("终点"),
-        pl.when(pl.col("highlight")).then(pl.lit("是")).otherwise(pl.lit(""))
-        .alias("在证据路径上"))
+        pl.when(pl.col("highlight")).then(pl.lit("是")).otherwise(pl.lit("")).alias("在证据路径上"),
+    )
     return {"线索": table, "节点": nodes, "关系": edges}
 
 
@@ -660,10 +868,14 @@ def staff_labels(graph: LinkGraph, staff: pl.DataFrame | None) -> dict[str, str]
     if staff is None or staff.height == 0:
         return {i: i for i in ids.get_column("staff_id").to_list()}
     known = staff.select("staff_id", "name", "street").unique("staff_id", keep="first")
-    shown = (ids.join(known, on="staff_id", how="left", maintain_order="left")
-             .select("staff_id", pl.concat_str([pl.col("staff_id"), pl.col("name"),
-                                                pl.col("street")], separator=" · ",
-                                               ignore_nulls=True).alias("label")))
+    shown = ids.join(known, on="staff_id", how="left", maintain_order="left").select(
+        "staff_id",
+        pl.concat_str(
+            [pl.col("staff_id"), pl.col("name"), pl.col("street")],
+            separator=" · ",
+            ignore_nulls=True,
+        ).alias("label"),
+    )
     return dict(shown.iter_rows())
 
 
@@ -688,5 +900,11 @@ def log_lookup(store, viewer, kind: str, value: str) -> None:
     from analytics.store import audit
 
     access.require(viewer, "lookup_person")
-    audit.record(store, actor=viewer.name, role=viewer.role, action="lookup_person",
-                 target=value.strip(), detail={"kind": kind})
+    audit.record(
+        store,
+        actor=viewer.name,
+        role=viewer.role,
+        action="lookup_person",
+        target=value.strip(),
+        detail={"kind": kind},
+    )

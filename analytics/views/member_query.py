@@ -26,8 +26,15 @@ from analytics.parse import parse_id18
 
 LISTED, NOT_LISTED, DISPUTED = "已列入", "未列入", "异议中"
 UPLOAD_TYPES = ("csv", "xlsx", "txt")
-ANSWER_COLUMNS = ("行号", "身份证号", "查询结果", "失信记录编号", "公布起始日期", "公布截止日期",
-                  "异议")
+ANSWER_COLUMNS = (
+    "行号",
+    "身份证号",
+    "查询结果",
+    "失信记录编号",
+    "公布起始日期",
+    "公布截止日期",
+    "异议",
+)
 LOG_COLUMNS = ("查询时间", "查询人", "查询单位", "查询用途", "查询号码数", "其中已列入")
 _SEPARATORS = re.compile(r"[,\t;，；]")
 
@@ -56,12 +63,13 @@ def parse_typed(text: str | None) -> Asked:
     """One full ID number typed in (a 15-digit number is upgraded)."""
     value, reason = parse_id18((text or "").strip(), required=True)
     if value is None:
-        raise QueryInputError("身份证号无效：" + (reason or "请输入完整的18位身份证号")
-                              + "。请核对后重新输入完整号码")
+        raise QueryInputError(
+            "身份证号无效：" + (reason or "请输入完整的18位身份证号") + "。请核对后重新输入完整号码"
+        )
     return Asked([value], [1], [])
 
 
-def _cells(name: str, data: bytes, limits) -> list[tuple[int, str | None]]:
+def _cells(name: str, data: bytes, limits) -> list[tuple[int, str]]:
     """(line, first cell) of every line of the upload, blank lines left out."""
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix not in UPLOAD_TYPES:
@@ -76,8 +84,9 @@ def _cells(name: str, data: bytes, limits) -> list[tuple[int, str | None]]:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise QueryInputError("无法识别名单文件的编码，请另存为 UTF-8 编码的 CSV 或 TXT 文件"
-                                  ) from None
+            raise QueryInputError(
+                "无法识别名单文件的编码，请另存为 UTF-8 编码的 CSV 或 TXT 文件"
+            ) from None
     out = []
     lines = text.splitlines()
     if suffix == "csv":
@@ -92,7 +101,7 @@ def _cells(name: str, data: bytes, limits) -> list[tuple[int, str | None]]:
     return out
 
 
-def _xlsx_cells(data: bytes, limits) -> list[tuple[int, str | None]]:
+def _xlsx_cells(data: bytes, limits) -> list[tuple[int, str]]:
     import fastexcel
 
     from analytics import guard
@@ -105,16 +114,21 @@ def _xlsx_cells(data: bytes, limits) -> list[tuple[int, str | None]]:
         except DropError as exc:
             raise QueryInputError(str(exc)) from None
         try:
-            sheet = fastexcel.read_excel(path).load_sheet(0, header_row=None, skip_rows=0,
-                                                          dtypes="string")
+            sheet = fastexcel.read_excel(path).load_sheet(
+                0, header_row=None, skip_rows=0, dtypes="string"
+            )
             grid = sheet.to_polars()
         except Exception:  # its errors may quote cells: never shown
-            raise QueryInputError("无法读取名单工作簿，请另存为 .xlsx 或 CSV 文件后重新上传"
-                                  ) from None
+            raise QueryInputError(
+                "无法读取名单工作簿，请另存为 .xlsx 或 CSV 文件后重新上传"
+            ) from None
     if grid.width == 0:
         return []
-    return [(i, cell.strip()) for i, cell in enumerate(grid.to_series(0).to_list(), start=1)
-            if cell is not None and cell.strip()]
+    return [
+        (i, cell.strip())
+        for i, cell in enumerate(grid.to_series(0).to_list(), start=1)
+        if cell is not None and cell.strip()
+    ]
 
 
 def parse_upload(name: str, data: bytes, max_numbers: int, limits=None) -> Asked:
@@ -130,8 +144,9 @@ def parse_upload(name: str, data: bytes, max_numbers: int, limits=None) -> Asked
     if not cells:
         raise QueryInputError("名单文件中没有身份证号：请每行填写一个完整的身份证号")
     if len(cells) > max_numbers:
-        raise QueryInputError(f"名单共 {len(cells):,} 行，超过一次查询的上限 {max_numbers:,} 个"
-                              "身份证号，请分批查询")
+        raise QueryInputError(
+            f"名单共 {len(cells):,} 行，超过一次查询的上限 {max_numbers:,} 个身份证号，请分批查询"
+        )
     asked = Asked()
     for line, cell in cells:
         value, _ = parse_id18(cell)
@@ -147,8 +162,9 @@ def invalid_message(lines: list[int], shown: int = 50) -> str | None:
     """Which lines held no valid ID number, by line number only."""
     if not lines:
         return None
-    listed = "、".join(str(n) for n in lines[:shown]) + (f" 等 {len(lines):,} 行"
-                                                         if len(lines) > shown else " 行")
+    listed = "、".join(str(n) for n in lines[:shown]) + (
+        f" 等 {len(lines):,} 行" if len(lines) > shown else " 行"
+    )
     return f"第 {listed}的身份证号无效（位数、校验位或出生日期不符），未查询，请核对后重新查询。"
 
 
@@ -159,14 +175,30 @@ def answers_table(asked: Asked, answers: pl.DataFrame) -> pl.DataFrame:
     for a in answers.sort("query_index").iter_rows(named=True):
         i = a["query_index"]
         listed = bool(a["listed"])
-        rows.append((asked.lines[i], mask_id(asked.numbers[i]), LISTED if listed else NOT_LISTED,
-                     a["reference"] if listed else None, a["term_start"] if listed else None,
-                     a["term_end"] if listed else None,
-                     DISPUTED if listed and a["disputed"] else None))
-    return pl.DataFrame(rows, schema={"行号": pl.Int64, "身份证号": pl.String,
-                                      "查询结果": pl.String, "失信记录编号": pl.String,
-                                      "公布起始日期": pl.Date, "公布截止日期": pl.Date,
-                                      "异议": pl.String}, orient="row")
+        rows.append(
+            (
+                asked.lines[i],
+                mask_id(asked.numbers[i]),
+                LISTED if listed else NOT_LISTED,
+                a["reference"] if listed else None,
+                a["term_start"] if listed else None,
+                a["term_end"] if listed else None,
+                DISPUTED if listed and a["disputed"] else None,
+            )
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "行号": pl.Int64,
+            "身份证号": pl.String,
+            "查询结果": pl.String,
+            "失信记录编号": pl.String,
+            "公布起始日期": pl.Date,
+            "公布截止日期": pl.Date,
+            "异议": pl.String,
+        },
+        orient="row",
+    )
 
 
 def summary_line(table: pl.DataFrame) -> str:
@@ -186,10 +218,21 @@ def _local(at: datetime | None) -> str | None:
 def log_table(log: pl.DataFrame) -> pl.DataFrame:
     """The query log as the office sees it: who, which unit, when, why, how many numbers and
     how many of them listed; never a number."""
-    return pl.DataFrame({
-        "查询时间": [_local(at) for at in log["at"].to_list()],
-        "查询人": log["by"], "查询单位": log["unit"], "查询用途": log["purpose"],
-        "查询号码数": log["numbers"], "其中已列入": log["listed"],
-    }, schema={"查询时间": pl.String, "查询人": pl.String, "查询单位": pl.String,
-               "查询用途": pl.String, "查询号码数": pl.Int64, "其中已列入": pl.Int64})
-
+    return pl.DataFrame(
+        {
+            "查询时间": [_local(at) for at in log["at"].to_list()],
+            "查询人": log["by"],
+            "查询单位": log["unit"],
+            "查询用途": log["purpose"],
+            "查询号码数": log["numbers"],
+            "其中已列入": log["listed"],
+        },
+        schema={
+            "查询时间": pl.String,
+            "查询人": pl.String,
+            "查询单位": pl.String,
+            "查询用途": pl.String,
+            "查询号码数": pl.Int64,
+            "其中已列入": pl.Int64,
+        },
+    )

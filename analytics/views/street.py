@@ -18,10 +18,21 @@ import polars as pl
 from analytics import amounts, schema
 from analytics.indicators import INDICATORS, blank_unchecked, load_circles, unchecked_indicators
 from analytics.masking import mask_account_expr, mask_id_expr
-from analytics.views.overview import (NOT_CHECKED, NOT_COMPUTED, WORKFLOW_INDICATORS, checks_of,
-                                      display_value, funnel_of, funnel_table, indicator_title,
-                                      last_month, period_bounds, period_label, period_options,
-                                      shown_value)
+from analytics.views.overview import (
+    NOT_CHECKED,
+    NOT_COMPUTED,
+    WORKFLOW_INDICATORS,
+    checks_of,
+    display_value,
+    funnel_of,
+    funnel_table,
+    indicator_title,
+    last_month,
+    period_bounds,
+    period_label,
+    period_options,
+    shown_value,
+)
 
 # The deadline checks whose findings the page lists as overdue items.
 OVERDUE_CHECKS = ("approval_overdue", "visit_overdue")
@@ -32,32 +43,41 @@ SHOWN = tuple(i.name for i in INDICATORS if not i.name.startswith("circle_"))
 RATES = ("approval_on_time_rate", "disbursement_on_time_rate", "visit_compliance_rate")
 # The headline figures: (indicator, short label); the label's help says the full title and the
 # previous period's value.
-HEADLINE = (("composite_score", "综合得分"), ("approval_on_time_rate", "审批及时率"),
-            ("disbursement_on_time_rate", "发放及时率"), ("visit_compliance_rate", "探访合规率"),
-            ("funds_findings_per_1000", "资金线索率"), ("dynamic_leads", "动态管理线索"))
-OVERDUE_NOTE = ("超期事项指本期（{start} 至 {end}）内处于超期状态的事项：审批超时为审批时限早于期末、"
-                "期初时尚未审批的案件（本期内超期后才审批的，和到期末仍未审批的）；探访逾期为应探访"
-                "日期早于期末、检查基准日仍未探访的案件。以本次检查结果为准：期末后、检查基准日前已补"
-                "探访的案件不再列出；本期以前已经（超期）审批的不列出。")
-FINDINGS_NOTE = ("本期线索按线索所属月份归期（未填月份的廉洁风险等线索计入检查基准日所在月份）；涉及金额按"
-                 "统一口径：同一笔流水被多项检查命中只计一次（计入金额最大的一项），"
-                 "“汇总金额不符”不重复计入，合计即本街镇本期涉及金额。")
+HEADLINE = (
+    ("composite_score", "综合得分"),
+    ("approval_on_time_rate", "审批及时率"),
+    ("disbursement_on_time_rate", "发放及时率"),
+    ("visit_compliance_rate", "探访合规率"),
+    ("funds_findings_per_1000", "资金线索率"),
+    ("dynamic_leads", "动态管理线索"),
+)
+OVERDUE_NOTE = (
+    "超期事项指本期（{start} 至 {end}）内处于超期状态的事项：审批超时为审批时限早于期末、"
+    "期初时尚未审批的案件（本期内超期后才审批的，和到期末仍未审批的）；探访逾期为应探访"
+    "日期早于期末、检查基准日仍未探访的案件。以本次检查结果为准：期末后、检查基准日前已补"
+    "探访的案件不再列出；本期以前已经（超期）审批的不列出。"
+)
+FINDINGS_NOTE = (
+    "本期线索按线索所属月份归期（未填月份的廉洁风险等线索计入检查基准日所在月份）；涉及金额按"
+    "统一口径：同一笔流水被多项检查命中只计一次（计入金额最大的一项），"
+    "“汇总金额不符”不重复计入，合计即本街镇本期涉及金额。"
+)
 
 
 @dataclass(frozen=True)
 class StreetView:
     street: str
     level: str
-    period: str               # the period shown (default: the latest of the level)
+    period: str  # the period shown (default: the latest of the level)
     label: str
-    latest: pl.DataFrame      # indicator, title, value, shown (text), previous (text)
-    over_time: pl.DataFrame   # period, indicator, value
-    by_check: pl.DataFrame    # check_id, title, family_title, findings, amount_fen
-    overdue: pl.DataFrame     # findings rows of OVERDUE_CHECKS overdue at the period's end
-    circles: pl.DataFrame     # circle, name, households, share
+    latest: pl.DataFrame  # indicator, title, value, shown (text), previous (text)
+    over_time: pl.DataFrame  # period, indicator, value
+    by_check: pl.DataFrame  # check_id, title, family_title, findings, amount_fen
+    overdue: pl.DataFrame  # findings rows of OVERDUE_CHECKS overdue at the period's end
+    circles: pl.DataFrame  # circle, name, households, share
     funnel: pl.DataFrame | None = None  # the street's funnel in ``period``; None: no workspace
     start: date | None = None  # the period's first and last day: overdue items are those
-    end: date | None = None    # overdue at some time between them
+    end: date | None = None  # overdue at some time between them
     # indicator -> family title, for the indicators of families of checks the run did not include
     unchecked: Mapping[str, str] = field(default_factory=dict)
 
@@ -67,8 +87,11 @@ def street_options(indicators: pl.DataFrame, viewer=None) -> list[str]:
     from analytics import access
 
     present = set(indicators.get_column("street").unique().to_list())
-    return [s for s in schema.STREETS if s in present
-            and (viewer is None or access.may_see_street(viewer, s))]
+    return [
+        s
+        for s in schema.STREETS
+        if s in present and (viewer is None or access.may_see_street(viewer, s))
+    ]
 
 
 def _by_check(findings: pl.DataFrame, checks: list[str] | None = None) -> pl.DataFrame:
@@ -78,41 +101,60 @@ def _by_check(findings: pl.DataFrame, checks: list[str] | None = None) -> pl.Dat
     every one) has no count, never 0."""
     from checks.registry import FINDING_FAMILIES, kinds
 
-    specs = pl.DataFrame([(c, title, FINDING_FAMILIES[f]) for c, title, f in kinds()],
-                         schema=["check_id", "title", "family_title"], orient="row")
+    specs = pl.DataFrame(
+        [(c, title, FINDING_FAMILIES[f]) for c, title, f in kinds()],
+        schema=["check_id", "title", "family_title"],
+        orient="row",
+    )
     counts = findings.group_by("check_id").agg(pl.len().cast(pl.Int64).alias("findings"))
-    money = (amounts.at_risk_rows(findings).group_by("check_id")
-             .agg(pl.col("amount_fen").sum().cast(pl.Int64)).collect())
+    money = (
+        amounts.at_risk_rows(findings)
+        .group_by("check_id")
+        .agg(pl.col("amount_fen").sum().cast(pl.Int64))
+        .collect()
+    )
     from checks.registry import REGISTRY
 
-    run = pl.lit(True) if checks is None else (
-        pl.col("check_id").is_in(checks) | ~pl.col("check_id").is_in(list(REGISTRY)))
-    return (specs.join(counts, on="check_id", how="left", validate="1:1")
-            .join(money, on="check_id", how="left", validate="1:1")
-            .with_columns(pl.when(run).then(pl.col(c).fill_null(0)).alias(c)
-                          for c in ("findings", "amount_fen"))
-            .with_row_index("_order")
-            .sort(pl.col("findings"), pl.col("_order"), descending=[True, False],
-                  nulls_last=True)
-            .drop("_order"))
+    run = (
+        pl.lit(True)
+        if checks is None
+        else (pl.col("check_id").is_in(checks) | ~pl.col("check_id").is_in(list(REGISTRY)))
+    )
+    return (
+        specs.join(counts, on="check_id", how="left", validate="1:1")
+        .join(money, on="check_id", how="left", validate="1:1")
+        .with_columns(
+            pl.when(run).then(pl.col(c).fill_null(0)).alias(c) for c in ("findings", "amount_fen")
+        )
+        .with_row_index("_order")
+        .sort(pl.col("findings"), pl.col("_order"), descending=[True, False], nulls_last=True)
+        .drop("_order")
+    )
 
 
 def _circles(indicators: pl.DataFrame, street: str) -> pl.DataFrame:
-    rows = indicators.filter((pl.col("street") == street)
-                             & pl.col("indicator").str.starts_with("circle_"))
+    rows = indicators.filter(
+        (pl.col("street") == street) & pl.col("indicator").str.starts_with("circle_")
+    )
     _, circles = load_circles()
-    names = pl.DataFrame([(c.number, f"{c.name}（{c.label}）") for c in circles],
-                         schema={"circle": pl.Int64, "name": pl.String}, orient="row")
+    names = pl.DataFrame(
+        [(c.number, f"{c.name}（{c.label}）") for c in circles],
+        schema={"circle": pl.Int64, "name": pl.String},
+        orient="row",
+    )
     if rows.height == 0:
-        return names.with_columns(households=pl.lit(None, pl.Float64),
-                                  share=pl.lit(None, pl.Float64))
+        return names.with_columns(
+            households=pl.lit(None, pl.Float64), share=pl.lit(None, pl.Float64)
+        )
     # Circles are reported for the as-of month and the quarter and year ending with it.
     period = rows.filter(pl.col("period").str.contains("-")).get_column("period").max()
     rows = rows.filter(pl.col("period") == period).select(
         pl.col("indicator").str.strip_prefix("circle_").cast(pl.Int64).alias("circle"),
         pl.col("value").alias("households"),
         pl.when(pl.col("denominator") > 0)
-        .then(pl.col("numerator") / pl.col("denominator")).alias("share"))
+        .then(pl.col("numerator") / pl.col("denominator"))
+        .alias("share"),
+    )
     return names.join(rows, on="circle", how="left", validate="1:1")
 
 
@@ -121,13 +163,13 @@ def in_period(findings: pl.DataFrame, period: str, as_of_month: str | None) -> p
     the check date (``as_of_month``), as the indicators count it."""
     first, last = period_bounds(period)
     month = pl.col("month").fill_null(as_of_month or last_month(period))
-    return findings.filter(month.is_between(pl.lit(first.strftime("%Y-%m")),
-                                            pl.lit(last.strftime("%Y-%m"))))
+    return findings.filter(
+        month.is_between(pl.lit(first.strftime("%Y-%m")), pl.lit(last.strftime("%Y-%m")))
+    )
 
 
 def _evidence_date(key: str) -> pl.Expr:
-    return (pl.col("evidence").str.json_path_match(f"$.{key}")
-            .str.to_date("%Y-%m-%d", strict=False))
+    return pl.col("evidence").str.json_path_match(f"$.{key}").str.to_date("%Y-%m-%d", strict=False)
 
 
 def overdue_in(findings: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
@@ -140,23 +182,31 @@ def overdue_in(findings: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     first, last = start.strftime("%Y-%m"), end.strftime("%Y-%m")
     # A visit finding is still not visited; an approval's may have been decided long ago.
     by_month = (pl.col("month") <= pl.lit(last)) & (
-        (pl.col("check_id") == "visit_overdue") | (pl.col("month") >= pl.lit(first)))
+        (pl.col("check_id") == "visit_overdue") | (pl.col("month") >= pl.lit(first))
+    )
     if "evidence" not in rows.columns:
         return rows.filter(by_month)
     deadline = pl.coalesce(_evidence_date("deadline"), _evidence_date("due"))
     decided = _evidence_date("decided_date")
     return rows.filter(
-        pl.when(deadline.is_null()).then(by_month)
-        .otherwise((deadline < end)
-                   & ((pl.col("check_id") != "approval_overdue")
-                      | decided.is_null() | (decided >= start))))
+        pl.when(deadline.is_null())
+        .then(by_month)
+        .otherwise(
+            (deadline < end)
+            & ((pl.col("check_id") != "approval_overdue") | decided.is_null() | (decided >= start))
+        )
+    )
 
 
-def street_view(indicators: pl.DataFrame, findings: pl.DataFrame, street: str,
-                level: str = "month",
-                workflow: Mapping[str, pl.DataFrame] | None = None,
-                period: str | None = None,
-                summary: pl.DataFrame | None = None) -> StreetView:
+def street_view(
+    indicators: pl.DataFrame,
+    findings: pl.DataFrame,
+    street: str,
+    level: str = "month",
+    workflow: Mapping[str, pl.DataFrame] | None = None,
+    period: str | None = None,
+    summary: pl.DataFrame | None = None,
+) -> StreetView:
     """Everything the 街镇 page shows for ``street`` in ``period`` (default: the latest period
     of ``level``), its indicators over the periods of that level.
 
@@ -169,8 +219,11 @@ def street_view(indicators: pl.DataFrame, findings: pl.DataFrame, street: str,
     periods = sorted(period_options(indicators)[level])
     if period not in periods:
         period = periods[-1] if periods else ""
-    rows = indicators.filter((pl.col("street") == street) & pl.col("period").is_in(periods)
-                             & pl.col("indicator").is_in(list(SHOWN)))
+    rows = indicators.filter(
+        (pl.col("street") == street)
+        & pl.col("period").is_in(periods)
+        & pl.col("indicator").is_in(list(SHOWN))
+    )
     over_time = rows.select("period", "indicator", "value").sort("period")
     numerators = rows.select("period", "indicator", "numerator")
     position = periods.index(period) if period else -1
@@ -180,33 +233,60 @@ def street_view(indicators: pl.DataFrame, findings: pl.DataFrame, street: str,
         if when is None:
             return {}
         sel = (over_time if column == "value" else numerators).filter(pl.col("period") == when)
-        return dict(zip(sel["indicator"], sel[column]))
+        return dict(zip(sel["indicator"], sel[column], strict=True))
 
     now, before = at(period or None), at(previous_period)
     now_num, before_num = at(period or None, "numerator"), at(previous_period, "numerator")
     latest = pl.DataFrame(
-        [(n, indicator_title(n), now.get(n), shown_value(n, now.get(n), now_num.get(n), unchecked),
-          shown_value(n, before.get(n), before_num.get(n), unchecked)
-          if previous_period else None)
-         for n in SHOWN],
-        schema={"indicator": pl.String, "title": pl.String, "value": pl.Float64,
-                "shown": pl.String, "previous": pl.String}, orient="row")
+        [
+            (
+                n,
+                indicator_title(n),
+                now.get(n),
+                shown_value(n, now.get(n), now_num.get(n), unchecked),
+                shown_value(n, before.get(n), before_num.get(n), unchecked)
+                if previous_period
+                else None,
+            )
+            for n in SHOWN
+        ],
+        schema={
+            "indicator": pl.String,
+            "title": pl.String,
+            "value": pl.Float64,
+            "shown": pl.String,
+            "previous": pl.String,
+        },
+        orient="row",
+    )
     months = indicators.filter(pl.col("period").str.contains("-"))["period"]
-    as_of_month = months.max() if months.len() else None
+    as_of_month = str(months.max()) if months.len() else None
     own = findings.filter(pl.col("street") == street)
-    start, end = period_bounds(period) if period else (None, None)
-    overdue = overdue_in(own, start, end) if period else own.clear()
-    overdue = (overdue.filter(pl.col("check_id").is_in(list(OVERDUE_CHECKS)))
-               .sort("check_id", "month", "case_id", nulls_last=True))
-    return StreetView(street=street, level=level, period=period,
-                      label=period_label(period) if period else "",
-                      latest=latest, over_time=over_time,
-                      by_check=_by_check(in_period(own, period, as_of_month) if period else own,
-                                         checks),
-                      overdue=overdue, circles=_circles(indicators, street),
-                      funnel=(funnel_of(workflow, period or None, [street])
-                              if workflow is not None else None),
-                      start=start, end=end, unchecked=unchecked)
+    start: date | None = None
+    end: date | None = None
+    if period:
+        start, end = period_bounds(period)
+        overdue = overdue_in(own, start, end)
+    else:
+        overdue = own.clear()
+    overdue = overdue.filter(pl.col("check_id").is_in(list(OVERDUE_CHECKS))).sort(
+        "check_id", "month", "case_id", nulls_last=True
+    )
+    return StreetView(
+        street=street,
+        level=level,
+        period=period,
+        label=period_label(period) if period else "",
+        latest=latest,
+        over_time=over_time,
+        by_check=_by_check(in_period(own, period, as_of_month) if period else own, checks),
+        overdue=overdue,
+        circles=_circles(indicators, street),
+        funnel=(funnel_of(workflow, period or None, [street]) if workflow is not None else None),
+        start=start,
+        end=end,
+        unchecked=unchecked,
+    )
 
 
 def headline_metrics(view: StreetView) -> list[tuple[str, str, str]]:
@@ -234,8 +314,11 @@ def rectification_metrics(view: StreetView) -> list[tuple[str, str, str]]:
         if row["shown"] == NOT_COMPUTED:
             note = "只在工作区中运行的检查计算，本次结果未计算"
         elif row["value"] is None:
-            note = ("本期没有已签发的档案核查" if row["indicator"] == "file_audit_pass_rate"
-                    else "本期没有完成整改的线索")
+            note = (
+                "本期没有已签发的档案核查"
+                if row["indicator"] == "file_audit_pass_rate"
+                else "本期没有完成整改的线索"
+            )
         else:
             note = f"上一期：{row['previous']}" if row["previous"] else "按整改完成日期归期"
         out.append((row["title"], row["shown"], note))
@@ -251,25 +334,33 @@ def overdue_note(view: StreetView) -> str:
 
 # --- tables for the screen and the export ---------------------------------------------------------
 
+
 def over_time_table(view: StreetView) -> pl.DataFrame:
     """Periods down, indicators across, display values."""
     names = [n for n in SHOWN if n in set(view.over_time["indicator"])]
     if not names:
         return pl.DataFrame(schema={"期间": pl.String})
-    wide = view.over_time.pivot(on="indicator", index="period", values="value",
-                                aggregate_function=None)
-    return wide.select(pl.col("period").alias("期间"),
-                       *[display_value(n, pl.col(n)).alias(indicator_title(n)) for n in names])
+    wide = view.over_time.pivot(
+        on="indicator", index="period", values="value", aggregate_function=None
+    )
+    return wide.select(
+        pl.col("period").alias("期间"),
+        *[display_value(n, pl.col(n)).alias(indicator_title(n)) for n in names],
+    )
 
 
 def by_check_table(view: StreetView) -> pl.DataFrame:
     """Findings and money per check; a check the run did not include says so."""
-    return view.by_check.select(pl.col("family_title").alias("类别"), pl.col("title").alias("检查项"),
-                                pl.col("findings").alias("线索数"),
-                                (pl.col("amount_fen") / 100).round(2).alias("涉及金额（元）"),
-                                pl.when(pl.col("findings").is_null())
-                                .then(pl.lit("本次未运行，未检查")).otherwise(pl.lit(""))
-                                .alias("说明"))
+    return view.by_check.select(
+        pl.col("family_title").alias("类别"),
+        pl.col("title").alias("检查项"),
+        pl.col("findings").alias("线索数"),
+        (pl.col("amount_fen") / 100).round(2).alias("涉及金额（元）"),
+        pl.when(pl.col("findings").is_null())
+        .then(pl.lit("本次未运行，未检查"))
+        .otherwise(pl.lit(""))
+        .alias("说明"),
+    )
 
 
 def overdue_table(view: StreetView) -> pl.DataFrame:
@@ -280,21 +371,29 @@ def overdue_table(view: StreetView) -> pl.DataFrame:
     titles = {c: REGISTRY[c].title for c in OVERDUE_CHECKS}
     return view.overdue.select(
         pl.col("check_id").replace_strict(titles, return_dtype=pl.String).alias("检查项"),
-        pl.col("case_id").alias("救助编号"), pl.col("month").alias("月份"),
+        pl.col("case_id").alias("救助编号"),
+        pl.col("month").alias("月份"),
         mask_id_expr("id_number").alias("身份证号"),
         mask_account_expr("account_no").alias("银行账号"),
-        pl.col("summary").alias("摘要"))
+        pl.col("summary").alias("摘要"),
+    )
 
 
 def circles_table(view: StreetView) -> pl.DataFrame:
-    return view.circles.select(pl.col("name").alias("圈层"),
-                               pl.col("households").round(0).cast(pl.Int64).alias("户数"),
-                               (pl.col("share") * 100).round(1).alias("占比（%）"))
+    return view.circles.select(
+        pl.col("name").alias("圈层"),
+        pl.col("households").round(0).cast(pl.Int64).alias("户数"),
+        (pl.col("share") * 100).round(1).alias("占比（%）"),
+    )
 
 
 def excel_sheets(view: StreetView) -> dict[str, pl.DataFrame]:
-    sheets = {"指标趋势": over_time_table(view), "各检查项线索": by_check_table(view),
-              "超期事项": overdue_table(view), "四个圈层": circles_table(view)}
+    sheets = {
+        "指标趋势": over_time_table(view),
+        "各检查项线索": by_check_table(view),
+        "超期事项": overdue_table(view),
+        "四个圈层": circles_table(view),
+    }
     if view.funnel is not None:
         sheets["处置漏斗"] = funnel_table(view.funnel)
     return sheets
@@ -305,5 +404,7 @@ def unchecked_note(view: StreetView) -> str:
     if not view.unchecked:
         return ""
     families = "、".join(dict.fromkeys(view.unchecked.values()))
-    return (f"本次检查未运行{families}类检查，相关指标显示为“{NOT_CHECKED}”，不按0计，"
-            "也不计入综合得分。")
+    return (
+        f"本次检查未运行{families}类检查，相关指标显示为“{NOT_CHECKED}”，不按0计，"
+        "也不计入综合得分。"
+    )

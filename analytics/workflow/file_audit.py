@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 CHECK_ID = "file_audit_failure"
 FAMILY = "file_audit"
@@ -54,6 +55,7 @@ class FileAuditError(ValueError):
 
 
 # --- the checklist ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ChecklistItem:
@@ -97,11 +99,12 @@ def checklist_from(stored: Iterable[Mapping]) -> tuple[ChecklistItem, ...]:
 
 # --- the sample ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SampleParams:
     """Everything the draw depends on besides the snapshot; stored with the session."""
 
-    month: str                                  # YYYY-MM audited
+    month: str  # YYYY-MM audited
     seed: int
     per_street: int = 5
     share: float = 0.0
@@ -109,25 +112,32 @@ class SampleParams:
     new_handler_months: int = 6
     statuses: tuple[str, ...] = ("在册",)
     risk_weights: dict[str, float] = field(default_factory=dict)
-    manual: tuple[str, ...] = ()                # case ids a supervisor adds
-    streets: tuple[str, ...] = ()               # only these streets; empty: every street
+    manual: tuple[str, ...] = ()  # case ids a supervisor adds
+    streets: tuple[str, ...] = ()  # only these streets; empty: every street
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out["statuses"], out["manual"], out["streets"] = (list(self.statuses), list(self.manual),
-                                                         list(self.streets))
+        out["statuses"], out["manual"], out["streets"] = (
+            list(self.statuses),
+            list(self.manual),
+            list(self.streets),
+        )
         return out
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> SampleParams:
-        return cls(month=raw["month"], seed=int(raw["seed"]),
-                   per_street=int(raw.get("per_street", 0)),
-                   share=float(raw.get("share", 0.0)),
-                   min_per_street=int(raw.get("min_per_street", 0)),
-                   new_handler_months=int(raw.get("new_handler_months", 6)),
-                   statuses=tuple(raw.get("statuses", ())),
-                   risk_weights={k: float(v) for k, v in (raw.get("risk_weights") or {}).items()},
-                   manual=tuple(raw.get("manual", ())), streets=tuple(raw.get("streets", ())))
+        return cls(
+            month=raw["month"],
+            seed=int(raw["seed"]),
+            per_street=int(raw.get("per_street", 0)),
+            share=float(raw.get("share", 0.0)),
+            min_per_street=int(raw.get("min_per_street", 0)),
+            new_handler_months=int(raw.get("new_handler_months", 6)),
+            statuses=tuple(raw.get("statuses", ())),
+            risk_weights={k: float(v) for k, v in (raw.get("risk_weights") or {}).items()},
+            manual=tuple(raw.get("manual", ())),
+            streets=tuple(raw.get("streets", ())),
+        )
 
     def validate(self) -> None:
         try:
@@ -139,8 +149,12 @@ class SampleParams:
             raise FileAuditError("每个街镇抽取的案件数不能为负数")
         if not 0 <= self.share <= 1:
             raise FileAuditError("抽取比例应在 0 到 1 之间")
-        if self.per_street == 0 and self.share == 0 and self.min_per_street == 0 \
-                and not self.manual:
+        if (
+            self.per_street == 0
+            and self.share == 0
+            and self.min_per_street == 0
+            and not self.manual
+        ):
             raise FileAuditError("请设置每个街镇抽取的案件数或比例，或指定案件")
         unknown = sorted(set(self.risk_weights) - set(REASONS))
         if unknown:
@@ -163,38 +177,56 @@ def _months_before(day: date, months: int) -> date:
 def draw_key(seed: int, case_id: str) -> float:
     """The case's uniform number in (0, 1): a hash of the seed and the case number."""
     digest = hashlib.sha256(f"{seed}|{case_id}".encode()).digest()
-    return (int.from_bytes(digest[:8], "big") + 0.5) / 2 ** 64
+    return (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
 
 
-SAMPLE_SCHEMA = {
-    "position": pl.Int64, "case_id": pl.String, "street": pl.String, "household_id": pl.String,
-    "assistance_type": pl.String, "handler_id": pl.String, "manual": pl.Boolean,
-    "reasons": pl.List(pl.String), "weight": pl.Float64, "draw_key": pl.Float64,
+SAMPLE_SCHEMA: dict[str, PolarsDataType] = {
+    "position": pl.Int64,
+    "case_id": pl.String,
+    "street": pl.String,
+    "household_id": pl.String,
+    "assistance_type": pl.String,
+    "handler_id": pl.String,
+    "manual": pl.Boolean,
+    "reasons": pl.List(pl.String),
+    "weight": pl.Float64,
+    "draw_key": pl.Float64,
 }
 
 
-def risk_facts(cases: pl.DataFrame, open_case_ids: Collection[str], params: SampleParams
-               ) -> pl.DataFrame:
+def risk_facts(
+    cases: pl.DataFrame, open_case_ids: Collection[str], params: SampleParams
+) -> pl.DataFrame:
     """Every case of the snapshot with its risk factor flags (one Boolean column per reason)."""
     first, last = month_bounds(params.month)
     new_since = _months_before(last, params.new_handler_months)
-    handler_start = (cases.filter(pl.col("handler_id").is_not_null())
-                     .group_by("handler_id").agg(pl.col("accepted_date").min().alias("_first")))
-    return (cases.join(handler_start, on="handler_id", how="left")
-            .with_columns(
-                pl.col("case_id").is_in(list(open_case_ids)).alias("open_findings"),
-                pl.col("decided_date").is_between(first, last).fill_null(False)
-                .alias("decided_in_month"),
-                pl.col("special_circumstance").is_not_null().alias("special_circumstance"),
-                (pl.col("_first") > new_since).fill_null(False).alias("new_handler"))
-            .drop("_first"))
+    handler_start = (
+        cases.filter(pl.col("handler_id").is_not_null())
+        .group_by("handler_id")
+        .agg(pl.col("accepted_date").min().alias("_first"))
+    )
+    return (
+        cases.join(handler_start, on="handler_id", how="left")
+        .with_columns(
+            pl.col("case_id").is_in(list(open_case_ids)).alias("open_findings"),
+            pl.col("decided_date")
+            .is_between(first, last)
+            .fill_null(False)
+            .alias("decided_in_month"),
+            pl.col("special_circumstance").is_not_null().alias("special_circumstance"),
+            (pl.col("_first") > new_since).fill_null(False).alias("new_handler"),
+        )
+        .drop("_first")
+    )
 
 
 def population(cases: pl.DataFrame, params: SampleParams) -> pl.DataFrame:
     """The cases a session draws from: the statuses asked for, and those decided in the month."""
     first, last = month_bounds(params.month)
-    pool = cases.filter(pl.col("status").is_in(list(params.statuses))
-                        | pl.col("decided_date").is_between(first, last).fill_null(False))
+    pool = cases.filter(
+        pl.col("status").is_in(list(params.statuses))
+        | pl.col("decided_date").is_between(first, last).fill_null(False)
+    )
     if params.streets:
         pool = pool.filter(pl.col("street").is_in(list(params.streets)))
     return pool
@@ -206,8 +238,9 @@ def quota(size: int, params: SampleParams) -> int:
     return min(max(wanted, params.min_per_street), size)
 
 
-def draw_sample(cases: pl.DataFrame, open_case_ids: Collection[str], params: SampleParams
-                ) -> pl.DataFrame:
+def draw_sample(
+    cases: pl.DataFrame, open_case_ids: Collection[str], params: SampleParams
+) -> pl.DataFrame:
     """The sample (SAMPLE_SCHEMA), streets in the contract's order, cases by draw within each,
     the hand-picked first. ``cases``: the snapshot's cases table."""
     from analytics.schema import STREETS
@@ -217,8 +250,11 @@ def draw_sample(cases: pl.DataFrame, open_case_ids: Collection[str], params: Sam
     known = set(facts.get_column("case_id").to_list())
     missing = [c for c in params.manual if c not in known]
     if missing:
-        raise FileAuditError("指定的案件不在所选数据快照中：" + "、".join(missing[:10])
-                             + (f" 等 {len(missing)} 件" if len(missing) > 10 else ""))
+        raise FileAuditError(
+            "指定的案件不在所选数据快照中："
+            + "、".join(missing[:10])
+            + (f" 等 {len(missing)} 件" if len(missing) > 10 else "")
+        )
     weights = params.risk_weights
     weight = pl.lit(1.0)
     for code in REASONS:
@@ -226,30 +262,42 @@ def draw_sample(cases: pl.DataFrame, open_case_ids: Collection[str], params: Sam
     facts = facts.with_columns(
         weight.alias("weight"),
         pl.concat_list([pl.when(pl.col(code)).then(pl.lit(code)) for code in REASONS])
-        .list.drop_nulls().alias("reasons"),
-        pl.col("case_id").map_elements(lambda c: draw_key(params.seed, c),
-                                       return_dtype=pl.Float64).alias("draw_key"))
+        .list.drop_nulls()
+        .alias("reasons"),
+        pl.col("case_id")
+        .map_elements(lambda c: draw_key(params.seed, c), return_dtype=pl.Float64)
+        .alias("draw_key"),
+    )
     manual = set(params.manual)
     picked = facts.filter(pl.col("case_id").is_in(list(manual))).with_columns(
-        pl.lit(True).alias("manual"))
+        pl.lit(True).alias("manual")
+    )
     pool = population(facts, params).filter(~pl.col("case_id").is_in(list(manual)))
     pool = pool.with_columns(
-        (pl.col("draw_key").log() / pl.col("weight")).alias("_rank"))  # log(u ** (1/w))
+        (pl.col("draw_key").log() / pl.col("weight")).alias("_rank")
+    )  # log(u ** (1/w))
     drawn = []
-    for street, group in pool.group_by("street", maintain_order=True):
+    for _street, group in pool.group_by("street", maintain_order=True):
         size = group.height
         n = quota(size, params)
         drawn.append(group.sort(["_rank", "case_id"], descending=[True, False]).head(n))
-    chosen = (pl.concat(drawn) if drawn else pool.head(0)).drop("_rank").with_columns(
-        pl.lit(False).alias("manual"))
+    chosen = (
+        (pl.concat(drawn) if drawn else pool.head(0))
+        .drop("_rank")
+        .with_columns(pl.lit(False).alias("manual"))
+    )
     order = {s: i for i, s in enumerate(STREETS)}
     sample = pl.concat([picked, chosen], how="diagonal_relaxed")
-    sample = (sample.with_columns(
-        pl.col("street").replace_strict(order, default=len(order), return_dtype=pl.Int64)
-        .alias("_street"),
-        (-pl.col("draw_key").log() / pl.col("weight")).alias("_rank"))
+    sample = (
+        sample.with_columns(
+            pl.col("street")
+            .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+            .alias("_street"),
+            (-pl.col("draw_key").log() / pl.col("weight")).alias("_rank"),
+        )
         .sort(["_street", "manual", "_rank", "case_id"], descending=[False, True, False, False])
-        .with_columns(pl.int_range(1, pl.len() + 1).alias("position")))
+        .with_columns(pl.int_range(1, pl.len() + 1).alias("position"))
+    )
     return sample.select({c: pl.col(c).cast(t) for c, t in SAMPLE_SCHEMA.items()}.values())
 
 
@@ -258,8 +306,11 @@ def reasons_text(reasons: Iterable[str] | None, manual: bool) -> str:
     parts = [MANUAL_LABEL] if manual else []
     named = [REASONS.get(r, r) for r in (reasons or [])]
     if not manual:
-        parts.append(f"{RANDOM_LABEL}（风险加权：{'、'.join(named)}）" if named
-                     else f"{RANDOM_LABEL}（无风险因素，基础权重）")
+        parts.append(
+            f"{RANDOM_LABEL}（风险加权：{'、'.join(named)}）"
+            if named
+            else f"{RANDOM_LABEL}（无风险因素，基础权重）"
+        )
     elif named:
         parts.append("风险因素：" + "、".join(named))
     return "；".join(parts)
@@ -267,23 +318,35 @@ def reasons_text(reasons: Iterable[str] | None, manual: bool) -> str:
 
 def params_text(params: SampleParams) -> list[str]:
     """How the sample was drawn, as sentences for the page and the report."""
-    lines = [f"核查月份：{params.month}；随机种子：{params.seed}（同一数据快照、同一种子和参数，"
-             "再次抽取得到相同的案件）"]
+    lines = [
+        f"核查月份：{params.month}；随机种子：{params.seed}（同一数据快照、同一种子和参数，"
+        "再次抽取得到相同的案件）"
+    ]
     size = []
     if params.per_street:
         size.append(f"每个街镇 {params.per_street} 件")
     if params.share:
         size.append(f"各街镇案件数的 {params.share * 100:g}%（向上取整）")
     rule = "，取两者中较大者" if len(size) == 2 else ""
-    lines.append("抽取数量：" + ("、".join(size) or "不随机抽取") + rule
-                 + f"；每个街镇至少 {params.min_per_street} 件（案件不足的全部抽取）")
-    lines.append("抽取范围：状态为" + "、".join(params.statuses or ("（无）",))
-                 + f"的案件，以及 {params.month} 审批的案件"
-                 + (f"；限于 {'、'.join(params.streets)}" if params.streets else ""))
-    weights = "；".join(f"{label} +{params.risk_weights.get(code, 0):g}"
-                        for code, label in REASONS.items())
-    lines.append("风险加权：每件基础权重 1，" + weights + "；权重越大，被抽中的可能越大"
-                 f"（新经办人指首件受理在核查月末前 {params.new_handler_months} 个月内的经办人）")
+    lines.append(
+        "抽取数量："
+        + ("、".join(size) or "不随机抽取")
+        + rule
+        + f"；每个街镇至少 {params.min_per_street} 件（案件不足的全部抽取）"
+    )
+    lines.append(
+        "抽取范围：状态为"
+        + "、".join(params.statuses or ("（无）",))
+        + f"的案件，以及 {params.month} 审批的案件"
+        + (f"；限于 {'、'.join(params.streets)}" if params.streets else "")
+    )
+    weights = "；".join(
+        f"{label} +{params.risk_weights.get(code, 0):g}" for code, label in REASONS.items()
+    )
+    lines.append(
+        "风险加权：每件基础权重 1，" + weights + "；权重越大，被抽中的可能越大"
+        f"（新经办人指首件受理在核查月末前 {params.new_handler_months} 个月内的经办人）"
+    )
     if params.manual:
         lines.append(f"督查人员指定案件 {len(params.manual)} 件，另加于随机抽取之外")
     return lines
@@ -291,82 +354,120 @@ def params_text(params: SampleParams) -> list[str]:
 
 # --- answers and the report's figures ----------------------------------------------------------
 
-ANSWER_SCHEMA = {"case_id": pl.String, "item": pl.String, "result": pl.String,
-                 "note": pl.String, "by": pl.String, "at": pl.Datetime("us"),
-                 "version": pl.Int64}
+ANSWER_SCHEMA: dict[str, PolarsDataType] = {
+    "case_id": pl.String,
+    "item": pl.String,
+    "result": pl.String,
+    "note": pl.String,
+    "by": pl.String,
+    "at": pl.Datetime("us"),
+    "version": pl.Int64,
+}
 
 
-def case_status(sample: pl.DataFrame, answers: pl.DataFrame,
-                checklist: tuple[ChecklistItem, ...]) -> pl.DataFrame:
+def case_status(
+    sample: pl.DataFrame, answers: pl.DataFrame, checklist: tuple[ChecklistItem, ...]
+) -> pl.DataFrame:
     """Per case of the sample: items answered, failed, passed, not applicable; done (every item
     answered) and passed (done with no 不符合)."""
     codes = [i.code for i in checklist]
-    counted = (answers.filter(pl.col("item").is_in(codes))
-               .group_by("case_id").agg(
-                   pl.len().alias("answered"),
-                   (pl.col("result") == "fail").sum().alias("failed"),
-                   (pl.col("result") == "pass").sum().alias("passed_items"),
-                   (pl.col("result") == "na").sum().alias("na_items")))
-    return (sample.join(counted, on="case_id", how="left")
-            .with_columns(pl.col("answered", "failed", "passed_items", "na_items")
-                          .fill_null(0).cast(pl.Int64))
-            .with_columns((pl.col("answered") == len(codes)).alias("done"))
-            .with_columns((pl.col("done") & (pl.col("failed") == 0)).alias("passed")))
+    counted = (
+        answers.filter(pl.col("item").is_in(codes))
+        .group_by("case_id")
+        .agg(
+            pl.len().alias("answered"),
+            (pl.col("result") == "fail").sum().alias("failed"),
+            (pl.col("result") == "pass").sum().alias("passed_items"),
+            (pl.col("result") == "na").sum().alias("na_items"),
+        )
+    )
+    return (
+        sample.join(counted, on="case_id", how="left")
+        .with_columns(
+            pl.col("answered", "failed", "passed_items", "na_items").fill_null(0).cast(pl.Int64)
+        )
+        .with_columns((pl.col("answered") == len(codes)).alias("done"))
+        .with_columns((pl.col("done") & (pl.col("failed") == 0)).alias("passed"))
+    )
 
 
 def rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def by_street(sample: pl.DataFrame, answers: pl.DataFrame,
-              checklist: tuple[ChecklistItem, ...]) -> pl.DataFrame:
+def by_street(
+    sample: pl.DataFrame, answers: pl.DataFrame, checklist: tuple[ChecklistItem, ...]
+) -> pl.DataFrame:
     """street, cases, done, passed, failed_cases, items_pass, items_fail, items_na,
     case_pass_rate (passed / done), item_pass_rate (符合 / (符合 + 不符合))."""
     status = case_status(sample, answers, checklist)
-    return (status.group_by("street", maintain_order=True).agg(
-        pl.len().alias("cases"), pl.col("done").sum().alias("done"),
-        pl.col("passed").sum().alias("passed"),
-        (pl.col("failed") > 0).sum().alias("failed_cases"),
-        pl.col("passed_items").sum().alias("items_pass"),
-        pl.col("failed").sum().alias("items_fail"), pl.col("na_items").sum().alias("items_na"))
-        .with_columns(pl.col("cases", "done", "passed", "failed_cases", "items_pass",
-                             "items_fail", "items_na").cast(pl.Int64))
+    return (
+        status.group_by("street", maintain_order=True)
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("done").sum().alias("done"),
+            pl.col("passed").sum().alias("passed"),
+            (pl.col("failed") > 0).sum().alias("failed_cases"),
+            pl.col("passed_items").sum().alias("items_pass"),
+            pl.col("failed").sum().alias("items_fail"),
+            pl.col("na_items").sum().alias("items_na"),
+        )
         .with_columns(
-            pl.when(pl.col("done") > 0).then(pl.col("passed") / pl.col("done"))
+            pl.col(
+                "cases", "done", "passed", "failed_cases", "items_pass", "items_fail", "items_na"
+            ).cast(pl.Int64)
+        )
+        .with_columns(
+            pl.when(pl.col("done") > 0)
+            .then(pl.col("passed") / pl.col("done"))
             .alias("case_pass_rate"),
             pl.when((pl.col("items_pass") + pl.col("items_fail")) > 0)
             .then(pl.col("items_pass") / (pl.col("items_pass") + pl.col("items_fail")))
-            .alias("item_pass_rate")))
+            .alias("item_pass_rate"),
+        )
+    )
 
 
 def by_item(answers: pl.DataFrame, checklist: tuple[ChecklistItem, ...]) -> pl.DataFrame:
     """code, label, pass, fail, na, pass_rate (符合 / (符合 + 不符合)), in checklist order."""
-    items = pl.DataFrame({"code": [i.code for i in checklist],
-                          "label": [i.label for i in checklist]})
+    items = pl.DataFrame(
+        {"code": [i.code for i in checklist], "label": [i.label for i in checklist]}
+    )
     counted = answers.group_by("item").agg(
-        *[(pl.col("result") == code).sum().cast(pl.Int64).alias(code) for code in RESULTS])
-    return (items.join(counted, left_on="code", right_on="item", how="left",
-                       maintain_order="left")
-            .with_columns(pl.col(*RESULTS).fill_null(0))
-            .with_columns(pl.when((pl.col("pass") + pl.col("fail")) > 0)
-                          .then(pl.col("pass") / (pl.col("pass") + pl.col("fail")))
-                          .alias("pass_rate")))
+        *[(pl.col("result") == code).sum().cast(pl.Int64).alias(code) for code in RESULTS]
+    )
+    return (
+        items.join(counted, left_on="code", right_on="item", how="left", maintain_order="left")
+        .with_columns(pl.col(*RESULTS).fill_null(0))
+        .with_columns(
+            pl.when((pl.col("pass") + pl.col("fail")) > 0)
+            .then(pl.col("pass") / (pl.col("pass") + pl.col("fail")))
+            .alias("pass_rate")
+        )
+    )
 
 
-def failures(sample: pl.DataFrame, answers: pl.DataFrame,
-             checklist: tuple[ChecklistItem, ...]) -> pl.DataFrame:
+def failures(
+    sample: pl.DataFrame, answers: pl.DataFrame, checklist: tuple[ChecklistItem, ...]
+) -> pl.DataFrame:
     """Every 不符合 answer with its case's street, the item's label and the note, in sample
     and checklist order."""
     order = {i.code: n for n, i in enumerate(checklist)}
     labels = {i.code: i.label for i in checklist}
-    return (answers.filter(pl.col("result") == "fail")
-            .join(sample.select("position", "case_id", "street", "handler_id"), on="case_id",
-                  how="inner")
-            .with_columns(pl.col("item").replace_strict(labels, default=pl.col("item"))
-                          .alias("label"),
-                          pl.col("item").replace_strict(order, default=len(order),
-                                                        return_dtype=pl.Int64).alias("_order"))
-            .sort("position", "_order").drop("_order"))
+    return (
+        answers.filter(pl.col("result") == "fail")
+        .join(
+            sample.select("position", "case_id", "street", "handler_id"), on="case_id", how="inner"
+        )
+        .with_columns(
+            pl.col("item").replace_strict(labels, default=pl.col("item")).alias("label"),
+            pl.col("item")
+            .replace_strict(order, default=len(order), return_dtype=pl.Int64)
+            .alias("_order"),
+        )
+        .sort("position", "_order")
+        .drop("_order")
+    )
 
 
 def failure_summary(title: str, case_id: str, label: str, note: str | None) -> str:
@@ -379,8 +480,15 @@ def pass_rate_facts(sessions: pl.DataFrame, statuses: pl.DataFrame) -> pl.DataFr
     num (the case passed), den (1 per case done). ``sessions``: id, month, state;
     ``statuses``: session_id with case_status columns."""
     closed = sessions.filter(pl.col("state") == "closed").select(
-        pl.col("id").alias("session_id"), "month")
-    return (statuses.filter(pl.col("done"))
-            .join(closed, on="session_id", how="inner")
-            .select("street", "month", pl.col("passed").cast(pl.Int64).alias("audit_passed"),
-                    pl.lit(1, pl.Int64).alias("audit_cases")))
+        pl.col("id").alias("session_id"), "month"
+    )
+    return (
+        statuses.filter(pl.col("done"))
+        .join(closed, on="session_id", how="inner")
+        .select(
+            "street",
+            "month",
+            pl.col("passed").cast(pl.Int64).alias("audit_passed"),
+            pl.lit(1, pl.Int64).alias("audit_cases"),
+        )
+    )

@@ -38,8 +38,18 @@ STATES: dict[str, str] = {
 }
 STATE_CODES = {label: code for code, label in STATES.items()}
 # A closed finding needs no further work unless it is reopened; 已整改 waits for 回头看.
-CLOSED = frozenset({"unfounded", "recovered", "included", "terminated", "referred_service",
-                    "referred_discipline", "excused", "recheck_passed"})
+CLOSED = frozenset(
+    {
+        "unfounded",
+        "recovered",
+        "included",
+        "terminated",
+        "referred_service",
+        "referred_discipline",
+        "excused",
+        "recheck_passed",
+    }
+)
 # The states a person decided a finding is no (longer a) problem: a run seeing it again leaves
 # the decision alone and only marks it seen again.
 DECIDED = CLOSED
@@ -51,11 +61,11 @@ ALL_FAMILIES = ("funds", "integrity", "dynamic", "process", "file_audit")
 @dataclass(frozen=True)
 class Move:
     name: str
-    label: str                       # the button a person presses
+    label: str  # the button a person presses
     sources: frozenset[str]
-    target: str | None               # None: the state stays (a record on the way)
-    permission: str                  # triage | decide | close | reopen | recover
-    needs: frozenset[str] = frozenset()   # reason, assignee, due_date, amount, paid_on, expires_on
+    target: str | None  # None: the state stays (a record on the way)
+    permission: str  # triage | decide | close | reopen | recover
+    needs: frozenset[str] = frozenset()  # reason, assignee, due_date, amount, paid_on, expires_on
     families: tuple[str, ...] = ALL_FAMILIES
 
 
@@ -63,32 +73,54 @@ def _m(name, label, sources, target, permission, needs=(), families=ALL_FAMILIES
     needs = set(needs)
     if target in CLOSED:
         needs.add("reason")  # closing a lead always says why
-    return Move(name, label, frozenset(sources), target, permission, frozenset(needs),
-                tuple(families))
+    return Move(
+        name, label, frozenset(sources), target, permission, frozenset(needs), tuple(families)
+    )
 
 
-MOVES: dict[str, Move] = {m.name: m for m in (
-    _m("assign", "分派核实", {"new", "verifying"}, "verifying", "triage", ("assignee",)),
-    _m("extend", "延期", {"verifying", "rectifying"}, None, "triage", ("reason", "due_date")),
-    _m("confirm", "核实属实", {"verifying"}, "confirmed", "decide"),
-    _m("dismiss", "核实不属实", {"new", "verifying"}, "unfounded", "close", ("reason",)),
-    _m("rectify", "责令整改", {"confirmed", "recurred"}, "rectifying", "decide"),
-    _m("recover", "追回资金", {"confirmed"}, "recovering", "decide",
-       families=("funds", "integrity", "dynamic")),
-    _m("record_recovery", "登记追回款", {"recovering"}, None, "recover", ("amount", "paid_on")),
-    _m("finish_recovery", "追回完毕", {"recovering"}, "recovered", "close"),
-    _m("include", "纳入救助", {"confirmed"}, "included", "close", families=("dynamic",)),
-    _m("terminate", "终止救助", {"confirmed"}, "terminated", "close", families=("dynamic",)),
-    _m("refer_service", "对接服务", {"confirmed"}, "referred_service", "close",
-       families=("dynamic",)),
-    _m("refer_discipline", "移送纪检", {"confirmed"}, "referred_discipline", "close",
-       families=("integrity", "funds")),
-    _m("excuse", "容错免责", {"confirmed"}, "excused", "close", ("reason", "expires_on")),
-    _m("rectified", "整改完成", {"rectifying"}, "rectified", "triage"),
-    _m("recheck_pass", "回头看通过", {"rectified"}, "recheck_passed", "close"),
-    _m("recheck_fail", "回头看复发", {"rectified"}, "recurred", "decide", ("reason",)),
-    _m("reopen", "重新打开", CLOSED, "new", "reopen", ("reason",)),
-)}
+MOVES: dict[str, Move] = {
+    m.name: m
+    for m in (
+        _m("assign", "分派核实", {"new", "verifying"}, "verifying", "triage", ("assignee",)),
+        _m("extend", "延期", {"verifying", "rectifying"}, None, "triage", ("reason", "due_date")),
+        _m("confirm", "核实属实", {"verifying"}, "confirmed", "decide"),
+        _m("dismiss", "核实不属实", {"new", "verifying"}, "unfounded", "close", ("reason",)),
+        _m("rectify", "责令整改", {"confirmed", "recurred"}, "rectifying", "decide"),
+        _m(
+            "recover",
+            "追回资金",
+            {"confirmed"},
+            "recovering",
+            "decide",
+            families=("funds", "integrity", "dynamic"),
+        ),
+        _m("record_recovery", "登记追回款", {"recovering"}, None, "recover", ("amount", "paid_on")),
+        _m("finish_recovery", "追回完毕", {"recovering"}, "recovered", "close"),
+        _m("include", "纳入救助", {"confirmed"}, "included", "close", families=("dynamic",)),
+        _m("terminate", "终止救助", {"confirmed"}, "terminated", "close", families=("dynamic",)),
+        _m(
+            "refer_service",
+            "对接服务",
+            {"confirmed"},
+            "referred_service",
+            "close",
+            families=("dynamic",),
+        ),
+        _m(
+            "refer_discipline",
+            "移送纪检",
+            {"confirmed"},
+            "referred_discipline",
+            "close",
+            families=("integrity", "funds"),
+        ),
+        _m("excuse", "容错免责", {"confirmed"}, "excused", "close", ("reason", "expires_on")),
+        _m("rectified", "整改完成", {"rectifying"}, "rectified", "triage"),
+        _m("recheck_pass", "回头看通过", {"rectified"}, "recheck_passed", "close"),
+        _m("recheck_fail", "回头看复发", {"rectified"}, "recurred", "decide", ("reason",)),
+        _m("reopen", "重新打开", CLOSED, "new", "reopen", ("reason",)),
+    )
+}
 
 # Moves only a run makes (no person presses them)
 RUN_MOVES = {"recur": "运行复发"}
@@ -104,13 +136,13 @@ class MoveInput:
 
     reason: str | None = None
     note: str | None = None
-    assignee: str | None = None          # a named person
-    assignee_street: str | None = None   # or a street office
+    assignee: str | None = None  # a named person
+    assignee_street: str | None = None  # or a street office
     due_date: date | None = None
     amount_fen: int | None = None
     paid_on: date | None = None
     expires_on: date | None = None
-    attachments: tuple[str, ...] = ()    # sha256 of files kept in the workspace
+    attachments: tuple[str, ...] = ()  # sha256 of files kept in the workspace
 
 
 @dataclass(frozen=True)
@@ -121,11 +153,17 @@ class Plan:
     from_state: str
     to_state: str
     changes: dict = field(default_factory=dict)
-    recovery: tuple[date, int] | None = None   # (paid_on, amount_fen) to add
+    recovery: tuple[date, int] | None = None  # (paid_on, amount_fen) to add
 
 
-NEEDS_LABELS = {"reason": "理由", "assignee": "核实人或街镇", "due_date": "期限",
-                "amount": "金额", "paid_on": "到账日期", "expires_on": "到期日"}
+NEEDS_LABELS = {
+    "reason": "理由",
+    "assignee": "核实人或街镇",
+    "due_date": "期限",
+    "amount": "金额",
+    "paid_on": "到账日期",
+    "expires_on": "到期日",
+}
 
 
 def allowed_moves(state: str, family: str) -> list[Move]:
@@ -133,8 +171,16 @@ def allowed_moves(state: str, family: str) -> list[Move]:
     return [m for m in MOVES.values() if state in m.sources and family in m.families]
 
 
-def plan_move(state: str, family: str, move: str, given: MoveInput, *, today: date,
-              default_due: date | None = None, max_exception_days: int | None = None) -> Plan:
+def plan_move(
+    state: str,
+    family: str,
+    move: str,
+    given: MoveInput,
+    *,
+    today: date,
+    default_due: date | None = None,
+    max_exception_days: int | None = None,
+) -> Plan:
     """Check ``move`` from ``state`` against the table and what it needs; the plan it makes.
 
     ``default_due``: the deadline the settings give (working days from today), used when the
@@ -151,8 +197,9 @@ def plan_move(state: str, family: str, move: str, given: MoveInput, *, today: da
     for need in sorted(spec.needs):
         if need == "reason" and not (given.reason or "").strip():
             missing.append(need)
-        elif need == "assignee" and not ((given.assignee or "").strip()
-                                         or (given.assignee_street or "").strip()):
+        elif need == "assignee" and not (
+            (given.assignee or "").strip() or (given.assignee_street or "").strip()
+        ):
             missing.append(need)
         elif need == "due_date" and given.due_date is None:
             missing.append(need)
@@ -163,8 +210,7 @@ def plan_move(state: str, family: str, move: str, given: MoveInput, *, today: da
         elif need == "expires_on" and given.expires_on is None:
             missing.append(need)
     if missing:
-        raise MoveError(f"“{spec.label}”需要填写："
-                        + "、".join(NEEDS_LABELS[n] for n in missing))
+        raise MoveError(f"“{spec.label}”需要填写：" + "、".join(NEEDS_LABELS[n] for n in missing))
     changes: dict = {}
     if move in ("assign", "rectify"):
         due = given.due_date or default_due
@@ -176,20 +222,25 @@ def plan_move(state: str, family: str, move: str, given: MoveInput, *, today: da
     if move == "assign":
         changes["assignee"] = (given.assignee or "").strip() or None
         changes["assignee_street"] = (given.assignee_street or "").strip() or None
+    # below, what the move needs (spec.needs) is given: checked above
     if move == "extend":
+        assert given.due_date is not None
         if given.due_date < today:
             raise MoveError("新的期限不能早于今天")
         changes["due_date"] = given.due_date
     if move == "excuse":
-        if given.expires_on <= today:
+        expires_on = given.expires_on
+        assert expires_on is not None
+        if expires_on <= today:
             raise MoveError("容错免责的到期日应晚于今天")
-        if max_exception_days is not None and (given.expires_on - today).days > max_exception_days:
+        if max_exception_days is not None and (expires_on - today).days > max_exception_days:
             raise MoveError(f"容错免责的有效期最长 {max_exception_days} 天")
-        changes["expires_on"] = given.expires_on
+        changes["expires_on"] = expires_on
     recovery = None
     if move == "record_recovery":
         if given.amount_fen is None or given.amount_fen <= 0:
             raise MoveError("追回金额应大于零")
+        assert given.paid_on is not None
         if given.paid_on > today:
             raise MoveError("到账日期不能晚于今天")
         recovery = (given.paid_on, given.amount_fen)

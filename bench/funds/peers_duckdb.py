@@ -65,12 +65,17 @@ SHARED = {
 
 # check_id -> (shared results it needs, query)
 CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
-    "out_of_scope_spending": (("scoped",), """
+    "out_of_scope_spending": (
+        ("scoped",),
+        """
         SELECT txn_id, street, month, case_id, item, account_no, amount AS amount_fen,
                scope_reason, catalogue_fund_code
         FROM scoped WHERE scope_reason IS NOT NULL
-    """),
-    "paid_without_entitlement": (("scoped",), f"""
+    """,
+    ),
+    "paid_without_entitlement": (
+        ("scoped",),
+        f"""
         SELECT txn_id, street, month, case_id, item, account_no, amount AS amount_fen,
                'no_entitlement' AS reason
         FROM paid p
@@ -80,8 +85,11 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         UNION ALL
         SELECT txn_id, street, month, case_id, item, account_no, amount, 'no_case'
         FROM paid WHERE case_id IS NULL AND item <> '{SERVICE}'
-    """),
-    "duplicate_payment": (("scoped", "dups"), """
+    """,
+    ),
+    "duplicate_payment": (
+        ("scoped", "dups"),
+        """
         WITH g AS (SELECT p.case_id, p.month, p.item, p.amount, count(*) AS paid_rows
                    FROM paid p SEMI JOIN (SELECT DISTINCT case_id, month, item, amount FROM dups) d
                    ON p.case_id = d.case_id AND p.month = d.month AND p.item = d.item
@@ -90,8 +98,11 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         SELECT d.txn_id, d.street, d.month, d.case_id, d.item, d.account_no,
                d.amount AS amount_fen, coalesce(d.e, 0) AS entitlement_rows, g.paid_rows
         FROM dups d JOIN g USING (case_id, month, item, amount)
-    """),
-    "amount_mismatch": (("scoped", "dups"), """
+    """,
+    ),
+    "amount_mismatch": (
+        ("scoped", "dups"),
+        """
         WITH ent AS (SELECT case_id, month, item, sum(amount) AS entitled_fen
                      FROM entitlements GROUP BY ALL),
         p AS (SELECT case_id, month, item, sum(amount) AS paid_fen
@@ -102,8 +113,11 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         FROM ent JOIN p ON ent.case_id = p.case_id AND ent.month = p.month AND ent.item = p.item
         LEFT JOIN cases c ON c.case_id = ent.case_id
         WHERE ent.entitled_fen <> p.paid_fen
-    """),
-    "entitled_not_paid": (("scoped",), """
+    """,
+    ),
+    "entitled_not_paid": (
+        ("scoped",),
+        """
         WITH ent AS (SELECT case_id, month, item, sum(amount) AS entitled_fen
                      FROM entitlements GROUP BY ALL),
         returned AS (SELECT case_id, month, item, count(*) AS returned_rows
@@ -116,10 +130,13 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         LEFT JOIN cases c ON c.case_id = ent.case_id
         WHERE NOT EXISTS (SELECT 1 FROM paid p WHERE p.case_id = ent.case_id
                           AND p.month = ent.month AND p.item = ent.item)
-    """),
+    """,
+    ),
     # A payment after the termination month is no finding when every entitlement row of its
     # case, month and item is back pay (补发) and one of them has the payment's amount.
-    "paid_after_termination": (("scoped",), f"""
+    "paid_after_termination": (
+        ("scoped",),
+        f"""
         WITH r AS (SELECT p.txn_id, p.street, p.month, p.case_id, p.item, p.account_no,
                           p.amount, c.termination_date
                    FROM paid p JOIN cases c ON c.case_id = p.case_id
@@ -136,8 +153,11 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
             SELECT 1 FROM entitlements e
             WHERE e.case_id = r.case_id AND e.month = r.month AND e.item = r.item
               AND e.amount = r.amount))
-    """),
-    "paid_after_death": (("scoped",), """
+    """,
+    ),
+    "paid_after_death": (
+        ("scoped",),
+        """
         WITH deaths AS (SELECT id_number, min(event_date) AS death_date FROM events
                         WHERE event_type = '死亡' GROUP BY id_number)
         SELECT p.txn_id, p.street, p.month, p.case_id, p.item, p.account_no,
@@ -145,30 +165,42 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         FROM paid p JOIN cases c ON c.case_id = p.case_id
         JOIN deaths d ON d.id_number = c.applicant_id_number
         WHERE p.month > strftime(d.death_date, '%Y-%m')
-    """),
-    "payee_not_registered": (("scoped",), """
+    """,
+    ),
+    "payee_not_registered": (
+        ("scoped",),
+        """
         SELECT p.txn_id, p.street, p.month, p.case_id, p.item, p.account_no,
                p.amount AS amount_fen, a.account_no AS registered_account
         FROM paid p LEFT JOIN accounts a ON a.case_id = p.case_id
         WHERE p.case_id IS NOT NULL
           AND (a.account_no IS NULL OR a.account_no <> p.account_no)
-    """),
-    "late_disbursement": (("scoped",), """
+    """,
+    ),
+    "late_disbursement": (
+        ("scoped",),
+        """
         WITH d AS (SELECT *, make_date(CAST(month[1:4] AS INTEGER), CAST(month[6:7] AS INTEGER),
                                        $due_day) AS due_date FROM paid)
         SELECT txn_id, street, month, case_id, item, account_no, amount AS amount_fen,
                due_date, date_diff('day', due_date, pay_date) AS days_late
         FROM d WHERE pay_date > due_date
-    """),
-    "small_rescue_over_cap": (("scoped",), f"""
+    """,
+    ),
+    "small_rescue_over_cap": (
+        ("scoped",),
+        f"""
         SELECT payee_id AS id_number, month,
                first(street ORDER BY pay_date, txn_id) AS street,
                first(case_id ORDER BY pay_date, txn_id) AS case_id,
                '{SMALL}' AS item, sum(amount) - $cap AS amount_fen, sum(amount) AS total_fen
         FROM paid WHERE item = '{SMALL}'
         GROUP BY payee_id, month HAVING sum(amount) > $cap
-    """),
-    "control_total_mismatch": (("scoped",), f"""
+    """,
+    ),
+    "control_total_mismatch": (
+        ("scoped",),
+        f"""
         WITH ent AS (SELECT c.street, e.month, e.item, sum(e.amount) AS entitled_fen,
                             count(*) AS entitled_rows
                      FROM entitlements e LEFT JOIN cases c ON c.case_id = e.case_id
@@ -182,12 +214,14 @@ CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
         SELECT street, month, item, abs(paid_fen - entitled_fen) AS amount_fen,
                entitled_fen, paid_fen, entitled_rows, paid_rows
         FROM j WHERE entitled_fen <> paid_fen
-    """),
+    """,
+    ),
 }
 
 
-def connect(tables: dict[str, pl.DataFrame], catalogue: pl.DataFrame,
-            threads: int = 2) -> duckdb.DuckDBPyConnection:
+def connect(
+    tables: dict[str, pl.DataFrame], catalogue: pl.DataFrame, threads: int = 2
+) -> duckdb.DuckDBPyConnection:
     """An in-memory database with the typed frames registered as Arrow tables."""
     con = duckdb.connect()
     con.execute(f"SET threads = {int(threads)}")
@@ -197,9 +231,12 @@ def connect(tables: dict[str, pl.DataFrame], catalogue: pl.DataFrame,
     return con
 
 
-def run_funds(con: duckdb.DuckDBPyConnection, settings: Settings,
-              seconds: dict[str, float] | None = None,
-              cpu: dict[str, float] | None = None) -> dict[str, pa.Table]:
+def run_funds(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    seconds: dict[str, float] | None = None,
+    cpu: dict[str, float] | None = None,
+) -> dict[str, pa.Table]:
     """Every funds check, materialised. ``seconds`` and ``cpu`` receive each check's wall and
     CPU time (a shared result counts in the first check that needs it, as with the Polars
     memo)."""

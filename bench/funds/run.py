@@ -37,8 +37,10 @@ LAST_RUN = DATA / "last-run.json"
 
 # --- memory and time ----------------------------------------------------------------------------
 
+
 def _rss_mb() -> float:
     import psutil
+
     return psutil.Process().memory_info().rss / 2**20
 
 
@@ -92,11 +94,27 @@ def ensure_drop(households: int, seed: int, source: str) -> Path:
     out = drop_dir(households, seed, source)
     if not (out / COMPLETE).exists():
         started = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--worker", "build", "--drop", str(out),
-                        "--households", str(households), "--seed", str(seed),
-                        "--source", source], check=True)
-        print(f"built {out.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                "build",
+                "--drop",
+                str(out),
+                "--households",
+                str(households),
+                "--seed",
+                str(seed),
+                "--source",
+                source,
+            ],
+            check=True,
+        )
+        print(
+            f"built {out.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
     return out
 
 
@@ -117,6 +135,7 @@ def _build(out: Path, households: int, seed: int, source: str) -> None:
 
 
 # --- one engine in this process -----------------------------------------------------------------
+
 
 def _use_variant(path: Path) -> None:
     """Replace the registered funds checks by those of another module (a candidate change of
@@ -143,7 +162,12 @@ def _polars(read, as_of, repeat: int) -> dict:
         marks: list[tuple[str, float, float]] = []
         clock = Clock()
 
-        def progress(message: str, _frac: float) -> None:
+        def progress(
+            message: str,
+            _frac: float,
+            marks: list[tuple[str, float, float]] = marks,
+            clock: Clock = clock,
+        ) -> None:
             marks.append((message, *clock.read()))
 
         result = run_checks(make_drop(read, as_of), only=["funds"], progress=progress)
@@ -154,7 +178,8 @@ def _polars(read, as_of, repeat: int) -> dict:
             best = dict(
                 wall={cid: marks[i + 1][1] - marks[i][1] for i, cid in enumerate(ids)},
                 cpu={cid: marks[i + 1][2] - marks[i][2] for i, cid in enumerate(ids)},
-                findings=dict(zip(ids, result.summary["findings"])))
+                findings=dict(zip(ids, result.summary["findings"], strict=True)),
+            )
         del result
     peak = _peak_mb()
     # Where the CPU goes: each check's own frame, then the engine's shaping of it.
@@ -166,8 +191,14 @@ def _polars(read, as_of, repeat: int) -> dict:
         frame_cpu = clock.read()[1]
         shape_findings(spec, frame)
         detail[spec.check_id] = {"frame_cpu": frame_cpu, "shape_cpu": clock.read()[1] - frame_cpu}
-    return dict(runs=runs, per_check=best["wall"], per_check_cpu=best["cpu"],
-                findings=best["findings"], peak_mb=peak, detail=detail)
+    return dict(
+        runs=runs,
+        per_check=best["wall"],
+        per_check_cpu=best["cpu"],
+        findings=best["findings"],
+        peak_mb=peak,
+        detail=detail,
+    )
 
 
 def _peer(run_funds, data, settings, repeat: int, count) -> dict:
@@ -181,12 +212,17 @@ def _peer(run_funds, data, settings, repeat: int, count) -> dict:
         if best is None or runs[-1][0] <= min(r[0] for r in runs[:-1]):
             best = dict(wall=wall, cpu=cpu, findings={k: count(v) for k, v in out.items()})
         del out
-    return dict(runs=runs, per_check=best["wall"], per_check_cpu=best["cpu"],
-                findings=best["findings"], peak_mb=_peak_mb(), detail={})
+    return dict(
+        runs=runs,
+        per_check=best["wall"],
+        per_check_cpu=best["cpu"],
+        findings=best["findings"],
+        peak_mb=_peak_mb(),
+        detail={},
+    )
 
 
-def _worker(engine: str, drop: Path, repeat: int, threads: int,
-            variant: Path | None) -> dict:
+def _worker(engine: str, drop: Path, repeat: int, threads: int, variant: Path | None) -> dict:
     import polars as pl
 
     from analytics.pipeline import make_drop
@@ -235,10 +271,18 @@ def _worker(engine: str, drop: Path, repeat: int, threads: int,
         raise SystemExit(f"unknown engine {engine}")
 
     best = min(out["runs"])
-    return dict(engine=engine, rows=rows, read_s=read_s, checks_s=best[0],
-                checks_cpu=min(r[1] for r in out["runs"]), baseline_mb=baseline,
-                threads=pl.thread_pool_size(), load=[load, os.getloadavg()[0]], funds=funds,
-                **out)
+    return dict(
+        engine=engine,
+        rows=rows,
+        read_s=read_s,
+        checks_s=best[0],
+        checks_cpu=min(r[1] for r in out["runs"]),
+        baseline_mb=baseline,
+        threads=pl.thread_pool_size(),
+        load=[load, os.getloadavg()[0]],
+        funds=funds,
+        **out,
+    )
 
 
 def run_engine(engine: str, drop: Path, args: argparse.Namespace) -> dict:
@@ -246,8 +290,18 @@ def run_engine(engine: str, drop: Path, args: argparse.Namespace) -> dict:
     import psutil
 
     env = {**os.environ, "POLARS_MAX_THREADS": str(args.threads)}
-    cmd = [sys.executable, __file__, "--worker", engine, "--drop", str(drop),
-           "--repeat", str(args.repeat), "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        engine,
+        "--drop",
+        str(drop),
+        "--repeat",
+        str(args.repeat),
+        "--threads",
+        str(args.threads),
+    ]
     if args.funds_variant:
         cmd += ["--funds-variant", str(args.funds_variant)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
@@ -271,13 +325,16 @@ def run_engine(engine: str, drop: Path, args: argparse.Namespace) -> dict:
 
 # --- report -------------------------------------------------------------------------------------
 
+
 def _versions() -> str:
     import duckdb
     import pandas
     import polars
 
-    return (f"Python {platform.python_version()}, Polars {polars.__version__}, "
-            f"DuckDB {duckdb.__version__}, pandas {pandas.__version__}")
+    return (
+        f"Python {platform.python_version()}, Polars {polars.__version__}, "
+        f"DuckDB {duckdb.__version__}, pandas {pandas.__version__}"
+    )
 
 
 def _cpu_name() -> str:
@@ -300,10 +357,20 @@ def _funds_version(variant: Path | None) -> str:
     path = ROOT / "checks" / "funds.py"
     digest = hashlib.sha1(path.read_bytes()).hexdigest()[:12]
     try:
-        commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(path)], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", str(path)], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return f"checks/funds.py (sha1 {digest})"
     state = "with uncommitted changes" if dirty else "as committed"
@@ -340,7 +407,9 @@ def render(results: list[dict], command: str, args: argparse.Namespace) -> str:
         f"Machine: {_cpu_name()}, {os.cpu_count()} cores; {_versions()}. "
         f"{args.threads} threads for Polars and DuckDB (pandas runs on one). One fresh process "
         f"per engine and size; best of {args.repeat} runs. Load average (1 min) during the runs: "
-        f"{min(loads):.1f} to {max(loads):.1f}." if loads else "",
+        f"{min(loads):.1f} to {max(loads):.1f}."
+        if loads
+        else "",
         "",
         f"Data: {SOURCES[args.source]}, seed {args.seed}. {_measured(results)}",
         "",
@@ -364,56 +433,86 @@ def render(results: list[dict], command: str, args: argparse.Namespace) -> str:
             f"| {_f(d, 'checks_s', '.2f')} | {_f(d, 'peak_mb', ',.0f')} "
             f"| {_f(q, 'checks_s', '.2f')} | {_f(q, 'peak_mb', ',.0f')} "
             f"| {_ratio(p, d, 'checks_s')} | {_ratio(p, d, 'checks_cpu')} "
-            f"| {_ratio(p, q, 'checks_s')} | {_ratio(p, q, 'checks_cpu')} |")
-    lines += ["", "CPU seconds (all threads) for the same runs, and their ratios.", "",
-              "| households | Polars | DuckDB | pandas | Polars/DuckDB | Polars/pandas |",
-              "|---:|---:|---:|---:|---:|---:|"]
+            f"| {_ratio(p, q, 'checks_s')} | {_ratio(p, q, 'checks_cpu')} |"
+        )
+    lines += [
+        "",
+        "CPU seconds (all threads) for the same runs, and their ratios.",
+        "",
+        "| households | Polars | DuckDB | pandas | Polars/DuckDB | Polars/pandas |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in sizes:
         p, d, q = by[(n, "polars")], by[(n, "duckdb")], by[(n, "pandas")]
-        lines.append(f"| {n:,} | {_f(p, 'checks_cpu', '.2f')} | {_f(d, 'checks_cpu', '.2f')} "
-                     f"| {_f(q, 'checks_cpu', '.2f')} | {_ratio(p, d, 'checks_cpu')} "
-                     f"| {_ratio(p, q, 'checks_cpu')} |")
-    lines += ["", "Growth: CPU seconds of the checks per million input rows (entitlements + "
-              "ledger); a flat row means linear cost.", "",
-              "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
-              "|---|" + "---:|" * len(sizes)]
+        lines.append(
+            f"| {n:,} | {_f(p, 'checks_cpu', '.2f')} | {_f(d, 'checks_cpu', '.2f')} "
+            f"| {_f(q, 'checks_cpu', '.2f')} | {_ratio(p, d, 'checks_cpu')} "
+            f"| {_ratio(p, q, 'checks_cpu')} |"
+        )
+    lines += [
+        "",
+        "Growth: CPU seconds of the checks per million input rows (entitlements + "
+        "ledger); a flat row means linear cost.",
+        "",
+        "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
     for engine in ENGINES:
         cells = []
         for n in sizes:
             r = by[(n, engine)]
-            cells.append(f"{r['checks_cpu'] / (sum(r['rows'].values()) / 1e6):.2f}"
-                         if "checks_cpu" in r else "—")
+            cells.append(
+                f"{r['checks_cpu'] / (sum(r['rows'].values()) / 1e6):.2f}"
+                if "checks_cpu" in r
+                else "—"
+            )
         lines.append(f"| {engine} | " + " | ".join(cells) + " |")
-    lines += ["", "Resident MB before the checks: the typed tables as each engine holds them.",
-              "", "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
-              "|---|" + "---:|" * len(sizes)]
+    lines += [
+        "",
+        "Resident MB before the checks: the typed tables as each engine holds them.",
+        "",
+        "| engine | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
     for engine in ENGINES:
-        lines.append(f"| {engine} | " + " | ".join(
-            _f(by[(n, engine)], "baseline_mb", ",.0f") for n in sizes) + " |")
+        lines.append(
+            f"| {engine} | "
+            + " | ".join(_f(by[(n, engine)], "baseline_mb", ",.0f") for n in sizes)
+            + " |"
+        )
 
-    top = max((n for n in sizes if all("error" not in by[(n, e)] for e in ENGINES)),
-              default=None)
+    top = max((n for n in sizes if all("error" not in by[(n, e)] for e in ENGINES)), default=None)
     if top is not None:
         p, d, q = by[(top, "polars")], by[(top, "duckdb")], by[(top, "pandas")]
-        lines += ["", f"Per check at {top:,} households, CPU seconds (a shared intermediate "
-                  "result counts in the first check that uses it). The Polars column is the "
-                  "engine run; a separate pass splits it into the check's own frame and the "
-                  "engine's shaping (sentence, evidence JSON, finding id).", "",
-                  "| check | findings | Polars | frame | shaping | DuckDB | pandas |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"Per check at {top:,} households, CPU seconds (a shared intermediate "
+            "result counts in the first check that uses it). The Polars column is the "
+            "engine run; a separate pass splits it into the check's own frame and the "
+            "engine's shaping (sentence, evidence JSON, finding id).",
+            "",
+            "| check | findings | Polars | frame | shaping | DuckDB | pandas |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for check_id, cpu in p["per_check_cpu"].items():
             det = p["detail"].get(check_id, {})
             lines.append(
                 f"| {check_id} | {p['findings'][check_id]:,} | {cpu:.2f} "
                 f"| {det.get('frame_cpu', float('nan')):.2f} "
                 f"| {det.get('shape_cpu', float('nan')):.2f} "
-                f"| {d['per_check_cpu'][check_id]:.2f} | {q['per_check_cpu'][check_id]:.2f} |")
-    differ = [f"{n:,}" for n in sizes
-              if len({json.dumps(r["findings"], sort_keys=True) for r in ok
-                      if r["households"] == n}) > 1]
+                f"| {d['per_check_cpu'][check_id]:.2f} | {q['per_check_cpu'][check_id]:.2f} |"
+            )
+    differ = [
+        f"{n:,}"
+        for n in sizes
+        if len({json.dumps(r["findings"], sort_keys=True) for r in ok if r["households"] == n}) > 1
+    ]
     lines += [""]
-    lines += ["Finding counts per check agree across the engines that finished, at every size."
-              if not differ else f"Finding counts differ between engines at {', '.join(differ)}."]
+    lines += [
+        "Finding counts per check agree across the engines that finished, at every size."
+        if not differ
+        else f"Finding counts differ between engines at {', '.join(differ)}."
+    ]
     for r in results:
         if "error" in r:
             lines.append(f"{r['engine']} at {r['households']:,} households: {r['error']}.")
@@ -423,23 +522,40 @@ def render(results: list[dict], command: str, args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="10000,100000,1000000",
-                    help="district sizes in households, comma-separated")
+    ap.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="district sizes in households, comma-separated",
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--source", choices=sorted(SOURCES), default="synthetic",
-                    help="who builds the drops (default: synthetic, with a few percent of "
-                         "defects of every funds kind)")
+    ap.add_argument(
+        "--source",
+        choices=sorted(SOURCES),
+        default="synthetic",
+        help="who builds the drops (default: synthetic, with a few percent of "
+        "defects of every funds kind)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per engine; best counts")
     ap.add_argument("--engines", default=",".join(ENGINES))
-    ap.add_argument("--max-mb", type=int, default=None,
-                    help="stop an engine's process above this resident memory "
-                         "(default: 60%% of the machine's memory)")
-    ap.add_argument("--funds-variant", type=Path,
-                    help="a module to register instead of checks/funds.py (a candidate change)")
+    ap.add_argument(
+        "--max-mb",
+        type=int,
+        default=None,
+        help="stop an engine's process above this resident memory "
+        "(default: 60%% of the machine's memory)",
+    )
+    ap.add_argument(
+        "--funds-variant",
+        type=Path,
+        help="a module to register instead of checks/funds.py (a candidate change)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--render-only", action="store_true",
-                    help=f"write the report again from the last run ({LAST_RUN.name})")
+    ap.add_argument(
+        "--render-only",
+        action="store_true",
+        help=f"write the report again from the last run ({LAST_RUN.name})",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--drop", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--households", type=int, help=argparse.SUPPRESS)
@@ -449,8 +565,11 @@ def main(argv: list[str] | None = None) -> int:
         _build(args.drop, args.households, args.seed, args.source)
         return 0
     if args.worker:
-        print(json.dumps(_worker(args.worker, args.drop, args.repeat, args.threads,
-                                 args.funds_variant)))
+        print(
+            json.dumps(
+                _worker(args.worker, args.drop, args.repeat, args.threads, args.funds_variant)
+            )
+        )
         return 0
 
     if args.render_only:
@@ -462,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.max_mb is None:
         import psutil
+
         args.max_mb = int(psutil.virtual_memory().total / 2**20 * 0.6)
     engines = args.engines.split(",")
     results = []
@@ -474,17 +594,24 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in r:
                 print(f"{n:>9,} {engine:<7} {r['error']}", file=sys.stderr)
                 continue
-            print(f"{n:>9,} {engine:<7} read {r['read_s']:6.2f} s  checks {r['checks_s']:6.2f} s"
-                  f" (cpu {r['checks_cpu']:6.2f} s)  peak {r['peak_mb']:7,.0f} MB"
-                  f"  threads {r['threads']}  load {r['load'][0]:.1f}", file=sys.stderr)
+            print(
+                f"{n:>9,} {engine:<7} read {r['read_s']:6.2f} s  checks {r['checks_s']:6.2f} s"
+                f" (cpu {r['checks_cpu']:6.2f} s)  peak {r['peak_mb']:7,.0f} MB"
+                f"  threads {r['threads']}  load {r['load'][0]:.1f}",
+                file=sys.stderr,
+            )
     if set(engines) != set(ENGINES):
         print(json.dumps(results, indent=1))
         return 0
     command = "python bench/funds/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    kept = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
-            if k in ("threads", "repeat", "source", "seed", "funds_variant")}
-    LAST_RUN.write_text(json.dumps({"command": command.strip(), "args": kept,
-                                    "results": results}), encoding="utf-8")
+    kept = {
+        k: str(v) if isinstance(v, Path) else v
+        for k, v in vars(args).items()
+        if k in ("threads", "repeat", "source", "seed", "funds_variant")
+    }
+    LAST_RUN.write_text(
+        json.dumps({"command": command.strip(), "args": kept, "results": results}), encoding="utf-8"
+    )
     text = render(results, command.strip(), args)
     print(text)
     args.out.write_text(text, encoding="utf-8")

@@ -41,8 +41,13 @@ def _child(step: str, drop: str, households: int, fmt: str) -> None:
 
 
 def _run(step: str, drop: Path, households: int, fmt: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", step, str(drop), str(households),
-                          fmt], check=True, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", step, str(drop), str(households), fmt],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -55,7 +60,9 @@ def main() -> None:
     p.add_argument("--format", default="parquet,csv")
     args = p.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f}; cores: {os.cpu_count()}")
-    print("| households | persons | format | generate s | generate peak MB | read s | read peak MB |")
+    print(
+        "| households | persons | format | generate s | generate peak MB | read s | read peak MB |"
+    )
     print("|---:|---:|---|---:|---:|---:|---:|")
     for households in (int(x) for x in args.households.split(",")):
         for fmt in args.format.split(","):
@@ -64,9 +71,12 @@ def main() -> None:
                 drop = work / "drop"
                 gen = _run("generate", drop, households, fmt)
                 read = _run("read", drop, households, fmt)
-                print(f"| {households:,} | {gen['rows']['persons']:,} | {fmt} | "
-                      f"{gen['seconds']:.1f} | {gen['peak_mb']:,.0f} | {read['seconds']:.1f} | "
-                      f"{read['peak_mb']:,.0f} |", flush=True)
+                print(
+                    f"| {households:,} | {gen['rows']['persons']:,} | {fmt} | "
+                    f"{gen['seconds']:.1f} | {gen['peak_mb']:,.0f} | {read['seconds']:.1f} | "
+                    f"{read['peak_mb']:,.0f} |",
+                    flush=True,
+                )
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

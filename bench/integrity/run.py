@@ -34,8 +34,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 PERSONS_PER_HOUSEHOLD = 2.29  # what the generator's household templates average
-TABLES = ("staff", "persons", "cases", "accounts", "ledger", "relations", "relative_filings",
-          "custody_filings")
+TABLES = (
+    "staff",
+    "persons",
+    "cases",
+    "accounts",
+    "ledger",
+    "relations",
+    "relative_filings",
+    "custody_filings",
+)
 KEYS = {
     "relative_not_filed": ("staff_id", "id_number"),
     "handled_relative_case": ("staff_id", "case_id"),
@@ -64,6 +72,7 @@ def digest(rows: list[tuple]) -> str:
 
 # --- building a district ---------------------------------------------------------------------
 
+
 def build(persons: int, seed: int, folder: Path) -> dict:
     from analytics.generate import build_base, plant_all
     from analytics.generate.base import BaseParams, new_context
@@ -77,9 +86,11 @@ def build(persons: int, seed: int, folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         ctx.tables[name].write_parquet(folder / f"{name}.parquet")
-    meta = {"as_of": ctx.as_of.isoformat(),
-            "rows": {name: ctx.tables[name].height for name in TABLES},
-            "seconds": round(time.perf_counter() - started, 1)}
+    meta = {
+        "as_of": ctx.as_of.isoformat(),
+        "rows": {name: ctx.tables[name].height for name in TABLES},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     (folder / "meta.json").write_text(json.dumps(meta))
     return meta
 
@@ -96,19 +107,28 @@ def stress(tables: dict, seed: int, kept: int = 400, residents: int = 300) -> No
     rows = np.sort(rng.choice(accounts.height, min(kept, accounts.height), replace=False))
     keeper = pl.Series(np.zeros(accounts.height, dtype=bool)).scatter(rows, True)
     tables["accounts"] = accounts.with_columns(
-        pl.when(keeper).then(pl.lit("310105196003070019")).otherwise(pl.col("custodian_id_number"))
-        .alias("custodian_id_number"))
+        pl.when(keeper)
+        .then(pl.lit("310105196003070019"))
+        .otherwise(pl.col("custodian_id_number"))
+        .alias("custodian_id_number")
+    )
     persons = tables["persons"]
     rows = np.sort(rng.choice(persons.height, min(residents, persons.height), replace=False))
     home = pl.Series(np.zeros(persons.height, dtype=bool)).scatter(rows, True)
     tables["persons"] = persons.with_columns(
-        pl.when(home).then(pl.lit("上海市长宁区仙霞路999号")).otherwise(pl.col("address"))
+        pl.when(home)
+        .then(pl.lit("上海市长宁区仙霞路999号"))
+        .otherwise(pl.col("address"))
         .alias("address"),
-        pl.when(home).then(pl.lit("仙霞路999号")).otherwise(pl.col("address_norm"))
-        .alias("address_norm"))
+        pl.when(home)
+        .then(pl.lit("仙霞路999号"))
+        .otherwise(pl.col("address_norm"))
+        .alias("address_norm"),
+    )
 
 
 # --- engines (each runs in its own process) ------------------------------------------------------
+
 
 def run_polars(folder: Path, repeat: int, draw: int) -> dict:
     import polars as pl
@@ -124,8 +144,12 @@ def run_polars(folder: Path, repeat: int, draw: int) -> dict:
     loaded = peak_mb()
 
     def fresh() -> Drop:
-        return Drop(tables={k: v.lazy() for k, v in frames.items()}, settings=load_settings(),
-                    catalogue=load_catalogue(), as_of=date.fromisoformat(meta["as_of"]))
+        return Drop(
+            tables={k: v.lazy() for k, v in frames.items()},
+            settings=load_settings(),
+            catalogue=load_catalogue(),
+            as_of=date.fromisoformat(meta["as_of"]),
+        )
 
     times = []
     for _ in range(repeat):
@@ -134,10 +158,16 @@ def run_polars(folder: Path, repeat: int, draw: int) -> dict:
         result = run_checks(drop, only=["integrity"])
         times.append(time.perf_counter() - started)
     findings = result.findings
-    out = {"seconds": min(times), "loaded_mb": loaded, "peak_mb": peak_mb(),
-           "keys": {cid: digest(findings.filter(pl.col("check_id") == cid)
-                                .select(cols).rows()) for cid, cols in KEYS.items()},
-           "counts": {cid: findings.filter(pl.col("check_id") == cid).height for cid in KEYS}}
+    out = {
+        "seconds": min(times),
+        "loaded_mb": loaded,
+        "peak_mb": peak_mb(),
+        "keys": {
+            cid: digest(findings.filter(pl.col("check_id") == cid).select(cols).rows())
+            for cid, cols in KEYS.items()
+        },
+        "counts": {cid: findings.filter(pl.col("check_id") == cid).height for cid in KEYS},
+    }
     if draw:
         out.update(time_page(fresh(), findings, draw))
     return out
@@ -159,8 +189,11 @@ def time_page(drop, findings, draw: int) -> dict:
     by_size = ranked.sort("size", descending=True)["cluster"].unique(maintain_order=True)
     every = ranked["cluster"].unique().sort()
     rng = np.random.default_rng(0)
-    sample = every.gather(rng.choice(every.len(), min(draw, every.len()), replace=False)) \
-        if every.len() else every
+    sample = (
+        every.gather(rng.choice(every.len(), min(draw, every.len()), replace=False))
+        if every.len()
+        else every
+    )
     chosen = list(dict.fromkeys([*by_size.head(draw), *by_findings.head(draw), *sample]))
     worst, worst_nodes = 0.0, 0
     streets = dict(ranked.select("cluster", "street").iter_rows())
@@ -176,11 +209,18 @@ def time_page(drop, findings, draw: int) -> dict:
         if took > worst:
             worst, worst_nodes = took, view.nodes.height
     largest = int(ranked["size"].max() or 0) if ranked.height else 0
-    return {"graph_nodes": graph.size, "graph_edges": graph.edges.height,
-            "graph_seconds": built, "clusters": ranked.height, "drawn": len(chosen),
-            "draw_max_seconds": worst, "draw_max_nodes": worst_nodes,
-            "largest_cluster": largest, "peak_mb_graph": peak_mb(),
-            "hubs": graph.hubs.height}
+    return {
+        "graph_nodes": graph.size,
+        "graph_edges": graph.edges.height,
+        "graph_seconds": built,
+        "clusters": ranked.height,
+        "drawn": len(chosen),
+        "draw_max_seconds": worst,
+        "draw_max_nodes": worst_nodes,
+        "largest_cluster": largest,
+        "peak_mb_graph": peak_mb(),
+        "hubs": graph.hubs.height,
+    }
 
 
 SQL = """
@@ -325,11 +365,15 @@ def run_duckdb(folder: Path, repeat: int) -> dict:
     meta = json.loads((folder / "meta.json").read_text())
     con = duckdb.connect()
     for name in TABLES:
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)",
-                    [str(folder / f"{name}.parquet")])
+        con.execute(
+            f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)",
+            [str(folder / f"{name}.parquet")],
+        )
     loaded = peak_mb()
-    params = {"as_of": date.fromisoformat(meta["as_of"]),
-              "threshold": load_settings().custodian_concentration_households}
+    params = {
+        "as_of": date.fromisoformat(meta["as_of"]),
+        "threshold": load_settings().custodian_concentration_households,
+    }
     statements = [s.strip() for s in SQL.split(";") if s.strip()]
     times = []
     for _ in range(repeat):
@@ -337,21 +381,42 @@ def run_duckdb(folder: Path, repeat: int) -> dict:
         for statement in statements:
             used = {k: v for k, v in params.items() if f"${k}" in statement}
             con.execute(statement, used or None)
-        results = {cid: con.execute(f"SELECT {', '.join(cols)} FROM r_{cid}").fetchall()
-                   for cid, cols in KEYS.items()}
+        results = {
+            cid: con.execute(f"SELECT {', '.join(cols)} FROM r_{cid}").fetchall()
+            for cid, cols in KEYS.items()
+        }
         times.append(time.perf_counter() - started)
-    return {"seconds": min(times), "loaded_mb": loaded, "peak_mb": peak_mb(),
-            "keys": {cid: digest(rows) for cid, rows in results.items()},
-            "counts": {cid: len(rows) for cid, rows in results.items()}}
+    return {
+        "seconds": min(times),
+        "loaded_mb": loaded,
+        "peak_mb": peak_mb(),
+        "keys": {cid: digest(rows) for cid, rows in results.items()},
+        "counts": {cid: len(rows) for cid, rows in results.items()},
+    }
 
 
 # --- driver ------------------------------------------------------------------------------------
 
+
 def engine(name: str, folder: Path, repeat: int, draw: int) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--engine", name, "--data", str(folder),
-         "--repeat", str(repeat), "--draw", str(draw)],
-        check=True, capture_output=True, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            __file__,
+            "--engine",
+            name,
+            "--data",
+            str(folder),
+            "--repeat",
+            str(repeat),
+            "--draw",
+            str(draw),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -360,16 +425,24 @@ def main() -> None:
     parser.add_argument("--persons", default="10000,100000,1000000")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--draw", type=int, default=10,
-                        help="clusters per kind (largest, most findings, random) to draw")
+    parser.add_argument(
+        "--draw",
+        type=int,
+        default=10,
+        help="clusters per kind (largest, most findings, random) to draw",
+    )
     parser.add_argument("--engine", choices=("polars", "duckdb"))
     parser.add_argument("--data", type=Path)
-    parser.add_argument("--keep", type=Path,
-                        help="keep the generated districts in this folder and reuse them")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the generated districts in this folder and reuse them"
+    )
     args = parser.parse_args()
     if args.engine:
-        result = (run_polars(args.data, args.repeat, args.draw) if args.engine == "polars"
-                  else run_duckdb(args.data, args.repeat))
+        result = (
+            run_polars(args.data, args.repeat, args.draw)
+            if args.engine == "polars"
+            else run_duckdb(args.data, args.repeat)
+        )
         print(json.dumps(result))
         return
 
@@ -383,21 +456,29 @@ def main() -> None:
                 meta = build(persons, args.seed, folder)
             # Engines alternate, one fresh process per run, so that a busy machine slows both
             # alike; the best time and the highest peak of each are kept.
-            runs = []
-            for i in range(args.repeat):
-                runs.append((engine("polars", folder, 1, args.draw if i == 0 else 0),
-                             engine("duckdb", folder, 1, 0)))
+            runs = [
+                (
+                    engine("polars", folder, 1, args.draw if i == 0 else 0),
+                    engine("duckdb", folder, 1, 0),
+                )
+                for i in range(args.repeat)
+            ]
             pol, duck = best([r[0] for r in runs]), best([r[1] for r in runs])
             differ = [cid for cid in KEYS if pol["keys"][cid] != duck["keys"][cid]]
             if differ:
-                sys.exit(f"engines disagree at {persons} persons on: {', '.join(differ)} "
-                         f"(polars {[pol['counts'][c] for c in differ]}, "
-                         f"duckdb {[duck['counts'][c] for c in differ]})")
+                sys.exit(
+                    f"engines disagree at {persons} persons on: {', '.join(differ)} "
+                    f"(polars {[pol['counts'][c] for c in differ]}, "
+                    f"duckdb {[duck['counts'][c] for c in differ]})"
+                )
             rows.append((meta, pol, duck))
-            print(f"# {meta['rows']['persons']:,} persons built in {meta['seconds']} s; "
-                  f"findings {sum(pol['counts'].values()):,} "
-                  f"({', '.join(f'{k} {v}' for k, v in pol['counts'].items())})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"# {meta['rows']['persons']:,} persons built in {meta['seconds']} s; "
+                f"findings {sum(pol['counts'].values()):,} "
+                f"({', '.join(f'{k} {v}' for k, v in pol['counts'].items())})",
+                file=sys.stderr,
+                flush=True,
+            )
     print_table(rows)
 
 
@@ -409,27 +490,55 @@ def best(results: list[dict]) -> dict:
 
 
 def print_table(rows) -> None:
-    head = ("persons", "staff", "relations", "ledger", "findings", "polars s", "duckdb s",
-            "ratio", "polars MB", "duckdb MB", "graph s", "draw max s")
+    head = (
+        "persons",
+        "staff",
+        "relations",
+        "ledger",
+        "findings",
+        "polars s",
+        "duckdb s",
+        "ratio",
+        "polars MB",
+        "duckdb MB",
+        "graph s",
+        "draw max s",
+    )
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for meta, pol, duck in rows:
         r = meta["rows"]
-        print("| " + " | ".join([
-            f"{r['persons']:,}", f"{r['staff']:,}", f"{r['relations']:,}", f"{r['ledger']:,}",
-            f"{sum(pol['counts'].values()):,}", f"{pol['seconds']:.2f}", f"{duck['seconds']:.2f}",
-            f"{pol['seconds'] / duck['seconds']:.2f}", f"{pol['peak_mb']:,.0f}",
-            f"{duck['peak_mb']:,.0f}", f"{pol.get('graph_seconds', 0):.1f}",
-            f"{pol.get('draw_max_seconds', 0):.2f}"]) + " |")
+        print(
+            "| "
+            + " | ".join(
+                [
+                    f"{r['persons']:,}",
+                    f"{r['staff']:,}",
+                    f"{r['relations']:,}",
+                    f"{r['ledger']:,}",
+                    f"{sum(pol['counts'].values()):,}",
+                    f"{pol['seconds']:.2f}",
+                    f"{duck['seconds']:.2f}",
+                    f"{pol['seconds'] / duck['seconds']:.2f}",
+                    f"{pol['peak_mb']:,.0f}",
+                    f"{duck['peak_mb']:,.0f}",
+                    f"{pol.get('graph_seconds', 0):.1f}",
+                    f"{pol.get('draw_max_seconds', 0):.2f}",
+                ]
+            )
+            + " |"
+        )
     print()
     for meta, pol, _ in rows:
         if "graph_nodes" in pol:
-            print(f"- {meta['rows']['persons']:,} persons: link graph {pol['graph_nodes']:,} "
-                  f"nodes, {pol['graph_edges']:,} edges, {pol['hubs']} hubs, built in "
-                  f"{pol['graph_seconds']:.1f} s; {pol['clusters']:,} clusters with findings "
-                  f"(largest {pol['largest_cluster']:,} nodes); slowest of {pol['drawn']} "
-                  f"cluster draws {pol['draw_max_seconds']:.2f} s ({pol['draw_max_nodes']} "
-                  f"nodes shown); peak with graph {pol['peak_mb_graph']:,.0f} MB")
+            print(
+                f"- {meta['rows']['persons']:,} persons: link graph {pol['graph_nodes']:,} "
+                f"nodes, {pol['graph_edges']:,} edges, {pol['hubs']} hubs, built in "
+                f"{pol['graph_seconds']:.1f} s; {pol['clusters']:,} clusters with findings "
+                f"(largest {pol['largest_cluster']:,} nodes); slowest of {pol['drawn']} "
+                f"cluster draws {pol['draw_max_seconds']:.2f} s ({pol['draw_max_nodes']} "
+                f"nodes shown); peak with graph {pol['peak_mb_graph']:,.0f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -61,9 +61,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-COOKIE = "aidwatch_session"          # dashboard.auth.COOKIE
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+COOKIE = "aidwatch_session"  # dashboard.auth.COOKIE
 PASSWORD = "Load-bench-password-1"  # every benchmark account's
 ROLE = "civil_affairs"
 PAGES = (("overview", "总览"), ("findings", "线索清单"))
@@ -72,6 +80,7 @@ PREPARED = "prepared.json"
 
 
 # --- the demo district, its workspace and the accounts -------------------------------------------
+
 
 def username(i: int) -> str:
     return f"load{i + 1:02d}"
@@ -99,23 +108,39 @@ def prepare(folder: Path, households: int, seed: int, accounts_needed: int) -> d
         generate.generate(drop, households=households, seed=seed)
         ws = Workspace.open(root)
         try:
-            recorded = tracking.record_check(ws, drop, reader.read_drop(drop), by="基准",
-                                             origin="cli")
+            recorded = tracking.record_check(
+                ws, drop, reader.read_drop(drop), by="基准", origin="cli"
+            )
         finally:
             ws.close()
-        info = {"households": households, "seed": seed, "drop": str(drop),
-                "workspace": str(root), "out": str(recorded.out), "run_id": recorded.run_id,
-                "ingested": recorded.ingested.counts, "accounts": 0}
-        print(f"  generated and checked in {time.perf_counter() - started:.0f} s "
-              f"(run {recorded.run_id}, {recorded.out})", flush=True)
+        info = {
+            "households": households,
+            "seed": seed,
+            "drop": str(drop),
+            "workspace": str(root),
+            "out": str(recorded.out),
+            "run_id": recorded.run_id,
+            "ingested": recorded.ingested.counts,
+            "accounts": 0,
+        }
+        print(
+            f"  generated and checked in {time.perf_counter() - started:.0f} s "
+            f"(run {recorded.run_id}, {recorded.out})",
+            flush=True,
+        )
     if info["accounts"] < accounts_needed:
         ws = Workspace.open(root)
         try:
             for i in range(accounts_needed):
                 try:
-                    accounts.add_user(ws.store, username=username(i),
-                                      display_name=f"压测用户{i + 1:02d}", role=ROLE,
-                                      password=PASSWORD, by="基准")
+                    accounts.add_user(
+                        ws.store,
+                        username=username(i),
+                        display_name=f"压测用户{i + 1:02d}",
+                        role=ROLE,
+                        password=PASSWORD,
+                        by="基准",
+                    )
                 except accounts.AccountError:
                     pass  # there already
         finally:
@@ -127,16 +152,29 @@ def prepare(folder: Path, households: int, seed: int, accounts_needed: int) -> d
 
 # --- CPUs and the server ------------------------------------------------------------------------
 
+
 def split_cpus() -> tuple[set[int], set[int], str]:
     """(the server's CPUs, the browsers' CPUs, a sentence saying so)."""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
-        return set(cpus), set(cpus), (f"only CPU {cpus[0]} available: server and browsers "
-                                      "SHARE it, the server's figures include their load")
+        return (
+            set(cpus),
+            set(cpus),
+            (
+                f"only CPU {cpus[0]} available: server and browsers "
+                "SHARE it, the server's figures include their load"
+            ),
+        )
     server, browsers = {cpus[0]}, set(cpus[1:])
-    return server, browsers, (f"server pinned to CPU {cpus[0]}; this script, Playwright's driver "
-                              f"and Chromium to CPU {','.join(map(str, cpus[1:]))} "
-                              f"({len(cpus)} usable of {os.cpu_count()} cores)")
+    return (
+        server,
+        browsers,
+        (
+            f"server pinned to CPU {cpus[0]}; this script, Playwright's driver "
+            f"and Chromium to CPU {','.join(map(str, cpus[1:]))} "
+            f"({len(cpus)} usable of {os.cpu_count()} cores)"
+        ),
+    )
 
 
 def browser_side(server: psutil.Process) -> list[psutil.Process]:
@@ -145,8 +183,10 @@ def browser_side(server: psutil.Process) -> list[psutil.Process]:
         skip = {server.pid, *(p.pid for p in server.children(recursive=True))}
     except psutil.Error:
         skip = {server.pid}
-    return [psutil.Process(), *(p for p in psutil.Process().children(recursive=True)
-                                if p.pid not in skip)]
+    return [
+        psutil.Process(),
+        *(p for p in psutil.Process().children(recursive=True) if p.pid not in skip),
+    ]
 
 
 def keep_pinned(cpus: set[int], server: psutil.Process) -> int:
@@ -225,8 +265,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str], cpus: set[int], log: Path, timings: Path,
-                     options: list[str]):
+def streamlit_server(
+    env: dict[str, str], cpus: set[int], log: Path, timings: Path, options: list[str]
+):
     """dashboard/app.py served on a free port of 127.0.0.1, pinned to ``cpus``, by Streamlit's
     command line with a timer on each script run (serve.py, writing to ``timings``) and
     Streamlit's ``options`` (["--runner.postScriptGC", "false"]): (url, process)."""
@@ -235,13 +276,30 @@ def streamlit_server(env: dict[str, str], cpus: set[int], log: Path, timings: Pa
     full_env.update(env)
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("serve.py")), str(timings),
-             "run", "dashboard/app.py",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", *options],
-            cwd=ROOT, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
-            preexec_fn=lambda: os.sched_setaffinity(0, cpus))  # noqa: PLW1509 - no threads yet
+            [
+                sys.executable,
+                str(Path(__file__).with_name("serve.py")),
+                str(timings),
+                "run",
+                "dashboard/app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+                *options,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+        )  # noqa: PLW1509 - no threads yet
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -265,34 +323,40 @@ def streamlit_server(env: dict[str, str], cpus: set[int], log: Path, timings: Pa
 
 # --- the browser side ----------------------------------------------------------------------------
 
-READY_STEPS = ("connected", "title", "finished")   # then "ready": no skeleton left
+READY_STEPS = ("connected", "title", "finished")  # then "ready": no skeleton left
 
 
-async def wait_ready(page, title: str | None = None, timeout_ms: int = TIMEOUT_MS,
-                     steps: dict[str, float] | None = None) -> None:
+async def wait_ready(
+    page,
+    title: str | None = None,
+    timeout_ms: int = TIMEOUT_MS,
+    steps: dict[str, float] | None = None,
+) -> None:
     """Streamlit's readiness signals (tests/conftest.py _wait_for_app); with ``title``, the
     page's own h1 drawn before "not running" is taken. ``steps``: filled with the moment
     (perf_counter) each signal was seen."""
     steps = {} if steps is None else steps
-    await page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
-                                 timeout=timeout_ms)
+    await page.wait_for_selector(
+        '[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_ms
+    )
     steps["connected"] = time.perf_counter()
     if title is not None:
         await page.locator("h1", has_text=title).first.wait_for(timeout=timeout_ms)
         steps["title"] = time.perf_counter()
-    await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                                 timeout=timeout_ms)
+    await page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
     steps["finished"] = time.perf_counter()
-    await page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
-                                 timeout=timeout_ms)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms
+    )
     steps["ready"] = time.perf_counter()
 
 
 async def logged_in(browser, url: str, user: str):
     """A new browser context logged in as ``user`` through the form, with the login cookie set:
     (context, page)."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000},
-                                        locale="zh-CN")
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page = await context.new_page()
     await page.goto(f"{url}/")
     await wait_ready(page)
@@ -311,8 +375,10 @@ async def logged_in(browser, url: str, user: str):
 
 def busy_seconds() -> list[float]:
     """Seconds each CPU of the machine has been busy (anyone's work), since boot."""
-    return [t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
-            for t in psutil.cpu_times(percpu=True)]
+    return [
+        t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+        for t in psutil.cpu_times(percpu=True)
+    ]
 
 
 @dataclass
@@ -325,14 +391,14 @@ class Window:
     loads: list[dict] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=lambda: {p: 0 for p, _ in PAGES})
     wall: float = 0.0
-    began: float = 0.0    # time.time() at the start and the end of the window
+    began: float = 0.0  # time.time() at the start and the end of the window
     ended: float = 0.0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
-    cpu_busy: list[float] = field(default_factory=list)   # each CPU's busy seconds (anyone's)
+    cpu_busy: list[float] = field(default_factory=list)  # each CPU's busy seconds (anyone's)
     # (threads allowed elsewhere, threads) of the server and of the browser side, at the end
     pinned: dict[str, tuple[int, int]] = field(default_factory=dict)
-    load_average: tuple[float, float] = (0.0, 0.0)        # 1-minute, at the start and the end
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute, at the start and the end
 
     def times(self, path: str) -> list[float]:
         return [x["ready"] for x in self.loads if x["page"] == path]
@@ -342,8 +408,9 @@ class Window:
         return len(self.loads) + sum(self.failures.values())
 
 
-async def session_loop(page, url: str, rounds: int, window: Window, start: asyncio.Event,
-                       server: psutil.Process | None) -> None:
+async def session_loop(
+    page, url: str, rounds: int, window: Window, start: asyncio.Event, server: psutil.Process | None
+) -> None:
     """``rounds`` times 总览 then 线索清单; with ``server`` (a lone session), the CPU seconds of
     each load on each side too."""
     await start.wait()
@@ -358,8 +425,7 @@ async def session_loop(page, url: str, rounds: int, window: Window, start: async
                 await wait_ready(page, title, steps=steps)
             except Exception as exc:  # noqa: BLE001 - a load that never became ready: counted
                 window.failures[path] += 1
-                print(f"  {path}: not ready ({type(exc).__name__}: {str(exc)[:120]})",
-                      flush=True)
+                print(f"  {path}: not ready ({type(exc).__name__}: {str(exc)[:120]})", flush=True)
                 continue
             load = {"page": path, **{k: v - started for k, v in steps.items()}}
             if server is not None:
@@ -369,17 +435,25 @@ async def session_loop(page, url: str, rounds: int, window: Window, start: async
             window.loads.append(load)
 
 
-async def measure(browser, url: str, server: psutil.Process, sessions: int, rounds: int,
-                  server_cpus: set[int], browser_cpus: set[int]) -> Window:
+async def measure(
+    browser,
+    url: str,
+    server: psutil.Process,
+    sessions: int,
+    rounds: int,
+    server_cpus: set[int],
+    browser_cpus: set[int],
+) -> Window:
     """``sessions`` contexts logged in one after another, then all loading at once."""
     window = Window(sessions, rounds)
-    logins = []
-    for i in range(sessions):
-        logins.append(await logged_in(browser, url, username(i)))
+    logins = [await logged_in(browser, url, username(i)) for i in range(sessions)]
     start = asyncio.Event()
-    tasks = [asyncio.create_task(session_loop(page, url, rounds, window, start,
-                                              server if sessions == 1 else None))
-             for _, page in logins]
+    tasks = [
+        asyncio.create_task(
+            session_loop(page, url, rounds, window, start, server if sessions == 1 else None)
+        )
+        for _, page in logins
+    ]
     await asyncio.sleep(1.0)  # the login reruns settled
     busy0 = busy_seconds()
     cpu0, client0, t0 = server_cpu(server), browser_cpu(server), time.perf_counter()
@@ -392,16 +466,23 @@ async def measure(browser, url: str, server: psutil.Process, sessions: int, roun
     window.client_cpu = browser_cpu(server) - client0
     window.pinned = {
         "server": threads_elsewhere([server, *server.children(recursive=True)], server_cpus),
-        "browser": threads_elsewhere(browser_side(server), browser_cpus)}
-    window.cpu_busy = [b - a for a, b in zip(busy0, busy_seconds())]
+        "browser": threads_elsewhere(browser_side(server), browser_cpus),
+    }
+    window.cpu_busy = [b - a for a, b in zip(busy0, busy_seconds(), strict=True)]
     window.load_average = (load0, os.getloadavg()[0])
     for context, _ in logins:
         await context.close()
     return window
 
 
-async def drive(url: str, server: psutil.Process, server_cpus: set[int], browser_cpus: set[int],
-                moved: list[int], args) -> dict[str, Window]:
+async def drive(
+    url: str,
+    server: psutil.Process,
+    server_cpus: set[int],
+    browser_cpus: set[int],
+    moved: list[int],
+    args,
+) -> dict[str, Window]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -411,11 +492,13 @@ async def drive(url: str, server: psutil.Process, server_cpus: set[int], browser
             print("warm-up: one session, each page once (not reported)", flush=True)
             await measure(browser, url, server, 1, 1, server_cpus, browser_cpus)
             print(f"baseline: one session alone, {args.baseline_rounds} rounds", flush=True)
-            baseline = await measure(browser, url, server, 1, args.baseline_rounds,
-                                     server_cpus, browser_cpus)
+            baseline = await measure(
+                browser, url, server, 1, args.baseline_rounds, server_cpus, browser_cpus
+            )
             print(f"load: {args.sessions} sessions at once, {args.rounds} rounds", flush=True)
-            loaded = await measure(browser, url, server, args.sessions, args.rounds,
-                                   server_cpus, browser_cpus)
+            loaded = await measure(
+                browser, url, server, args.sessions, args.rounds, server_cpus, browser_cpus
+            )
         finally:
             guard.cancel()
             await browser.close()
@@ -423,6 +506,7 @@ async def drive(url: str, server: psutil.Process, server_cpus: set[int], browser
 
 
 # --- the figures ---------------------------------------------------------------------------------
+
 
 def percentile(xs: list[float], q: float) -> float:
     """Linear interpolation between the closest ranks (numpy's default)."""
@@ -438,8 +522,12 @@ def percentile(xs: list[float], q: float) -> float:
 def spread(xs: list[float]) -> dict:
     if not xs:
         return {"n": 0, "p50_s": None, "p95_s": None, "max_s": None}
-    return {"n": len(xs), "p50_s": statistics.median(xs), "p95_s": percentile(xs, 0.95),
-            "max_s": max(xs)}
+    return {
+        "n": len(xs),
+        "p50_s": statistics.median(xs),
+        "p95_s": percentile(xs, 0.95),
+        "max_s": max(xs),
+    }
 
 
 def median(xs: list[float]) -> float | None:
@@ -454,8 +542,9 @@ def script_runs(timings: Path, w: Window) -> list[dict]:
     return [r for r in runs if w.began <= r["end"] <= w.ended + 1.0]
 
 
-def figures(windows: dict[str, Window], timings: Path, server_cpus: set[int],
-            browser_cpus: set[int]) -> list[dict]:
+def figures(
+    windows: dict[str, Window], timings: Path, server_cpus: set[int], browser_cpus: set[int]
+) -> list[dict]:
     rows = []
     for name, w in windows.items():
         runs = script_runs(timings, w)
@@ -463,31 +552,49 @@ def figures(windows: dict[str, Window], timings: Path, server_cpus: set[int],
             loads = [x for x in w.loads if x["page"] == path]
             mine = [r for r in runs if r.get("title") == title]
             solo = all("server_cpu" in x for x in loads) and loads
-            rows.append({
-                "run": name, "sessions": w.sessions, "rounds": w.rounds, "page": title,
-                "path": path, **spread(w.times(path)), "failed": w.failures[path],
-                # a lone session's loads are measured one by one; under load, the window's
-                # CPU shared out over every load of both pages
-                "server_cpu_s_per_load": (statistics.mean(x["server_cpu"] for x in loads)
-                                          if solo else w.server_cpu / w.count),
-                "browser_cpu_s_per_load": (statistics.mean(x["client_cpu"] for x in loads)
-                                           if solo else w.client_cpu / w.count),
-                "steps_p50_s": {k: median([x[k] for x in loads if k in x])
-                                for k in (*READY_STEPS, "ready")},
-                "script_runs": len(mine),
-                "script_wall": spread([r["wall"] for r in mine]),
-                "script_cpu": spread([r["cpu"] for r in mine]),
-                "full_gc_cpu": spread([r.get("full_gc_cpu", 0.0) for r in mine]),
-                "page_part_wall": spread([r["page_wall"] for r in mine
-                                          if r["page_wall"] is not None]),
-                "window": {
-                    "loads": w.count, "wall_s": w.wall, "server_cpu_s": w.server_cpu,
-                    "browser_cpu_s": w.client_cpu,
-                    "server_cores_busy_s": sum(w.cpu_busy[c] for c in server_cpus),
-                    "browser_cores_busy_s": sum(w.cpu_busy[c] for c in browser_cpus),
-                    "load_average": list(w.load_average),
-                    "threads_elsewhere": {k: list(v) for k, v in w.pinned.items()}},
-            })
+            rows.append(
+                {
+                    "run": name,
+                    "sessions": w.sessions,
+                    "rounds": w.rounds,
+                    "page": title,
+                    "path": path,
+                    **spread(w.times(path)),
+                    "failed": w.failures[path],
+                    # a lone session's loads are measured one by one; under load, the window's
+                    # CPU shared out over every load of both pages
+                    "server_cpu_s_per_load": (
+                        statistics.mean(x["server_cpu"] for x in loads)
+                        if solo
+                        else w.server_cpu / w.count
+                    ),
+                    "browser_cpu_s_per_load": (
+                        statistics.mean(x["client_cpu"] for x in loads)
+                        if solo
+                        else w.client_cpu / w.count
+                    ),
+                    "steps_p50_s": {
+                        k: median([x[k] for x in loads if k in x]) for k in (*READY_STEPS, "ready")
+                    },
+                    "script_runs": len(mine),
+                    "script_wall": spread([r["wall"] for r in mine]),
+                    "script_cpu": spread([r["cpu"] for r in mine]),
+                    "full_gc_cpu": spread([r.get("full_gc_cpu", 0.0) for r in mine]),
+                    "page_part_wall": spread(
+                        [r["page_wall"] for r in mine if r["page_wall"] is not None]
+                    ),
+                    "window": {
+                        "loads": w.count,
+                        "wall_s": w.wall,
+                        "server_cpu_s": w.server_cpu,
+                        "browser_cpu_s": w.client_cpu,
+                        "server_cores_busy_s": sum(w.cpu_busy[c] for c in server_cpus),
+                        "browser_cores_busy_s": sum(w.cpu_busy[c] for c in browser_cpus),
+                        "load_average": list(w.load_average),
+                        "threads_elsewhere": {k: list(v) for k, v in w.pinned.items()},
+                    },
+                }
+            )
     return rows
 
 
@@ -501,52 +608,74 @@ def show(rows: list[dict], server_cpus: set[int], browser_cpus: set[int]) -> Non
     print("| run | sessions | page | n | failed | p50 s | p95 s | max s | server CPU s / load |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['run']} | {r['sessions']} | {r['page']} | {r['n']} | {r['failed']} | "
-              f"{s(r['p50_s'])} | {s(r['p95_s'])} | {s(r['max_s'])} | "
-              f"{r['server_cpu_s_per_load']:.3f} |")
+        print(
+            f"| {r['run']} | {r['sessions']} | {r['page']} | {r['n']} | {r['failed']} | "
+            f"{s(r['p50_s'])} | {s(r['p95_s'])} | {s(r['max_s'])} | "
+            f"{r['server_cpu_s_per_load']:.3f} |"
+        )
     print()
-    print("Where the time goes: medians from navigation start to each signal, in the browser; "
-          "the same loads' script runs timed in the server (wall; the script thread's CPU, and "
-          "of it the full garbage collections, Streamlit's runner.postScriptGC among them):")
+    print(
+        "Where the time goes: medians from navigation start to each signal, in the browser; "
+        "the same loads' script runs timed in the server (wall; the script thread's CPU, and "
+        "of it the full garbage collections, Streamlit's runner.postScriptGC among them):"
+    )
     print()
-    print("| run | page | connected s | title drawn s | script finished s | ready s | "
-          "server runs | run wall p50 s | run wall p95 s | run CPU p50 s | "
-          "of which full GC s | browser CPU s / load |")
+    print(
+        "| run | page | connected s | title drawn s | script finished s | ready s | "
+        "server runs | run wall p50 s | run wall p95 s | run CPU p50 s | "
+        "of which full GC s | browser CPU s / load |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         st, sw, sc = r["steps_p50_s"], r["script_wall"], r["script_cpu"]
-        print(f"| {r['run']} | {r['page']} | {s(st['connected'])} | {s(st['title'])} | "
-              f"{s(st['finished'])} | {s(st['ready'])} | {r['script_runs']} | "
-              f"{s(sw['p50_s'])} | {s(sw['p95_s'])} | {s(sc['p50_s'])} | "
-              f"{s(r['full_gc_cpu']['p50_s'])} | {r['browser_cpu_s_per_load']:.2f} |")
+        print(
+            f"| {r['run']} | {r['page']} | {s(st['connected'])} | {s(st['title'])} | "
+            f"{s(st['finished'])} | {s(st['ready'])} | {r['script_runs']} | "
+            f"{s(sw['p50_s'])} | {s(sw['p95_s'])} | {s(sc['p50_s'])} | "
+            f"{s(r['full_gc_cpu']['p50_s'])} | {r['browser_cpu_s_per_load']:.2f} |"
+        )
     print()
-    for r in rows[::len(PAGES)]:
+    for r in rows[:: len(PAGES)]:
         w = r["window"]
         wall, n = w["wall_s"], w["loads"]
 
         def pinned(side: str, w: dict = w) -> str:
             elsewhere, total = w["threads_elsewhere"][side]
-            return (f"all {total} threads pinned" if not elsewhere
-                    else f"WARNING: {elsewhere} of {total} threads not pinned")
-        print(f"{r['run']}: {n} loads in {wall:.1f} s ({n / wall:.2f} loads/s), "
-              f"load average {w['load_average'][0]:.1f} → {w['load_average'][1]:.1f}")
+            return (
+                f"all {total} threads pinned"
+                if not elsewhere
+                else f"WARNING: {elsewhere} of {total} threads not pinned"
+            )
+
+        print(
+            f"{r['run']}: {n} loads in {wall:.1f} s ({n / wall:.2f} loads/s), "
+            f"load average {w['load_average'][0]:.1f} → {w['load_average'][1]:.1f}"
+        )
         server_busy = 100 * w["server_cores_busy_s"] / wall / len(server_cpus)
-        print(f"  server: {w['server_cpu_s']:.1f} s CPU, {w['server_cpu_s'] / n:.3f} s "
-              f"a load; its core busy {server_busy:.0f}% of the window, "
-              f"{100 * w['server_cpu_s'] / wall / len(server_cpus):.0f}% with the "
-              f"server's own work; {pinned('server')}")
-        print(f"  browser side (this script, Playwright's driver, Chromium): "
-              f"{w['browser_cpu_s']:.1f} s CPU, {w['browser_cpu_s'] / n:.2f} s a load; "
-              f"its {len(browser_cpus)} CPU{'s' if len(browser_cpus) > 1 else ''} busy "
-              f"{100 * w['browser_cores_busy_s'] / wall / len(browser_cpus):.0f}%, "
-              f"{100 * w['browser_cpu_s'] / wall / len(browser_cpus):.0f}% with its own work; "
-              f"{pinned('browser')}")
+        print(
+            f"  server: {w['server_cpu_s']:.1f} s CPU, {w['server_cpu_s'] / n:.3f} s "
+            f"a load; its core busy {server_busy:.0f}% of the window, "
+            f"{100 * w['server_cpu_s'] / wall / len(server_cpus):.0f}% with the "
+            f"server's own work; {pinned('server')}"
+        )
+        print(
+            f"  browser side (this script, Playwright's driver, Chromium): "
+            f"{w['browser_cpu_s']:.1f} s CPU, {w['browser_cpu_s'] / n:.2f} s a load; "
+            f"its {len(browser_cpus)} CPU{'s' if len(browser_cpus) > 1 else ''} busy "
+            f"{100 * w['browser_cores_busy_s'] / wall / len(browser_cpus):.0f}%, "
+            f"{100 * w['browser_cpu_s'] / wall / len(browser_cpus):.0f}% with its own work; "
+            f"{pinned('browser')}"
+        )
 
 
 def machine() -> dict:
-    return {"cores": os.cpu_count(), "usable_cpus": sorted(os.sched_getaffinity(0)),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cores": os.cpu_count(),
+        "usable_cpus": sorted(os.sched_getaffinity(0)),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -554,19 +683,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="loads of each page per session under load")
-    parser.add_argument("--baseline-rounds", type=int, default=10,
-                        help="loads of each page of the single session alone")
-    parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="prepare the district here and reuse it next time")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="loads of each page per session under load"
+    )
+    parser.add_argument(
+        "--baseline-rounds",
+        type=int,
+        default=10,
+        help="loads of each page of the single session alone",
+    )
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="prepare the district here and reuse it next time"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures here")
-    parser.add_argument("--server-option", action="append", default=[], metavar="NAME=VALUE",
-                        help="a Streamlit config option for the server, e.g. "
-                             "runner.postScriptGC=false (repeatable)")
+    parser.add_argument(
+        "--server-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Streamlit config option for the server, e.g. "
+        "runner.postScriptGC=false (repeatable)",
+    )
     args = parser.parse_args(argv)
-    options = [part for opt in args.server_option
-               for part in (f"--{opt.split('=', 1)[0]}", opt.split("=", 1)[1])]
+    options = [
+        part
+        for opt in args.server_option
+        for part in (f"--{opt.split('=', 1)[0]}", opt.split("=", 1)[1])
+    ]
 
     from importlib.metadata import version
 
@@ -584,33 +727,54 @@ def main(argv: list[str] | None = None) -> int:
         info = prepare(folder, args.households, args.seed, max(args.sessions, 1))
         server_cpus, browser_cpus, split = split_cpus()
         os.sched_setaffinity(0, browser_cpus)  # inherited by Playwright's driver and Chromium
-        env = {"AIDWATCH_DROP": info["drop"], "AIDWATCH_OUT": info["out"],
-               "AIDWATCH_WORKSPACE": info["workspace"],
-               "AIDWATCH_PRIVATE_DIR": str(folder / "private")}
+        env = {
+            "AIDWATCH_DROP": info["drop"],
+            "AIDWATCH_OUT": info["out"],
+            "AIDWATCH_WORKSPACE": info["workspace"],
+            "AIDWATCH_PRIVATE_DIR": str(folder / "private"),
+        }
         timings = folder / "script_runs.jsonl"
         timings.unlink(missing_ok=True)
-        with streamlit_server(env, server_cpus, folder / "server.log", timings,
-                              options) as (url, server):
+        with streamlit_server(env, server_cpus, folder / "server.log", timings, options) as (
+            url,
+            server,
+        ):
             moved = [0]
             windows = asyncio.run(drive(url, server, server_cpus, browser_cpus, moved, args))
         rows = figures(windows, timings, server_cpus, browser_cpus)
-        print(f"\n{dt.date.today()}; {about['cores']} cores, {about['memory_gb']} GB; "
-              f"Streamlit {streamlit.__version__}, Playwright {version('playwright')}; "
-              f"load average now {os.getloadavg()[0]:.1f}")
+        print(
+            f"\n{dt.date.today()}; {about['cores']} cores, {about['memory_gb']} GB; "
+            f"Streamlit {streamlit.__version__}, Playwright {version('playwright')}; "
+            f"load average now {os.getloadavg()[0]:.1f}"
+        )
         if options:
             print(f"server options: {' '.join(options)}")
-        print(f"district: {args.households:,} households (seed {args.seed}); {split}; "
-              f"{moved[0]} browser threads that had pinned themselves elsewhere moved back")
+        print(
+            f"district: {args.households:,} households (seed {args.seed}); {split}; "
+            f"{moved[0]} browser threads that had pinned themselves elsewhere moved back"
+        )
         show(rows, server_cpus, browser_cpus)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(
-                {"date": str(dt.date.today()), "machine": about, "cpu_split": split,
-                 "threads_moved_back": moved[0],
-                 "households": args.households, "seed": args.seed, "sessions": args.sessions,
-                 "server_options": options,
-                 "rounds": args.rounds, "baseline_rounds": args.baseline_rounds, "rows": rows},
-                ensure_ascii=False, indent=1))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "date": str(dt.date.today()),
+                        "machine": about,
+                        "cpu_split": split,
+                        "threads_moved_back": moved[0],
+                        "households": args.households,
+                        "seed": args.seed,
+                        "sessions": args.sessions,
+                        "server_options": options,
+                        "rounds": args.rounds,
+                        "baseline_rounds": args.baseline_rounds,
+                        "rows": rows,
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -52,12 +52,19 @@ def install(path: str) -> None:
             return run_script(self, rerun_data)
         finally:
             page = local.page or {}
-            line = json.dumps({
-                "end": time.time(), "wall": time.perf_counter() - wall,
-                "cpu": time.thread_time() - cpu, "page": page.get("page"),
-                "title": page.get("title"),
-                "page_wall": page.get("wall"), "page_cpu": page.get("cpu"),
-                "full_gc_wall": local.gc, "full_gc_cpu": local.gc_cpu})
+            line = json.dumps(
+                {
+                    "end": time.time(),
+                    "wall": time.perf_counter() - wall,
+                    "cpu": time.thread_time() - cpu,
+                    "page": page.get("page"),
+                    "title": page.get("title"),
+                    "page_wall": page.get("wall"),
+                    "page_cpu": page.get("cpu"),
+                    "full_gc_wall": local.gc,
+                    "full_gc_cpu": local.gc_cpu,
+                }
+            )
             with lock:
                 out.write(line + "\n")
 
@@ -66,8 +73,12 @@ def install(path: str) -> None:
         try:
             return run_page(self)
         finally:
-            local.page = {"page": self.url_path, "title": self.title,
-                          "wall": time.perf_counter() - wall, "cpu": time.thread_time() - cpu}
+            local.page = {
+                "page": self.url_path,
+                "title": self.title,
+                "wall": time.perf_counter() - wall,
+                "cpu": time.thread_time() - cpu,
+            }
 
     script_runner.ScriptRunner._run_script = timed_run_script
     StreamlitPage.run = timed_run_page

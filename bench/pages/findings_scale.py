@@ -28,8 +28,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ROW_HEIGHT = 35
 
@@ -67,9 +75,8 @@ def main() -> None:
     ap.add_argument("--page", choices=("findings", "funds"), default="findings")
     args = ap.parse_args()
 
-    from playwright.sync_api import sync_playwright
-
     import polars as pl
+    from playwright.sync_api import sync_playwright
 
     findings = pl.scan_csv(args.out / "findings.csv", infer_schema=False)
     total = findings.select(pl.len()).collect().item()
@@ -79,9 +86,24 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AIDWATCH_DROP": str(args.drop), "AIDWATCH_OUT": str(args.out)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_healthy(url)
         loads, filters, rows = [], [], 0
@@ -103,7 +125,8 @@ def main() -> None:
                         box.press("Enter")
                     else:  # tick the first finding, then untick it
                         page.locator(".st-key-funds_table .dvn-scroller").click(
-                            position={"x": 15, "y": ROW_HEIGHT + ROW_HEIGHT // 2})
+                            position={"x": 15, "y": ROW_HEIGHT + ROW_HEIGHT // 2}
+                        )
                     page.wait_for_timeout(200)  # the rerun starts
                     drawn(page, args.page)
                     if run:
@@ -113,12 +136,18 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"run: {args.out} ({total:,} findings); {args.page} draws {rows:,} rows; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"load, new session: median {statistics.median(loads):.2f} s "
-          f"(min {min(loads):.2f}, max {max(loads):.2f}) over {len(loads)} runs")
-    print(f"change: median {statistics.median(filters):.2f} s "
-          f"(min {min(filters):.2f}, max {max(filters):.2f}) over {len(filters)} changes")
+    print(
+        f"run: {args.out} ({total:,} findings); {args.page} draws {rows:,} rows; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"load, new session: median {statistics.median(loads):.2f} s "
+        f"(min {min(loads):.2f}, max {max(loads):.2f}) over {len(loads)} runs"
+    )
+    print(
+        f"change: median {statistics.median(filters):.2f} s "
+        f"(min {min(filters):.2f}, max {max(filters):.2f}) over {len(filters)} changes"
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CHART_DRAWN = "() => !!document.querySelector('.js-plotly-plot .trace')"
 TABLE_DRAWN = "() => !!document.querySelector('table.aidwatch-glance tbody tr')"
 TITLE_DRAWN = "() => !!document.querySelector('h1')"
@@ -56,8 +64,11 @@ TITLE_PAGE = 'import streamlit as st\n\nst.title("救助资金监督审计台")\
 FILTER_TARGET_S = 1.0
 COLD_RATIO_TARGET = 1.5
 # radio label, and the headline metric's label once the page shows that level
-LEVELS = (("季度", r"^\d{4}年第\d季度实发金额"), ("年度", r"^\d{4}年实发金额"),
-          ("月度", r"^\d{4}年\d{1,2}月实发金额"))
+LEVELS = (
+    ("季度", r"^\d{4}年第\d季度实发金额"),
+    ("年度", r"^\d{4}年实发金额"),
+    ("月度", r"^\d{4}年\d{1,2}月实发金额"),
+)
 
 
 def _free_port() -> int:
@@ -70,11 +81,28 @@ def _free_port() -> int:
 def streamlit_server(script: Path, env: dict[str, str]):
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -98,12 +126,15 @@ def streamlit_server(script: Path, env: dict[str, str]):
 
 def wait_ready(page, timeout_ms: int = 60_000) -> None:
     """Streamlit's own readiness signals, as its load tests use them."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
-                           timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           timeout=timeout_ms)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
-                           timeout=timeout_ms)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_ms
+    )
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms
+    )
 
 
 def new_context(browser):
@@ -199,11 +230,28 @@ def shell_app(folder: Path) -> Path:
 def ensure_demo(drop: Path, out: Path, households: int, seed: int) -> None:
     aidwatch = [sys.executable, "-m", "analytics.cli"]
     if not drop.is_dir():
-        subprocess.run([*aidwatch, "generate", "--out", str(drop), "--households",
-                        str(households), "--seed", str(seed), "--quiet"], cwd=ROOT, check=True)
+        subprocess.run(
+            [
+                *aidwatch,
+                "generate",
+                "--out",
+                str(drop),
+                "--households",
+                str(households),
+                "--seed",
+                str(seed),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            check=True,
+        )
     if not (out / "indicators.csv").exists():
-        subprocess.run([*aidwatch, "check", str(drop), "--out", str(out), "--quiet"], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*aidwatch, "check", str(drop), "--out", str(out), "--quiet"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,9 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         title_script = Path(tmp) / "title_only.py"
         title_script.write_text(TITLE_PAGE, encoding="utf-8")
         shell_script = shell_app(Path(tmp) / "shell")
-        with streamlit_server(ROOT / "dashboard" / "app.py", env) as app_url, \
-                streamlit_server(title_script, {}) as title_url, \
-                streamlit_server(shell_script, env) as shell_url, sync_playwright() as pw:
+        with (
+            streamlit_server(ROOT / "dashboard" / "app.py", env) as app_url,
+            streamlit_server(title_script, {}) as title_url,
+            streamlit_server(shell_script, env) as shell_url,
+            sync_playwright() as pw,
+        ):
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             first_app = cold_load(browser, app_url, app_drawn)
             first_title = cold_load(browser, title_url, title_drawn)
@@ -236,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             load(warm_app_ctx, app_url, app_drawn)
             load(warm_title_ctx, title_url, title_drawn)
             runs: dict[str, list[float]] = {
-                k: [] for k in ("cold_app", "cold_title", "cold_shell", "warm_app", "warm_title")}
+                k: [] for k in ("cold_app", "cold_title", "cold_shell", "warm_app", "warm_title")
+            }
             for _ in range(args.runs):  # interleaved, so all see the same machine load
                 runs["cold_app"].append(cold_load(browser, app_url, app_drawn))
                 runs["cold_title"].append(cold_load(browser, title_url, title_drawn))
@@ -251,21 +303,29 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
 
     def spread(xs: list[float]) -> str:
-        return (f"median {statistics.median(xs):.2f} s, min {min(xs):.2f} s, "
-                f"max {max(xs):.2f} s")
+        return f"median {statistics.median(xs):.2f} s, min {min(xs):.2f} s, max {max(xs):.2f} s"
 
-    print(f"demo district: {args.drop} (checked into {args.out}); runs: {args.runs}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"demo district: {args.drop} (checked into {args.out}); runs: {args.runs}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"first load after server start: 总览 {first_app:.2f} s, title-only {first_title:.2f} s")
-    print(f"scripts fetched: 总览 {len(app_js)} files, {sum(app_js.values()) / 1e6:.2f} MB; "
-          f"title-only {len(title_js)} files, {sum(title_js.values()) / 1e6:.2f} MB")
-    extra = sorted(((size, name) for name, size in app_js.items() if name not in title_js),
-                   reverse=True)
-    print(f"  总览 beyond the title page: {len(extra)} files, "
-          f"{sum(size for size, _ in extra) / 1e3:.0f} kB; largest: "
-          + ", ".join(f"{name} {size / 1e3:.0f} kB" for size, name in extra[:8]))
-    for label, part in (("with the app shell", [e for e in extra if e[1] in shell_js]),
-                        ("with the page", [e for e in extra if e[1] not in shell_js])):
+    print(
+        f"scripts fetched: 总览 {len(app_js)} files, {sum(app_js.values()) / 1e6:.2f} MB; "
+        f"title-only {len(title_js)} files, {sum(title_js.values()) / 1e6:.2f} MB"
+    )
+    extra = sorted(
+        ((size, name) for name, size in app_js.items() if name not in title_js), reverse=True
+    )
+    print(
+        f"  总览 beyond the title page: {len(extra)} files, "
+        f"{sum(size for size, _ in extra) / 1e3:.0f} kB; largest: "
+        + ", ".join(f"{name} {size / 1e3:.0f} kB" for size, name in extra[:8])
+    )
+    for label, part in (
+        ("with the app shell", [e for e in extra if e[1] in shell_js]),
+        ("with the page", [e for e in extra if e[1] not in shell_js]),
+    ):
         print(f"    {label}: {len(part)} files, {sum(size for size, _ in part) / 1e3:.0f} kB")
     ok = True
     for mode, label in (("cold", "empty browser cache"), ("warm", "browser cache warm")):
@@ -274,16 +334,22 @@ def main(argv: list[str] | None = None) -> int:
         best = min(app) / min(title)
         print(f"new session, {label}: 总览 {spread(app)}; title-only {spread(title)}")
         verdict = "OK" if ratio <= COLD_RATIO_TARGET else "OVER"
-        print(f"  ratio of medians {ratio:.2f}×, of minima {best:.2f}× "
-              f"(target ≤ {COLD_RATIO_TARGET}×) -> {verdict}")
+        print(
+            f"  ratio of medians {ratio:.2f}×, of minima {best:.2f}× "
+            f"(target ≤ {COLD_RATIO_TARGET}×) -> {verdict}"
+        )
         ok &= ratio <= COLD_RATIO_TARGET
-    print(f"filter change (period type): {spread(filters)} (target ≤ {FILTER_TARGET_S} s) -> "
-          f"{'OK' if max(filters) <= FILTER_TARGET_S else 'OVER'}")
+    print(
+        f"filter change (period type): {spread(filters)} (target ≤ {FILTER_TARGET_S} s) -> "
+        f"{'OK' if max(filters) <= FILTER_TARGET_S else 'OVER'}"
+    )
     ok &= max(filters) <= FILTER_TARGET_S
     print(f"opening the 街镇排名 chart view (no target): {spread(charts)}")
     shell, title = runs["cold_shell"], runs["cold_title"]
-    print(f"app shell, each page a title (no target), empty browser cache: {spread(shell)}; "
-          f"{statistics.median(shell) / statistics.median(title):.2f}× the title page")
+    print(
+        f"app shell, each page a title (no target), empty browser cache: {spread(shell)}; "
+        f"{statistics.median(shell) / statistics.median(title):.2f}× the title page"
+    )
     return 0 if ok else 1
 
 

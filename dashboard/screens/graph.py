@@ -13,16 +13,31 @@ from analytics.views import graph as views
 from dashboard import auth, data, ui
 
 FROM_FINDING, FROM_PERSON, FROM_STAFF, FROM_ACCOUNT, FROM_CLUSTER = (
-    "从线索", "从人员", "从工作人员", "从银行账户", "从线索群")
+    "从线索",
+    "从人员",
+    "从工作人员",
+    "从银行账户",
+    "从线索群",
+)
 STARTS = [FROM_FINDING, FROM_PERSON, FROM_STAFF, FROM_ACCOUNT, FROM_CLUSTER]
-KEPT = ("graph_start", "graph_finding", "graph_cluster", "graph_staff", f"graph_{PERSON}",
-        f"graph_{ACCOUNT}", "graph_street", "graph_export")
+KEPT = (
+    "graph_start",
+    "graph_finding",
+    "graph_cluster",
+    "graph_staff",
+    f"graph_{PERSON}",
+    f"graph_{ACCOUNT}",
+    "graph_street",
+    "graph_export",
+)
 
 who = auth.require_page("graph")
 st.title("关系图谱")
-st.caption("近亲属、共用账户、卡折代管和共用联系方式构成的关系网络。红色粗线为线索的证据路径；"
-           f"每张图最多显示 {views.MAX_NODES} 个节点，节点较多时只标注起点、证据路径和关系最多的"
-           "节点，其余名称见鼠标悬停提示。身份证号、银行账号、电话和住址均已脱敏。")
+st.caption(
+    "近亲属、共用账户、卡折代管和共用联系方式构成的关系网络。红色粗线为线索的证据路径；"
+    f"每张图最多显示 {views.MAX_NODES} 个节点，节点较多时只标注起点、证据路径和关系最多的"
+    "节点，其余名称见鼠标悬停提示。身份证号、银行账号、电话和住址均已脱敏。"
+)
 
 # The widgets are gone when the user comes back from another page: a link followed then counts
 # as new, and the choices are put back as they were left.
@@ -49,9 +64,15 @@ if fit.mismatched:
         record = views.run_record(data.workspace(), out_dir)
     except (DropError, OSError):
         record = None
-    st.warning(ui.md(views.pairing_warning(
-        fit, views.drop_label(drop_dir, read.tables.get("ledger")),
-        views.run_label(out_dir, findings, record))))
+    st.warning(
+        ui.md(
+            views.pairing_warning(
+                fit,
+                views.drop_label(drop_dir, read.tables.get("ledger")),
+                views.run_label(out_dir, findings, record),
+            )
+        )
+    )
 
 cases = read.tables.get("cases")
 ranked = views.rank_clusters(graph, findings, cases=cases)
@@ -74,9 +95,13 @@ st.session_state["graph_wanted"] = wanted
 
 staff_names = views.staff_labels(graph, read.tables.get("staff"))
 # A choice kept from another run or drop may no longer exist: drop it before the widget sees it.
-for key, options in (("graph_start", STARTS), ("graph_finding", choices),
-                     ("graph_cluster", cluster_names), ("graph_staff", staff_names),
-                     ("graph_street", [views.ALL_STREETS, *STREETS])):
+for key, options in (
+    ("graph_start", STARTS),
+    ("graph_finding", choices),
+    ("graph_cluster", cluster_names),
+    ("graph_staff", staff_names),
+    ("graph_street", [views.ALL_STREETS, *STREETS]),
+):
     if key in st.session_state and st.session_state[key] not in options:
         del st.session_state[key]
 ui.keep(*KEPT)  # the kept copies follow the choices linked or dropped above
@@ -89,26 +114,43 @@ def pick_view() -> views.GraphView | None:
         if not choices:
             st.info("检查结果中没有廉洁风险线索。请先运行检查，或从人员、工作人员、账户开始。")
             return None
-        finding = st.selectbox("线索", list(choices), format_func=choices.get,
-                               key="graph_finding", placeholder="请选择线索")
+        finding = st.selectbox(
+            "线索",
+            list(choices),
+            format_func=lambda f: choices[f],
+            key="graph_finding",
+            placeholder="请选择线索",
+        )
         ui.page_links([("findings", "在线索清单中查看规则和证据", {"finding": finding})])
         return views.finding_view(graph, findings, finding)
     if start == FROM_CLUSTER:
         if not cluster_names:
             st.info("没有包含线索的线索群。")
             return None
-        cluster = st.selectbox("线索群（按线索数、涉及金额排序）", list(cluster_names),
-                               format_func=cluster_names.get, key="graph_cluster",
-                               placeholder="请选择线索群")
+        cluster = st.selectbox(
+            "线索群（按线索数、涉及金额排序）",
+            list(cluster_names),
+            format_func=lambda c: cluster_names[c],
+            key="graph_cluster",
+            placeholder="请选择线索群",
+        )
         return views.cluster_view(graph, findings, cluster)
     if start == FROM_STAFF:
-        chosen = st.selectbox("工作人员（工号 · 姓名 · 所属单位）", list(staff_names),
-                              format_func=staff_names.get, key="graph_staff", index=None,
-                              placeholder="选择或输入工号、姓名")
+        chosen = st.selectbox(
+            "工作人员（工号 · 姓名 · 所属单位）",
+            list(staff_names),
+            format_func=lambda s: staff_names[s],
+            key="graph_staff",
+            index=None,
+            placeholder="选择或输入工号、姓名",
+        )
         return views.node_view(graph, findings, STAFF, chosen) if chosen else None
     kind, label = (PERSON, "身份证号") if start == FROM_PERSON else (ACCOUNT, "银行账号")
-    value = st.text_input(label, key=f"graph_{kind}",
-                          placeholder=f"输入完整的{label}（可带空格，或页面上显示的脱敏号码）")
+    value = st.text_input(
+        label,
+        key=f"graph_{kind}",
+        placeholder=f"输入完整的{label}（可带空格，或页面上显示的脱敏号码）",
+    )
     typed = views.normalise_ident(kind, value)
     if not typed:
         return None
@@ -118,8 +160,9 @@ def pick_view() -> views.GraphView | None:
     try:
         return views.node_view(graph, findings, kind, value)
     except views.AmbiguousLookup as many:
-        st.warning(f"有 {formats.count(many.matches)} 个{label}与输入的脱敏号码相符，"
-                   f"请输入完整的{label}。")
+        st.warning(
+            f"有 {formats.count(many.matches)} 个{label}与输入的脱敏号码相符，请输入完整的{label}。"
+        )
         return None
 
 
@@ -150,10 +193,13 @@ if view is not None:
         ui.show_table(views.findings_table(view.findings))
 
 st.subheader("线索群排名")
-st.caption("按线索数、涉及金额从高到低排列。选择「全部街镇」时每个线索群一行，街镇一栏列出其线索"
-           "所在的全部街镇；选择一个街镇时只计该街镇的线索。户数为线索群中有救助案件的家庭数。")
-street = st.selectbox("街镇", [views.ALL_STREETS, *STREETS], key="graph_street",
-                      placeholder="请选择街镇")
+st.caption(
+    "按线索数、涉及金额从高到低排列。选择「全部街镇」时每个线索群一行，街镇一栏列出其线索"
+    "所在的全部街镇；选择一个街镇时只计该街镇的线索。户数为线索群中有救助案件的家庭数。"
+)
+street = st.selectbox(
+    "街镇", [views.ALL_STREETS, *STREETS], key="graph_street", placeholder="请选择街镇"
+)
 shown = views.rank_clusters(graph, findings, street, cases=cases)
 if shown.height == 0:
     st.info("该街镇没有包含廉洁风险线索的线索群。")
@@ -162,13 +208,23 @@ else:
     export_names = views.cluster_labels(shown)
     if st.session_state.get("graph_export") not in export_names:
         st.session_state.pop("graph_export", None)
-    export = st.selectbox("导出线索群", list(export_names), format_func=export_names.get,
-                          key="graph_export", placeholder="请选择线索群")
-    ui.download_button(st, "导出该线索群的证据（Excel）",
-                       data=lambda: views.cluster_excel(graph, findings, export),
-                       file_name=f"线索群{export}.xlsx", mime=ui.XLSX_MIME,
-                       key="graph_export_download", icon=":material/download:",
-                       on_click="ignore")
+    export = st.selectbox(
+        "导出线索群",
+        list(export_names),
+        format_func=lambda c: export_names[c],
+        key="graph_export",
+        placeholder="请选择线索群",
+    )
+    ui.download_button(
+        st,
+        "导出该线索群的证据（Excel）",
+        data=lambda: views.cluster_excel(graph, findings, export),
+        file_name=f"线索群{export}.xlsx",
+        mime=ui.XLSX_MIME,
+        key="graph_export_download",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 hubs = views.hubs_table(graph)
 with st.expander(f"多人共用的电话和住址（{formats.count(hubs.height)} 个，不参与线索群连接）"):

@@ -15,8 +15,10 @@ who = auth.require_page("import_data")
 # Only an administrator is shown, or chooses, folders on the server.
 admin = access.may(who, "choose_folder")
 st.title("数据导入")
-st.caption("读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
-           "数据齐全后即可在本页运行检查，各页面随即显示检查结果。")
+st.caption(
+    "读入各系统导出的数据文件：识别了哪些表、各列如何对应、哪些行被拒收及原因；"
+    "数据齐全后即可在本页运行检查，各页面随即显示检查结果。"
+)
 
 source = st.radio("数据来源", ["数据文件夹", "上传文件"], horizontal=True, key="import_source")
 
@@ -39,22 +41,29 @@ def load() -> tuple[Path, ReadResult] | None:
         # typed here, so that this page and the others never read two different folders.
         path = ui.current_drop_dir()
         if admin:
-            st.caption(f"读取侧栏“数据文件夹”中设置的文件夹 {ui.md_code(path)}；"
-                       "要读取其他文件夹，请在侧栏中修改（各页面随之使用该文件夹）。")
+            st.caption(
+                f"读取侧栏“数据文件夹”中设置的文件夹 {ui.md_code(path)}；"
+                "要读取其他文件夹，请在侧栏中修改（各页面随之使用该文件夹）。"
+            )
         else:
             st.caption("读取管理员设置的数据文件夹；其他数据请用“上传文件”。")
         if not path.is_dir():
-            st.warning(f"找不到文件夹：{ui.md(path)}" if admin else
-                       "管理员设置的数据文件夹不存在，请联系管理员，或改用“上传文件”。")
+            st.warning(
+                f"找不到文件夹：{ui.md(path)}"
+                if admin
+                else "管理员设置的数据文件夹不存在，请联系管理员，或改用“上传文件”。"
+            )
             return None
         return path, read_folder(path)
     limit = st.get_option("server.maxUploadSize")
-    uploads = st.file_uploader(f"上传数据文件（可多选，.csv / .xlsx / .parquet，每个文件不超过 "
-                               f"{limit} MB）",
-                               type=["csv", "xlsx", "parquet"], accept_multiple_files=True,
-                               key="import_uploads",
-                               help=f"单个文件超过 {limit} MB 时无法上传；全市规模的数据请由管理员"
-                                    "在服务器上用 aidwatch check 运行检查。")
+    uploads = st.file_uploader(
+        f"上传数据文件（可多选，.csv / .xlsx / .parquet，每个文件不超过 {limit} MB）",
+        type=["csv", "xlsx", "parquet"],
+        accept_multiple_files=True,
+        key="import_uploads",
+        help=f"单个文件超过 {limit} MB 时无法上传；全市规模的数据请由管理员"
+        "在服务器上用 aidwatch check 运行检查。",
+    )
     if not uploads:
         st.info("请选择要上传的文件。")
         return None
@@ -87,14 +96,23 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         return
     left, right = st.columns([1, 2])
     # Keyed by the default: another drop's check date must not carry over to this one.
-    as_of = left.date_input("检查基准日", value=default_as_of, format="YYYY-MM-DD",
-                            key=f"import_as_of_{default_as_of:%Y%m%d}",
-                            help="默认取应发名册和资金实发明细中最后一个月的月末；"
-                                 "动态管理和审批时限类检查以此日为准。不能早于数据的第一个发放月份")
+    as_of = left.date_input(
+        "检查基准日",
+        value=default_as_of,
+        format="YYYY-MM-DD",
+        key=f"import_as_of_{default_as_of:%Y%m%d}",
+        help="默认取应发名册和资金实发明细中最后一个月的月末；"
+        "动态管理和审批时限类检查以此日为准。不能早于数据的第一个发放月份",
+    )
     families = right.multiselect(
-        "检查类别", list(FAMILIES), default=list(FAMILIES), format_func=FAMILIES.get,
-        key="import_families", placeholder="请选择检查类别",
-        help="默认运行全部类别；依赖未提供数据表的检查将跳过并说明原因")
+        "检查类别",
+        list(FAMILIES),
+        default=list(FAMILIES),
+        format_func=lambda family: FAMILIES[family],
+        key="import_families",
+        placeholder="请选择检查类别",
+        help="默认运行全部类别；依赖未提供数据表的检查将跳过并说明原因",
+    )
     note = pipeline.as_of_note(result.tables, as_of)
     allowed = True
     if note is not None and note.level == "refuse":
@@ -102,22 +120,34 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         allowed = False
     elif note is not None and note.level == "confirm":
         st.warning(note.message)
-        allowed = st.checkbox("我了解上述影响，仍按此基准日检查",
-                              key=f"import_as_of_confirm_{as_of:%Y%m%d}")
+        allowed = st.checkbox(
+            "我了解上述影响，仍按此基准日检查", key=f"import_as_of_confirm_{as_of:%Y%m%d}"
+        )
     elif note is not None:
         st.warning(note.message)
     if result.rejects.height:
-        st.caption(f"有 {formats.count(result.rejects.height)} 个单元格被拒收，所在行不参加检查"
-                   "（见下方拒收记录），修正后重新导出可纳入检查。")
-    if st.button("运行全部检查" if len(families) == len(FAMILIES) else "运行所选检查",
-                 type="primary", key="import_run",
-                 disabled=(not families or not allowed
-                           or (running is not None and not running.done.is_set())),
-                 icon=":material/play_arrow:"):
+        st.caption(
+            f"有 {formats.count(result.rejects.height)} 个单元格被拒收，所在行不参加检查"
+            "（见下方拒收记录），修正后重新导出可纳入检查。"
+        )
+    if st.button(
+        "运行全部检查" if len(families) == len(FAMILIES) else "运行所选检查",
+        type="primary",
+        key="import_run",
+        disabled=(
+            not families or not allowed or (running is not None and not running.done.is_set())
+        ),
+        icon=":material/play_arrow:",
+    ):
         # The run goes on in a process of its own: this page may be left and come back to.
-        started = runs.start_job(folder, as_of, label=source_label(folder, result),
-                                 only=None if len(families) == len(FAMILIES) else families,
-                                 workspace=data.workspace().root, by=who.name)
+        started = runs.start_job(
+            folder,
+            as_of,
+            label=source_label(folder, result),
+            only=None if len(families) == len(FAMILIES) else families,
+            workspace=data.workspace().root,
+            by=who.name,
+        )
         st.session_state[ui.JOB_KEY] = started.key
         st.session_state.pop(ui.JOB_ERROR_KEY, None)
         st.rerun()
@@ -130,32 +160,48 @@ def run_section(folder: Path, result: ReadResult, required_missing: list[str]) -
         return
     head = runs.headline(summary, data.findings(out))
     # No folder of the server in the message: where the results are is the workspace's matter.
-    where = ("各页面已切换到本次结果。" if ui.current_out_dir() == out
-             else "各页面当前显示的是另一次检查的结果，可在下方检查记录中切换到本次。")
-    logged = (f"已记入工作区的运行记录（第 {int(out.name)} 次），线索进入核查流程。"
-              if out.name.isdigit() else "")
-    st.success(f"检查完成：运行 {head['ran']} 项检查，发现线索 {formats.count(head['findings'])} 条，"
-               f"涉及金额 {formats.money_fen(head['amount_fen'])} 元。{where}{logged}")
+    where = (
+        "各页面已切换到本次结果。"
+        if ui.current_out_dir() == out
+        else "各页面当前显示的是另一次检查的结果，可在下方检查记录中切换到本次。"
+    )
+    logged = (
+        f"已记入工作区的运行记录（第 {int(out.name)} 次），线索进入核查流程。"
+        if out.name.isdigit()
+        else ""
+    )
+    st.success(
+        f"检查完成：运行 {head['ran']} 项检查，发现线索 {formats.count(head['findings'])} 条，"
+        f"涉及金额 {formats.money_fen(head['amount_fen'])} 元。{where}{logged}"
+    )
     cols = st.columns(4)
     cols[0].metric("运行的检查", formats.count(head["ran"]))
     cols[1].metric("跳过的检查", formats.count(head["skipped"]))
     cols[2].metric("线索", formats.count(head["findings"]))
     cols[3].metric("涉及金额（元）", formats.money_fen(head["amount_fen"]), help=amounts.HELP)
     ui.show_table(runs.summary_table(summary), key="import_run_summary")
-    ui.page_links([("overview", "查看总览"), ("findings", "查看线索清单"),
-                   ("funds", "查看资金比对"), ("graph", "查看关系图谱"), ("street", "查看街镇")])
+    ui.page_links(
+        [
+            ("overview", "查看总览"),
+            ("findings", "查看线索清单"),
+            ("funds", "查看资金比对"),
+            ("graph", "查看关系图谱"),
+            ("street", "查看街镇"),
+        ]
+    )
 
 
-def files_section(result: ReadResult, required_missing: list[str],
-                  optional_missing: list[str]) -> None:
+def files_section(
+    result: ReadResult, required_missing: list[str], optional_missing: list[str]
+) -> None:
     """The one account of what a drop holds, whether a folder or an upload: the tables
     recognised, the tables missing, the files not read and why."""
     files = ui.files_table(result)
     cols = st.columns(4)
     cols[0].metric("识别的数据表", formats.count(files.height))
-    cols[1].metric("读入行数", formats.count(files["读入行数"].sum()))
-    cols[2].metric("保留行数", formats.count(files["保留行数"].sum()))
-    cols[3].metric("拒收行数", formats.count(files["拒收行数"].sum()))
+    cols[1].metric("读入行数", formats.count(int(files["读入行数"].sum())))
+    cols[2].metric("保留行数", formats.count(int(files["保留行数"].sum())))
+    cols[3].metric("拒收行数", formats.count(int(files["拒收行数"].sum())))
 
     st.subheader("已识别的数据表")
     if files.height:
@@ -164,12 +210,18 @@ def files_section(result: ReadResult, required_missing: list[str],
         st.caption("没有一个文件的名称是数据约定中的表名。")
     unknown = reader.unrecognised_files(result.ignored)
     if required_missing:
-        st.warning("缺少必需的数据表，不能运行检查：" + "、".join(required_missing)
-                   + "。请补齐后重新读取；各表可用的文件名见下方“数据文件应如何命名”。")
+        st.warning(
+            "缺少必需的数据表，不能运行检查："
+            + "、".join(required_missing)
+            + "。请补齐后重新读取；各表可用的文件名见下方“数据文件应如何命名”。"
+        )
     if unknown:
-        st.warning("未识别的文件：" + "、".join(ui.md(name) for name in unknown)
-                   + "。文件名不是数据约定中任何一张表的名称，这些文件没有读取，也不在拒收记录中；"
-                     "如果其中有数据表，请按下方“数据文件应如何命名”改名后重新放入。")
+        st.warning(
+            "未识别的文件："
+            + "、".join(ui.md(name) for name in unknown)
+            + "。文件名不是数据约定中任何一张表的名称，这些文件没有读取，也不在拒收记录中；"
+            "如果其中有数据表，请按下方“数据文件应如何命名”改名后重新放入。"
+        )
     if optional_missing:
         st.info("未提供的可选数据表（依赖它们的检查将跳过）：" + "、".join(optional_missing))
     if result.ignored:
@@ -208,8 +260,12 @@ def show_drop(folder: Path, result: ReadResult) -> None:
         rejects = ui.rejects_for_display(result.rejects)
         st.caption(f"共 {formats.count(rejects.height)} 条。身份证号、银行账号和电话已脱敏显示。")
         ui.show_table(rejects)
-        ui.download_excel("下载拒收记录（Excel）", {"拒收记录": rejects}, "拒收记录.xlsx",
-                          key="import_rejects_download")
+        ui.download_excel(
+            "下载拒收记录（Excel）",
+            {"拒收记录": rejects},
+            "拒收记录.xlsx",
+            key="import_rejects_download",
+        )
 
 
 def history_section() -> None:
@@ -223,16 +279,24 @@ def history_section() -> None:
     if past.height == 0:
         return
     st.subheader("检查记录")
-    st.caption("工作区中完成的检查（在本页或用 aidwatch check 运行的），最新的在前。"
-               "选中一次检查后点击下方按钮，各页面即显示该次结果。")
+    st.caption(
+        "工作区中完成的检查（在本页或用 aidwatch check 运行的），最新的在前。"
+        "选中一次检查后点击下方按钮，各页面即显示该次结果。"
+    )
     current = ui.current_out_dir()
     table = runs.history_table(past, current)
     picked = ui.show_table(
-        table, key="import_history",
-        on_select="rerun", selection_mode="single-row",
-        column_config={"编号": st.column_config.NumberColumn(format="plain"),
-                       "涉及金额（元）": st.column_config.NumberColumn(
-                           format=formats.GRID_FORMAT[formats.MONEY], help=amounts.HELP)})
+        table,
+        key="import_history",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "编号": st.column_config.NumberColumn(format="plain"),
+            "涉及金额（元）": st.column_config.NumberColumn(
+                format=formats.GRID_FORMAT[formats.MONEY], help=amounts.HELP
+            ),
+        },
+    )
     rows = picked.selection.rows
     if not rows:
         return
@@ -240,19 +304,22 @@ def history_section() -> None:
     out = Path(chosen["out"])
     if not chosen["out_exists"]:
         where = f"（{ui.md(out)}）" if admin else ""
-        st.warning(f"第 {chosen['run_id']} 次检查的结果文件夹已不在工作区中{where}，"
-                   "无法在各页面查看这次检查；其线索的核查状态仍保留在工作区中。")
+        st.warning(
+            f"第 {chosen['run_id']} 次检查的结果文件夹已不在工作区中{where}，"
+            "无法在各页面查看这次检查；其线索的核查状态仍保留在工作区中。"
+        )
         return
     # The drop as its folder was (a snapshot holds typed tables, not files the reader reads).
     drop_dir = Path(chosen["source"] or out / "数据文件夹未知")
     if not drop_dir.is_dir():
         where = f"（{ui.md(drop_dir)}）" if admin else ""
-        st.caption(f":orange[该次检查的数据文件夹已不存在{where}，"
-                   "关系图谱和应发、实发明细对照将不可用，其余结果照常显示。]")
+        st.caption(
+            f":orange[该次检查的数据文件夹已不存在{where}，"
+            "关系图谱和应发、实发明细对照将不可用，其余结果照常显示。]"
+        )
     if out.resolve() == current.resolve():
         st.caption("各页面当前显示的就是这次检查。")
-    elif st.button("在各页面查看这次检查", key="import_history_use",
-                   icon=":material/visibility:"):
+    elif st.button("在各页面查看这次检查", key="import_history_use", icon=":material/visibility:"):
         st.session_state[ui.LAST_RUN_KEY] = {"source": str(drop_dir), "out": str(out)}
         ui.use_folders(drop_dir, out)
 

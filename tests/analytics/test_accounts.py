@@ -22,16 +22,22 @@ from analytics.store.db import open_store
 from analytics.store.models import LoginSession, User
 
 PASSWORD = "Bund-Promenade-1921"
-CFG = Accounts(password_min_length=12, lockout_failures=3, lockout_minutes=15,
-               session_idle_minutes=30, session_max_hours=10)
+CFG = Accounts(
+    password_min_length=12,
+    lockout_failures=3,
+    lockout_minutes=15,
+    session_idle_minutes=30,
+    session_max_hours=10,
+)
 T0 = datetime(2026, 12, 7, 9, 0, 0)
 
 
 @pytest.fixture(autouse=True)
 def cheap_hashes(monkeypatch):
     """A cheap argon2id for speed; the rehash test puts the real one back."""
-    monkeypatch.setattr(accounts, "HASHER",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture
@@ -43,15 +49,23 @@ def store(db_url):
 
 def add(store, username="wang.fang", role="civil_affairs", password=PASSWORD, **kw):
     kw.setdefault("display_name", "王芳")
-    return accounts.add_user(store, username=username, role=role, password=password,
-                             by="管理员甲", settings=CFG, **kw)
+    return accounts.add_user(
+        store, username=username, role=role, password=password, by="管理员甲", settings=CFG, **kw
+    )
 
 
 def audit_entries(store) -> list[dict]:
     """The audit log, oldest first, as its module reads it."""
-    return [dict(actor=r["actor"], role=r["role"], action=r["action"], target=r["target"],
-                 detail=json.loads(r["detail"]))
-            for r in audit.entries_frame(store).sort("id").iter_rows(named=True)]
+    return [
+        dict(
+            actor=r["actor"],
+            role=r["role"],
+            action=r["action"],
+            target=r["target"],
+            detail=json.loads(r["detail"]),
+        )
+        for r in audit.entries_frame(store).sort("id").iter_rows(named=True)
+    ]
 
 
 def assert_no_secret(store, *secrets: str) -> None:
@@ -62,10 +76,16 @@ def assert_no_secret(store, *secrets: str) -> None:
 
 # --- accounts ---------------------------------------------------------------------------------
 
+
 def test_settings_have_the_accounts_section():
     cfg = load_settings().accounts
-    assert cfg == Accounts(password_min_length=12, lockout_failures=5, lockout_minutes=15,
-                           session_idle_minutes=30, session_max_hours=10)
+    assert cfg == Accounts(
+        password_min_length=12,
+        lockout_failures=5,
+        lockout_minutes=15,
+        session_idle_minutes=30,
+        session_max_hours=10,
+    )
     assert Accounts.from_toml({"lockout_failures": "7"}).lockout_failures == 7
 
 
@@ -74,12 +94,26 @@ def test_add_and_list_keep_only_an_argon2_hash(store):
     add(store, "jiangsu", role="street", street="江苏路街道", display_name="李明")
     add(store, "housing", role="member_unit", unit="区住房保障局", display_name="赵强")
     users = accounts.list_users(store)
-    assert users.columns == ["username", "display_name", "role", "role_label", "street", "unit",
-                             "disabled", "locked", "last_login_at", "created_at"]
+    assert users.columns == [
+        "username",
+        "display_name",
+        "role",
+        "role_label",
+        "street",
+        "unit",
+        "disabled",
+        "locked",
+        "last_login_at",
+        "created_at",
+    ]
     assert users["username"].to_list() == ["housing", "jiangsu", "wang.fang"]  # lower case
     row = users.filter(username="jiangsu").row(0, named=True)
     assert (row["role"], row["role_label"], row["street"], row["unit"]) == (
-        "street", "街镇", "江苏路街道", None)
+        "street",
+        "街镇",
+        "江苏路街道",
+        None,
+    )
     assert users.filter(username="housing")["unit"].item() == "区住房保障局"
     assert not users["disabled"].any() and not users["locked"].any()
     assert users["last_login_at"].null_count() == 3
@@ -96,25 +130,28 @@ def test_a_user_name_is_taken_whatever_its_case(store):
         add(store, "WANG.FANG")
 
 
-@pytest.mark.parametrize("fields, message", [
-    (dict(username="ab"), "用户名应为 3–100 个字符"),
-    (dict(username="王芳"), "只能包含字母、数字和 . _ -"),
-    (dict(username="a b c"), "用户名应为"),
-    (dict(username="x" * 101), "用户名应为"),
-    (dict(display_name=" "), "请填写姓名"),
-    (dict(role="boss"), "未知角色“boss”"),
-    (dict(role="街镇"), "未知角色"),                              # a label is the CLI's business
-    (dict(role="street"), "街镇账号必须指定所属街镇"),
-    (dict(role="street", street="南京路街道"), "未知街镇“南京路街道”"),
-    (dict(role="discipline", street="江苏路街道"), "只有街镇账号可以指定街镇"),
-    (dict(role="member_unit"), "成员单位账号必须指定单位名称"),
-    (dict(role="admin", unit="区住房保障局"), "只有成员单位账号可以指定单位"),
-    (dict(password="Short-1"), "密码至少需要 12 个字符"),
-    (dict(password="x1" * 101), "密码不能超过 200 个字符"),
-    (dict(username="wang.fang.2026", password="Wang.Fang.2026"), "密码不能与用户名相同"),
-    (dict(password="abcdefghijklmn"), "至少两类"),
-    (dict(password="12345678901234"), "至少两类"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (dict(username="ab"), "用户名应为 3–100 个字符"),
+        (dict(username="王芳"), "只能包含字母、数字和 . _ -"),
+        (dict(username="a b c"), "用户名应为"),
+        (dict(username="x" * 101), "用户名应为"),
+        (dict(display_name=" "), "请填写姓名"),
+        (dict(role="boss"), "未知角色“boss”"),
+        (dict(role="街镇"), "未知角色"),  # a label is the CLI's business
+        (dict(role="street"), "街镇账号必须指定所属街镇"),
+        (dict(role="street", street="南京路街道"), "未知街镇“南京路街道”"),
+        (dict(role="discipline", street="江苏路街道"), "只有街镇账号可以指定街镇"),
+        (dict(role="member_unit"), "成员单位账号必须指定单位名称"),
+        (dict(role="admin", unit="区住房保障局"), "只有成员单位账号可以指定单位"),
+        (dict(password="Short-1"), "密码至少需要 12 个字符"),
+        (dict(password="x1" * 101), "密码不能超过 200 个字符"),
+        (dict(username="wang.fang.2026", password="Wang.Fang.2026"), "密码不能与用户名相同"),
+        (dict(password="abcdefghijklmn"), "至少两类"),
+        (dict(password="12345678901234"), "至少两类"),
+    ],
+)
 def test_add_refuses_what_is_not_acceptable(store, fields, message):
     with pytest.raises(AccountError, match=message):
         add(store, **fields)
@@ -131,12 +168,14 @@ def test_passwords_of_two_kinds_are_accepted(store):
 
 # --- logging in -------------------------------------------------------------------------------
 
+
 def test_authenticate_gives_the_viewer_and_notes_the_login(store):
     add(store, "jiangsu", role="street", street="江苏路街道")
     who = accounts.authenticate(store, " JiangSu ", PASSWORD, now=T0, settings=CFG)
     # records name the person and the account: unambiguous when two people share a name
-    assert who == Viewer(name="王芳（jiangsu）", role="street", street="江苏路街道",
-                         account="jiangsu")
+    assert who == Viewer(
+        name="王芳（jiangsu）", role="street", street="江苏路街道", account="jiangsu"
+    )
     assert accounts.list_users(store)["last_login_at"].item() == T0
     add(store, "housing", role="member_unit", unit="区住房保障局")
     assert accounts.authenticate(store, "housing", PASSWORD, settings=CFG).unit == "区住房保障局"
@@ -150,8 +189,13 @@ def test_unknown_user_and_wrong_password_look_the_same(store, monkeypatch):
         accounts.authenticate(store, "wang.fang", PASSWORD + "x", settings=CFG)
     with pytest.raises(AccountError) as empty:
         accounts.authenticate(store, "", "", settings=CFG)
-    assert str(unknown.value) == str(wrong.value) == str(empty.value) == BAD_LOGIN == \
-        "用户名或密码不正确"
+    assert (
+        str(unknown.value)
+        == str(wrong.value)
+        == str(empty.value)
+        == BAD_LOGIN
+        == "用户名或密码不正确"
+    )
 
     verified = []
 
@@ -175,11 +219,11 @@ def test_lockout_after_failures_in_a_row_and_unlock_after_the_time(store):
     for i in range(CFG.lockout_failures - 1):
         with pytest.raises(AccountError, match=BAD_LOGIN):
             login("wrong-password-1", T0 + timedelta(seconds=i))
-    login(PASSWORD, T0 + timedelta(seconds=10))           # a success resets the count
+    login(PASSWORD, T0 + timedelta(seconds=10))  # a success resets the count
     for i in range(CFG.lockout_failures - 1):
         with pytest.raises(AccountError, match=BAD_LOGIN):
             login("wrong-password-1", T0 + timedelta(seconds=20 + i))
-    with pytest.raises(AccountError) as locked:             # the third in a row locks
+    with pytest.raises(AccountError) as locked:  # the third in a row locks
         login("wrong-password-1", T0 + timedelta(minutes=1))
     assert str(locked.value) == "登录失败次数过多，账号已锁定，请 15 分钟后再试"
     with pytest.raises(AccountError, match="请 10 分钟后再试"):  # the right password too
@@ -198,7 +242,7 @@ def test_a_lock_ends_after_its_time_and_counts_afresh(store):
         with pytest.raises(AccountError):
             accounts.authenticate(store, "wang.fang", "nope-nope-nope-1", now=T0, settings=CFG)
     later = T0 + timedelta(minutes=CFG.lockout_minutes + 1)
-    with pytest.raises(AccountError, match=BAD_LOGIN):      # one failure does not lock again
+    with pytest.raises(AccountError, match=BAD_LOGIN):  # one failure does not lock again
         accounts.authenticate(store, "wang.fang", "nope-nope-nope-1", now=later, settings=CFG)
     assert accounts.authenticate(store, "wang.fang", PASSWORD, now=later, settings=CFG)
 
@@ -210,13 +254,12 @@ def test_a_disabled_account_cannot_log_in(store):
     with pytest.raises(AccountError) as disabled:
         accounts.authenticate(store, "wang.fang", PASSWORD, settings=CFG)
     assert str(disabled.value) == DISABLED == "账号已停用，请联系管理员"
-    with pytest.raises(AccountError, match=BAD_LOGIN):     # said only to who knows the password
+    with pytest.raises(AccountError, match=BAD_LOGIN):  # said only to who knows the password
         accounts.authenticate(store, "wang.fang", "wrong-password-1", settings=CFG)
     with pytest.raises(AccountError):
         accounts.start_session(store, "wang.fang", settings=CFG)
     accounts.set_disabled(store, "WANG.FANG", False, by="管理员甲")
-    assert accounts.authenticate(store, "wang.fang", PASSWORD, settings=CFG).role == \
-        "civil_affairs"
+    assert accounts.authenticate(store, "wang.fang", PASSWORD, settings=CFG).role == "civil_affairs"
     with pytest.raises(AccountError, match="找不到用户“nobody”"):
         accounts.set_disabled(store, "nobody", True, by="管理员甲")
 
@@ -253,6 +296,7 @@ def test_a_new_password_ends_sessions_and_clears_the_lock(store):
 
 
 # --- login sessions ---------------------------------------------------------------------------
+
 
 def test_a_session_is_kept_by_the_digest_of_its_token(store):
     add(store, "jiangsu", role="street", street="江苏路街道")
@@ -295,7 +339,7 @@ def test_a_session_ends_at_logout(store):
     token = accounts.start_session(store, "wang.fang", now=T0, settings=CFG)
     accounts.end_session(store, token, now=T0 + timedelta(minutes=1))
     assert accounts.resume(store, token, now=T0 + timedelta(minutes=2), settings=CFG) is None
-    accounts.end_session(store, token)            # again, or unknown: nothing happens
+    accounts.end_session(store, token)  # again, or unknown: nothing happens
     accounts.end_session(store, "no-such-token")
     assert [e["action"] for e in audit_entries(store)].count("logout") == 1
 
@@ -305,7 +349,7 @@ def test_a_disabled_users_session_stops_resuming(store):
     token = accounts.start_session(store, "wang.fang", now=T0, settings=CFG)
     other = accounts.start_session(store, "wang.fang", now=T0, settings=CFG)
     assert accounts.resume(store, token, now=T0, settings=CFG)
-    with store.session() as s:                    # disabled behind the sessions' back
+    with store.session() as s:  # disabled behind the sessions' back
         s.execute(User.__table__.update().values(disabled=True))
     assert accounts.resume(store, token, now=T0 + timedelta(minutes=1), settings=CFG) is None
     accounts.set_disabled(store, "wang.fang", False, by="管理员甲")
@@ -317,6 +361,7 @@ def test_a_disabled_users_session_stops_resuming(store):
 
 
 # --- the demo ---------------------------------------------------------------------------------
+
 
 def test_demo_accounts_one_per_role_and_idempotent(store):
     made = accounts.demo_accounts(store, by="make demo", settings=CFG)
@@ -337,6 +382,7 @@ def test_demo_accounts_one_per_role_and_idempotent(store):
 
 # --- the audit log ----------------------------------------------------------------------------
 
+
 def test_logins_failures_locks_and_changes_reach_the_audit_log_without_passwords(store):
     add(store)
     accounts.authenticate(store, "wang.fang", PASSWORD, settings=CFG)
@@ -347,20 +393,31 @@ def test_logins_failures_locks_and_changes_reach_the_audit_log_without_passwords
             accounts.authenticate(store, "wang.fang", "Wrong-Password-2", settings=CFG)
     new = "Changning-Road-2027"
     accounts.set_password(store, "wang.fang", new, by="管理员甲", settings=CFG)
-    token = accounts.start_session(store, accounts.authenticate(store, "wang.fang", new,
-                                                                settings=CFG), settings=CFG)
+    token = accounts.start_session(
+        store, accounts.authenticate(store, "wang.fang", new, settings=CFG), settings=CFG
+    )
     accounts.end_session(store, token)
     accounts.set_disabled(store, "wang.fang", True, by="管理员甲")
     accounts.set_disabled(store, "wang.fang", False, by="管理员甲")
 
     entries = audit_entries(store)
     assert [e["action"] for e in entries] == [
-        "user_add", "login", "login_failed", *["login_failed"] * CFG.lockout_failures, "locked",
-        "user_passwd", "login", "logout", "user_disable", "user_enable"]
+        "user_add",
+        "login",
+        "login_failed",
+        *["login_failed"] * CFG.lockout_failures,
+        "locked",
+        "user_passwd",
+        "login",
+        "logout",
+        "user_disable",
+        "user_enable",
+    ]
     assert entries[0]["actor"] == "管理员甲" and entries[0]["target"] == "wang.fang"
     assert entries[0]["detail"]["role"] == "civil_affairs"
-    assert entries[1] == dict(actor="wang.fang", role="civil_affairs", action="login",
-                              target="wang.fang", detail={})
+    assert entries[1] == dict(
+        actor="wang.fang", role="civil_affairs", action="login", target="wang.fang", detail={}
+    )
     assert entries[2]["target"] == "nobody" and entries[3]["target"] == "wang.fang"
     assert entries[-1]["actor"] == "管理员甲"
     assert_no_secret(store, PASSWORD, new, "Guessed-Password-1", "Wrong-Password-2", "$argon2")
@@ -368,6 +425,7 @@ def test_logins_failures_locks_and_changes_reach_the_audit_log_without_passwords
 
 
 # --- aidwatch user ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def user_cmd(db_url, tmp_path, monkeypatch, capsys):
@@ -392,12 +450,29 @@ def user_cmd(db_url, tmp_path, monkeypatch, capsys):
 
 
 def test_cli_add_list_disable_enable_passwd(user_cmd, tmp_path):
-    status, out, err = user_cmd("add", "Li.Ming", "--name", "李明", "--role", "街镇",
-                                "--street", "江苏路街道", "--password-stdin",
-                                stdin=PASSWORD + "\n")
+    status, out, err = user_cmd(
+        "add",
+        "Li.Ming",
+        "--name",
+        "李明",
+        "--role",
+        "街镇",
+        "--street",
+        "江苏路街道",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert (status, err) == (0, "") and "li.ming" in out
-    status, out, _ = user_cmd("add", "admin1", "--name", "管理员", "--role", "admin",
-                              "--password-stdin", stdin=PASSWORD + "\n")
+    status, out, _ = user_cmd(
+        "add",
+        "admin1",
+        "--name",
+        "管理员",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert status == 0
     status, out, _ = user_cmd("list")
     assert status == 0
@@ -423,17 +498,35 @@ def test_cli_add_list_disable_enable_passwd(user_cmd, tmp_path):
 
 
 def test_cli_refusals_say_why_on_stderr(user_cmd, monkeypatch):
-    status, out, err = user_cmd("add", "li.ming", "--name", "李明", "--role", "街镇",
-                                "--password-stdin", stdin=PASSWORD + "\n")
+    status, out, err = user_cmd(
+        "add",
+        "li.ming",
+        "--name",
+        "李明",
+        "--role",
+        "街镇",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert (status, out) == (2, "") and err == "错误：街镇账号必须指定所属街镇\n"
-    status, _, err = user_cmd("add", "li.ming", "--name", "李明", "--role", "局长",
-                              "--password-stdin", stdin=PASSWORD + "\n")
+    status, _, err = user_cmd(
+        "add",
+        "li.ming",
+        "--name",
+        "李明",
+        "--role",
+        "局长",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert status == 2 and err.startswith("错误：未知角色“局长”")
-    status, _, err = user_cmd("add", "li.ming", "--name", "李明", "--role", "admin",
-                              "--password-stdin", stdin="short\n")
+    status, _, err = user_cmd(
+        "add", "li.ming", "--name", "李明", "--role", "admin", "--password-stdin", stdin="short\n"
+    )
     assert status == 2 and err == "错误：密码至少需要 12 个字符\n"
-    status, _, err = user_cmd("add", "li.ming", "--name", "李明", "--role", "admin",
-                              "--password-stdin", stdin="")
+    status, _, err = user_cmd(
+        "add", "li.ming", "--name", "李明", "--role", "admin", "--password-stdin", stdin=""
+    )
     assert status == 2 and err == "错误：未从标准输入读到密码\n"
     answers = iter([PASSWORD, PASSWORD + "x"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
@@ -442,8 +535,19 @@ def test_cli_refusals_say_why_on_stderr(user_cmd, monkeypatch):
     assert user_cmd("disable", "nobody")[2] == "错误：找不到用户“nobody”\n"
     answers = iter([PASSWORD, PASSWORD])
     assert user_cmd("add", "li.ming", "--name", "李明", "--role", "admin")[0] == 0
-    assert user_cmd("add", "li.ming", "--name", "李明", "--role", "admin", "--password-stdin",
-                    stdin=PASSWORD + "\n")[2] == "错误：用户名“li.ming”已存在\n"
+    assert (
+        user_cmd(
+            "add",
+            "li.ming",
+            "--name",
+            "李明",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )[2]
+        == "错误：用户名“li.ming”已存在\n"
+    )
 
 
 def test_cli_demo_accounts_prints_the_generated_passwords_once(user_cmd):

@@ -26,9 +26,17 @@ H, J = "华阳路街道", "江苏路街道"
 
 
 def findings(*rows: tuple) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"finding_id": pl.String, "check_id": pl.String,
-                                      "street": pl.String, "txn_id": pl.String,
-                                      "amount_fen": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "finding_id": pl.String,
+            "check_id": pl.String,
+            "street": pl.String,
+            "txn_id": pl.String,
+            "amount_fen": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 MIXED = findings(
@@ -63,10 +71,16 @@ def test_the_funds_page_figures_use_the_definition():
     assert checks["control_total_mismatch"] == 0
     assert checks["paid_after_termination"] == 80_000  # each check's own findings
     assert funds_view.counted_text(funds).to_list() == [
-        "否（同一流水已计）", "是", "否（汇总数）", "是", None]
+        "否（同一流水已计）",
+        "是",
+        "否（汇总数）",
+        "是",
+        None,
+    ]
 
 
 # --- the demo district ---------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> tuple[Path, Path]:
@@ -86,12 +100,18 @@ def test_the_funds_page_shows_the_funds_familys_money_at_risk(demo, monkeypatch)
     assert funds.filter(pl.col("check_id") == "control_total_mismatch").height
     assert expected < int(funds["amount_fen"].sum())
 
-    assert funds_view.metrics(funds_view.funds_findings(every),
-                              load_check_summary(out)).amount_fen == expected
+    assert (
+        funds_view.metrics(funds_view.funds_findings(every), load_check_summary(out)).amount_fen
+        == expected
+    )
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(out))
-    at = login(AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "screens" / "funds.py"),
-                                 default_timeout=60), SUPERVISOR)
+    at = login(
+        AppTest.from_file(
+            str(PROJECT_ROOT / "dashboard" / "screens" / "funds.py"), default_timeout=60
+        ),
+        SUPERVISOR,
+    )
     at.run()
     assert not at.exception
     figures = {m.label: m.value for m in at.metric}
@@ -114,18 +134,21 @@ def test_the_yearly_report_shows_the_years_money_at_risk(demo, tmp_path):
     assert amounts.money_at_risk_fen(year_rows) < int(year_rows["amount_fen"].sum())
 
     path = tmp_path / "yearly.pdf"
-    path.write_bytes(report.yearly_report(indicators, every, "2026",
-                                          generated=date(2026, 12, 5)))
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True).stdout.decode("utf-8")
+    path.write_bytes(report.yearly_report(indicators, every, "2026", generated=date(2026, 12, 5)))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     flat = " ".join(text.split())
     assert re.search(rf"共 {year_rows.height:,} 条，涉及金额 {re.escape(expected)} 元", flat)
     district = next(ln for ln in text.splitlines() if "十个街镇合计" in ln)
     assert district.split()[-1] == expected
     # each street's row ends with its own figure
     for (street,), part in year_rows.partition_by("street", as_dict=True).items():
-        line = next(ln for ln in text.splitlines()
-                    if ln.split()[:1] == [street] and re.search(r"\d+\.\d\d$", ln.strip()))
+        line = next(
+            ln
+            for ln in text.splitlines()
+            if ln.split()[:1] == [street] and re.search(r"\d+\.\d\d$", ln.strip())
+        )
         assert line.split()[-1] == formats.money_fen(amounts.money_at_risk_fen(part)), street
 
 
@@ -134,11 +157,16 @@ def test_the_funnel_counts_the_money_of_its_leads_by_the_definition():
     findings that reached them, not the sum of their amounts."""
     from analytics.workflow.followup import funnel
 
-    history = pl.DataFrame({"finding_id": ["F1", "F2", "F3", "F4", "F5", "F1", "F3"],
-                            "move": ["found"] * 5 + ["confirm", "confirm"],
-                            "on_date": [date(2026, 10, 9)] * 7})
-    recoveries = pl.DataFrame(schema={"finding_id": pl.String, "paid_on": pl.Date,
-                                      "amount_fen": pl.Int64})
+    history = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F2", "F3", "F4", "F5", "F1", "F3"],
+            "move": ["found"] * 5 + ["confirm", "confirm"],
+            "on_date": [date(2026, 10, 9)] * 7,
+        }
+    )
+    recoveries = pl.DataFrame(
+        schema={"finding_id": pl.String, "paid_on": pl.Date, "amount_fen": pl.Int64}
+    )
     stages = {r["stage"]: r for r in funnel(MIXED, history, recoveries).iter_rows(named=True)}
     assert (stages["leads"]["count"], stages["leads"]["amount_fen"]) == (5, 210_000)
     # F1 alone counts its payment (F2, the larger flag of it, was not confirmed); F3 is a total

@@ -10,29 +10,51 @@ import pytest
 
 from analytics.charts import funds as charts
 
-BY_CHECK = pl.DataFrame({
-    "check_id": ["duplicate_payment", "amount_mismatch", "paid_after_death"],
-    "title": ["重复拨付", "金额不符", "身故后仍拨付"],
-    "severity": ["高", "中", "高"],
-    "findings": [2, 1, 0],
-    "amount_fen": [310000, 20050, 0],
-})
-BY_STREET = pl.DataFrame({
-    "street": ["江苏路街道", "华阳路街道"],
-    "findings": [8, 2],
-    "amount_fen": [680000, 310001],
-})
-COUNTS = pl.DataFrame({"street": ["江苏路街道", "华阳路街道"], "重复拨付": [0, 2], "金额不符": [1, 0]})
-MONEY = pl.DataFrame({"street": ["江苏路街道", "华阳路街道"], "重复拨付": [0, 310000],
-                      "金额不符": [20050, 0]})
+BY_CHECK = pl.DataFrame(
+    {
+        "check_id": ["duplicate_payment", "amount_mismatch", "paid_after_death"],
+        "title": ["重复拨付", "金额不符", "身故后仍拨付"],
+        "severity": ["高", "中", "高"],
+        "findings": [2, 1, 0],
+        "amount_fen": [310000, 20050, 0],
+    }
+)
+BY_STREET = pl.DataFrame(
+    {
+        "street": ["江苏路街道", "华阳路街道"],
+        "findings": [8, 2],
+        "amount_fen": [680000, 310001],
+    }
+)
+COUNTS = pl.DataFrame(
+    {"street": ["江苏路街道", "华阳路街道"], "重复拨付": [0, 2], "金额不符": [1, 0]}
+)
+MONEY = pl.DataFrame(
+    {"street": ["江苏路街道", "华阳路街道"], "重复拨付": [0, 310000], "金额不符": [20050, 0]}
+)
 
 
-@pytest.mark.parametrize(("build", "frame", "labels", "counts", "yuan", "axis"), [
-    (charts.check_bars, BY_CHECK, ["重复拨付", "金额不符", "身故后仍拨付"], [2, 1, 0],
-     [3100.0, 200.5, 0.0], "检查项"),
-    (charts.street_bars, BY_STREET, ["江苏路街道", "华阳路街道"], [8, 2], [6800.0, 3100.01],
-     "街镇"),
-])
+@pytest.mark.parametrize(
+    ("build", "frame", "labels", "counts", "yuan", "axis"),
+    [
+        (
+            charts.check_bars,
+            BY_CHECK,
+            ["重复拨付", "金额不符", "身故后仍拨付"],
+            [2, 1, 0],
+            [3100.0, 200.5, 0.0],
+            "检查项",
+        ),
+        (
+            charts.street_bars,
+            BY_STREET,
+            ["江苏路街道", "华阳路街道"],
+            [8, 2],
+            [6800.0, 3100.01],
+            "街镇",
+        ),
+    ],
+)
 def test_bars_show_count_and_money_per_category(build, frame, labels, counts, yuan, axis):
     fig = build(frame)
 
@@ -84,10 +106,15 @@ def test_heatmap_of_nothing_says_so(counts):
     assert fig.layout.annotations[0].text == charts.EMPTY
 
 
-@pytest.mark.parametrize("fig", [
-    charts.check_bars(BY_CHECK), charts.street_bars(BY_STREET),
-    charts.street_check_heatmap(COUNTS, MONEY), charts.street_check_heatmap(COUNTS.head(0)),
-])
+@pytest.mark.parametrize(
+    "fig",
+    [
+        charts.check_bars(BY_CHECK),
+        charts.street_bars(BY_STREET),
+        charts.street_check_heatmap(COUNTS, MONEY),
+        charts.street_check_heatmap(COUNTS.head(0)),
+    ],
+)
 def test_figures_serialise_with_their_chinese_labels(fig):
     title = json.loads(fig.to_json())["layout"]["title"]["text"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in title)

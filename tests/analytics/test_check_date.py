@@ -32,12 +32,18 @@ def tables(district):
 
 
 def test_payment_months_span_entitlements_and_ledger():
-    tables = {"entitlements": pl.DataFrame({"month": ["2026-04", "2026-06"]}),
-              "ledger": pl.DataFrame({"month": ["2026-03", "2026-05", None]})}
+    tables = {
+        "entitlements": pl.DataFrame({"month": ["2026-04", "2026-06"]}),
+        "ledger": pl.DataFrame({"month": ["2026-03", "2026-05", None]}),
+    }
     assert pipeline.payment_months(tables) == ("2026-03", "2026-06")
     assert pipeline.default_as_of(tables) == date(2026, 6, 30)
-    assert pipeline.payment_months({"ledger": pl.DataFrame({"month": [None]},
-                                                           schema={"month": pl.String})}) is None
+    assert (
+        pipeline.payment_months(
+            {"ledger": pl.DataFrame({"month": [None]}, schema={"month": pl.String})}
+        )
+        is None
+    )
 
 
 def test_the_default_date_needs_no_word(tables):
@@ -78,17 +84,33 @@ def test_the_checks_leave_out_visits_after_the_date(district, tables):
     assert late.height > 0
     evidence = september.findings["evidence"].to_list()
     assert evidence and all('"as_of":"2026-09-30"' in e for e in evidence)
-    assert not any(f'"last_visit":"{d:%Y-%m-%d}"' in e for e in evidence
-                   for d in late["visit_date"].unique().to_list())
+    assert not any(
+        f'"last_visit":"{d:%Y-%m-%d}"' in e
+        for e in evidence
+        for d in late["visit_date"].unique().to_list()
+    )
 
 
 def test_cli_refuses_a_date_before_the_data_and_writes_nothing(district, tmp_path, capsys):
     out, ws = tmp_path / "out", tmp_path / "ws"
-    code = main(["check", str(district), "--out", str(out), "--as-of", "2026-01-01", "--quiet",
-                 "--workspace", str(ws)])
+    code = main(
+        [
+            "check",
+            str(district),
+            "--out",
+            str(out),
+            "--as-of",
+            "2026-01-01",
+            "--quiet",
+            "--workspace",
+            str(ws),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2 and not captured.out
-    assert captured.err.startswith("错误：检查基准日 2026-01-01 早于本批数据的第一个发放月份 2026-05")
+    assert captured.err.startswith(
+        "错误：检查基准日 2026-01-01 早于本批数据的第一个发放月份 2026-05"
+    )
     assert "Traceback" not in captured.err
     assert not out.exists()
     workspace = Workspace.open(ws)
@@ -99,8 +121,19 @@ def test_cli_refuses_a_date_before_the_data_and_writes_nothing(district, tmp_pat
 
 
 def test_cli_runs_a_look_back_date_and_says_what_it_means(district, tmp_path, capsys):
-    code = main(["check", str(district), "--out", str(tmp_path / "out"), "--as-of", "2026-09-30",
-                 "--quiet", "--workspace", str(tmp_path / "ws")])
+    code = main(
+        [
+            "check",
+            str(district),
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2026-09-30",
+            "--quiet",
+            "--workspace",
+            str(tmp_path / "ws"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0
     assert "检查基准日：2026-09-30" in captured.out
@@ -109,8 +142,17 @@ def test_cli_runs_a_look_back_date_and_says_what_it_means(district, tmp_path, ca
 
 
 def test_cli_default_date_says_nothing_on_stderr(district, tmp_path, capsys):
-    code = main(["check", str(district), "--out", str(tmp_path / "out"), "--quiet",
-                 "--workspace", str(tmp_path / "ws")])
+    code = main(
+        [
+            "check",
+            str(district),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--workspace",
+            str(tmp_path / "ws"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0 and "检查基准日：2026-10-31" in captured.out
     assert "检查基准日" not in captured.err

@@ -23,8 +23,9 @@ def doc() -> str:
 
 def test_docs_file_is_what_the_generator_makes_now(doc):
     on_disk = contract_doc.DOC_PATH.read_text(encoding="utf-8")
-    assert on_disk == doc, ("docs/data-contract.md is out of date with analytics/schema.py: "
-                            f"run {contract_doc.COMMAND}")
+    assert on_disk == doc, (
+        f"docs/data-contract.md is out of date with analytics/schema.py: run {contract_doc.COMMAND}"
+    )
 
 
 def test_every_table_and_column_is_in_the_doc(doc):
@@ -34,9 +35,11 @@ def test_every_table_and_column_is_in_the_doc(doc):
         for stem in t.file_stems:
             assert f"`{stem}`" in doc
         for c in t.columns:
-            row = next(line for line in doc.splitlines()
-                       if line.startswith(f"| `{c.name}` | {c.zh}")
-                       and line in _section(doc, t.name))
+            row = next(
+                line
+                for line in doc.splitlines()
+                if line.startswith(f"| `{c.name}` | {c.zh}") and line in _section(doc, t.name)
+            )
             cells = [cell.strip() for cell in row.strip("|").split("|")]
             assert cells[2] == c.type
             assert cells[3] == ("yes" if c.required else "")
@@ -48,26 +51,30 @@ def test_every_table_and_column_is_in_the_doc(doc):
 def _section(doc: str, table: str) -> str:
     start = doc.index(f'<a id="{table}"></a>')
     end = doc.find('<a id="', start + 1)
-    return doc[start:end if end > 0 else None]
+    return doc[start : end if end > 0 else None]
 
 
 def test_street_columns_say_the_street_rule_and_streets_come_from_the_district(doc):
     persons = _section(doc, "persons")
-    assert "| `street` | 居住街镇 | enum | yes | a street office (the street rule, 2.11) |" \
-        in persons
+    assert (
+        "| `street` | 居住街镇 | enum | yes | a street office (the street rule, 2.11) |" in persons
+    )
     staff = _section(doc, "staff")
     assert f"a street office or {schema.DISTRICT_OFFICE} (the street rule" in staff
-    streets = doc[doc.index("### 2.11 The street offices"):doc.index("### 2.12 The tables")]
-    assert [line.split("|")[1].strip() for line in streets.splitlines()
-            if line.startswith("| ") and not line.startswith("| street office")] \
-        == list(schema.STREETS)
+    streets = doc[doc.index("### 2.11 The street offices") : doc.index("### 2.12 The tables")]
+    assert [
+        line.split("|")[1].strip()
+        for line in streets.splitlines()
+        if line.startswith("| ") and not line.startswith("| street office")
+    ] == list(schema.STREETS)
 
 
 def test_another_district_file_gives_another_doc(tmp_path):
     """The street list is read when the doc is made: a renamed street office without
     regenerating makes the file in docs/ differ, and the test above fails."""
     path = tmp_path / "district.toml"
-    path.write_text(textwrap.dedent("""
+    path.write_text(
+        textwrap.dedent("""
         [district]
         name = "示例区"
         city = "示例市"
@@ -82,10 +89,17 @@ def test_another_district_file_gives_another_doc(tmp_path):
 
         [[streets]]
         name = "南山镇"
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     script = "from analytics import contract_doc; print(contract_doc.render(), end='')"
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          env={**os.environ, "AIDWATCH_DISTRICT_FILE": str(path)}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        env={**os.environ, "AIDWATCH_DISTRICT_FILE": str(path)},
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     other = done.stdout.decode("utf-8")
     assert "| 东风街道 | 东风 |" in other and "| 南山镇 | 南山镇 |" in other
@@ -110,17 +124,32 @@ def test_every_reason_a_cell_can_get_is_listed(doc):
         assert text.replace("{}", "…") in doc
 
 
-@pytest.mark.parametrize("section, parser, examples, expected", [
-    ("### 2.3 Dates", parse.parse_date,
-     ["2026-03-05", "2026/3/5", "2026.3.5", "20260305", "2026年3月5日"], "2026-03-05"),
-    ("### 2.4 Months", parse.parse_month,
-     ["2026-03", "2026/3", "2026.3", "202603", "2026年3月", "2026-03-01"], "2026-03"),
-    ("### 2.5 Money", parse.parse_money,
-     ["1550", "1550.00", "1,550.00", "¥1,550.00", "1550元"], 155000),
-])
+@pytest.mark.parametrize(
+    "section, parser, examples, expected",
+    [
+        (
+            "### 2.3 Dates",
+            parse.parse_date,
+            ["2026-03-05", "2026/3/5", "2026.3.5", "20260305", "2026年3月5日"],
+            "2026-03-05",
+        ),
+        (
+            "### 2.4 Months",
+            parse.parse_month,
+            ["2026-03", "2026/3", "2026.3", "202603", "2026年3月", "2026-03-01"],
+            "2026-03",
+        ),
+        (
+            "### 2.5 Money",
+            parse.parse_money,
+            ["1550", "1550.00", "1,550.00", "¥1,550.00", "1550元"],
+            155000,
+        ),
+    ],
+)
 def test_the_forms_the_doc_gives_are_read(doc, section, parser, examples, expected):
     start = doc.index(section)
-    text = doc[start:doc.index("\n###", start + 1)]
+    text = doc[start : doc.index("\n###", start + 1)]
     for example in examples:
         assert f"`{example}`" in text
         value, reason = parser(example)
@@ -142,8 +171,9 @@ def test_the_rejections_the_doc_gives_are_rejected(doc):
 
 
 def test_command_line_prints_writes_and_checks(tmp_path, monkeypatch, capsys, doc):
-    done = subprocess.run([sys.executable, "-m", "analytics.contract_doc"], cwd=ROOT,
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "analytics.contract_doc"], cwd=ROOT, capture_output=True, timeout=120
+    )
     assert done.returncode == 0
     assert done.stdout.decode("utf-8") == doc
 
@@ -160,9 +190,14 @@ def test_command_line_prints_writes_and_checks(tmp_path, monkeypatch, capsys, do
 def test_sections_are_numbered_as_the_code_cites_them(doc):
     """Comments in the code cite "contract section 1" (the drop), 2 (tables), 4 (outputs)."""
     headings = [line for line in doc.splitlines() if line.startswith("## ")]
-    assert headings == ["## 1. A data drop", "## 2. The tables", "## 3. The catalogue",
-                        "## 4. What a check run writes", "## 5. The checks"]
-    catalogue = doc[doc.index("## 3. The catalogue"):doc.index("## 4.")]
+    assert headings == [
+        "## 1. A data drop",
+        "## 2. The tables",
+        "## 3. The catalogue",
+        "## 4. What a check run writes",
+        "## 5. The checks",
+    ]
+    catalogue = doc[doc.index("## 3. The catalogue") : doc.index("## 4.")]
     for row in reference.load_catalogue().iter_rows():
         assert "| " + " | ".join(row) + " |" in catalogue
 

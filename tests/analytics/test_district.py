@@ -15,8 +15,18 @@ from analytics import district, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHANGNING = ("华阳路街道", "江苏路街道", "新华路街道", "周家桥街道", "天山路街道", "仙霞新村街道",
-             "虹桥街道", "程家桥街道", "北新泾街道", "新泾镇")
+CHANGNING = (
+    "华阳路街道",
+    "江苏路街道",
+    "新华路街道",
+    "周家桥街道",
+    "天山路街道",
+    "仙霞新村街道",
+    "虹桥街道",
+    "程家桥街道",
+    "北新泾街道",
+    "新泾镇",
+)
 
 OTHER = textwrap.dedent("""
     [district]
@@ -53,8 +63,12 @@ def test_the_shipped_file_is_changning_and_the_schema_reads_it():
     assert schema.STREETS == CHANGNING and schema.DISTRICT_OFFICE == "区民政局"
     assert d.short("仙霞新村街道") == "仙霞" and d.short("区民政局") == "区民政局"
     # every street column's rule is the district's list
-    rules = {(t, c.name): c.values for t, table in schema.TABLES.items() for c in table.columns
-             if c.name == "street"}
+    rules = {
+        (t, c.name): c.values
+        for t, table in schema.TABLES.items()
+        for c in table.columns
+        if c.name == "street"
+    }
     assert rules and all(set(CHANGNING) <= set(values) for values in rules.values())
 
 
@@ -65,16 +79,22 @@ def test_another_district_loads_with_short_names_defaulting_to_the_name(tmp_path
     assert d.address_prefix == "(?:示例市?示例区|示例区|示例市?)?"
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda t: t.replace('name = "西湖街道"', 'name = "东风街道"'), ["第 2 个街镇", "东风街道", "重复"]),
-    (lambda t: t.replace('short = "西湖"', 'short = "东风"'), ["第 2 个街镇", "简称", "重复"]),
-    (lambda t: t.replace('office = "区民政局"', 'office = "南山镇"'), ["区级单位", "南山镇"]),
-    (lambda t: t.replace('issuer = "示例区民政局"', 'issuer = ""'), ["[district]", "issuer"]),
-    (lambda t: t.replace('name = "南山镇"', 'name = " "'), ["第 3 个街镇", "name"]),
-    (lambda t: t.split("[[streets]]")[0], ["没有列出任何街镇"]),
-    (lambda t: t.replace("[district]", "[area]"), ["缺少 [district]"]),
-    (lambda t: t.replace('name = "示例区"', 'name = "示例区'), ["格式有误"]),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (
+            lambda t: t.replace('name = "西湖街道"', 'name = "东风街道"'),
+            ["第 2 个街镇", "东风街道", "重复"],
+        ),
+        (lambda t: t.replace('short = "西湖"', 'short = "东风"'), ["第 2 个街镇", "简称", "重复"]),
+        (lambda t: t.replace('office = "区民政局"', 'office = "南山镇"'), ["区级单位", "南山镇"]),
+        (lambda t: t.replace('issuer = "示例区民政局"', 'issuer = ""'), ["[district]", "issuer"]),
+        (lambda t: t.replace('name = "南山镇"', 'name = " "'), ["第 3 个街镇", "name"]),
+        (lambda t: t.split("[[streets]]")[0], ["没有列出任何街镇"]),
+        (lambda t: t.replace("[district]", "[area]"), ["缺少 [district]"]),
+        (lambda t: t.replace('name = "示例区"', 'name = "示例区'), ["格式有误"]),
+    ],
+)
 def test_a_wrong_file_is_refused_naming_the_entry(tmp_path, change, words):
     path = write(tmp_path, change(OTHER))
     with pytest.raises(district.DistrictError) as caught:
@@ -115,7 +135,10 @@ def test_another_district_end_to_end(tmp_path):
         assert report.DISTRICT_NAME == "示例区" and report.ISSUER == "示例区民政局"
         assert dishonesty.PUBLISHER == "示例区社会救助联席会议办公室"
         assert "《示例市社会救助办法》" in dishonesty.PUBLICATION_NOTE
-        assert parse.parse_address("示例市示例区东风路1号101室")[0] == parse.parse_address("东风路1号101")[0]
+        assert (
+            parse.parse_address("示例市示例区东风路1号101室")[0]
+            == parse.parse_address("东风路1号101")[0]
+        )
         # A drop naming a Changning street office is refused by the street rule
         p = persons.with_columns(pl.lit("华阳路街道").alias("street"))
         p.write_csv(drop + "/persons.csv")
@@ -124,8 +147,14 @@ def test_another_district_end_to_end(tmp_path):
         print("OK")
     """)
     env = {**os.environ, "AIDWATCH_DISTRICT_FILE": str(path)}
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("OK")
 

@@ -18,8 +18,7 @@ from analytics.schema import STREETS
 from analytics.store import Workspace
 from analytics.store import file_audit as stored
 from analytics.store.db import open_store
-from analytics.store.findings import (ConcurrentEditError, apply_move, history_frame,
-                                      states_frame)
+from analytics.store.findings import ConcurrentEditError, apply_move, history_frame, states_frame
 from analytics.store.models import Snapshot
 from analytics.views import file_audit as view
 from analytics.views import triage as triage_view
@@ -32,50 +31,87 @@ TODAY = date(2026, 11, 10)
 DUE = date(2026, 12, 10)
 CHECKLIST = fa.load_checklist(checklist_path())
 CODES = [i.code for i in CHECKLIST]
-WEIGHTS = {"open_findings": 3.0, "decided_in_month": 2.0, "special_circumstance": 2.0,
-           "new_handler": 1.0}
+WEIGHTS = {
+    "open_findings": 3.0,
+    "decided_in_month": 2.0,
+    "special_circumstance": 2.0,
+    "new_handler": 1.0,
+}
 
 
 def district_cases() -> pl.DataFrame:
     """Street i (0-based) has 2 + 2i cases on the rolls; its first case was decided in the month
     audited, every third has a special circumstance; 新泾镇 also has two cases that ended (not
     drawn) and handler H9 is new (cases accepted in August and September 2026 only)."""
-    rows = []
-    for i, street in enumerate(STREETS):
-        for n in range(2 + 2 * i):
-            rows.append(dict(
-                case_id=f"C{i:02d}{n:03d}", household_id=f"H{i:02d}{n:03d}", street=street,
-                assistance_type="最低生活保障", status="在册",
-                accepted_date=(date(2026, 8, 3) if (i, n) == (1, 1)
-                               else date(2024, 1, 5) + timedelta(days=n)),
-                decided_date=date(2026, 10, 12) if n == 0 else date(2024, 2, 5),
-                special_circumstance="人户分离" if n % 3 == 2 else None,
-                handler_id="H9" if (i, n) == (1, 1) else f"S{i}"))
-    rows += [dict(case_id=f"X{n}", household_id=f"HX{n}", street=STREETS[-1],
-                  assistance_type="最低生活保障", status="终止",
-                  accepted_date=date(2023, 1, 5), decided_date=date(2023, 2, 5),
-                  special_circumstance=None, handler_id="S9") for n in range(2)]
-    rows.append(dict(case_id="N1", household_id="HN1", street=STREETS[1],
-                     assistance_type="最低生活保障", status="申请中",
-                     accepted_date=date(2026, 9, 20), decided_date=None,
-                     special_circumstance=None, handler_id="H9"))
+    rows = [
+        dict(
+            case_id=f"C{i:02d}{n:03d}",
+            household_id=f"H{i:02d}{n:03d}",
+            street=street,
+            assistance_type="最低生活保障",
+            status="在册",
+            accepted_date=(
+                date(2026, 8, 3) if (i, n) == (1, 1) else date(2024, 1, 5) + timedelta(days=n)
+            ),
+            decided_date=date(2026, 10, 12) if n == 0 else date(2024, 2, 5),
+            special_circumstance="人户分离" if n % 3 == 2 else None,
+            handler_id="H9" if (i, n) == (1, 1) else f"S{i}",
+        )
+        for i, street in enumerate(STREETS)
+        for n in range(2 + 2 * i)
+    ]
+    rows += [
+        dict(
+            case_id=f"X{n}",
+            household_id=f"HX{n}",
+            street=STREETS[-1],
+            assistance_type="最低生活保障",
+            status="终止",
+            accepted_date=date(2023, 1, 5),
+            decided_date=date(2023, 2, 5),
+            special_circumstance=None,
+            handler_id="S9",
+        )
+        for n in range(2)
+    ]
+    rows.append(
+        dict(
+            case_id="N1",
+            household_id="HN1",
+            street=STREETS[1],
+            assistance_type="最低生活保障",
+            status="申请中",
+            accepted_date=date(2026, 9, 20),
+            decided_date=None,
+            special_circumstance=None,
+            handler_id="H9",
+        )
+    )
     return pl.DataFrame(rows)
 
 
 def params(**overrides) -> fa.SampleParams:
-    values = dict(month=MONTH, seed=20261110, per_street=3, share=0.0, min_per_street=2,
-                  new_handler_months=6, statuses=("在册",), risk_weights=dict(WEIGHTS))
+    values = dict(
+        month=MONTH,
+        seed=20261110,
+        per_street=3,
+        share=0.0,
+        min_per_street=2,
+        new_handler_months=6,
+        statuses=("在册",),
+        risk_weights=dict(WEIGHTS),
+    )
     values.update(overrides)
     return fa.SampleParams(**values)
 
 
 # --- the sample ----------------------------------------------------------------------------------
 
+
 def test_the_same_parameters_draw_the_same_sample_whatever_the_order_of_the_rows():
     cases = district_cases()
     first = fa.draw_sample(cases, {"C05003"}, params())
-    again = fa.draw_sample(cases.sample(fraction=1.0, shuffle=True, seed=3), {"C05003"},
-                           params())
+    again = fa.draw_sample(cases.sample(fraction=1.0, shuffle=True, seed=3), {"C05003"}, params())
     assert first.height > 0 and first.equals(again)
     # stored and read back, the parameters draw it once more
     restored = fa.SampleParams.from_dict(params().to_dict())
@@ -96,13 +132,21 @@ def test_every_street_gets_its_number_or_share_and_at_least_the_minimum():
     drawn = dict(fa.draw_sample(cases, set(), params()).group_by("street").len().iter_rows())
     assert drawn == {s: min(3, n) for s, n in sizes.items()}
     # a share: ceil(25 % of the street's cases), never below the minimum of 2
-    drawn = dict(fa.draw_sample(cases, set(), params(per_street=0, share=0.25))
-                 .group_by("street").len().iter_rows())
+    drawn = dict(
+        fa.draw_sample(cases, set(), params(per_street=0, share=0.25))
+        .group_by("street")
+        .len()
+        .iter_rows()
+    )
     assert drawn == {s: max(-(-n // 4), 2) for s, n in sizes.items()}
     assert drawn[STREETS[-1]] == 5  # 20 cases on the rolls; the 2 ended are not drawn from
     # a minimum larger than a street: all it has
-    drawn = dict(fa.draw_sample(cases, set(), params(per_street=0, min_per_street=5))
-                 .group_by("street").len().iter_rows())
+    drawn = dict(
+        fa.draw_sample(cases, set(), params(per_street=0, min_per_street=5))
+        .group_by("street")
+        .len()
+        .iter_rows()
+    )
     assert drawn[STREETS[0]] == 2 and drawn[STREETS[1]] == 4 and drawn[STREETS[2]] == 5
     # only some streets
     only = fa.draw_sample(cases, set(), params(streets=(STREETS[3],)))
@@ -142,12 +186,15 @@ def test_the_draw_leans_toward_risk_and_says_why_each_case_was_drawn():
     assert all(w == 1e6 + 1 for w in big["weight"])
     # every factor is recognised and explained
     facts = fa.risk_facts(cases, {"C05003"}, params())
-    flagged = {c: [k for k in fa.REASONS if row[k]]
-               for row in facts.iter_rows(named=True) for c in [row["case_id"]]}
+    flagged = {
+        c: [k for k in fa.REASONS if row[k]]
+        for row in facts.iter_rows(named=True)
+        for c in [row["case_id"]]
+    }
     assert flagged["C05003"] == ["open_findings"]
     assert flagged["C05000"] == ["decided_in_month"]
     assert flagged["C05002"] == ["special_circumstance"]
-    assert flagged["C01001"] == ["new_handler"]          # handler H9 started in August
+    assert flagged["C01001"] == ["new_handler"]  # handler H9 started in August
     assert flagged["C05001"] == []
     text = fa.reasons_text(["decided_in_month", "special_circumstance"], False)
     assert text == "随机抽取（风险加权：本月审批、有特殊情形）"
@@ -155,17 +202,25 @@ def test_the_draw_leans_toward_risk_and_says_why_each_case_was_drawn():
 
 
 def test_the_risk_factors_are_facts_about_handling_never_about_the_family():
-    assert set(fa.REASONS) == {"open_findings", "decided_in_month", "special_circumstance",
-                               "new_handler"}
+    assert set(fa.REASONS) == {
+        "open_findings",
+        "decided_in_month",
+        "special_circumstance",
+        "new_handler",
+    }
     with pytest.raises(fa.FileAuditError, match="未知的风险因素：hukou"):
         fa.draw_sample(district_cases(), set(), params(risk_weights={"hukou": 5}))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(month="2026-13"), "YYYY-MM"), (dict(share=1.5), "0 到 1"),
-    (dict(per_street=-1), "不能为负数"),
-    (dict(per_street=0, share=0.0, min_per_street=0), "请设置"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(month="2026-13"), "YYYY-MM"),
+        (dict(share=1.5), "0 到 1"),
+        (dict(per_street=-1), "不能为负数"),
+        (dict(per_street=0, share=0.0, min_per_street=0), "请设置"),
+    ],
+)
 def test_parameters_that_draw_nothing_sensible_are_refused(bad, message):
     with pytest.raises(fa.FileAuditError, match=message):
         fa.draw_sample(district_cases(), set(), params(**bad))
@@ -173,12 +228,21 @@ def test_parameters_that_draw_nothing_sensible_are_refused(bad, message):
 
 def test_the_checklist_is_the_administrators_list(tmp_path):
     labels = [i.label for i in CHECKLIST]
-    assert labels == ["申请材料齐全", "信用承诺书已签", "家庭经济状况核对报告", "入户调查记录",
-                      "民主评议/公示记录", "审批签字完整", "近亲属备案核对", "卡折代管备案核对"]
+    assert labels == [
+        "申请材料齐全",
+        "信用承诺书已签",
+        "家庭经济状况核对报告",
+        "入户调查记录",
+        "民主评议/公示记录",
+        "审批签字完整",
+        "近亲属备案核对",
+        "卡折代管备案核对",
+    ]
     assert all(i.guide for i in CHECKLIST)
     bad = tmp_path / "checklist.toml"
-    bad.write_text('[[item]]\ncode = "a"\nlabel = "甲"\n[[item]]\ncode = "a"\nlabel = "乙"\n',
-                   encoding="utf-8")
+    bad.write_text(
+        '[[item]]\ncode = "a"\nlabel = "甲"\n[[item]]\ncode = "a"\nlabel = "乙"\n', encoding="utf-8"
+    )
     with pytest.raises(fa.FileAuditError, match="checklist.toml 中 code “a” 出现了两次"):
         fa.load_checklist(bad)
     bad.write_text('[[item]]\ncode = "a"\n', encoding="utf-8")
@@ -188,12 +252,16 @@ def test_the_checklist_is_the_administrators_list(tmp_path):
 
 # --- the session in the database ------------------------------------------------------------------
 
+
 @pytest.fixture
 def store(db_url):
     s = open_store(db_url)
     with s.session() as session:
-        session.add(Snapshot(id="snap1", created_by="测试", label="2026年10月数据", path="x",
-                             files=[], rows={}))
+        session.add(
+            Snapshot(
+                id="snap1", created_by="测试", label="2026年10月数据", path="x", files=[], rows={}
+            )
+        )
     yield s
     s.dispose()
 
@@ -201,26 +269,37 @@ def store(db_url):
 def start(store, **overrides) -> int:
     p = params(**overrides)
     sample = fa.draw_sample(district_cases(), set(), p)
-    return stored.create_session(store, sample=sample, params=p, checklist=CHECKLIST,
-                                 snapshot_id="snap1", held_on=date(2026, 11, 5),
-                                 title="2026年10月档案核查", team=["张三", "李四"], by="张三",
-                                 origin="test")
+    return stored.create_session(
+        store,
+        sample=sample,
+        params=p,
+        checklist=CHECKLIST,
+        snapshot_id="snap1",
+        held_on=date(2026, 11, 5),
+        title="2026年10月档案核查",
+        team=["张三", "李四"],
+        by="张三",
+        origin="test",
+    )
 
 
 def answer_all(store, sid, case_id, fail: dict[str, str] | None = None, by="张三") -> None:
     fail = fail or {}
-    answers = {c: stored.Answer("fail", fail[c]) if c in fail else stored.Answer("pass")
-               for c in CODES}
+    answers = {
+        c: stored.Answer("fail", fail[c]) if c in fail else stored.Answer("pass") for c in CODES
+    }
     current = stored.answers_frame(store, sid).filter(pl.col("case_id") == case_id)
-    versions = dict(zip(current["item"], current["version"]))
-    stored.save_answers(store, sid, case_id, answers, by=by,
-                        expected={c: versions.get(c) for c in CODES})
+    versions = dict(zip(current["item"], current["version"], strict=True))
+    stored.save_answers(
+        store, sid, case_id, answers, by=by, expected={c: versions.get(c) for c in CODES}
+    )
 
 
 def close(store, sid, today=TODAY, due=DUE) -> stored.Closed:
     version = stored.get_session(store, sid).version
-    return stored.close_session(store, sid, by="李四", today=today, rectify_due=due,
-                                expected_version=version)
+    return stored.close_session(
+        store, sid, by="李四", today=today, rectify_due=due, expected_version=version
+    )
 
 
 def test_a_session_keeps_its_sample_seed_parameters_and_checklist(store):
@@ -238,14 +317,27 @@ def test_answers_are_checked_and_a_failure_needs_a_note(store):
     sid = start(store)
     case = stored.sample_frame(store, sid)["case_id"][0]
     with pytest.raises(fa.FileAuditError, match="“申请材料齐全”不符合，请在说明中写明问题"):
-        stored.save_answers(store, sid, case, {"application_complete": stored.Answer("fail")},
-                            by="张三", expected={})
+        stored.save_answers(
+            store,
+            sid,
+            case,
+            {"application_complete": stored.Answer("fail")},
+            by="张三",
+            expected={},
+        )
     with pytest.raises(fa.FileAuditError, match="不在本次核查的样本中"):
-        stored.save_answers(store, sid, "X0", {"application_complete": stored.Answer("pass")},
-                            by="张三", expected={})
+        stored.save_answers(
+            store,
+            sid,
+            "X0",
+            {"application_complete": stored.Answer("pass")},
+            by="张三",
+            expected={},
+        )
     with pytest.raises(fa.FileAuditError, match="没有“nope”这一项"):
-        stored.save_answers(store, sid, case, {"nope": stored.Answer("pass")}, by="张三",
-                            expected={})
+        stored.save_answers(
+            store, sid, case, {"nope": stored.Answer("pass")}, by="张三", expected={}
+        )
     assert stored.answers_frame(store, sid).height == 0
 
 
@@ -284,19 +376,35 @@ def test_two_people_answering_different_cases_at_once_lose_nothing(db_url, store
 def test_an_answer_changed_since_it_was_read_is_refused_and_kept(store):
     sid = start(store)
     case = stored.sample_frame(store, sid)["case_id"][0]
-    stored.save_answers(store, sid, case, {"credit_pledge": stored.Answer("pass")}, by="张三",
-                        expected={"credit_pledge": None})
+    stored.save_answers(
+        store,
+        sid,
+        case,
+        {"credit_pledge": stored.Answer("pass")},
+        by="张三",
+        expected={"credit_pledge": None},
+    )
     # 李四 read it unanswered, and saves after 张三: refused, 张三's answer stands
     with pytest.raises(ConcurrentEditError, match="信用承诺书已签"):
-        stored.save_answers(store, sid, case,
-                            {"credit_pledge": stored.Answer("fail", "未签字"),
-                             "home_visit": stored.Answer("pass")},
-                            by="李四", expected={"credit_pledge": None, "home_visit": None})
+        stored.save_answers(
+            store,
+            sid,
+            case,
+            {"credit_pledge": stored.Answer("fail", "未签字"), "home_visit": stored.Answer("pass")},
+            by="李四",
+            expected={"credit_pledge": None, "home_visit": None},
+        )
     kept = stored.answers_frame(store, sid)
     assert kept.select("item", "result", "by").rows() == [("credit_pledge", "pass", "张三")]
     # read again, 李四 can change it; the version moves on
-    stored.save_answers(store, sid, case, {"credit_pledge": stored.Answer("fail", "未签字")},
-                        by="李四", expected={"credit_pledge": 1})
+    stored.save_answers(
+        store,
+        sid,
+        case,
+        {"credit_pledge": stored.Answer("fail", "未签字")},
+        by="李四",
+        expected={"credit_pledge": 1},
+    )
     row = stored.answers_frame(store, sid).row(0, named=True)
     assert (row["result"], row["note"], row["by"], row["version"]) == ("fail", "未签字", "李四", 2)
 
@@ -330,7 +438,10 @@ def test_a_failure_becomes_a_finding_that_triage_and_the_followup_loop_see(store
     fid = stored.finding_id(cases[0], "home_visit")
     state = states_frame(store).filter(pl.col("finding_id") == fid).row(0, named=True)
     assert (state["state"], state["due_date"], state["assignee_street"]) == (
-        "rectifying", DUE, STREETS[2])
+        "rectifying",
+        DUE,
+        STREETS[2],
+    )
     moves = history_frame(store, fid)
     assert moves["move"].to_list() == ["found", "confirm", "rectify"]
     assert set(moves["by"]) == {"李四"} and moves["due_after"].to_list()[-1] == DUE
@@ -338,18 +449,31 @@ def test_a_failure_becomes_a_finding_that_triage_and_the_followup_loop_see(store
     recorded = stored.recorded_findings(store)
     row = recorded.row(0, named=True)
     assert (row["finding_id"], row["check_id"], row["family"], row["case_id"]) == (
-        fid, "file_audit_failure", "file_audit", cases[0])
+        fid,
+        "file_audit_failure",
+        "file_audit",
+        cases[0],
+    )
     assert "入户调查记录" in row["summary"] and "只有一人签字" in row["summary"]
     assert '"audit_note": "入户调查记录只有一人签字"' in row["evidence"]
     listed = triage_view.with_states(recorded, states_frame(store), today=TODAY)
     assert listed["registered"].to_list() == [True]
     assert "rectified" in [m.name for m in allowed_moves("rectifying", "file_audit")]
     # the street rectifies it; 回头看 schedules it like any other
-    apply_move(store, fid, "rectified", MoveInput(note="已补签"), by="街镇经办",
-               expected_version=3, today=TODAY + timedelta(days=5))
+    apply_move(
+        store,
+        fid,
+        "rectified",
+        MoveInput(note="已补签"),
+        by="街镇经办",
+        expected_version=3,
+        today=TODAY + timedelta(days=5),
+    )
     from analytics.store.findings import findings_frame
-    items = followup_items(findings_frame(store), history_frame(store),
-                           today=TODAY + timedelta(days=5))
+
+    items = followup_items(
+        findings_frame(store), history_frame(store), today=TODAY + timedelta(days=5)
+    )
     item = items.filter(pl.col("finding_id") == fid).row(0, named=True)
     assert item["stage"] == "待回头看" and item["rectified_on"] == TODAY + timedelta(days=5)
 
@@ -358,25 +482,37 @@ def test_failing_again_after_rectification_recurs_and_passing_marks_it_gone(stor
     def session_on(case_fail: str | None, streets=(STREETS[0],)) -> int:
         sid = start(store, streets=streets)
         for case in stored.sample_frame(store, sid)["case_id"]:
-            answer_all(store, sid, case,
-                       fail={"approval_signatures": "缺审批签字"} if case == case_fail else None)
+            answer_all(
+                store,
+                sid,
+                case,
+                fail={"approval_signatures": "缺审批签字"} if case == case_fail else None,
+            )
         return sid
 
     first = session_on("C00000")
     close(store, first)
     fid = stored.finding_id("C00000", "approval_signatures")
-    apply_move(store, fid, "rectified", MoveInput(), by="街镇经办", expected_version=3,
-               today=TODAY)
+    apply_move(store, fid, "rectified", MoveInput(), by="街镇经办", expected_version=3, today=TODAY)
     second = session_on("C00000")
-    assert close(store, second, today=TODAY + timedelta(days=30),
-                 due=DUE + timedelta(days=30)).recurred == 1
+    assert (
+        close(
+            store, second, today=TODAY + timedelta(days=30), due=DUE + timedelta(days=30)
+        ).recurred
+        == 1
+    )
     state = states_frame(store).filter(pl.col("finding_id") == fid).row(0, named=True)
     assert (state["state"], state["cycle"], state["due_date"]) == (
-        "rectifying", 2, DUE + timedelta(days=30))
+        "rectifying",
+        2,
+        DUE + timedelta(days=30),
+    )
     assert history_frame(store, fid)["move"].to_list()[-2:] == ["recur", "rectify"]
     third = session_on(None)
-    assert close(store, third, today=TODAY + timedelta(days=60),
-                 due=DUE + timedelta(days=60)).gone == 1
+    assert (
+        close(store, third, today=TODAY + timedelta(days=60), due=DUE + timedelta(days=60)).gone
+        == 1
+    )
     state = states_frame(store).filter(pl.col("finding_id") == fid).row(0, named=True)
     assert state["present"] is False and state["state"] == "rectifying"  # people decide that
     assert stored.recorded_findings(store).height == 0
@@ -387,32 +523,48 @@ def test_the_report_figures_and_the_indicator_facts_match_the_answers(store):
     sample = stored.sample_frame(store, sid)
     by_street = dict(sample.group_by("street").agg(pl.col("case_id")).iter_rows())
     b1, b2 = sorted(by_street[STREETS[1]]), sorted(by_street[STREETS[2]])
-    answer_all(store, sid, b1[0], fail={"custody_filing": "无代管协议",
-                                        "relative_filing": "未备案"})
+    answer_all(
+        store, sid, b1[0], fail={"custody_filing": "无代管协议", "relative_filing": "未备案"}
+    )
     for case in b1[1:] + b2:
         answer_all(store, sid, case)
     na = {c: stored.Answer("pass") for c in CODES} | {"custody_filing": stored.Answer("na")}
-    versions = dict(stored.answers_frame(store, sid).filter(pl.col("case_id") == b2[0])
-                    .select("item", "version").iter_rows())
+    versions = dict(
+        stored.answers_frame(store, sid)
+        .filter(pl.col("case_id") == b2[0])
+        .select("item", "version")
+        .iter_rows()
+    )
     stored.save_answers(store, sid, b2[0], na, by="张三", expected=versions)
     info = stored.get_session(store, sid)
     answers = stored.answers_frame(store, sid)
-    streets = {r["street"]: r for r in fa.by_street(sample, answers, CHECKLIST)
-               .iter_rows(named=True)}
+    streets = {
+        r["street"]: r for r in fa.by_street(sample, answers, CHECKLIST).iter_rows(named=True)
+    }
     s1 = streets[STREETS[1]]
     assert (s1["cases"], s1["done"], s1["passed"], s1["failed_cases"], s1["items_fail"]) == (
-        len(b1), len(b1), len(b1) - 1, 1, 2)
+        len(b1),
+        len(b1),
+        len(b1) - 1,
+        1,
+        2,
+    )
     assert s1["case_pass_rate"] == pytest.approx((len(b1) - 1) / len(b1))
     assert s1["item_pass_rate"] == pytest.approx((8 * len(b1) - 2) / (8 * len(b1)))
     assert streets[STREETS[2]]["items_na"] == 1 and streets[STREETS[2]]["case_pass_rate"] == 1
     items = {r["code"]: r for r in fa.by_item(answers, CHECKLIST).iter_rows(named=True)}
     n = sample.height
-    assert (items["custody_filing"]["pass"], items["custody_filing"]["fail"],
-            items["custody_filing"]["na"]) == (n - 2, 1, 1)
+    assert (
+        items["custody_filing"]["pass"],
+        items["custody_filing"]["fail"],
+        items["custody_filing"]["na"],
+    ) == (n - 2, 1, 1)
     assert items["custody_filing"]["pass_rate"] == pytest.approx((n - 2) / (n - 1))
     failures = fa.failures(sample, answers, CHECKLIST)
     assert failures.select("case_id", "label", "note").rows() == [
-        (b1[0], "近亲属备案核对", "未备案"), (b1[0], "卡折代管备案核对", "无代管协议")]
+        (b1[0], "近亲属备案核对", "未备案"),
+        (b1[0], "卡折代管备案核对", "无代管协议"),
+    ]
     # facts of an open session count for nothing; closed, each case counts once
     assert stored.pass_rate_facts(store).height == 0
     close(store, sid)
@@ -424,25 +576,47 @@ def test_the_report_figures_and_the_indicator_facts_match_the_answers(store):
 
 # --- in a workspace: drawn from a snapshot, and in the indicators of the next run ----------------
 
+
 def test_a_closed_session_gives_the_next_run_its_pass_rate(tmp_path: Path, small_drop):
     ws = Workspace.open(tmp_path / "ws")
     try:
         tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试", origin="test")
         sid, _ = view.latest_snapshot(ws)
         p = view.default_params("2026-03", seed=5)
-        session = view.start_session(ws, sid, p, held_on=date(2026, 4, 2), title="3月档案核查",
-                                     team=["张三"], by="张三", origin="test")
+        session = view.start_session(
+            ws,
+            sid,
+            p,
+            held_on=date(2026, 4, 2),
+            title="3月档案核查",
+            team=["张三"],
+            by="张三",
+            origin="test",
+        )
         shown = view.session_view(ws, session)
         assert shown.sample["case_id"].to_list() == ["C001"]
-        view.save_case(ws, session, "C001", {c: ("符合", None) for c in CODES}
-                       | {"home_visit": ("不符合", "无入户记录")}, {}, by="张三")
-        stored.close_session(ws.store, session, by="李四", today=date(2026, 4, 3),
-                             rectify_due=date(2026, 5, 6),
-                             expected_version=stored.get_session(ws.store, session).version)
-        out = tracking.record_check(ws, small_drop, read_drop(small_drop), by="测试",
-                                    origin="test").out
+        view.save_case(
+            ws,
+            session,
+            "C001",
+            {c: ("符合", None) for c in CODES} | {"home_visit": ("不符合", "无入户记录")},
+            {},
+            by="张三",
+        )
+        stored.close_session(
+            ws.store,
+            session,
+            by="李四",
+            today=date(2026, 4, 3),
+            rectify_due=date(2026, 5, 6),
+            expected_version=stored.get_session(ws.store, session).version,
+        )
+        out = tracking.record_check(
+            ws, small_drop, read_drop(small_drop), by="测试", origin="test"
+        ).out
         ind = pl.read_csv(out / "indicators.csv").filter(
-            (pl.col("indicator") == "file_audit_pass_rate") & (pl.col("period") == "2026-03"))
+            (pl.col("indicator") == "file_audit_pass_rate") & (pl.col("period") == "2026-03")
+        )
         row = ind.filter(pl.col("street") == "华阳路街道").row(0, named=True)
         assert (row["value"], row["numerator"], row["denominator"]) == (0.0, 0.0, 1.0)
         other = ind.filter(pl.col("street") == "新泾镇").row(0, named=True)
@@ -460,7 +634,8 @@ def test_a_sign_off_drawn_before_someone_changed_an_answer_is_refused(store):
     # 李四 changes an answer after 张三 looked at the figures he is about to sign
     answer_all(store, sid, cases[0], fail={"credit_pledge": "承诺书缺签名"}, by="李四")
     with pytest.raises(ConcurrentEditError, match="请刷新后查看最新结果再签发"):
-        stored.close_session(store, sid, by="张三", today=TODAY, rectify_due=DUE,
-                             expected_version=seen)
+        stored.close_session(
+            store, sid, by="张三", today=TODAY, rectify_due=DUE, expected_version=seen
+        )
     assert stored.get_session(store, sid).state == "open"
     assert close(store, sid).new == 1

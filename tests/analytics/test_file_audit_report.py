@@ -35,8 +35,16 @@ GENERATED = date(2026, 2, 21)
 CLOSED_ON, DUE = date(2026, 2, 20), date(2026, 3, 20)
 
 # The checklist's item codes (data/checklist.toml), in order.
-ITEMS = ("application_complete", "credit_pledge", "economic_check", "home_visit",
-         "public_review", "approval_signatures", "relative_filing", "custody_filing")
+ITEMS = (
+    "application_complete",
+    "credit_pledge",
+    "economic_check",
+    "home_visit",
+    "public_review",
+    "approval_signatures",
+    "relative_filing",
+    "custody_filing",
+)
 
 
 def _answers(**special: tuple[str, str | None]) -> dict[str, tuple[str, str | None]]:
@@ -47,14 +55,18 @@ def _answers(**special: tuple[str, str | None]) -> dict[str, tuple[str, str | No
 # case -> item -> (result label, note). C005 is answered in part while the session is open.
 ANSWERS = {
     "C001": _answers(),
-    "C002": _answers(application_complete=("不符合", MISSING),
-                     relative_filing=("不适用", "无近亲属")),
+    "C002": _answers(
+        application_complete=("不符合", MISSING), relative_filing=("不适用", "无近亲属")
+    ),
     "C003": _answers(custody_filing=("不适用", None)),
     "C004": _answers(home_visit=("不符合", HYPERLINK), approval_signatures=("不符合", MARKUP)),
     "C005": {code: ("符合", None) for code in ITEMS[:3]},
 }
-FAILURES = [("C002", "申请材料齐全", MISSING), ("C004", "入户调查记录", HYPERLINK),
-            ("C004", "审批签字完整", MARKUP)]
+FAILURES = [
+    ("C002", "申请材料齐全", MISSING),
+    ("C004", "入户调查记录", HYPERLINK),
+    ("C004", "审批签字完整", MARKUP),
+]
 
 # 街镇, 抽查案件, 已核查, 合格案件, 不合格案件, 案件合格率, 符合项, 不符合项, 不适用项, 核查项符合率
 # 华阳路街道: C001 passes; C002 fails one item (one 不适用); C003 passes (one 不适用):
@@ -83,8 +95,7 @@ def pdftotext():
 def pdf_text(data: bytes, tmp_path: Path, name: str = "report.pdf") -> str:
     path = tmp_path / name
     path.write_bytes(data)
-    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True)
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
     return done.stdout.decode("utf-8")
 
 
@@ -102,10 +113,22 @@ class Scenario:
         # C005 answered in full: 符合 throughout
         current = v.case_answers(self.view(), "C005")
         given = {code: ("符合", None) for code in ITEMS}
-        v.save_case(self.ws, self.session_id, "C005", given,
-                    {code: row["version"] for code, row in current.items()}, by="李四")
-        stored.close_session(self.ws.store, self.session_id, by="张三", today=CLOSED_ON,
-                             rectify_due=DUE, expected_version=self.view().info.version)
+        v.save_case(
+            self.ws,
+            self.session_id,
+            "C005",
+            given,
+            {code: row["version"] for code, row in current.items()},
+            by="李四",
+        )
+        stored.close_session(
+            self.ws.store,
+            self.session_id,
+            by="张三",
+            today=CLOSED_ON,
+            rectify_due=DUE,
+            expected_version=self.view().info.version,
+        )
 
 
 @pytest.fixture
@@ -113,9 +136,10 @@ def scenario(tmp_path) -> Scenario:
     """The small drop with four more cases decided in January 2026: three in 华阳路街道, two in
     新泾镇; a session of January drawing them all, answered as ANSWERS says."""
     drop = write_small_drop(tmp_path / "drop")
-    extra = "".join(f"C00{n},H001,{APPLICANT},{street},最低生活保障,在册,2026-01-05,2026-01-20,"
-                    "S001\n"
-                    for n, street in ((2, HUAYANG), (3, HUAYANG), (4, XINJING), (5, XINJING)))
+    extra = "".join(
+        f"C00{n},H001,{APPLICANT},{street},最低生活保障,在册,2026-01-05,2026-01-20,S001\n"
+        for n, street in ((2, HUAYANG), (3, HUAYANG), (4, XINJING), (5, XINJING))
+    )
     with open(drop / "cases.csv", "a", encoding="utf-8") as fh:
         fh.write(extra)
     ws = Workspace.open(tmp_path / "ws")
@@ -123,8 +147,9 @@ def scenario(tmp_path) -> Scenario:
     tracking.import_drop(ws, drop, read_drop(drop), by="测试", origin="test")
     sid, _ = v.latest_snapshot(ws)
     params = v.default_params("2026-01", seed=7, per_street=10)
-    session_id = v.start_session(ws, sid, params, held_on=date(2026, 2, 3),
-                                 title="2026年1月档案核查", team=TEAM, by="张三")
+    session_id = v.start_session(
+        ws, sid, params, held_on=date(2026, 2, 3), title="2026年1月档案核查", team=TEAM, by="张三"
+    )
     made = Scenario(ws, session_id)
     view = made.view()
     assert sorted(view.sample["case_id"].to_list()) == ["C001", "C002", "C003", "C004", "C005"]
@@ -136,9 +161,22 @@ def scenario(tmp_path) -> Scenario:
 
 def _item_counts(closed: bool) -> dict[str, tuple[int, int, int]]:
     """label -> (符合, 不符合, 不适用), counted from ANSWERS (C005 all 符合 once closed)."""
-    view_labels = dict(zip(ITEMS, ("申请材料齐全", "信用承诺书已签", "家庭经济状况核对报告",
-                                   "入户调查记录", "民主评议/公示记录", "审批签字完整",
-                                   "近亲属备案核对", "卡折代管备案核对")))
+    view_labels = dict(
+        zip(
+            ITEMS,
+            (
+                "申请材料齐全",
+                "信用承诺书已签",
+                "家庭经济状况核对报告",
+                "入户调查记录",
+                "民主评议/公示记录",
+                "审批签字完整",
+                "近亲属备案核对",
+                "卡折代管备案核对",
+            ),
+            strict=True,
+        )
+    )
     answers = dict(ANSWERS)
     if closed:
         answers["C005"] = {code: ("符合", None) for code in ITEMS}
@@ -156,20 +194,21 @@ def _rate(passed: int, failed: int) -> str:
 def _street_line(text: str, street: str) -> list[str]:
     """The figures of a street's row of 三、各街镇核查结果 (a line starting with the street and
     a number; the sample's rows start with their 序号)."""
-    lines = [ln.split() for ln in text.splitlines()
-             if re.match(rf"^\s*{street}\s+\d", ln)]
+    lines = [ln.split() for ln in text.splitlines() if re.match(rf"^\s*{street}\s+\d", ln)]
     assert len(lines) == 1, (street, lines)
     return lines[0][1:]
 
 
 def _item_line(text: str, label: str) -> list[str]:
-    lines = [ln.split() for ln in text.splitlines()
-             if re.match(rf"^\s*{re.escape(label)}\s+\d", ln)]
+    lines = [
+        ln.split() for ln in text.splitlines() if re.match(rf"^\s*{re.escape(label)}\s+\d", ln)
+    ]
     assert len(lines) == 1, (label, lines)
     return lines[0][1:]
 
 
 # --- the PDF -----------------------------------------------------------------------------------
+
 
 def test_open_session_pdf_is_a_draft_with_the_figures_recorded(scenario, pdftotext, tmp_path):
     view = scenario.view()
@@ -189,8 +228,14 @@ def test_open_session_pdf_is_a_draft_with_the_figures_recorded(scenario, pdftote
     # every page's footer says it is a draft
     pages = text.count("\f")
     assert pages >= 1 and text.count("档案核查报告 第1期（草稿）") == pages
-    for section in ("一、抽样方法", "二、抽查案件", "三、各街镇核查结果", "四、各核查项结果",
-                    "五、不符合事项", "六、签字"):
+    for section in (
+        "一、抽样方法",
+        "二、抽查案件",
+        "三、各街镇核查结果",
+        "四、各核查项结果",
+        "五、不符合事项",
+        "六、签字",
+    ):
         assert section in text
     assert "随机种子：7" in text and "每个街镇 10 件" in text
 
@@ -208,8 +253,12 @@ def test_open_session_pdf_is_a_draft_with_the_figures_recorded(scenario, pdftote
 
     # 四、per item
     for label, (passed, failed, na) in _item_counts(closed=False).items():
-        assert _item_line(text, label) == [str(passed), str(failed), str(na),
-                                           _rate(passed, failed)], label
+        assert _item_line(text, label) == [
+            str(passed),
+            str(failed),
+            str(na),
+            _rate(passed, failed),
+        ], label
     assert _item_line(text, "合计") == ["30", "3", "2", "90.9%"]
 
     # 五、each failure on a line of its own with its case, item and note, as typed
@@ -239,18 +288,25 @@ def test_closed_session_pdf_has_its_dates_and_final_figures(scenario, pdftotext,
     for street, figures in CLOSED_STREETS.items():
         assert _street_line(text, street) == figures, street
     for label, (passed, failed, na) in _item_counts(closed=True).items():
-        assert _item_line(text, label) == [str(passed), str(failed), str(na),
-                                           _rate(passed, failed)], label
+        assert _item_line(text, label) == [
+            str(passed),
+            str(failed),
+            str(na),
+            _rate(passed, failed),
+        ], label
     for case_id, label, note in FAILURES:
         assert any(case_id in ln and label in ln and note in ln for ln in text.splitlines())
 
 
 def test_a_session_without_failures_says_none(scenario, pdftotext, tmp_path):
     for case_id, given in ANSWERS.items():
-        versions = {code: row["version"]
-                    for code, row in v.case_answers(scenario.view(), case_id).items()}
-        fixed = {code: (("符合", None) if result == "不符合" else (result, note))
-                 for code, (result, note) in given.items()}
+        versions = {
+            code: row["version"] for code, row in v.case_answers(scenario.view(), case_id).items()
+        }
+        fixed = {
+            code: (("符合", None) if result == "不符合" else (result, note))
+            for code, (result, note) in given.items()
+        }
         v.save_case(scenario.ws, scenario.session_id, case_id, fixed, versions, by="李四")
     text = pdf_text(far.session_pdf(scenario.view(), generated=GENERATED), tmp_path)
     section = text.split("五、不符合事项", 1)[1].split("六、签字", 1)[0]
@@ -272,9 +328,11 @@ def test_file_name(scenario):
 
 # --- the workbook ------------------------------------------------------------------------------
 
+
 def _sheet(content: bytes, name: str) -> pl.DataFrame:
-    return pl.read_excel(io.BytesIO(content), sheet_name=name, engine="calamine",
-                         infer_schema_length=0)
+    return pl.read_excel(
+        io.BytesIO(content), sheet_name=name, engine="calamine", infer_schema_length=0
+    )
 
 
 def test_excel_has_the_same_figures_and_keeps_hostile_notes_as_text(scenario):
@@ -299,10 +357,22 @@ def test_excel_has_the_same_figures_and_keeps_hostile_notes_as_text(scenario):
     assert methods == fa.params_text(view.info.params)
 
     streets = _sheet(content, "各街镇结果")
-    assert streets.columns == ["街镇", "抽查案件", "已核查", "合格案件", "不合格案件",
-                               "案件合格率", "符合项", "不符合项", "不适用项", "核查项符合率"]
-    got = {r[0]: [str(int(float(x))) if re.fullmatch(r"[\d.]+", x) else x for x in r[1:]]
-           for r in streets.iter_rows()}
+    assert streets.columns == [
+        "街镇",
+        "抽查案件",
+        "已核查",
+        "合格案件",
+        "不合格案件",
+        "案件合格率",
+        "符合项",
+        "不符合项",
+        "不适用项",
+        "核查项符合率",
+    ]
+    got = {
+        r[0]: [str(int(float(x))) if re.fullmatch(r"[\d.]+", x) else x for x in r[1:]]
+        for r in streets.iter_rows()
+    }
     assert got == CLOSED_STREETS
 
     items = _sheet(content, "各核查项结果")
@@ -310,26 +380,45 @@ def test_excel_has_the_same_figures_and_keeps_hostile_notes_as_text(scenario):
     assert counted == {**_item_counts(closed=True), "合计": (35, 3, 2)}
 
     failures = _sheet(content, "不符合事项")
-    assert [(r["救助编号"], r["核查项"], r["问题说明"]) for r in failures.iter_rows(named=True)] \
-        == [(c, label, "'" + n if n.startswith("=") else n) for c, label, n in FAILURES]
+    assert [
+        (r["救助编号"], r["核查项"], r["问题说明"]) for r in failures.iter_rows(named=True)
+    ] == [(c, label, "'" + n if n.startswith("=") else n) for c, label, n in FAILURES]
 
     sample = _sheet(content, "抽查案件")
     assert sorted(sample["救助编号"].to_list()) == sorted(ANSWERS)
-    verdicts = dict(zip(sample["救助编号"], sample["结论"]))
-    assert verdicts == {"C001": "合格", "C002": "不合格（1 项不符合）", "C003": "合格",
-                        "C004": "不合格（2 项不符合）", "C005": "合格"}
+    verdicts = dict(zip(sample["救助编号"], sample["结论"], strict=True))
+    assert verdicts == {
+        "C001": "合格",
+        "C002": "不合格（1 项不符合）",
+        "C003": "合格",
+        "C004": "不合格（2 项不符合）",
+        "C005": "合格",
+    }
 
     answers = _sheet(content, "全部结论")
-    assert answers.columns == ["序号", "街镇", "救助编号", "核查项", "结论", "说明", "核查人",
-                               "时间"]
+    assert answers.columns == [
+        "序号",
+        "街镇",
+        "救助编号",
+        "核查项",
+        "结论",
+        "说明",
+        "核查人",
+        "时间",
+    ]
     assert answers.height == 5 * len(ITEMS)
     row = answers.filter((pl.col("救助编号") == "C004") & (pl.col("核查项") == "入户调查记录"))
     assert row.select("街镇", "结论", "说明", "核查人").row(0) == (
-        XINJING, "不符合", "'" + HYPERLINK, "张三")
+        XINJING,
+        "不符合",
+        "'" + HYPERLINK,
+        "张三",
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row["时间"][0])
     # C005: the three items 张三 answered 符合 are kept as they were; 李四 answered the rest
     assert answers.filter(pl.col("救助编号") == "C005")["核查人"].to_list() == (
-        ["张三"] * 3 + ["李四"] * (len(ITEMS) - 3))
+        ["张三"] * 3 + ["李四"] * (len(ITEMS) - 3)
+    )
     assert sorted(answers.filter(pl.col("结论") == "不适用")["救助编号"]) == ["C002", "C003"]
     # in sample order, each case's items in checklist order
     positions = [int(float(p)) for p in answers["序号"].to_list()]
@@ -343,6 +432,8 @@ def test_excel_of_an_open_session_says_draft(scenario):
     overview = dict(_sheet(content, "核查概况").iter_rows())
     assert overview["状态"] == "进行中（草稿，核查尚未结束）"
     assert "结束日期" not in overview
-    got = {r[0]: [str(int(float(x))) if re.fullmatch(r"[\d.]+", x) else x for x in r[1:]]
-           for r in _sheet(content, "各街镇结果").iter_rows()}
+    got = {
+        r[0]: [str(int(float(x))) if re.fullmatch(r"[\d.]+", x) else x for x in r[1:]]
+        for r in _sheet(content, "各街镇结果").iter_rows()
+    }
     assert got == OPEN_STREETS

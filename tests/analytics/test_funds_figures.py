@@ -18,19 +18,35 @@ from analytics.views import funds as view
 H, J, XJ = "华阳路街道", "江苏路街道", "新泾镇"
 
 
-def finding(fid: str, check_id: str, street: str, amount_fen: int | None,
-            txn_id: str | None = None, month: str = "2026-03") -> dict:
-    return dict(finding_id=fid, check_id=check_id, family="funds", severity="高",
-                street=street, month=month, txn_id=txn_id, amount_fen=amount_fen)
+def finding(
+    fid: str,
+    check_id: str,
+    street: str,
+    amount_fen: int | None,
+    txn_id: str | None = None,
+    month: str = "2026-03",
+) -> dict:
+    return dict(
+        finding_id=fid,
+        check_id=check_id,
+        family="funds",
+        severity="高",
+        street=street,
+        month=month,
+        txn_id=txn_id,
+        amount_fen=amount_fen,
+    )
 
 
-FINDINGS = pl.DataFrame([
-    finding("F1", "duplicate_payment", H, 80_453_000, "T1"),
-    finding("F2", "payee_not_registered", H, 80_453_000, "T1"),
-    finding("F3", "control_total_mismatch", H, 80_453_000),
-    finding("F4", "entitled_not_paid", J, 155_000),
-    *[finding(f"G{i}", "late_disbursement", J, 100, f"T{100 + i}") for i in range(1_234)],
-])
+FINDINGS = pl.DataFrame(
+    [
+        finding("F1", "duplicate_payment", H, 80_453_000, "T1"),
+        finding("F2", "payee_not_registered", H, 80_453_000, "T1"),
+        finding("F3", "control_total_mismatch", H, 80_453_000),
+        finding("F4", "entitled_not_paid", J, 155_000),
+        *[finding(f"G{i}", "late_disbursement", J, 100, f"T{100 + i}") for i in range(1_234)],
+    ]
+)
 
 
 def test_by_street_lists_every_street_with_the_definitions_money():
@@ -103,10 +119,19 @@ def test_figures_of_nothing_still_list_the_streets():
 
 
 def test_the_findings_table_keeps_money_numeric_and_says_what_is_counted():
-    table = view.findings_table(FINDINGS.head(4).with_columns(
-        *[pl.lit(None, pl.String).alias(c) for c in ("title", "item", "case_id", "id_number",
-                                                      "account_no", "summary")]))
+    table = view.findings_table(
+        FINDINGS.head(4).with_columns(
+            *[
+                pl.lit(None, pl.String).alias(c)
+                for c in ("title", "item", "case_id", "id_number", "account_no", "summary")
+            ]
+        )
+    )
     assert table.schema["涉及金额（元）"] == view.YUAN
     assert table["涉及金额（元）"].to_list()[0] == Decimal("804530.00")
-    assert table["计入合计"].to_list() == [view.COUNTED_YES, view.COUNTED_SAME_TXN,
-                                        view.COUNTED_TOTAL, view.COUNTED_YES]
+    assert table["计入合计"].to_list() == [
+        view.COUNTED_YES,
+        view.COUNTED_SAME_TXN,
+        view.COUNTED_TOTAL,
+        view.COUNTED_YES,
+    ]

@@ -18,8 +18,15 @@ from analytics.generate import FORMATS, build_district, generate, ids
 from analytics.generate.base import BaseParams, build_base, conform, plain_households
 from analytics.generate.core import TRUTH_COLUMNS
 from analytics.generate.plant_funds import FUNDS_CHECKS, plant_funds
-from analytics.generate.write import (EXCEL_MAX_ROWS, LOOKALIKES_FILE, TRUTH_FILE,
-                                      check_excel_limits, file_name, ordered, write_drop)
+from analytics.generate.write import (
+    EXCEL_MAX_ROWS,
+    LOOKALIKES_FILE,
+    TRUTH_FILE,
+    check_excel_limits,
+    file_name,
+    ordered,
+    write_drop,
+)
 from analytics.model import Drop
 from analytics.reader import read_drop
 from checks.engine import run_checks
@@ -59,8 +66,15 @@ def drops(tmp_path_factory, district):
     others written from the same tables."""
     root = tmp_path_factory.mktemp("drops")
     progress: list[tuple[str, float]] = []
-    out = {"csv": generate(root / "csv", households=HOUSEHOLDS, seed=PARAMS.seed, fmt="csv",
-                           progress=lambda message, share: progress.append((message, share)))}
+    out = {
+        "csv": generate(
+            root / "csv",
+            households=HOUSEHOLDS,
+            seed=PARAMS.seed,
+            fmt="csv",
+            progress=lambda message, share: progress.append((message, share)),
+        )
+    }
     for fmt in FORMATS[1:]:
         _write(district, root / fmt, fmt)
         out[fmt] = root / fmt
@@ -69,13 +83,25 @@ def drops(tmp_path_factory, district):
 
 
 def _write(ctx, folder: Path, fmt: str) -> None:
-    write_drop(ctx.tables, folder, fmt=fmt, seed=PARAMS.seed, export_month=ctx.months[-1],
-               truth=ctx.truth_frame(), lookalikes=ctx.lookalike_frame())
+    write_drop(
+        ctx.tables,
+        folder,
+        fmt=fmt,
+        seed=PARAMS.seed,
+        export_month=ctx.months[-1],
+        truth=ctx.truth_frame(),
+        lookalikes=ctx.lookalike_frame(),
+    )
 
 
 def _findings(ctx) -> pl.DataFrame:
-    drop = Drop(tables={k: v.lazy() for k, v in ctx.tables.items()}, settings=ctx.settings,
-                catalogue=ctx.catalogue, as_of=ctx.as_of, calendar=ctx.calendar)
+    drop = Drop(
+        tables={k: v.lazy() for k, v in ctx.tables.items()},
+        settings=ctx.settings,
+        catalogue=ctx.catalogue,
+        as_of=ctx.as_of,
+        calendar=ctx.calendar,
+    )
     return run_checks(drop).findings
 
 
@@ -84,6 +110,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 # --- identifiers -----------------------------------------------------------------------------
+
 
 def test_resident_ids_are_valid_unique_and_match_birth_and_sex():
     rng = np.random.default_rng(3)
@@ -102,8 +129,9 @@ def test_ids_avoid_taken_values():
     rng = np.random.default_rng(4)
     birth = np.full(400, np.datetime64("1980-01-01"))
     first = ids.id_bodies(rng, birth, np.full(400, ids.CHANGNING), np.ones(400, bool))
-    second = ids.id_bodies(rng, birth[:50], np.full(50, ids.CHANGNING), np.ones(50, bool),
-                           taken=first)
+    second = ids.id_bodies(
+        rng, birth[:50], np.full(50, ids.CHANGNING), np.ones(50, bool), taken=first
+    )
     assert not set(first) & set(second)
 
 
@@ -114,20 +142,23 @@ def test_accounts_phones_and_credit_codes():
     names = ids.bank_names(bank).to_list()
     assert len(set(accounts)) == 3000
     assert all(x.isdigit() and 16 <= len(x) <= 19 for x in accounts)
-    cards = [a for a, b in zip(accounts, bank) if ids.BANKS[b][3]]
+    cards = [a for a, b in zip(accounts, bank, strict=True) if ids.BANKS[b][3]]
     assert all(luhn.is_valid(a) for a in cards)
     assert len(cards) < len(accounts)  # some passbooks
     assert set(names) <= {b[0] for b in ids.BANKS}
     phones = ids.phone_strings(ids.phone_keys(rng, 2000, 0.3)).to_list()
     assert len(set(phones)) == 2000
-    assert all(len(p) == 11 and (p[:2] in {"13", "15", "16", "17", "18", "19"}
-                                 or p.startswith("021")) for p in phones)
+    assert all(
+        len(p) == 11 and (p[:2] in {"13", "15", "16", "17", "18", "19"} or p.startswith("021"))
+        for p in phones
+    )
     assert any(p.startswith("021") for p in phones)
     codes = ids.uscc_codes(rng, 20, ["52", "91"] * 10)
     assert all(uscc.is_valid(c) for c in codes)
 
 
 # --- the clean base ----------------------------------------------------------------------------
+
 
 def test_base_tables_follow_the_contract_schema(base):
     for name, frame in base.tables.items():
@@ -157,8 +188,11 @@ def test_base_identifiers_are_valid_and_unique(base):
 def test_staff_share_nothing_with_recipients(base):
     t = base.tables
     staff, persons, cases = t["staff"], t["persons"], t["cases"]
-    recipients = persons.filter(pl.col("household_id").is_in(
-        cases.filter(pl.col("status") == "在册")["household_id"].implode()))
+    recipients = persons.filter(
+        pl.col("household_id").is_in(
+            cases.filter(pl.col("status") == "在册")["household_id"].implode()
+        )
+    )
     assert not set(staff["phone"]) & set(recipients["phone"])
     assert not set(staff["address_norm"]) & set(recipients["address_norm"])
     assert staff["salary_account"].n_unique() == staff.height
@@ -167,10 +201,17 @@ def test_staff_share_nothing_with_recipients(base):
     staff_households = persons.filter(pl.col("id_number").is_in(staff["id_number"].implode()))
     assert staff_households.height == staff.height
     assert not set(staff_households["household_id"]) & set(cases["household_id"])
-    for pool, roles in (("handler_id", {"街镇经办", "救助顾问"}), ("reviewer_id", {"街镇审核"}),
-                        ("approver_id", {"区级审批"})):
-        joined = cases.join(staff.select(pl.col("staff_id").alias(pool), "role", "street"),
-                            on=pool, how="inner", suffix="_staff")
+    for pool, roles in (
+        ("handler_id", {"街镇经办", "救助顾问"}),
+        ("reviewer_id", {"街镇审核"}),
+        ("approver_id", {"区级审批"}),
+    ):
+        joined = cases.join(
+            staff.select(pl.col("staff_id").alias(pool), "role", "street"),
+            on=pool,
+            how="inner",
+            suffix="_staff",
+        )
         assert set(joined["role"]) <= roles
         if pool != "approver_id":
             assert (joined["street"] == joined["street_staff"]).all()
@@ -180,8 +221,12 @@ def test_every_entitlement_has_exactly_one_payment(base):
     t = base.tables
     key = ["case_id", "month", "item", "amount"]
     entitled = t["entitlements"].group_by(key).len("entitled")
-    paid = (t["ledger"].filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
-            .group_by(key).len("paid"))
+    paid = (
+        t["ledger"]
+        .filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
+        .group_by(key)
+        .len("paid")
+    )
     both = entitled.join(paid, on=key, how="full", coalesce=True)
     assert both.filter(pl.col("entitled").is_null() | pl.col("paid").is_null()).height == 0
     assert (both["entitled"] == both["paid"]).all()
@@ -208,8 +253,10 @@ def test_base_has_the_intended_mix(base):
     share = cases.filter(pl.col("assistance_type") == "最低生活保障").height / cases.height
     assert 0.4 < share < 0.7
     assert {"在册", "终止", "未通过"} <= set(cases["status"])
-    assert cases.filter(pl.col("status") == "申请中")["decided_date"].null_count() == \
-        cases.filter(pl.col("status") == "申请中").height
+    assert (
+        cases.filter(pl.col("status") == "申请中")["decided_date"].null_count()
+        == cases.filter(pl.col("status") == "申请中").height
+    )
     assert (cases["accepted_date"] <= base.as_of).all()
     assert cases.group_by("household_id").len()["len"].max() == 2
     assert set(t["entitlements"]["kind"]) == {"正常", "补发"}
@@ -218,12 +265,21 @@ def test_base_has_the_intended_mix(base):
 
 def test_lookalikes_are_recorded(base):
     kinds = set(base.lookalike_frame()["check_id"])
-    assert {"approval_overdue", "late_disbursement", "duplicate_payment", "relative_not_filed",
-            "custody_not_filed", "custodian_concentration", "deceased_still_active",
-            "blacklisted_recipient", "employment_found"} <= kinds
+    assert {
+        "approval_overdue",
+        "late_disbursement",
+        "duplicate_payment",
+        "relative_not_filed",
+        "custody_not_filed",
+        "custodian_concentration",
+        "deceased_still_active",
+        "blacklisted_recipient",
+        "employment_found",
+    } <= kinds
 
 
 # --- planted funds defects -------------------------------------------------------------------
+
 
 def test_funds_truth_is_exactly_what_the_checks_find(planted, planted_findings):
     truth = planted.truth_frame()
@@ -254,8 +310,13 @@ def test_back_pay_after_termination_look_alike_in_the_data(planted):
     registered = dict(t["accounts"].select("case_id", "account_no").iter_rows())
     due = planted.settings.payment_due_day
     by_txn = t["ledger"].select("txn_id", pl.col("case_id").alias("txn_case"))
-    planted_cases = set(planted.truth_frame().join(by_txn, on="txn_id", how="left")
-                        .select(pl.coalesce("case_id", "txn_case")).to_series().drop_nulls())
+    planted_cases = set(
+        planted.truth_frame()
+        .join(by_txn, on="txn_id", how="left")
+        .select(pl.coalesce("case_id", "txn_case"))
+        .to_series()
+        .drop_nulls()
+    )
     for look in looks.iter_rows(named=True):
         paid = t["ledger"].filter(pl.col("txn_id") == look["txn_id"]).row(0, named=True)
         case = cases[paid["case_id"]]
@@ -264,8 +325,11 @@ def test_back_pay_after_termination_look_alike_in_the_data(planted):
         assert paid["status"] == "成功" and paid["pay_date"].day <= due
         assert paid["account_no"] == registered[case["case_id"]]
         assert paid["purpose"].startswith("补发")
-        key = ((pl.col("case_id") == paid["case_id"]) & (pl.col("month") == paid["month"])
-               & (pl.col("item") == paid["item"]))
+        key = (
+            (pl.col("case_id") == paid["case_id"])
+            & (pl.col("month") == paid["month"])
+            & (pl.col("item") == paid["item"])
+        )
         ents = t["entitlements"].filter(key)
         assert set(ents["kind"]) == {"补发"} and paid["amount"] in ents["amount"].to_list()
         paid_key = t["ledger"].filter(key, pl.col("status") == "成功")
@@ -276,8 +340,10 @@ def test_back_pay_after_termination_look_alike_in_the_data(planted):
 def test_back_pay_look_alike_fires_nothing(planted, planted_findings):
     looks = _back_pay_look_alikes(planted)
     assert looks.height
-    hit = planted_findings.filter(pl.col("txn_id").is_in(looks["txn_id"].implode())
-                                  | pl.col("case_id").is_in(looks["case_id"].implode()))
+    hit = planted_findings.filter(
+        pl.col("txn_id").is_in(looks["txn_id"].implode())
+        | pl.col("case_id").is_in(looks["case_id"].implode())
+    )
     assert hit.height == 0, hit.select("check_id", "txn_id", "case_id").to_dicts()
     assert planted.truth_frame().filter(pl.col("check_id") == "paid_after_termination").height
 
@@ -286,16 +352,22 @@ def test_without_providers_only_the_provider_plants_go_unfound(planted):
     # A drop without the optional providers table: the service payments to unregistered
     # organisations cannot be told apart, and no other service payment becomes a finding.
     tables = {k: v.lazy() for k, v in planted.tables.items() if k != "providers"}
-    drop = Drop(tables=tables, settings=planted.settings, catalogue=planted.catalogue,
-                as_of=planted.as_of, calendar=planted.calendar)
+    drop = Drop(
+        tables=tables,
+        settings=planted.settings,
+        catalogue=planted.catalogue,
+        as_of=planted.as_of,
+        calendar=planted.calendar,
+    )
     result = run_checks(drop, only=["funds"])
     truth = planted.truth_frame().filter(pl.col("note") != "服务类救助支付给未登记的服务机构")
     assert truth.height < planted.truth_frame().height
     for check_id in FUNDS_CHECKS:
         keys = list(load_all()[check_id].keys)
         expected = truth.filter(pl.col("check_id") == check_id).select(keys).unique().sort(keys)
-        found = (result.findings.filter(pl.col("check_id") == check_id).select(keys).unique()
-                 .sort(keys))
+        found = (
+            result.findings.filter(pl.col("check_id") == check_id).select(keys).unique().sort(keys)
+        )
         assert_frame_equal(found, expected, check_dtypes=False)
     notes = result.summary.filter(pl.col("note").is_not_null())["check_id"].to_list()
     assert notes == ["out_of_scope_spending"]
@@ -307,10 +379,13 @@ def test_plants_scale_and_use_distinct_households(planted):
         assert truth.filter(pl.col("check_id") == check_id).height >= 3
     t = planted.tables
     by_txn = t["ledger"].select("txn_id", pl.col("case_id").alias("txn_case"))
-    households = (truth.join(by_txn, on="txn_id", how="left")
-                  .with_columns(case_id=pl.coalesce("case_id", "txn_case"))
-                  .join(t["cases"].select("case_id", "household_id"), on="case_id")
-                  .group_by("household_id").agg(pl.col("check_id").unique()))
+    households = (
+        truth.join(by_txn, on="txn_id", how="left")
+        .with_columns(case_id=pl.coalesce("case_id", "txn_case"))
+        .join(t["cases"].select("case_id", "household_id"), on="case_id")
+        .group_by("household_id")
+        .agg(pl.col("check_id").unique())
+    )
     assert set(households["household_id"]) <= planted.claimed_households
     together = {"paid_after_death", "deceased_still_active"}
     for checks in households["check_id"]:
@@ -318,6 +393,7 @@ def test_plants_scale_and_use_distinct_households(planted):
 
 
 # --- writing and reading back ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_reads_back_unchanged(drops, district, fmt):
@@ -327,8 +403,9 @@ def test_every_format_reads_back_unchanged(drops, district, fmt):
     assert set(result.tables) == set(district.tables)
     for name, frame in district.tables.items():
         expected = conform(name, ordered(name, frame))
-        assert_frame_equal(result.tables[name].select(expected.columns), expected,
-                           check_dtypes=True)
+        assert_frame_equal(
+            result.tables[name].select(expected.columns), expected, check_dtypes=True
+        )
 
 
 def test_generate_is_deterministic_and_writes_the_built_district(drops, district, tmp_path):
@@ -343,9 +420,15 @@ def test_writers_give_the_same_bytes(drops, district, tmp_path, fmt):
     # money, dates, months, integers and text: cases and trainings between them have them all
     tables = {k: district.tables[k] for k in ("cases", "trainings")}
     for folder in ("a", "b"):
-        write_drop(tables, tmp_path / folder, fmt=fmt, seed=PARAMS.seed,
-                   export_month=district.months[-1], truth=district.truth_frame(),
-                   lookalikes=district.lookalike_frame())
+        write_drop(
+            tables,
+            tmp_path / folder,
+            fmt=fmt,
+            seed=PARAMS.seed,
+            export_month=district.months[-1],
+            truth=district.truth_frame(),
+            lookalikes=district.lookalike_frame(),
+        )
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
     for name in tables:
         file = file_name(name, fmt)

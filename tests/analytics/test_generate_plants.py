@@ -83,8 +83,9 @@ def _rows(facts, check_id: str, frame: str = "truth") -> list[dict]:
 
 
 def _valid(filing: dict, as_of: date) -> bool:
-    return filing["filed_date"] <= as_of and (filing["valid_to"] is None
-                                              or filing["valid_to"] >= as_of)
+    return filing["filed_date"] <= as_of and (
+        filing["valid_to"] is None or filing["valid_to"] >= as_of
+    )
 
 
 def _roles(case: dict) -> set[str]:
@@ -97,20 +98,27 @@ def _account_rows(facts, account_no: str) -> list[dict]:
 
 def _households_of_account(facts, account_no: str) -> set[str]:
     cases = {a["case_id"] for a in _account_rows(facts, account_no)}
-    paid = facts.ledger.filter(pl.col("account_no") == account_no, pl.col("status") == "成功",
-                               pl.col("case_id").is_not_null())
+    paid = facts.ledger.filter(
+        pl.col("account_no") == account_no,
+        pl.col("status") == "成功",
+        pl.col("case_id").is_not_null(),
+    )
     cases |= set(paid["case_id"])
     return {facts.cases[c]["household_id"] for c in cases}
 
 
 def _deadline(ctx, case: dict) -> date:
     s = ctx.settings
-    n = (s.approval_deadline_special_working_days if case["special_circumstance"]
-         else s.approval_deadline_working_days)
+    n = (
+        s.approval_deadline_special_working_days
+        if case["special_circumstance"]
+        else s.approval_deadline_working_days
+    )
     return ctx.calendar.add_workdays(case["accepted_date"], n)
 
 
 # --- coverage and determinism -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("check_id", MY_CHECKS)
 def test_every_check_is_planted_at_least_three_times(facts, check_id):
@@ -119,11 +127,22 @@ def test_every_check_is_planted_at_least_three_times(facts, check_id):
 
 def test_look_alikes_cover_the_families(facts):
     got = set(facts.lookalikes["check_id"])
-    assert {"relative_not_filed", "staff_contact_overlap", "handled_linked_case",
-            "shared_account", "payee_not_household", "custody_not_filed",
-            "custodian_concentration", "deceased_still_active", "employment_found",
-            "criminal_sanction_found", "visit_overdue", "blacklisted_recipient",
-            "approval_overdue", "paid_after_termination"} <= got
+    assert {
+        "relative_not_filed",
+        "staff_contact_overlap",
+        "handled_linked_case",
+        "shared_account",
+        "payee_not_household",
+        "custody_not_filed",
+        "custodian_concentration",
+        "deceased_still_active",
+        "employment_found",
+        "criminal_sanction_found",
+        "visit_overdue",
+        "blacklisted_recipient",
+        "approval_overdue",
+        "paid_after_termination",
+    } <= got
 
 
 def test_same_seed_same_district_and_truth(ctx):
@@ -135,15 +154,22 @@ def test_same_seed_same_district_and_truth(ctx):
 
 
 def test_every_id_number_has_a_valid_check_digit(ctx):
-    for name, column in (("relations", "id_number_a"), ("relations", "id_number_b"),
-                         ("accounts", "holder_id_number"), ("accounts", "custodian_id_number"),
-                         ("custody_filings", "custodian_id_number"), ("events", "id_number"),
-                         ("dishonesty", "id_number"), ("cases", "applicant_id_number")):
+    for name, column in (
+        ("relations", "id_number_a"),
+        ("relations", "id_number_b"),
+        ("accounts", "holder_id_number"),
+        ("accounts", "custodian_id_number"),
+        ("custody_filings", "custodian_id_number"),
+        ("events", "id_number"),
+        ("dishonesty", "id_number"),
+        ("cases", "applicant_id_number"),
+    ):
         for value in ctx.tables[name][column].drop_nulls().unique():
             assert ric.calc_check_digit(value) == value[17], (name, column)
 
 
 # --- integrity: truth rows ----------------------------------------------------------------------
+
 
 def test_relative_not_filed_rows_are_unfiled_recipient_relatives(facts):
     for row in _rows(facts, "relative_not_filed"):
@@ -155,8 +181,12 @@ def test_relative_not_filed_rows_are_unfiled_recipient_relatives(facts):
 
 def test_relative_not_filed_truth_is_every_unfiled_pair(facts):
     """Kinship plants must not relate staff to anyone else: the truth is the whole set."""
-    pairs = {(sid, p) for idn, sid in facts.staff_ids.items()
-             for p in facts.close(idn) & facts.recipients if (sid, p) not in facts.filed}
+    pairs = {
+        (sid, p)
+        for idn, sid in facts.staff_ids.items()
+        for p in facts.close(idn) & facts.recipients
+        if (sid, p) not in facts.filed
+    }
     truth = {(r["staff_id"], r["id_number"]) for r in _rows(facts, "relative_not_filed")}
     assert pairs == truth
 
@@ -189,15 +219,22 @@ def test_handled_linked_case_rows(facts):
         assert row["staff_id"] in _roles(case)
         assert s["id_number"] not in members and not facts.close(s["id_number"]) & members
         account = facts.accounts.get(row["case_id"], {})
-        linked = [m for m in members
-                  if facts.person[m]["phone"] == s["phone"]
-                  or facts.person[m]["address_norm"] == s["address_norm"]]
-        holds = s["id_number"] in (account.get("holder_id_number"),
-                                   account.get("custodian_id_number"))
+        linked = [
+            m
+            for m in members
+            if facts.person[m]["phone"] == s["phone"]
+            or facts.person[m]["address_norm"] == s["address_norm"]
+        ]
+        holds = s["id_number"] in (
+            account.get("holder_id_number"),
+            account.get("custodian_id_number"),
+        )
         assert linked or holds
-        by_normalisation_only += any(facts.person[m]["address_norm"] == s["address_norm"]
-                                     and facts.person[m]["address"] != s["address"]
-                                     for m in linked)
+        by_normalisation_only += any(
+            facts.person[m]["address_norm"] == s["address_norm"]
+            and facts.person[m]["address"] != s["address"]
+            for m in linked
+        )
     assert by_normalisation_only >= 3
 
 
@@ -218,12 +255,17 @@ def test_shared_account_rows_reach_two_households(facts):
 
 def test_payee_not_household_rows(facts):
     for row in _rows(facts, "payee_not_household"):
-        outside = [a for a in _account_rows(facts, row["account_no"])
-                   if a["holder_id_number"] not in
-                   facts.members[facts.cases[a["case_id"]]["household_id"]]]
+        outside = [
+            a
+            for a in _account_rows(facts, row["account_no"])
+            if a["holder_id_number"] not in facts.members[facts.cases[a["case_id"]]["household_id"]]
+        ]
         assert outside
-        assert not [c for c in facts.custody
-                    if c["account_no"] == row["account_no"] and _valid(c, facts.as_of)]
+        assert not [
+            c
+            for c in facts.custody
+            if c["account_no"] == row["account_no"] and _valid(c, facts.as_of)
+        ]
 
 
 def test_staff_linked_account_rows(facts):
@@ -236,7 +278,8 @@ def test_staff_linked_account_rows(facts):
             for who in (a["holder_id_number"], a["custodian_id_number"]):
                 linked |= who in facts.staff_ids
                 linked |= who not in members and any(
-                    who in facts.close(idn) for idn in facts.staff_ids)
+                    who in facts.close(idn) for idn in facts.staff_ids
+                )
         assert linked, acc
 
 
@@ -245,29 +288,40 @@ def test_custody_rows_have_a_custodian_without_valid_filing(facts):
         keepers = {a["custodian_id_number"] for a in _account_rows(facts, row["account_no"])}
         assert keepers - {None}
         for keeper in keepers - {None}:
-            assert not [c for c in facts.custody
-                        if (c["account_no"], c["custodian_id_number"]) == (row["account_no"], keeper)
-                        and _valid(c, facts.as_of)]
+            assert not [
+                c
+                for c in facts.custody
+                if (c["account_no"], c["custodian_id_number"]) == (row["account_no"], keeper)
+                and _valid(c, facts.as_of)
+            ]
 
 
-@pytest.mark.parametrize("check_id", ["custody_not_filed", "custodian_concentration",
-                                      "payee_not_household"])
+@pytest.mark.parametrize(
+    "check_id", ["custody_not_filed", "custodian_concentration", "payee_not_household"]
+)
 def test_account_truth_is_complete(facts, ctx, check_id):
     """No plant leaves an unrecorded custody or holder defect behind."""
     found = set()
     per_keeper = defaultdict(set)
     for a in facts.accounts.values():
         hh = facts.cases[a["case_id"]]["household_id"]
-        valid = [c for c in facts.custody
-                 if c["account_no"] == a["account_no"] and _valid(c, facts.as_of)]
+        valid = [
+            c
+            for c in facts.custody
+            if c["account_no"] == a["account_no"] and _valid(c, facts.as_of)
+        ]
         keeper = a["custodian_id_number"]
         if keeper:
             per_keeper[keeper].add(hh)
             if check_id == "custody_not_filed" and keeper not in {
-                    c["custodian_id_number"] for c in valid}:
+                c["custodian_id_number"] for c in valid
+            }:
                 found.add(a["account_no"])
-        if (check_id == "payee_not_household" and a["holder_id_number"] not in facts.members[hh]
-                and not valid):
+        if (
+            check_id == "payee_not_household"
+            and a["holder_id_number"] not in facts.members[hh]
+            and not valid
+        ):
             found.add(a["account_no"])
     if check_id == "custodian_concentration":
         threshold = ctx.settings.custodian_concentration_households
@@ -281,13 +335,17 @@ def test_account_truth_is_complete(facts, ctx, check_id):
 def test_concentration_plants_three_and_four_households(facts):
     sizes = set()
     for row in _rows(facts, "custodian_concentration"):
-        hh = {facts.cases[a["case_id"]]["household_id"] for a in facts.accounts.values()
-              if a["custodian_id_number"] == row["id_number"]}
+        hh = {
+            facts.cases[a["case_id"]]["household_id"]
+            for a in facts.accounts.values()
+            if a["custodian_id_number"] == row["id_number"]
+        }
         sizes.add(len(hh))
     assert {3, 4} <= sizes
 
 
 # --- integrity: look-alikes ---------------------------------------------------------------------
+
 
 def test_filed_relative_look_alike_has_its_filing(facts):
     rows = _rows(facts, "relative_not_filed", "lookalikes")
@@ -313,9 +371,12 @@ def test_custody_look_alikes_have_a_valid_filing(facts):
         accounts = _account_rows(facts, row["account_no"])
         keeper = accounts[0]["custodian_id_number"]
         assert keeper
-        assert [c for c in facts.custody
-                if (c["account_no"], c["custodian_id_number"]) == (row["account_no"], keeper)
-                and _valid(c, facts.as_of)]
+        assert [
+            c
+            for c in facts.custody
+            if (c["account_no"], c["custodian_id_number"]) == (row["account_no"], keeper)
+            and _valid(c, facts.as_of)
+        ]
 
 
 def test_shared_account_look_alike_is_one_household(facts):
@@ -327,8 +388,10 @@ def test_shared_account_look_alike_is_one_household(facts):
 
 
 @pytest.mark.parametrize("how", ["spaced", "fullwidth", "prefix"])
-@pytest.mark.parametrize("raw", ["上海市长宁区仙霞路123弄5号302室", "长宁区天山路8号1201室",
-                                 "上海长宁区定西路59弄59号1206室"])
+@pytest.mark.parametrize(
+    "raw",
+    ["上海市长宁区仙霞路123弄5号302室", "长宁区天山路8号1201室", "上海长宁区定西路59弄59号1206室"],
+)
 def test_address_variants_differ_but_normalise_equal(raw, how):
     text = address_variant(raw, how)
     assert text != raw
@@ -337,9 +400,13 @@ def test_address_variants_differ_but_normalise_equal(raw, how):
 
 # --- dynamic and process ------------------------------------------------------------------------
 
+
 def _death(facts, person: str) -> date | None:
-    days = [e["event_date"] for e in facts.events
-            if e["id_number"] == person and e["event_type"] == "死亡"]
+    days = [
+        e["event_date"]
+        for e in facts.events
+        if e["id_number"] == person and e["event_type"] == "死亡"
+    ]
     return min(days) if days else None
 
 
@@ -368,13 +435,19 @@ def test_death_within_grace_look_alike(facts, ctx):
         assert (facts.as_of - died).days <= grace
 
 
-@pytest.mark.parametrize(("check_id", "kind"), [("employment_found", "就业参保"),
-                                                ("criminal_sanction_found", "刑事处罚")])
+@pytest.mark.parametrize(
+    ("check_id", "kind"),
+    [("employment_found", "就业参保"), ("criminal_sanction_found", "刑事处罚")],
+)
 def test_member_events_after_decision(facts, check_id, kind):
     def after(case: dict) -> bool:
         members = facts.members[case["household_id"]]
-        return any(e["event_type"] == kind and e["id_number"] in members
-                   and e["event_date"] > case["decided_date"] for e in facts.events)
+        return any(
+            e["event_type"] == kind
+            and e["id_number"] in members
+            and e["event_date"] > case["decided_date"]
+            for e in facts.events
+        )
 
     for row in _rows(facts, check_id):
         case = facts.cases[row["case_id"]]
@@ -384,8 +457,9 @@ def test_member_events_after_decision(facts, check_id, kind):
 
 
 def _due(facts, ctx, case: dict) -> date:
-    visits = facts.visits.filter(pl.col("case_id") == case["case_id"],
-                                 pl.col("visit_date") <= facts.as_of)["visit_date"]
+    visits = facts.visits.filter(
+        pl.col("case_id") == case["case_id"], pl.col("visit_date") <= facts.as_of
+    )["visit_date"]
     last = visits.max() if len(visits) else case["decided_date"]
     cycle = ctx.settings.visit_cycle_months[case["difficulty"] or "低"]
     return add_months(last, cycle)
@@ -415,13 +489,16 @@ def test_visit_plants_include_a_clamped_month_end(facts, ctx):
     assert clamped >= 1
 
 
-@pytest.mark.parametrize(("last", "months", "due"), [
-    (date(2026, 4, 30), 6, date(2026, 10, 30)),
-    (date(2026, 3, 31), 6, date(2026, 9, 30)),
-    (date(2026, 8, 31), 1, date(2026, 9, 30)),
-    (date(2023, 11, 30), 3, date(2024, 2, 29)),
-    (date(2026, 7, 31), 3, date(2026, 10, 31)),
-])
+@pytest.mark.parametrize(
+    ("last", "months", "due"),
+    [
+        (date(2026, 4, 30), 6, date(2026, 10, 30)),
+        (date(2026, 3, 31), 6, date(2026, 9, 30)),
+        (date(2026, 8, 31), 1, date(2026, 9, 30)),
+        (date(2023, 11, 30), 3, date(2024, 2, 29)),
+        (date(2026, 7, 31), 3, date(2026, 10, 31)),
+    ],
+)
 def test_add_months_clamps_to_the_month_end(last, months, due):
     assert add_months(last, months) == due
 
@@ -430,7 +507,8 @@ def _blacklisted(facts, case: dict) -> bool:
     members = facts.members[case["household_id"]]
     return case["status"] in ("在册", "终止") and any(
         d["id_number"] in members and d["start_date"] <= case["decided_date"] <= d["end_date"]
-        for d in facts.dishonesty)
+        for d in facts.dishonesty
+    )
 
 
 def test_blacklisted_rows_and_look_alikes(facts):

@@ -29,18 +29,42 @@ ACCOUNT = "6222021234561929"
 PHONE = "13812345678"
 PLANTED = (PERSON, ACCOUNT, PHONE, PERSON[:15], ACCOUNT[:12])
 
-LEDGER_HEADER = ["流水号", "发放月份", "拨付日期", "街镇", "资金科目", "救助项目", "收款人证件号",
-                 "银行账号", "金额", "状态", "摘要"]
+LEDGER_HEADER = [
+    "流水号",
+    "发放月份",
+    "拨付日期",
+    "街镇",
+    "资金科目",
+    "救助项目",
+    "收款人证件号",
+    "银行账号",
+    "金额",
+    "状态",
+    "摘要",
+]
 
 
 def ledger_row(txn: str, payee: str = PERSON, purpose: str = f"电话{PHONE}") -> list[str]:
-    return [txn, "2026-03", "2026-03-10", "华阳路街道", "JZ01", "低保金", payee, ACCOUNT,
-            "1,550.00", "成功", purpose]
+    return [
+        txn,
+        "2026-03",
+        "2026-03-10",
+        "华阳路街道",
+        "JZ01",
+        "低保金",
+        payee,
+        ACCOUNT,
+        "1,550.00",
+        "成功",
+        purpose,
+    ]
 
 
 def ledger_rows(n: int) -> list[list[str]]:
-    return [ledger_row(f"T{i:06d}", make_id("31010519800101", f"{i % 1000:03d}"))
-            for i in range(1, n + 1)]
+    return [
+        ledger_row(f"T{i:06d}", make_id("31010519800101", f"{i % 1000:03d}"))
+        for i in range(1, n + 1)
+    ]
 
 
 def csv_text(rows: list[list[str]], header: list[str] = LEDGER_HEADER, end: str = "\r\n") -> str:
@@ -72,32 +96,51 @@ def write_xlsx(path: Path, rows: list[list[object]], header: list[str] = LEDGER_
 def workbook(path: Path, sheet_xml, shared: str | None = None) -> Path:
     """An .xlsx file written by hand with zipfile: ``sheet_xml`` is an iterable of text chunks,
     streamed into the zip so that a sheet of gigabytes never sits in memory."""
-    strings_rel = ('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/'
-                   '2006/relationships/sharedStrings" Target="sharedStrings.xml"/>')
+    strings_rel = (
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
-            'package/2006/content-types"><Default Extension="rels" ContentType="application/'
-            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
-            '"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName='
-            '"/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
-            'officedocument.spreadsheetml.worksheet+xml"/></Types>'))
-        z.writestr("_rels/.rels", (
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
-            'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>'))
-        z.writestr("xl/workbook.xml", (
-            '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.'
-            'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
-            'officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" '
-            'r:id="rId1"/></sheets></workbook>'))
-        z.writestr("xl/_rels/workbook.xml.rels", (
-            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
-            'schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-            f'Target="worksheets/sheet1.xml"/>{strings_rel if shared else ""}</Relationships>'))
+        z.writestr(
+            "[Content_Types].xml",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+                'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+                'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
+                'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+                'ContentType="application/vnd.openxmlformats-'
+                'officedocument.spreadsheetml.worksheet+xml"/></Types>'
+            ),
+        )
+        z.writestr(
+            "_rels/.rels",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+                'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+                'Target="xl/workbook.xml"/></Relationships>'
+            ),
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.'
+                'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+                'officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" '
+                'r:id="rId1"/></sheets></workbook>'
+            ),
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+                'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+                'schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+                f'Target="worksheets/sheet1.xml"/>{strings_rel if shared else ""}</Relationships>'
+            ),
+        )
         if shared is not None:
             z.writestr("xl/sharedStrings.xml", shared)
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
@@ -106,8 +149,10 @@ def workbook(path: Path, sheet_xml, shared: str | None = None) -> Path:
     return path
 
 
-SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
-              'openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+    'openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
 SHEET_TAIL = "</sheetData></worksheet>"
 
 
@@ -117,17 +162,24 @@ def inline(ref: str, text: str) -> str:
 
 def header_row_xml() -> str:
     letters = "ABCDEFGHIJK"
-    return '<row r="1">' + "".join(inline(f"{letters[i]}1", h)
-                                   for i, h in enumerate(LEDGER_HEADER)) + "</row>"
+    return (
+        '<row r="1">'
+        + "".join(inline(f"{letters[i]}1", h) for i, h in enumerate(LEDGER_HEADER))
+        + "</row>"
+    )
 
 
 def data_row_xml(r: int) -> str:
     letters = "ABCDEFGHIJK"
-    return f'<row r="{r}">' + "".join(inline(f"{letters[i]}{r}", v) for i, v in
-                                      enumerate(ledger_row(f"T{r:06d}"))) + "</row>"
+    return (
+        f'<row r="{r}">'
+        + "".join(inline(f"{letters[i]}{r}", v) for i, v in enumerate(ledger_row(f"T{r:06d}")))
+        + "</row>"
+    )
 
 
 # --- what every case asserts --------------------------------------------------------------------
+
 
 def assert_no_planted(*texts: object) -> None:
     for text in texts:
@@ -160,6 +212,7 @@ def balanced(path: Path, table: str = "ledger", limits: Limits | None = None):
 
 # --- files that are no table ---------------------------------------------------------------------
 
+
 def test_binary_junk_named_csv(tmp_path):
     junk = bytes((i * 7919 + 13) % 256 for i in range(50_000)) + PERSON.encode()
     message = refused(write(tmp_path / "ledger.csv", junk))
@@ -173,33 +226,59 @@ def test_empty_file(tmp_path, suffix):
 
 def test_truncated_xlsx(tmp_path):
     whole = write_xlsx(tmp_path / "whole.xlsx", ledger_rows(300)).read_bytes()
-    message = refused(write(tmp_path / "ledger.xlsx", whole[:len(whole) // 2]))
+    message = refused(write(tmp_path / "ledger.xlsx", whole[: len(whole) // 2]))
     assert "不是有效的Excel工作簿" in message
 
 
 def test_junk_named_xlsx_and_zip_without_workbook(tmp_path):
-    assert "不是有效的Excel工作簿" in refused(write(tmp_path / "ledger.xlsx",
-                                                    b"PK\x03\x04" + PERSON.encode() * 100))
+    assert "不是有效的Excel工作簿" in refused(
+        write(tmp_path / "ledger.xlsx", b"PK\x03\x04" + PERSON.encode() * 100)
+    )
     with zipfile.ZipFile(tmp_path / "资金实发明细.xlsx", "w") as z:
         z.writestr("notes.txt", PERSON)
     assert "不是有效的Excel工作簿" in refused(tmp_path / "资金实发明细.xlsx")
 
 
 def test_xlsx_whose_sheet_calamine_cannot_parse_is_refused_without_its_message(tmp_path):
-    path = workbook(tmp_path / "ledger.xlsx", [
-        SHEET_HEAD, header_row_xml(), f'<row r="2"><c r="A2" t="n"><v>{PERSON}</v></c>',
-        f'<c r="B2" t="e"><v>{ACCOUNT}<<<</v>', "</row>"])  # unclosed elements, broken tags
+    path = workbook(
+        tmp_path / "ledger.xlsx",
+        [
+            SHEET_HEAD,
+            header_row_xml(),
+            f'<row r="2"><c r="A2" t="n"><v>{PERSON}</v></c>',
+            f'<c r="B2" t="e"><v>{ACCOUNT}<<<</v>',
+            "</row>",
+        ],
+    )  # unclosed elements, broken tags
     message = refused(path)
     assert "Excel" in message
 
 
 def test_truncated_parquet(tmp_path):
-    frame = pl.DataFrame(dict(zip(["txn_id", "month", "pay_date", "street", "fund_code", "item",
-                                   "payee_id", "account_no", "amount", "status", "purpose"],
-                                  zip(*ledger_rows(500)))))
+    frame = pl.DataFrame(
+        dict(
+            zip(
+                [
+                    "txn_id",
+                    "month",
+                    "pay_date",
+                    "street",
+                    "fund_code",
+                    "item",
+                    "payee_id",
+                    "account_no",
+                    "amount",
+                    "status",
+                    "purpose",
+                ],
+                zip(*ledger_rows(500), strict=True),
+                strict=True,
+            )
+        )
+    )
     frame.write_parquet(tmp_path / "whole.parquet")
     whole = (tmp_path / "whole.parquet").read_bytes()
-    message = refused(write(tmp_path / "ledger.parquet", whole[:len(whole) - 200]))
+    message = refused(write(tmp_path / "ledger.parquet", whole[: len(whole) - 200]))
     assert "不是有效的Parquet文件" in message
 
 
@@ -211,7 +290,7 @@ def test_utf16_with_and_without_bom(tmp_path):
 
 def test_nul_bytes(tmp_path):
     rows = ledger_rows(20)
-    rows[4][0] = "T\x00005"                        # a NUL inside a cell: read as the text it is
+    rows[4][0] = "T\x00005"  # a NUL inside a cell: read as the text it is
     rows[6][6] = PERSON[:9] + "\x00" + PERSON[10:]  # ... and an ID with a NUL is no ID
     _, rejects, report = balanced(write(tmp_path / "ledger.csv", csv_text(rows)))
     assert report.rows_read == 20
@@ -222,6 +301,7 @@ def test_nul_bytes(tmp_path):
 
 # --- headers --------------------------------------------------------------------------------------
 
+
 def test_duplicate_headers_are_refused_quoting_headers_only(tmp_path):
     header = LEDGER_HEADER + ["amount"]
     rows = [row + [ACCOUNT] for row in ledger_rows(5)]
@@ -231,8 +311,13 @@ def test_duplicate_headers_are_refused_quoting_headers_only(tmp_path):
 
 def test_extra_columns_never_list_data(tmp_path):
     # A header row with an ID, an account and a phone pasted into it, long names, many columns.
-    extra = ["备注", PERSON, f"{ACCOUNT[:4]} {ACCOUNT[4:8]} {ACCOUNT[8:]}", "138-1234-5678",
-             "说明" * 40] + [f"附加{i}" for i in range(40)]
+    extra = [
+        "备注",
+        PERSON,
+        f"{ACCOUNT[:4]} {ACCOUNT[4:8]} {ACCOUNT[8:]}",
+        "138-1234-5678",
+        "说明" * 40,
+    ] + [f"附加{i}" for i in range(40)]
     rows = [row + ["x"] * len(extra) for row in ledger_rows(3)]
     _, _, report = balanced(write(tmp_path / "ledger.csv", csv_text(rows, LEDGER_HEADER + extra)))
     listed = report.extra_columns
@@ -261,6 +346,7 @@ def test_a_hundred_thousand_columns(tmp_path):
 
 # --- line endings and quotes ----------------------------------------------------------------------
 
+
 def test_cr_only_csv_reads_like_crlf(tmp_path):
     rows = ledger_rows(30)
     rows[3][10] = "第一行\r第二行"  # a line break inside a quoted cell
@@ -275,7 +361,7 @@ def test_cr_only_csv_reads_like_crlf(tmp_path):
 
 def test_mixed_line_endings_are_refused(tmp_path):
     text = csv_text(ledger_rows(10), end="\r")
-    mixed = text[:len(text) // 2] + text[len(text) // 2:].replace("\r", "\n")
+    mixed = text[: len(text) // 2] + text[len(text) // 2 :].replace("\r", "\n")
     message = refused(write(tmp_path / "ledger.csv", mixed))
     assert "换行符" in message and "CSV UTF-8" in message
 
@@ -317,11 +403,12 @@ def test_an_inch_mark_is_a_character(tmp_path):
 
 # --- rows -------------------------------------------------------------------------------------
 
+
 def test_ragged_rows_are_rejected_and_trailing_commas_are_not(tmp_path):
     rows = ledger_rows(8)
-    rows[2] = rows[2] + ["", PHONE]     # row 4: a cell with something beyond the header
-    rows[5] = rows[5] + ["", "  "]      # row 7: only blanks beyond
-    rows[6] = rows[6] + [""]            # row 8: a trailing comma
+    rows[2] = rows[2] + ["", PHONE]  # row 4: a cell with something beyond the header
+    rows[5] = rows[5] + ["", "  "]  # row 7: only blanks beyond
+    rows[6] = rows[6] + [""]  # row 8: a trailing comma
     frame, rejects, report = balanced(write(tmp_path / "ledger.csv", csv_text(rows)))
     assert rejects.rows() == [("ledger.csv", 4, "第13列（表头之外）", PHONE, R_BEYOND)]
     assert report.rows_read == 8 and frame.height == 7
@@ -336,10 +423,12 @@ def test_every_row_with_a_trailing_comma(tmp_path):
 def test_ragged_xlsx_rows_are_rejected(tmp_path):
     rows: list[list[object]] = [list(r) for r in ledger_rows(5)]
     rows[1] = rows[1] + [None, None, ACCOUNT]  # row 3, column N
-    rows[3] = rows[3] + [None, 12.5]           # row 5, column M: a number
+    rows[3] = rows[3] + [None, 12.5]  # row 5, column M: a number
     _, rejects, report = balanced(write_xlsx(tmp_path / "ledger.xlsx", rows))
     assert rejects.select("row", "column", "value", "reason").rows() == [
-        (3, "第14列（表头之外）", ACCOUNT, R_BEYOND), (5, "第13列（表头之外）", "12.5", R_BEYOND)]
+        (3, "第14列（表头之外）", ACCOUNT, R_BEYOND),
+        (5, "第13列（表头之外）", "12.5", R_BEYOND),
+    ]
     assert report.rows_kept == 3
 
 
@@ -379,6 +468,7 @@ def test_rows_in_equal_rows_kept_plus_rejected_for_every_file(tmp_path):
 
 
 # --- a drop folder ----------------------------------------------------------------------------
+
 
 def test_header_only_required_table_stops_the_run(tmp_path):
     folder = write_small_drop(tmp_path / "drop")
@@ -442,6 +532,7 @@ def test_os_errors_name_the_file_only(tmp_path, monkeypatch):
 
 # --- size and memory --------------------------------------------------------------------------
 
+
 def test_a_large_csv_is_read_in_full(tmp_path):
     rows = ledger_rows(250_000)
     rows[123_456][8] = "一千五"
@@ -467,17 +558,39 @@ def test_an_oversized_cell_in_the_header_rows_is_refused(tmp_path):
 def test_an_oversized_parquet_cell_is_refused(tmp_path):
     rows = ledger_rows(10)
     rows[2][10] = PHONE * 5000
-    frame = pl.DataFrame(dict(zip(["txn_id", "month", "pay_date", "street", "fund_code", "item",
-                                   "payee_id", "account_no", "amount", "status", "purpose"],
-                                  zip(*rows))))
+    frame = pl.DataFrame(
+        dict(
+            zip(
+                [
+                    "txn_id",
+                    "month",
+                    "pay_date",
+                    "street",
+                    "fund_code",
+                    "item",
+                    "payee_id",
+                    "account_no",
+                    "amount",
+                    "status",
+                    "purpose",
+                ],
+                zip(*rows, strict=True),
+                strict=True,
+            )
+        )
+    )
     frame.write_parquet(tmp_path / "ledger.parquet")
     message = refused(tmp_path / "ledger.parquet")
     assert "第4行“purpose”列" in message
 
 
 def test_parquet_limits_come_from_its_footer(tmp_path):
-    frame = pl.DataFrame({"txn_id": [f"T{i:07d}" for i in range(300_000)],
-                          "purpose": [f"{PHONE}{i}" for i in range(300_000)]})
+    frame = pl.DataFrame(
+        {
+            "txn_id": [f"T{i:07d}" for i in range(300_000)],
+            "purpose": [f"{PHONE}{i}" for i in range(300_000)],
+        }
+    )
     frame.write_parquet(tmp_path / "ledger.parquet")
     message = refused(tmp_path / "ledger.parquet", limits=Limits(max_unpacked_mb=1))
     assert "解压后超过1MB" in message
@@ -506,15 +619,28 @@ def test_a_highly_compressed_cell_is_refused_before_calamine_inflates_it(tmp_pat
     # 1.5 GB of one character in one cell, about 1.5 MB on disk: it once took the reader past
     # 12 GB. Streamed into the zip a megabyte at a time, so the test stays small too.
     run = b"9" * (1 << 20)
-    path = workbook(tmp_path / "ledger.xlsx", [
-        SHEET_HEAD, header_row_xml(), data_row_xml(2),
-        f'<row r="3"><c r="A3" t="inlineStr"><is><t>{PERSON}', *([run] * 1500),
-        "</t></is></c></row>", SHEET_TAIL])
+    path = workbook(
+        tmp_path / "ledger.xlsx",
+        [
+            SHEET_HEAD,
+            header_row_xml(),
+            data_row_xml(2),
+            f'<row r="3"><c r="A3" t="inlineStr"><is><t>{PERSON}',
+            *([run] * 1500),
+            "</t></is></c></row>",
+            SHEET_TAIL,
+        ],
+    )
     assert path.stat().st_size < 3 << 20
     small = write_xlsx(tmp_path / "small.xlsx", ledger_rows(3))
-    out = subprocess.run([sys.executable, "-c", COMPRESSED_CELL_PROBE, str(path), str(small)],
-                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", COMPRESSED_CELL_PROBE, str(path), str(small)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     message, measured = out.stdout.strip().splitlines()
     assert "ledger.xlsx" in message and "单元格 A3 的内容超过32767个字符" in message
@@ -524,32 +650,39 @@ def test_a_highly_compressed_cell_is_refused_before_calamine_inflates_it(tmp_pat
 
 
 def test_a_compressed_shared_string_is_refused(tmp_path):
-    shared = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.'
-              'org/spreadsheetml/2006/main"><si><t>' + "x" * 300_000 + "</t></si></sst>")
-    path = workbook(tmp_path / "ledger.xlsx", [
-        SHEET_HEAD, header_row_xml(), '<row r="2"><c r="A2" t="s"><v>0</v></c></row>',
-        SHEET_TAIL], shared)
+    shared = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.'
+        'org/spreadsheetml/2006/main"><si><t>' + "x" * 300_000 + "</t></si></sst>"
+    )
+    path = workbook(
+        tmp_path / "ledger.xlsx",
+        [SHEET_HEAD, header_row_xml(), '<row r="2"><c r="A2" t="s"><v>0</v></c></row>', SHEET_TAIL],
+        shared,
+    )
     assert "共享文本中有一段的内容超过32767个字符" in refused(path)
 
 
 def test_a_shared_string_repeated_by_many_cells_is_refused(tmp_path):
     # 3,000 cells naming one string of 30,000 characters: 90 MB once read, from 100 KB.
-    shared = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.'
-              'org/spreadsheetml/2006/main"><si><t>' + PHONE * 2_700 + "</t></si></sst>")
+    shared = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.'
+        'org/spreadsheetml/2006/main"><si><t>' + PHONE * 2_700 + "</t></si></sst>"
+    )
     rows = (f'<row r="{r}"><c r="K{r}" t="s"><v>0</v></c></row>' for r in range(2, 3_002))
-    path = workbook(tmp_path / "ledger.xlsx", [SHEET_HEAD, header_row_xml(), *rows, SHEET_TAIL],
-                    shared)
+    path = workbook(
+        tmp_path / "ledger.xlsx", [SHEET_HEAD, header_row_xml(), *rows, SHEET_TAIL], shared
+    )
     assert "解压展开后超过50MB" in refused(path, limits=Limits(max_unpacked_mb=50))
 
 
 FAR_CELLS = [
     '<c r="XFD1048576"><v>1</v></c>',
-    '<x:c xmlns:x="urn:a" r="XFD1048576"><v>1</v></x:c>',   # any prefix: calamine reads it
-    '<c r="xfd1048576"><v>1</v></c>',                       # lowercase
-    '<c r="A1048576" r="XFD1048576"><v>1</v></c>',          # repeated: the last one counts
-    '<c s="0" r="XFD1048576"><v>1</v></c>',                 # the reference not first
-    '<c\nr = "XFD1048576"><v>1</v></c>',                    # spaces around '='
-    "<c><v>1</v></c>" * 40,                                 # no reference: one after another
+    '<x:c xmlns:x="urn:a" r="XFD1048576"><v>1</v></x:c>',  # any prefix: calamine reads it
+    '<c r="xfd1048576"><v>1</v></c>',  # lowercase
+    '<c r="A1048576" r="XFD1048576"><v>1</v></c>',  # repeated: the last one counts
+    '<c s="0" r="XFD1048576"><v>1</v></c>',  # the reference not first
+    '<c\nr = "XFD1048576"><v>1</v></c>',  # spaces around '='
+    "<c><v>1</v></c>" * 40,  # no reference: one after another
 ]
 
 
@@ -557,16 +690,20 @@ FAR_CELLS = [
 def test_two_cells_far_apart_are_refused_before_calamine_builds_their_grid(tmp_path, far):
     # A1 and XFD1048576: a grid of 17 billion cells, which aborts the process. The guard is
     # asked first, so that a guard that let it through fails here rather than abort the tests.
-    path = workbook(tmp_path / "ledger.xlsx", [
-        SHEET_HEAD, header_row_xml(), '<row r="1048576">', far, "</row>", SHEET_TAIL])
+    path = workbook(
+        tmp_path / "ledger.xlsx",
+        [SHEET_HEAD, header_row_xml(), '<row r="1048576">', far, "</row>", SHEET_TAIL],
+    )
     with pytest.raises(DropError, match="使用范围"):
         guard.check_xlsx(path, Limits())
     assert "使用范围" in refused(path)
 
 
 def test_too_many_cells_are_refused(tmp_path):
-    rows = (f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>1</v></c>' for c in "ABCDEFGHIJ")
-            + "</row>" for r in range(2, 20_002))
+    rows = (
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>1</v></c>' for c in "ABCDEFGHIJ") + "</row>"
+        for r in range(2, 20_002)
+    )
     path = workbook(tmp_path / "ledger.xlsx", [SHEET_HEAD, header_row_xml(), *rows, SHEET_TAIL])
     assert "超过100,000个单元格" in refused(path, limits=Limits(max_cells=100_000))
 

@@ -10,17 +10,29 @@ import pytest
 
 from analytics import reference
 from analytics.calendar import WorkdayCalendar
-
-from analytics.indicators import (AREAS, DISTRICT, INDICATORS, CircleRulesError, compute,
-                                  definitions_table, household_circles, load_circles,
-                                  period_table, scored_names)
+from analytics.indicators import (
+    AREAS,
+    DISTRICT,
+    INDICATORS,
+    CircleRulesError,
+    compute,
+    definitions_table,
+    household_circles,
+    load_circles,
+    period_table,
+    scored_names,
+)
 from analytics.minidrop import mini_drop, typed_frame
 from analytics.schema import INDICATORS_COLUMNS, INDICATORS_SCHEMA
 
 HY, XJ = "华阳路街道", "新泾镇"
 IDS = {  # valid check digits; the indicators never look at them
-    "P1": "310105198001010013", "P2": "310105197512120025", "P3": "310105196002020011",
-    "P4": "310105195503030017", "P5": "310105199004040012", "P6": "310105198505050010",
+    "P1": "310105198001010013",
+    "P2": "310105197512120025",
+    "P3": "310105196002020011",
+    "P4": "310105195503030017",
+    "P5": "310105199004040012",
+    "P6": "310105198505050010",
 }
 
 
@@ -36,34 +48,73 @@ def five_households():
     ]
 
     def case(cid, hh, who, street, kind, status, accepted, decided=None, **kw):
-        return dict(case_id=cid, household_id=hh, applicant_id_number=IDS[who], street=street,
-                    assistance_type=kind, status=status, accepted_date=accepted,
-                    decided_date=decided, **kw)
+        return dict(
+            case_id=cid,
+            household_id=hh,
+            applicant_id_number=IDS[who],
+            street=street,
+            assistance_type=kind,
+            status=status,
+            accepted_date=accepted,
+            decided_date=decided,
+            **kw,
+        )
 
     cases = [
-        case("C1", "H1", "P1", HY, "最低生活保障", "在册", "2026-01-05", "2026-01-30",
-             difficulty="高"),
-        case("C2", "H2", "P2", HY, "临时救助", "终止", "2025-12-01", "2025-12-10",
-             termination_date="2026-02-15", difficulty="中"),
+        case(
+            "C1",
+            "H1",
+            "P1",
+            HY,
+            "最低生活保障",
+            "在册",
+            "2026-01-05",
+            "2026-01-30",
+            difficulty="高",
+        ),
+        case(
+            "C2",
+            "H2",
+            "P2",
+            HY,
+            "临时救助",
+            "终止",
+            "2025-12-01",
+            "2025-12-10",
+            termination_date="2026-02-15",
+            difficulty="中",
+        ),
         case("C3", "H3", "P3", HY, "最低生活保障", "申请中", "2026-02-02"),
-        case("C4", "H4", "P4", XJ, "特困人员", "在册", "2026-02-02", "2026-03-09",
-             difficulty="低"),
+        case("C4", "H4", "P4", XJ, "特困人员", "在册", "2026-02-02", "2026-03-09", difficulty="低"),
         case("C5", "H5", "P5", XJ, "最低生活保障", "未通过", "2026-02-03", "2026-02-25"),
     ]
 
     def ent(cid, who, month, item, fen):
-        return dict(month=month, case_id=cid, id_number=IDS[who], item=item, kind="正常",
-                    amount=fen)
+        return dict(
+            month=month, case_id=cid, id_number=IDS[who], item=item, kind="正常", amount=fen
+        )
 
-    entitlements = [ent("C1", "P1", "2026-02", "低保金", 100000),
-                    ent("C1", "P1", "2026-03", "低保金", 100000),
-                    ent("C2", "P2", "2026-02", "临时救助金", 50000),
-                    ent("C4", "P4", "2026-03", "特困供养金", 200000)]
+    entitlements = [
+        ent("C1", "P1", "2026-02", "低保金", 100000),
+        ent("C1", "P1", "2026-03", "低保金", 100000),
+        ent("C2", "P2", "2026-02", "临时救助金", 50000),
+        ent("C4", "P4", "2026-03", "特困供养金", 200000),
+    ]
 
     def txn(tid, cid, who, street, month, pay, item, fund, fen, status="成功"):
-        return dict(txn_id=tid, month=month, pay_date=pay, street=street, fund_code=fund,
-                    item=item, case_id=cid, payee_id=IDS[who], account_no="6222020200112233445",
-                    amount=fen, status=status)
+        return dict(
+            txn_id=tid,
+            month=month,
+            pay_date=pay,
+            street=street,
+            fund_code=fund,
+            item=item,
+            case_id=cid,
+            payee_id=IDS[who],
+            account_no="6222020200112233445",
+            amount=fen,
+            status=status,
+        )
 
     ledger = [
         txn("T1", "C1", "P1", HY, "2026-02", "2026-02-10", "低保金", "JZ01", 100000),
@@ -71,14 +122,33 @@ def five_households():
         txn("T3", "C2", "P2", HY, "2026-02", "2026-02-12", "临时救助金", "JZ07", 50000),
         txn("T4", "C4", "P4", XJ, "2026-03", "2026-03-10", "特困供养金", "JZ02", 200000),
         txn("T5", "C4", "P4", XJ, "2026-03", "2026-03-10", "特困供养金", "JZ99", 30000),  # scope
-        txn("T6", "C4", "P4", XJ, "2026-03", "2026-03-10", "特困供养金", "JZ02", 200000,
-            status="退票"),
+        txn(
+            "T6",
+            "C4",
+            "P4",
+            XJ,
+            "2026-03",
+            "2026-03-10",
+            "特困供养金",
+            "JZ02",
+            200000,
+            status="退票",
+        ),
     ]
     visits = [dict(case_id="C1", visit_date="2026-02-20", mode="入户")]
-    trainings = [dict(street=HY, date="2026-03-05", topic="政策"),
-                 dict(street="区民政局", date="2026-02-10", topic="业务")]
-    return mini_drop(as_of="2026-03-31", persons=persons, cases=cases, entitlements=entitlements,
-                     ledger=ledger, visits=visits, trainings=trainings)
+    trainings = [
+        dict(street=HY, date="2026-03-05", topic="政策"),
+        dict(street="区民政局", date="2026-02-10", topic="业务"),
+    ]
+    return mini_drop(
+        as_of="2026-03-31",
+        persons=persons,
+        cases=cases,
+        entitlements=entitlements,
+        ledger=ledger,
+        visits=visits,
+        trainings=trainings,
+    )
 
 
 FINDINGS = pl.DataFrame(
@@ -93,8 +163,14 @@ FINDINGS = pl.DataFrame(
         ("approval_overdue", "process", HY, "2026-03", None, None),
         ("approval_overdue", "process", XJ, "2026-03", None, None),
     ],
-    schema={"check_id": pl.String, "family": pl.String, "street": pl.String,
-            "month": pl.String, "txn_id": pl.String, "amount_fen": pl.Int64},
+    schema={
+        "check_id": pl.String,
+        "family": pl.String,
+        "street": pl.String,
+        "month": pl.String,
+        "txn_id": pl.String,
+        "amount_fen": pl.Int64,
+    },
     orient="row",
 )
 
@@ -226,17 +302,20 @@ def test_shape_and_periods(table):
 @pytest.mark.parametrize(("key", "expected"), EXPECTED.items(), ids=lambda x: str(x))
 def test_hand_computed(table, key, expected):
     street, period, indicator = key
-    row = table.filter((pl.col("street") == street) & (pl.col("period") == period)
-                       & (pl.col("indicator") == indicator))
+    row = table.filter(
+        (pl.col("street") == street)
+        & (pl.col("period") == period)
+        & (pl.col("indicator") == indicator)
+    )
     assert row.height == 1
     got = row.select("value", "numerator", "denominator").row(0)
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         assert (g is None and e is None) or g == pytest.approx(e, abs=1e-6), (got, expected)
 
 
 def test_streets_without_cases_are_blank_not_zero(table):
     other = table.filter((pl.col("street") == "天山路街道") & (pl.col("period") == "2026-03"))
-    values = dict(zip(other["indicator"], other["value"]))
+    values = dict(zip(other["indicator"], other["value"], strict=True))
     assert values["approval_on_time_rate"] is None
     assert values["visit_compliance_rate"] is None
     assert values["composite_score"] is None
@@ -246,8 +325,13 @@ def test_streets_without_cases_are_blank_not_zero(table):
 def test_missing_optional_table_leaves_its_indicator_blank():
     drop = five_households()
     tables = {k: v for k, v in drop.tables.items() if k not in ("visits", "trainings")}
-    drop = type(drop)(tables=tables, settings=drop.settings, catalogue=drop.catalogue,
-                      as_of=drop.as_of, calendar=drop.calendar)
+    drop = type(drop)(
+        tables=tables,
+        settings=drop.settings,
+        catalogue=drop.catalogue,
+        as_of=drop.as_of,
+        calendar=drop.calendar,
+    )
     out = compute(drop, FINDINGS.filter(pl.col("family") != "dynamic"))
     # Without visits (and with no events or dishonesty list) no dynamic check could run: the
     # count of dynamic leads is unknown, not zero.
@@ -256,30 +340,52 @@ def test_missing_optional_table_leaves_its_indicator_blank():
     assert out.filter(pl.col("indicator") == "integrity_leads")["value"].is_not_null().all()
 
 
-@pytest.mark.parametrize(("accepted", "expected"), [
-    # accepted in 2024, a year the trimmed calendar lacks: not judged, so it leaves both the
-    # numerator and the denominator (HY had no decision in February)
-    ("2024-12-20", (None, 0, 0)),
-    # the look-alike accepted a year later is judged: decided late
-    ("2025-12-20", (0, 0, 1)),
-])
-def test_approval_not_judged_for_want_of_a_calendar_year_leaves_the_rate(tmp_path, accepted,
-                                                                           expected):
+@pytest.mark.parametrize(
+    ("accepted", "expected"),
+    [
+        # accepted in 2024, a year the trimmed calendar lacks: not judged, so it leaves both the
+        # numerator and the denominator (HY had no decision in February)
+        ("2024-12-20", (None, 0, 0)),
+        # the look-alike accepted a year later is judged: decided late
+        ("2025-12-20", (0, 0, 1)),
+    ],
+)
+def test_approval_not_judged_for_want_of_a_calendar_year_leaves_the_rate(
+    tmp_path, accepted, expected
+):
     folder = tmp_path / "calendar"
     folder.mkdir()
     for year in (2025, 2026):
         shutil.copy(reference.PROJECT_ROOT / "data" / "calendar" / f"{year}.csv", folder)
     drop = five_households()
-    extra = typed_frame("cases", [dict(
-        case_id="C9", household_id="H9", applicant_id_number=IDS["P6"], street=HY,
-        assistance_type="最低生活保障", status="未通过", accepted_date=accepted,
-        decided_date="2026-02-20")]).lazy()
-    drop = type(drop)(tables={**drop.tables, "cases": pl.concat([drop["cases"], extra])},
-                      settings=drop.settings, catalogue=drop.catalogue, as_of=drop.as_of,
-                      calendar=WorkdayCalendar.load(folder))
+    extra = typed_frame(
+        "cases",
+        [
+            dict(
+                case_id="C9",
+                household_id="H9",
+                applicant_id_number=IDS["P6"],
+                street=HY,
+                assistance_type="最低生活保障",
+                status="未通过",
+                accepted_date=accepted,
+                decided_date="2026-02-20",
+            )
+        ],
+    ).lazy()
+    drop = type(drop)(
+        tables={**drop.tables, "cases": pl.concat([drop["cases"], extra])},
+        settings=drop.settings,
+        catalogue=drop.catalogue,
+        as_of=drop.as_of,
+        calendar=WorkdayCalendar.load(folder),
+    )
     out = compute(drop, FINDINGS)
-    row = out.filter((pl.col("street") == HY) & (pl.col("period") == "2026-02")
-                     & (pl.col("indicator") == "approval_on_time_rate"))
+    row = out.filter(
+        (pl.col("street") == HY)
+        & (pl.col("period") == "2026-02")
+        & (pl.col("indicator") == "approval_on_time_rate")
+    )
     assert row.select("value", "numerator", "denominator").row(0) == expected
 
 
@@ -302,10 +408,16 @@ def test_definitions_cover_every_indicator_once():
 
 # --- circles ------------------------------------------------------------------------------------
 
+
 def test_household_circles():
     out = household_circles(five_households())
-    assert dict(zip(out["household_id"], out["circle"])) == {
-        "H1": 1, "H2": 2, "H3": 4, "H4": 1, "H5": 3}
+    assert dict(zip(out["household_id"], out["circle"], strict=True)) == {
+        "H1": 1,
+        "H2": 2,
+        "H3": 4,
+        "H4": 1,
+        "H5": 3,
+    }
 
 
 def test_shipped_rules_use_no_personal_attributes():
@@ -332,42 +444,64 @@ DISHONESTY = ("dishonesty_proposed", "dishonesty_published", "dishonesty_repaire
 
 
 def dishonesty_values(out: pl.DataFrame, street: str, period: str) -> dict:
-    rows = out.filter((pl.col("street") == street) & (pl.col("period") == period)
-                      & pl.col("indicator").is_in(DISHONESTY))
-    return {r["indicator"]: (r["value"], r["numerator"], r["denominator"])
-            for r in rows.iter_rows(named=True)}
+    rows = out.filter(
+        (pl.col("street") == street)
+        & (pl.col("period") == period)
+        & pl.col("indicator").is_in(DISHONESTY)
+    )
+    return {
+        r["indicator"]: (r["value"], r["numerator"], r["denominator"])
+        for r in rows.iter_rows(named=True)
+    }
 
 
 def test_dishonesty_indicators_count_moves_by_street_and_month_only_in_a_workspace(table):
     from datetime import date
 
-    assert all(i.better == "" and i.kind == "flow"
-               for i in INDICATORS if i.name in DISHONESTY)
+    assert all(i.better == "" and i.kind == "flow" for i in INDICATORS if i.name in DISHONESTY)
     assert not set(DISHONESTY) & set(scored_names())
     # no workspace: blank, never zero
     assert table.filter(pl.col("indicator").is_in(DISHONESTY))["value"].is_null().all()
 
-    rectified = pl.DataFrame({"finding_id": ["F1"], "street": [HY], "on_date": [date(2026, 3, 9)],
-                              "month": ["2026-03"], "on_time": [True], "recurred": [False]})
-    moves = pl.DataFrame({
-        "street": [HY, HY, HY, XJ, None, HY],
-        "month": ["2026-02", "2026-03", "2026-03", "2026-03", "2026-03", "2026-04"],
-        "dishonesty_move": ["create", "create", "publish", "repair", "create", "create"],
-        "records": [2, 1, 1, 1, 1, 5]})  # April is after the as-of date: not counted
+    rectified = pl.DataFrame(
+        {
+            "finding_id": ["F1"],
+            "street": [HY],
+            "on_date": [date(2026, 3, 9)],
+            "month": ["2026-03"],
+            "on_time": [True],
+            "recurred": [False],
+        }
+    )
+    moves = pl.DataFrame(
+        {
+            "street": [HY, HY, HY, XJ, None, HY],
+            "month": ["2026-02", "2026-03", "2026-03", "2026-03", "2026-03", "2026-04"],
+            "dishonesty_move": ["create", "create", "publish", "repair", "create", "create"],
+            "records": [2, 1, 1, 1, 1, 5],
+        }
+    )  # April is after the as-of date: not counted
     workflow = pl.concat([rectified, moves], how="diagonal_relaxed")
     out = compute(five_households(), FINDINGS, workflow)
     assert dishonesty_values(out, HY, "2026-02") == {
-        "dishonesty_proposed": (2, 2, None), "dishonesty_published": (0, 0, None),
-        "dishonesty_repaired": (0, 0, None)}
+        "dishonesty_proposed": (2, 2, None),
+        "dishonesty_published": (0, 0, None),
+        "dishonesty_repaired": (0, 0, None),
+    }
     assert dishonesty_values(out, HY, "2026Q1")["dishonesty_proposed"] == (3, 3, None)
     assert dishonesty_values(out, XJ, "2026")["dishonesty_repaired"] == (1, 1, None)
     # the district counts a record without a street too
     assert dishonesty_values(out, DISTRICT, "2026") == {
-        "dishonesty_proposed": (4, 4, None), "dishonesty_published": (1, 1, None),
-        "dishonesty_repaired": (1, 1, None)}
+        "dishonesty_proposed": (4, 4, None),
+        "dishonesty_published": (1, 1, None),
+        "dishonesty_repaired": (1, 1, None),
+    }
     # the rectification indicators read only their own rows
-    rate = out.filter((pl.col("street") == HY) & (pl.col("period") == "2026-03")
-                      & (pl.col("indicator") == "rectification_on_time_rate"))
+    rate = out.filter(
+        (pl.col("street") == HY)
+        & (pl.col("period") == "2026-03")
+        & (pl.col("indicator") == "rectification_on_time_rate")
+    )
     assert rate.select("value", "numerator", "denominator").row(0) == (1.0, 1.0, 1.0)
     # a workspace without the 失信名单 moves (rectifications only): zero, not blank
     only_rectified = compute(five_households(), FINDINGS, rectified)

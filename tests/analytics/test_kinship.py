@@ -4,52 +4,78 @@ import polars as pl
 import pytest
 
 from analytics.kinship import (
-    CHILD, GRANDCHILD, GRANDPARENT, PARENT, RELATION_ORDER, SIBLING, SPOUSE, close_relatives,
-    derived_steps_expr, relatives_of,
+    CHILD,
+    GRANDCHILD,
+    GRANDPARENT,
+    PARENT,
+    RELATION_ORDER,
+    SIBLING,
+    SPOUSE,
+    close_relatives,
+    derived_steps_expr,
+    relatives_of,
 )
 
 
 def _relations(rows: list[tuple[str, str, str]]) -> pl.LazyFrame:
-    return pl.LazyFrame(rows, schema={"id_number_a": pl.String, "id_number_b": pl.String,
-                                      "relation": pl.String}, orient="row")
+    return pl.LazyFrame(
+        rows,
+        schema={"id_number_a": pl.String, "id_number_b": pl.String, "relation": pl.String},
+        orient="row",
+    )
 
 
 def _pairs(frame: pl.LazyFrame) -> dict[tuple[str, str], tuple[str, str | None]]:
-    return {(r["id_a"], r["id_b"]): (r["relation_zh"], r["via"])
-            for r in frame.collect().iter_rows(named=True)}
+    return {
+        (r["id_a"], r["id_b"]): (r["relation_zh"], r["via"])
+        for r in frame.collect().iter_rows(named=True)
+    }
 
 
-@pytest.mark.parametrize(("rows", "a", "b", "expected"), [
-    ([("H", "W", SPOUSE)], "W", "H", (SPOUSE, None)),
-    ([("P", "C", PARENT)], "C", "P", (PARENT, None)),
-    ([("P", "C", PARENT)], "P", "C", (CHILD, None)),
-    ([("P", "A", PARENT), ("P", "B", PARENT)], "A", "B", (SIBLING, "P")),
-    ([("G", "P", PARENT), ("P", "C", PARENT)], "C", "G", (GRANDPARENT, "P")),
-    ([("G", "P", PARENT), ("P", "C", PARENT)], "G", "C", (GRANDCHILD, "P")),
-    # half siblings through either parent: the smaller via names the pair
-    ([("M", "A", PARENT), ("F", "A", PARENT), ("M", "B", PARENT), ("F", "B", PARENT)],
-     "A", "B", (SIBLING, "F")),
-    # spouse and sibling at once (bad data): the closest relation wins
-    ([("P", "A", PARENT), ("P", "B", PARENT), ("A", "B", SPOUSE)], "A", "B", (SPOUSE, None)),
-])
+@pytest.mark.parametrize(
+    ("rows", "a", "b", "expected"),
+    [
+        ([("H", "W", SPOUSE)], "W", "H", (SPOUSE, None)),
+        ([("P", "C", PARENT)], "C", "P", (PARENT, None)),
+        ([("P", "C", PARENT)], "P", "C", (CHILD, None)),
+        ([("P", "A", PARENT), ("P", "B", PARENT)], "A", "B", (SIBLING, "P")),
+        ([("G", "P", PARENT), ("P", "C", PARENT)], "C", "G", (GRANDPARENT, "P")),
+        ([("G", "P", PARENT), ("P", "C", PARENT)], "G", "C", (GRANDCHILD, "P")),
+        # half siblings through either parent: the smaller via names the pair
+        (
+            [("M", "A", PARENT), ("F", "A", PARENT), ("M", "B", PARENT), ("F", "B", PARENT)],
+            "A",
+            "B",
+            (SIBLING, "F"),
+        ),
+        # spouse and sibling at once (bad data): the closest relation wins
+        ([("P", "A", PARENT), ("P", "B", PARENT), ("A", "B", SPOUSE)], "A", "B", (SPOUSE, None)),
+    ],
+)
 def test_relation_of_a_pair(rows, a, b, expected):
     assert _pairs(close_relatives(_relations(rows)))[(a, b)] == expected
 
 
-@pytest.mark.parametrize("rows", [
-    [("A", "A", SPOUSE)],
-    [("A", "A", PARENT)],
-    [("A", "B", PARENT), ("B", "A", PARENT)],  # a cycle would make A its own grandparent
-])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("A", "A", SPOUSE)],
+        [("A", "A", PARENT)],
+        [("A", "B", PARENT), ("B", "A", PARENT)],  # a cycle would make A its own grandparent
+    ],
+)
 def test_nobody_is_their_own_relative(rows):
     assert all(a != b for a, b in _pairs(close_relatives(_relations(rows))))
 
 
-@pytest.mark.parametrize(("rows", "a", "b"), [
-    ([("H", "P", SPOUSE), ("P", "C", PARENT)], "C", "H"),           # a step-parent
-    ([("P", "A", PARENT), ("A", "S", SPOUSE)], "P", "S"),           # a child's spouse
-    ([("G", "P", PARENT), ("G", "U", PARENT), ("U", "C", PARENT)], "P", "C"),  # nephew
-])
+@pytest.mark.parametrize(
+    ("rows", "a", "b"),
+    [
+        ([("H", "P", SPOUSE), ("P", "C", PARENT)], "C", "H"),  # a step-parent
+        ([("P", "A", PARENT), ("A", "S", SPOUSE)], "P", "S"),  # a child's spouse
+        ([("G", "P", PARENT), ("G", "U", PARENT), ("U", "C", PARENT)], "P", "C"),  # nephew
+    ],
+)
 def test_not_close_relatives(rows, a, b):
     assert (a, b) not in _pairs(close_relatives(_relations(rows)))
 
@@ -86,8 +112,9 @@ def test_matches_networkx_on_random_families(seed):
     n = int(rng.integers(20, 80))
     parent_edges = [tuple(int(x) for x in rng.integers(0, n, 2)) for _ in range(n)]
     spouse_edges = [tuple(int(x) for x in rng.integers(0, n, 2)) for _ in range(n // 3)]
-    rows = ([(str(p), str(c), PARENT) for p, c in parent_edges]
-            + [(str(a), str(b), SPOUSE) for a, b in spouse_edges])
+    rows = [(str(p), str(c), PARENT) for p, c in parent_edges] + [
+        (str(a), str(b), SPOUSE) for a, b in spouse_edges
+    ]
     got = close_relatives(_relations(rows)).collect()
     assert {(a, b): r for a, b, r, _ in got.iter_rows()} == _oracle(n, parent_edges, spouse_edges)
     # every derived pair names an intermediate that really links it

@@ -4,7 +4,11 @@ import polars as pl
 import pytest
 
 from analytics.linkgraph import (
-    build_link_graph, induced, label_expr, mask_address_expr, neighbourhood,
+    build_link_graph,
+    induced,
+    label_expr,
+    mask_address_expr,
+    neighbourhood,
 )
 from analytics.minidrop import mini_drop
 
@@ -23,40 +27,86 @@ def random_drop(seed: int, people: int = 60, threshold_fill: int = 0):
     while i < people:
         size = int(rng.integers(1, 5))
         for _ in range(size):
-            persons.append(dict(id_number=_ident(i), name="某", household_id=f"H{household}",
-                                street="天山路街道",
-                                phone=f"1380000{int(rng.integers(0, people // 2)):04d}"
-                                if rng.random() < 0.4 else None,
-                                address=f"天山路{int(rng.integers(0, people // 2))}号"
-                                if rng.random() < 0.4 else None))
+            persons.append(
+                dict(
+                    id_number=_ident(i),
+                    name="某",
+                    household_id=f"H{household}",
+                    street="天山路街道",
+                    phone=f"1380000{int(rng.integers(0, people // 2)):04d}"
+                    if rng.random() < 0.4
+                    else None,
+                    address=f"天山路{int(rng.integers(0, people // 2))}号"
+                    if rng.random() < 0.4
+                    else None,
+                )
+            )
             i += 1
         if rng.random() < 0.6:
             cid = f"C{household}"
-            cases.append(dict(case_id=cid, household_id=f"H{household}",
-                              applicant_id_number=persons[-1]["id_number"], street="天山路街道",
-                              assistance_type="最低生活保障", status="在册",
-                              accepted_date="2025-01-01",
-                              handler_id=f"S{int(rng.integers(0, 3))}"))
+            cases.append(
+                dict(
+                    case_id=cid,
+                    household_id=f"H{household}",
+                    applicant_id_number=persons[-1]["id_number"],
+                    street="天山路街道",
+                    assistance_type="最低生活保障",
+                    status="在册",
+                    accepted_date="2025-01-01",
+                    handler_id=f"S{int(rng.integers(0, 3))}",
+                )
+            )
             holder = _ident(int(rng.integers(0, i)))
             custodian = _ident(int(rng.integers(0, i))) if rng.random() < 0.2 else None
-            accounts.append(dict(case_id=cid, account_no=f"62220000{int(rng.integers(0, 40)):04d}",
-                                 holder_id_number=holder, custodian_id_number=custodian))
+            accounts.append(
+                dict(
+                    case_id=cid,
+                    account_no=f"62220000{int(rng.integers(0, 40)):04d}",
+                    holder_id_number=holder,
+                    custodian_id_number=custodian,
+                )
+            )
         household += 1
     for _ in range(people // 3):
         a, b = (int(x) for x in rng.integers(0, people, 2))
-        relations.append(dict(id_number_a=_ident(a), id_number_b=_ident(b),
-                              relation=str(rng.choice(["配偶", "父母"]))))
-    for s in range(3):
-        staff.append(dict(staff_id=f"S{s}", name="工",
-                          id_number=_ident(int(rng.integers(0, people))),
-                          role="街镇经办", street="天山路街道",
-                          phone=f"1380000{int(rng.integers(0, people // 2)):04d}",
-                          salary_account=f"62220000{int(rng.integers(0, 40)):04d}"))
-    for k in range(threshold_fill):  # a care home: one address for many
-        persons.append(dict(id_number=_ident(1000 + k), name="某", household_id=f"G{k}",
-                            street="天山路街道", address="天山路999号"))
-    return mini_drop(staff=staff, persons=persons, cases=cases, accounts=accounts,
-                     relations=relations, ledger=[], entitlements=[])
+        relations.append(
+            dict(
+                id_number_a=_ident(a),
+                id_number_b=_ident(b),
+                relation=str(rng.choice(["配偶", "父母"])),
+            )
+        )
+    staff.extend(
+        dict(
+            staff_id=f"S{s}",
+            name="工",
+            id_number=_ident(int(rng.integers(0, people))),
+            role="街镇经办",
+            street="天山路街道",
+            phone=f"1380000{int(rng.integers(0, people // 2)):04d}",
+            salary_account=f"62220000{int(rng.integers(0, 40)):04d}",
+        )
+        for s in range(3)
+    )
+    persons.extend(  # a care home: one address for many
+        dict(
+            id_number=_ident(1000 + k),
+            name="某",
+            household_id=f"G{k}",
+            street="天山路街道",
+            address="天山路999号",
+        )
+        for k in range(threshold_fill)
+    )
+    return mini_drop(
+        staff=staff,
+        persons=persons,
+        cases=cases,
+        accounts=accounts,
+        relations=relations,
+        ledger=[],
+        entitlements=[],
+    )
 
 
 def _oracle(drop) -> list[set[str]]:
@@ -68,8 +118,9 @@ def _oracle(drop) -> list[set[str]]:
         g.add_node("person:" + p["id_number"])
     for c in t["cases"].iter_rows(named=True):
         g.add_node("case:" + c["case_id"])
-        for p in t["persons"].filter(pl.col("household_id") == c["household_id"]).iter_rows(
-                named=True):
+        for p in (
+            t["persons"].filter(pl.col("household_id") == c["household_id"]).iter_rows(named=True)
+        ):
             g.add_edge("case:" + c["case_id"], "person:" + p["id_number"])
     for s in t["staff"].iter_rows(named=True):
         g.add_edge("staff:" + s["staff_id"], "person:" + s["id_number"])
@@ -86,8 +137,9 @@ def _oracle(drop) -> list[set[str]]:
         owners: dict[str, list[tuple[str, str | None]]] = {}
         for p in t["persons"].iter_rows(named=True):
             if p[column]:
-                owners.setdefault(p[column], []).append(("person:" + p["id_number"],
-                                                         p["household_id"]))
+                owners.setdefault(p[column], []).append(
+                    ("person:" + p["id_number"], p["household_id"])
+                )
         for s in t["staff"].iter_rows(named=True):
             if s[column]:
                 owners.setdefault(s[column], []).append(("staff:" + s["staff_id"], None))
@@ -135,8 +187,12 @@ def test_neighbourhood_is_bounded_and_does_not_expand_hubs():
     reached = neighbourhood(graph, resident, max_nodes=150)
     keys = graph.nodes[reached].get_column("key").to_list()
     assert "address:天山路999号" in keys
-    assert sum(k.startswith("person:31010519800000") and k >= "person:310105198000001000"
-               for k in keys) == 1
+    assert (
+        sum(
+            k.startswith("person:31010519800000") and k >= "person:310105198000001000" for k in keys
+        )
+        == 1
+    )
     every = graph.index_of(graph.nodes.get_column("key").to_list()).tolist()
     assert len(neighbourhood(graph, every[:5], max_nodes=8)) == 8
 
@@ -163,12 +219,27 @@ def test_induced_edges_stay_inside():
 
 
 def test_labels_are_masked():
-    frame = pl.DataFrame({"kind": ["person", "account", "phone", "address", "staff", "case"],
-                          "ident": ["310105198001010013", "6222020200112233445", "13812345678",
-                                    "天山路100弄5号301", "S1", "C1"]})
+    frame = pl.DataFrame(
+        {
+            "kind": ["person", "account", "phone", "address", "staff", "case"],
+            "ident": [
+                "310105198001010013",
+                "6222020200112233445",
+                "13812345678",
+                "天山路100弄5号301",
+                "S1",
+                "C1",
+            ],
+        }
+    )
     assert frame.select(label_expr()).to_series().to_list() == [
-        "310105********0013", "6222 **** **** *** 3445", "138****5678", "天山路***弄*号***",
-        "工作人员 S1", "案件 C1"]
+        "310105********0013",
+        "6222 **** **** *** 3445",
+        "138****5678",
+        "天山路***弄*号***",
+        "工作人员 S1",
+        "案件 C1",
+    ]
 
 
 def test_mask_address_stars_full_width_digits_too():

@@ -17,18 +17,21 @@ from analytics.masking import (
 )
 
 
-@pytest.mark.parametrize(("masker", "value", "expected"), [
-    (mask_id, "31010519900101123X", "310105********123X"),
-    (mask_id, " 310105900101123 ", "310105*****1123"),   # legacy 15 digits
-    (mask_id, "3.10105E+17", "3.1010*E+17"),             # what Excel leaves of an ID
-    (mask_account, "6222021234561929", "6222 **** **** 1929"),
-    (mask_account, "6222-0212-3456-1929-123", "6222 **** **** *** 9123"),
-    (mask_phone, "13812345678", "138****5678"),
-    (mask_phone, "138 1234-5678", "138****5678"),
-    (mask_id, "1234", "****"),
-    (mask_phone, "", ""),
-    (mask_account, None, None),
-])
+@pytest.mark.parametrize(
+    ("masker", "value", "expected"),
+    [
+        (mask_id, "31010519900101123X", "310105********123X"),
+        (mask_id, " 310105900101123 ", "310105*****1123"),  # legacy 15 digits
+        (mask_id, "3.10105E+17", "3.1010*E+17"),  # what Excel leaves of an ID
+        (mask_account, "6222021234561929", "6222 **** **** 1929"),
+        (mask_account, "6222-0212-3456-1929-123", "6222 **** **** *** 9123"),
+        (mask_phone, "13812345678", "138****5678"),
+        (mask_phone, "138 1234-5678", "138****5678"),
+        (mask_id, "1234", "****"),
+        (mask_phone, "", ""),
+        (mask_account, None, None),
+    ],
+)
 def test_examples(masker, value, expected):
     assert masker(value) == expected
 
@@ -65,7 +68,8 @@ def test_account_stars_come_in_groups_of_four(value):
 def test_expressions_equal_the_python_maskers(values):
     frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
     out = frame.select(
-        id=mask_id_expr("v"), account=mask_account_expr(pl.col("v")), phone=mask_phone_expr("v"))
+        id=mask_id_expr("v"), account=mask_account_expr(pl.col("v")), phone=mask_phone_expr("v")
+    )
     assert out["id"].to_list() == [mask_id(v) for v in values]
     assert out["account"].to_list() == [mask_account(v) for v in values]
     assert out["phone"].to_list() == [mask_phone(v) for v in values]
@@ -85,44 +89,60 @@ def test_mask_rejects_masks_by_column_and_leaves_other_values():
             "file": ["persons.csv"] * 6,
             "row": [2, 3, 4, 5, 6, 7],
             "column": ["身份证号", "account_no", "phone", "case_id", None, "amount"],
-            "value": ["31010519900101123X", "6222021234561929", "13812345678", "C2026000123",
-                      "310105199001011234", "1,5x0"],
+            "value": [
+                "31010519900101123X",
+                "6222021234561929",
+                "13812345678",
+                "C2026000123",
+                "310105199001011234",
+                "1,5x0",
+            ],
             "reason": ["校验位错误"] * 6,
         },
         schema=schema.REJECTS_SCHEMA,
     )
     out = mask_rejects(rejects)
     assert out["value"].to_list() == [
-        "310105********123X", "6222 **** **** 1929", "138****5678", "C2026000123",
-        "310105********1234", "1,5x0",
+        "310105********123X",
+        "6222 **** **** 1929",
+        "138****5678",
+        "C2026000123",
+        "310105********1234",
+        "1,5x0",
     ]
     assert out.drop("value").equals(rejects.drop("value"))
 
 
 def test_mask_by_column_keeps_nulls():
-    frame = pl.DataFrame({"c": ["身份证号", None], "v": [None, None]}, schema={"c": pl.String,
-                                                                               "v": pl.String})
+    frame = pl.DataFrame(
+        {"c": ["身份证号", None], "v": [None, None]}, schema={"c": pl.String, "v": pl.String}
+    )
     assert frame.select(mask_by_column("v", "c")).to_series().to_list() == [None, None]
 
 
-@pytest.mark.parametrize(("column", "value", "expected"), [
-    # headers the reader accepts in any case or width are the same columns here
-    ("Account_No", "6222021234561929", "6222 **** **** 1929"),
-    ("PHONE", "13812345678", "138****5678"),
-    ("ＩＤ_ＮＵＭＢＥＲ", "31010519900101123X", "310105********123X"),
-    (" 身份证号 ", "31010519900101123X", "310105********123X"),
-    # an ID number or account typed into a column that holds neither is masked all the same
-    ("amount", "310105199001011234", "310****1234"),
-    ("金额", "卡号6222021234561929有误", "卡号622****1929有误"),
-    ("name", "李明 13812345678", "李明 138****5678"),
-    # dates and amounts are no identifiers
-    ("pay_date", "20261305", "20261305"),
-    ("txn_id", "T202603000001234", "T202603000001234"),  # record numbers are no identifiers
-    ("amount", "1234567.89", "1234567.89"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        # headers the reader accepts in any case or width are the same columns here
+        ("Account_No", "6222021234561929", "6222 **** **** 1929"),
+        ("PHONE", "13812345678", "138****5678"),
+        ("ＩＤ_ＮＵＭＢＥＲ", "31010519900101123X", "310105********123X"),
+        (" 身份证号 ", "31010519900101123X", "310105********123X"),
+        # an ID number or account typed into a column that holds neither is masked all the same
+        ("amount", "310105199001011234", "310****1234"),
+        ("金额", "卡号6222021234561929有误", "卡号622****1929有误"),
+        ("name", "李明 13812345678", "李明 138****5678"),
+        # dates and amounts are no identifiers
+        ("pay_date", "20261305", "20261305"),
+        ("txn_id", "T202603000001234", "T202603000001234"),  # record numbers are no identifiers
+        ("amount", "1234567.89", "1234567.89"),
+    ],
+)
 def test_mask_rejects_follows_the_reader_and_masks_identifiers_anywhere(column, value, expected):
-    rejects = pl.DataFrame({"file": ["f.csv"], "row": [2], "column": [column], "value": [value],
-                            "reason": ["x"]}, schema=schema.REJECTS_SCHEMA)
+    rejects = pl.DataFrame(
+        {"file": ["f.csv"], "row": [2], "column": [column], "value": [value], "reason": ["x"]},
+        schema=schema.REJECTS_SCHEMA,
+    )
     assert mask_rejects(rejects)["value"].to_list() == [expected]
 
 
@@ -133,8 +153,10 @@ def test_case_variant_headers_are_masked_as_the_reader_reads_them(tmp_path):
     from analytics.reader import read_table_file
 
     path = tmp_path / "persons.csv"
-    path.write_text("ID_Number,Name,Household_ID,Street,Phone\n"
-                    f"{BAD_ID},李明,H1,华阳路街道,1381234567X\n", encoding="utf-8")
+    path.write_text(
+        f"ID_Number,Name,Household_ID,Street,Phone\n{BAD_ID},李明,H1,华阳路街道,1381234567X\n",
+        encoding="utf-8",
+    )
     _, rejects, _ = read_table_file(path, "persons")
     shown = mask_rejects(rejects)["value"].to_list()
     assert rejects.height == 2

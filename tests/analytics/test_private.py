@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from analytics import private, runs
-from analytics.store import Workspace, workspace_root
 from analytics.model import DropError
 from analytics.reader import read_drop
+from analytics.store import Workspace, workspace_root
 from dashboard import data
 
 
@@ -41,8 +41,9 @@ def test_uploads_are_private_whatever_the_umask(small_drop, tmp_path, monkeypatc
         assert mode == (0o700 if is_dir else 0o600), (name, oct(mode))
 
 
-def test_workspace_runs_and_database_are_private_whatever_the_umask(small_drop, tmp_path,
-                                                                    monkeypatch, open_umask):
+def test_workspace_runs_and_database_are_private_whatever_the_umask(
+    small_drop, tmp_path, monkeypatch, open_umask
+):
     monkeypatch.delenv("AIDWATCH_DATABASE_URL", raising=False)
     ws = Workspace.open(tmp_path / "ws")
     try:
@@ -50,10 +51,19 @@ def test_workspace_runs_and_database_are_private_whatever_the_umask(small_drop, 
     finally:
         ws.store.dispose()
     found = modes(ws.root)
-    assert {"findings.csv", "rejects.csv", "indicators.csv", "checks.csv", "aidwatch.db",
-            "manifest.json"} <= {Path(name).name for name in found}
-    wrong = {name: oct(mode) for name, mode in found.items()
-             if mode != (0o700 if (ws.root / name).is_dir() else 0o600)}
+    assert {
+        "findings.csv",
+        "rejects.csv",
+        "indicators.csv",
+        "checks.csv",
+        "aidwatch.db",
+        "manifest.json",
+    } <= {Path(name).name for name in found}
+    wrong = {
+        name: oct(mode)
+        for name, mode in found.items()
+        if mode != (0o700 if (ws.root / name).is_dir() else 0o600)
+    }
     assert wrong == {}
 
 
@@ -88,18 +98,22 @@ def test_a_symlink_in_place_of_the_folder_is_refused(tmp_path):
         private.ensure_dir(tmp_path / "svc")
 
 
-@pytest.mark.parametrize(("name", "says"), [
-    ("persons\x00.csv", "空字符或控制字符"),
-    ("人员信息" * 30 + ".csv", "过长"),
-    ("", "没有文件名"),
-    ("..", "没有文件名"),
-])
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("persons\x00.csv", "空字符或控制字符"),
+        ("人员信息" * 30 + ".csv", "过长"),
+        ("", "没有文件名"),
+        ("..", "没有文件名"),
+    ],
+)
 def test_unusable_upload_names_are_refused_with_a_message(tmp_path, name, says):
     with pytest.raises(DropError, match=says) as raised:
         data.save_uploads([(name, b"id_number\n")])
     assert "\x00" not in str(raised.value) and len(str(raised.value)) < 200
     assert not (tmp_path / "aidwatch-private" / "uploads").exists() or not any(
-        (tmp_path / "aidwatch-private" / "uploads").iterdir())
+        (tmp_path / "aidwatch-private" / "uploads").iterdir()
+    )
 
 
 def test_a_path_in_an_upload_name_keeps_only_its_last_part(tmp_path):

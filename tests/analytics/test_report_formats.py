@@ -22,8 +22,9 @@ from analytics.views import funds as funds_view
 from tests.analytics.test_file_audit_report import ITEMS, scenario  # noqa: F401 (fixture)
 from tests.analytics.test_report import run  # noqa: F401 (fixture)
 
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                     reason="pdftotext (poppler-utils) is not installed")
+needs_pdftotext = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+)
 CASES = [f"JZ2023{n:07d}" for n in range(40, 52)]
 
 
@@ -35,6 +36,7 @@ def pdf_text(data: bytes, tmp_path: Path, *, layout: bool = False) -> str:
 
 
 # --- cutting a cell's text into lines ----------------------------------------------------------
+
 
 def width(text: str) -> float:
     """One unit a character: enough to see where the lines are cut."""
@@ -70,28 +72,44 @@ def test_text_that_fits_is_left_alone_and_newlines_are_kept():
 
 # --- the PDFs -------------------------------------------------------------------------------------
 
+
 def sheet_findings() -> pl.DataFrame:
     """Findings whose sentences list case numbers at every offset of a line."""
     rows = []
     for k in range(24):
-        summary = ("甲" * k + "银行账户登记或收取了多户家庭、多个案件的救助金（案件 "
-                   + "、".join(CASES[k % 4: k % 4 + 8]) + "），请核实是否一卡多户。")
-        rows.append(dict(finding_id=f"F{k:016x}", check_id="shared_account", title="一卡多户",
-                         severity="高", street="华阳路街道", case_id=CASES[k % len(CASES)],
-                         txn_id=None, amount_fen=80_453_000 if k == 0 else 1_000,
-                         summary=summary))
+        summary = (
+            "甲" * k
+            + "银行账户登记或收取了多户家庭、多个案件的救助金（案件 "
+            + "、".join(CASES[k % 4 : k % 4 + 8])
+            + "），请核实是否一卡多户。"
+        )
+        rows.append(
+            dict(
+                finding_id=f"F{k:016x}",
+                check_id="shared_account",
+                title="一卡多户",
+                severity="高",
+                street="华阳路街道",
+                case_id=CASES[k % len(CASES)],
+                txn_id=None,
+                amount_fen=80_453_000 if k == 0 else 1_000,
+                summary=summary,
+            )
+        )
     return pl.DataFrame(rows)
 
 
 @needs_pdftotext
 def test_the_verification_sheet_never_breaks_a_case_number(tmp_path):
     findings = sheet_findings()
-    text = pdf_text(report.verification_sheet(findings, "全部线索", generated=date(2026, 12, 5)),
-                    tmp_path)
+    text = pdf_text(
+        report.verification_sheet(findings, "全部线索", generated=date(2026, 12, 5)), tmp_path
+    )
     # every case number printed (in the sentences and the 救助编号 column) is read back whole
     for case in CASES:
-        printed = (sum(s.count(case) for s in findings["summary"])
-                   + findings["case_id"].to_list().count(case))
+        printed = sum(s.count(case) for s in findings["summary"]) + findings[
+            "case_id"
+        ].to_list().count(case)
         assert text.count(case) == printed, case
     # nothing of a case number left at a line's end or start
     lines = [ln.strip() for ln in text.splitlines()]
@@ -104,29 +122,45 @@ def test_the_verification_sheet_never_breaks_a_case_number(tmp_path):
 
 
 @needs_pdftotext
-def test_the_yearly_funnel_writes_money_with_separators_and_two_decimals(run,  # noqa: F811
-                                                                          tmp_path):
-    funnel = pl.DataFrame({
-        "street": ["全区"] * 4, "stage": ["leads", "verified", "rectified", "recovered"],
-        "label": ["发现线索", "核实属实", "整改完成", "追回资金"], "count": [1_376, 3, 2, 1],
-        "amount_fen": [80_453_000, 20_005, 100, 35_050]})
-    text = pdf_text(report.yearly_report(run.indicators, run.findings, "2026",
-                                         generated=date(2026, 4, 2), funnel=funnel),
-                    tmp_path, layout=True)
+def test_the_yearly_funnel_writes_money_with_separators_and_two_decimals(
+    run,  # noqa: F811
+    tmp_path,
+):
+    funnel = pl.DataFrame(
+        {
+            "street": ["全区"] * 4,
+            "stage": ["leads", "verified", "rectified", "recovered"],
+            "label": ["发现线索", "核实属实", "整改完成", "追回资金"],
+            "count": [1_376, 3, 2, 1],
+            "amount_fen": [80_453_000, 20_005, 100, 35_050],
+        }
+    )
+    text = pdf_text(
+        report.yearly_report(
+            run.indicators, run.findings, "2026", generated=date(2026, 4, 2), funnel=funnel
+        ),
+        tmp_path,
+        layout=True,
+    )
     flat = " ".join(text.split())
     assert "发现线索 1,376 条（涉及金额 804,530.00 元）" in flat
     assert "追回资金 350.50 元（1 条线索）" in flat
-    row = next(ln.split() for ln in text.splitlines() if ln.split()[:1] == ["全区"]
-               and "804,530.00" in ln)
+    row = next(
+        ln.split() for ln in text.splitlines() if ln.split()[:1] == ["全区"] and "804,530.00" in ln
+    )
     assert row == ["全区", "1,376", "804,530.00", "3", "200.05", "2", "1.00", "1", "350.50"]
 
 
 @needs_pdftotext
 def test_the_file_audit_report_never_breaks_a_case_number(scenario, tmp_path):  # noqa: F811
-    note = ("与" + "、".join(f"案件 {c}" for c in CASES)
-            + "的材料重复，申请书签字日期早于受理日期，请复核。")
-    versions = {code: row["version"]
-                for code, row in v.case_answers(scenario.view(), "C003").items()}
+    note = (
+        "与"
+        + "、".join(f"案件 {c}" for c in CASES)
+        + "的材料重复，申请书签字日期早于受理日期，请复核。"
+    )
+    versions = {
+        code: row["version"] for code, row in v.case_answers(scenario.view(), "C003").items()
+    }
     given = {code: ("符合", None) for code in ITEMS}
     for n, code in enumerate(ITEMS[:4]):
         given[code] = ("不符合", "甲" * (3 * n) + note)
@@ -141,23 +175,23 @@ def test_the_file_audit_report_never_breaks_a_case_number(scenario, tmp_path):  
 
 # --- the workbooks --------------------------------------------------------------------------------
 
+
 def test_the_funds_workbook_holds_money_as_numbers_formatted_as_money():
     from tests.analytics.test_funds_figures import FINDINGS
 
     shown = FINDINGS.head(4).with_columns(
         *[pl.lit("某").alias(c) for c in ("title", "item", "summary")],
-        *[pl.lit(None, pl.String).alias(c) for c in ("case_id", "id_number", "account_no")])
-    entitled = pl.DataFrame({"差异": ["应发金额（元）"], "发放月份": ["2026-03"],
-                             "应发金额（元）": [1_550.0]}).with_columns(
-        pl.col("应发金额（元）").cast(funds_view.YUAN))
-    paid = pl.DataFrame({"本条": ["●"], "差异": [""], "流水号": ["T1"],
-                         "金额（元）": [804_530.0]}).with_columns(
-        pl.col("金额（元）").cast(funds_view.YUAN))
+        *[pl.lit(None, pl.String).alias(c) for c in ("case_id", "id_number", "account_no")],
+    )
+    entitled = pl.DataFrame(
+        {"差异": ["应发金额（元）"], "发放月份": ["2026-03"], "应发金额（元）": [1_550.0]}
+    ).with_columns(pl.col("应发金额（元）").cast(funds_view.YUAN))
+    paid = pl.DataFrame(
+        {"本条": ["●"], "差异": [""], "流水号": ["T1"], "金额（元）": [804_530.0]}
+    ).with_columns(pl.col("金额（元）").cast(funds_view.YUAN))
     comparison = funds_view.Comparison(entitled, paid, ((0, "应发金额（元）"),), (), "范围")
-    book = openpyxl.load_workbook(io.BytesIO(
-        funds_view.findings_excel(shown, comparison, "F1")))
-    assert book.sheetnames == [funds_view.SHEET, funds_view.ENTITLED_SHEET,
-                               funds_view.PAID_SHEET]
+    book = openpyxl.load_workbook(io.BytesIO(funds_view.findings_excel(shown, comparison, "F1")))
+    assert book.sheetnames == [funds_view.SHEET, funds_view.ENTITLED_SHEET, funds_view.PAID_SHEET]
 
     def money_cells(sheet, header: str):
         names = [c.value for c in book[sheet][1]]

@@ -45,14 +45,28 @@ def check_cli(drop: Path, out: Path, ws: Workspace, *extra: str) -> None:
     original = cli._workspace
     cli._workspace = lambda args: ws if args.workspace == ws.root else original(args)
     try:
-        assert cli.main(["check", str(drop), "--out", str(out), "--workspace", str(ws.root),
-                         "--quiet", *extra]) == 0
+        assert (
+            cli.main(
+                [
+                    "check",
+                    str(drop),
+                    "--out",
+                    str(out),
+                    "--workspace",
+                    str(ws.root),
+                    "--quiet",
+                    *extra,
+                ]
+            )
+            == 0
+        )
     finally:
         cli._workspace = original
 
 
-def test_a_browser_run_goes_through_the_workspace_as_the_command_line_does(ws, small_drop,
-                                                                            tmp_path):
+def test_a_browser_run_goes_through_the_workspace_as_the_command_line_does(
+    ws, small_drop, tmp_path
+):
     recorded = runs.run_and_write(ws, reader.read_drop(small_drop), small_drop, label="三月数据")
 
     assert recorded.out == ws.root / "runs" / f"{recorded.run_id:06d}"
@@ -76,29 +90,31 @@ def test_a_browser_run_goes_through_the_workspace_as_the_command_line_does(ws, s
     assert (cli_run["origin"], cli_run["kind"]) == ("cli", "check")
     for name in OUTPUTS:
         assert (recorded.out / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
-        assert ((ws.root / "runs" / cli_run["out_dir"] / name).read_bytes()
-                == (tmp_path / "cli" / name).read_bytes())
+        assert (ws.root / "runs" / cli_run["out_dir"] / name).read_bytes() == (
+            tmp_path / "cli" / name
+        ).read_bytes()
     assert states_frame(ws.store).height == states.height  # seen again, not new
 
 
 def test_a_run_of_some_families_only_runs_those(sqlite_ws, small_drop):
-    recorded = runs.run_and_write(sqlite_ws, reader.read_drop(small_drop), small_drop,
-                                  only=["funds"])
+    recorded = runs.run_and_write(
+        sqlite_ws, reader.read_drop(small_drop), small_drop, only=["funds"]
+    )
     assert set(recorded.outcome.summary["family"]) == {"funds"}
     assert set(pl.read_csv(recorded.out / "checks.csv")["family"]) == {"funds"}
     assert get_run(sqlite_ws.store, recorded.run_id).only == ["funds"]
 
 
-def test_the_job_key_follows_the_workspace_the_files_the_date_and_the_checks(small_drop,
-                                                                             tmp_path):
+def test_the_job_key_follows_the_workspace_the_files_the_date_and_the_checks(small_drop, tmp_path):
     ws = tmp_path / "ws"
     first = runs.job_key(small_drop, date(2026, 3, 31), None, ws)
     assert runs.job_key(small_drop, date(2026, 3, 31), None, ws) == first
     assert runs.job_key(small_drop, date(2026, 4, 30), None, ws) != first
     assert runs.job_key(small_drop, date(2026, 3, 31), ["funds"], ws) != first
     assert runs.job_key(small_drop, date(2026, 3, 31), None, tmp_path / "other") != first
-    assert (runs.job_key(small_drop, date(2026, 3, 31), ["funds", "process"], ws)
-            == runs.job_key(small_drop, date(2026, 3, 31), ["process", "funds"], ws))
+    assert runs.job_key(small_drop, date(2026, 3, 31), ["funds", "process"], ws) == runs.job_key(
+        small_drop, date(2026, 3, 31), ["process", "funds"], ws
+    )
 
     ledger = small_drop / "资金实发明细.csv"
     stat = ledger.stat()
@@ -107,39 +123,61 @@ def test_the_job_key_follows_the_workspace_the_files_the_date_and_the_checks(sma
 
 
 def test_summary_table_orders_findings_then_clean_then_skipped():
-    summary = pl.DataFrame({
-        "check_id": ["a", "b", "c", "d"], "title": ["甲", "乙", "丙", "丁"],
-        "family": ["funds", "integrity", "funds", "dynamic"], "severity": ["高", "中", "低", "高"],
-        "rows_examined": [10, 0, 10, 10], "findings": [0, 0, 2, 1],
-        "amount_fen": [0, 0, 12345, 0],
-        "skipped": [None, "缺少事件（events），本项未检查", None, None],
-        "note": [None, None, "服务类救助的收款方未核对", None],
-    })
+    summary = pl.DataFrame(
+        {
+            "check_id": ["a", "b", "c", "d"],
+            "title": ["甲", "乙", "丙", "丁"],
+            "family": ["funds", "integrity", "funds", "dynamic"],
+            "severity": ["高", "中", "低", "高"],
+            "rows_examined": [10, 0, 10, 10],
+            "findings": [0, 0, 2, 1],
+            "amount_fen": [0, 0, 12345, 0],
+            "skipped": [None, "缺少事件（events），本项未检查", None, None],
+            "note": [None, None, "服务类救助的收款方未核对", None],
+        }
+    )
     table = runs.summary_table(summary)
-    assert table.columns == ["检查项", "类别", "严重程度", "检查行数", "线索数", "涉及金额（元）",
-                             "未检查原因", "部分未检查说明"]
+    assert table.columns == [
+        "检查项",
+        "类别",
+        "严重程度",
+        "检查行数",
+        "线索数",
+        "涉及金额（元）",
+        "未检查原因",
+        "部分未检查说明",
+    ]
     assert table["部分未检查说明"].to_list() == ["服务类救助的收款方未核对", "", "", ""]
     assert table["检查项"].to_list() == ["丙", "丁", "甲", "乙"]
     assert table["类别"].to_list() == ["资金比对", "动态管理", "资金比对", "廉洁风险"]
     assert table["涉及金额（元）"].to_list() == [123.45, 0.0, 0.0, 0.0]
     # 涉及金额 is that of the findings (analytics.amounts): a control total is not counted again
-    findings = pl.DataFrame({"check_id": ["c", "c", "d", "control_total_mismatch"],
-                             "txn_id": ["T1", "T2", None, None],
-                             "amount_fen": [12000, 345, None, 12345]})
-    assert runs.headline(summary, findings) == {"ran": 3, "skipped": 1, "findings": 3,
-                                                "amount_fen": 12345}
+    findings = pl.DataFrame(
+        {
+            "check_id": ["c", "c", "d", "control_total_mismatch"],
+            "txn_id": ["T1", "T2", None, None],
+            "amount_fen": [12000, 345, None, 12345],
+        }
+    )
+    assert runs.headline(summary, findings) == {
+        "ran": 3,
+        "skipped": 1,
+        "findings": 3,
+        "amount_fen": 12345,
+    }
 
 
-def test_history_lists_the_check_runs_of_the_run_log_newest_first(ws, small_drop, tmp_path,
-                                                                  monkeypatch):
+def test_history_lists_the_check_runs_of_the_run_log_newest_first(
+    ws, small_drop, tmp_path, monkeypatch
+):
     read = reader.read_drop(small_drop)
-    check_cli(small_drop, tmp_path / "cli", ws, "--only", "funds")            # run 1
-    browser = runs.run_and_write(ws, read, small_drop, label="三月数据")            # run 2
-    replayed = tracking.replay(ws, browser.run_id, by="审计员")                     # run 3
-    tracking.import_drop(ws, small_drop, read, by="审计员", origin="cli")           # no check
+    check_cli(small_drop, tmp_path / "cli", ws, "--only", "funds")  # run 1
+    browser = runs.run_and_write(ws, read, small_drop, label="三月数据")  # run 2
+    replayed = tracking.replay(ws, browser.run_id, by="审计员")  # run 3
+    tracking.import_drop(ws, small_drop, read, by="审计员", origin="cli")  # no check
     with monkeypatch.context() as patch, pytest.raises(ZeroDivisionError):
         patch.setattr(runs.pipeline, "run_read", lambda *a, **k: 1 / 0)
-        runs.run_and_write(ws, read, small_drop)                                   # failed
+        runs.run_and_write(ws, read, small_drop)  # failed
 
     past = runs.history(ws)
 
@@ -152,7 +190,10 @@ def test_history_lists_the_check_runs_of_the_run_log_newest_first(ws, small_drop
     head = runs.headline(browser.outcome.summary, browser.outcome.findings)
     row = past.row(1, named=True)
     assert (row["checks"], row["findings"], row["amount_fen"]) == (
-        head["ran"], head["findings"], head["amount_fen"])
+        head["ran"],
+        head["findings"],
+        head["amount_fen"],
+    )
     assert row["out"] == str(browser.out)
     # The CLI imported the drop first: its snapshot keeps the name it was given then.
     assert set(past["label"]) == {small_drop.name}
@@ -163,9 +204,20 @@ def test_history_lists_the_check_runs_of_the_run_log_newest_first(ws, small_drop
     assert past["out_exists"].to_list() == [True, False, True]
 
     table = runs.history_table(past, current=ws.root / "runs" / "000001")
-    assert table.columns == ["当前显示", "编号", "完成时间", "操作人", "来源", "数据来源",
-                             "检查基准日", "检查范围", "检查项数", "线索数", "涉及金额（元）",
-                             "备注"]
+    assert table.columns == [
+        "当前显示",
+        "编号",
+        "完成时间",
+        "操作人",
+        "来源",
+        "数据来源",
+        "检查基准日",
+        "检查范围",
+        "检查项数",
+        "线索数",
+        "涉及金额（元）",
+        "备注",
+    ]
     assert table["当前显示"].to_list() == ["", "", "✓"]
     # The folder `check --out` wrote is a copy of run 1: shown, it marks run 1 as well
     # (the demo's pages show demo/out, the run log keeps workspace/runs/000001).
@@ -201,7 +253,8 @@ def test_a_run_asked_for_twice_while_running_is_one_job(ws, small_drop, tmp_path
     assert (first.message, first.fraction) == ("完成", 1.0)
     log = runs_frame(ws.store)
     assert log.select("id", "kind", "origin", "by", "status").rows() == [
-        (first.run_id, "check", "browser", "浏览器用户", "ok")]
+        (first.run_id, "check", "browser", "浏览器用户", "ok")
+    ]
     check_cli(small_drop, tmp_path / "cli", ws)
     for name in OUTPUTS:
         assert (first.out / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
@@ -246,8 +299,9 @@ def test_execute_reports_progress_then_the_folder_and_the_run(sqlite_ws, small_d
     assert runs.history(sqlite_ws)["label"].to_list() == ["三月"]
 
 
-def test_an_unexpected_error_is_reported_without_the_values_it_names(sqlite_ws, small_drop,
-                                                                      monkeypatch, caplog):
+def test_an_unexpected_error_is_reported_without_the_values_it_names(
+    sqlite_ws, small_drop, monkeypatch, caplog
+):
     secret = "310105199001011234"
 
     def broken(*args, **kwargs):
@@ -256,8 +310,7 @@ def test_an_unexpected_error_is_reported_without_the_values_it_names(sqlite_ws, 
     monkeypatch.setattr(runs.pipeline, "run_read", broken)
     messages = []
     with caplog.at_level(logging.ERROR, logger="analytics.runs"):
-        runs.execute(small_drop, date(2026, 3, 31), None, sqlite_ws.root, None,
-                     messages.append)
+        runs.execute(small_drop, date(2026, 3, 31), None, sqlite_ws.root, None, messages.append)
     kind, text = messages[-1]
     assert kind == "error" and "ValueError" in text and secret not in text
     assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
@@ -281,9 +334,9 @@ def test_a_drop_that_cannot_be_judged_is_reported_as_such(sqlite_ws, small_drop,
     assert messages[-1] == ("error", "检查未能完成，未写入任何结果：缺少 2031 年的工作日历")
 
 
-def test_a_database_that_cannot_be_reached_is_reported_without_its_address(small_drop,
-                                                                           tmp_path,
-                                                                           monkeypatch):
+def test_a_database_that_cannot_be_reached_is_reported_without_its_address(
+    small_drop, tmp_path, monkeypatch
+):
     url = "postgresql+psycopg://auditor:s3cret@127.0.0.1:1/aidwatch?connect_timeout=2"
     monkeypatch.setenv("AIDWATCH_DATABASE_URL", url)
     messages = []

@@ -17,8 +17,9 @@ from analytics.generate import generate
 from analytics.results import load_findings
 from analytics.views import findings as view
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                reason="pdftotext (poppler-utils) is not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,11 @@ def test_sheet_holds_no_personal_identifier(district, tmp_path):
     drop, findings = district
     text = pdf_text(report.verification_sheet(findings, "全部线索"), tmp_path)
     raw = set()
-    for name, column in (("persons.csv", "id_number"), ("persons.csv", "phone"),
-                         ("accounts.csv", "account_no")):
+    for name, column in (
+        ("persons.csv", "id_number"),
+        ("persons.csv", "phone"),
+        ("accounts.csv", "account_no"),
+    ):
         frame = pl.read_csv(drop / name, infer_schema_length=0)
         raw |= set(frame.get_column(column).drop_nulls().to_list())
     flat = squeeze(text)
@@ -81,6 +85,6 @@ def test_a_long_list_is_cut_and_says_so(district, tmp_path, monkeypatch):
 
 def test_scope_text_names_the_filters():
     assert view.scope_text() == "全部线索"
-    assert view.scope_text(families=["资金比对"], streets=["华阳路街道", "新泾镇"],
-                           case=" JZ2026 ") == (
-        "类别：资金比对；街镇：华阳路街道、新泾镇；救助编号含“JZ2026”")
+    assert view.scope_text(
+        families=["资金比对"], streets=["华阳路街道", "新泾镇"], case=" JZ2026 "
+    ) == ("类别：资金比对；街镇：华阳路街道、新泾镇；救助编号含“JZ2026”")

@@ -42,26 +42,56 @@ def store(db_url):
 
 
 def new(store, id_number=PERSON, name="李明", street="华阳路街道", **kw) -> int:
-    fields = dict(by="联席办", today=NOTIFIED, id_number=id_number, name=name, conduct="隐瞒",
-                  description="隐瞒家庭成员就业收入", severity="一般",
-                  basis="《上海市社会救助条例》第五十七条", money_obtained_fen=300_000,
-                  street=street)
+    fields = dict(
+        by="联席办",
+        today=NOTIFIED,
+        id_number=id_number,
+        name=name,
+        conduct="隐瞒",
+        description="隐瞒家庭成员就业收入",
+        severity="一般",
+        basis="《上海市社会救助条例》第五十七条",
+        money_obtained_fen=300_000,
+        street=street,
+    )
     fields.update(kw)
     return store_d.create_record(store, **fields)
 
 
 def act(store, rid, move, day, **given):
     v = store_d.records_frame(store).filter(pl.col("record_id") == rid)["version"].item()
-    return store_d.apply(store, rid, move, Given(**given), by="联席办", expected_version=v,
-                         today=day, calendar=CAL, settings=RULES)
+    return store_d.apply(
+        store,
+        rid,
+        move,
+        Given(**given),
+        by="联席办",
+        expected_version=v,
+        today=day,
+        calendar=CAL,
+        settings=RULES,
+    )
 
 
-def published(store, id_number=PERSON, name="李明", decision_no="长民失〔2026〕1号",
-              street="华阳路街道", months=6) -> int:
+def published(
+    store,
+    id_number=PERSON,
+    name="李明",
+    decision_no="长民失〔2026〕1号",
+    street="华阳路街道",
+    months=6,
+) -> int:
     rid = new(store, id_number=id_number, name=name, street=street)
     act(store, rid, "notify", NOTIFIED, notified_on=NOTIFIED, notify_method="直接送达")
-    act(store, rid, "publish", DECIDED, decision_no=decision_no, decision_date=DECIDED,
-        term_months=months)
+    act(
+        store,
+        rid,
+        "publish",
+        DECIDED,
+        decision_no=decision_no,
+        decision_date=DECIDED,
+        term_months=months,
+    )
     return rid
 
 
@@ -88,30 +118,40 @@ def test_the_list_is_filtered_by_state_and_street_with_ids_masked(store):
 
 
 def test_deadlines_coming_up(store):
-    window = new(store)                                     # window ends 2026-10-20
+    window = new(store)  # window ends 2026-10-20
     act(store, window, "notify", NOTIFIED, notified_on=NOTIFIED, notify_method="直接送达")
     objected = new(store, id_number=OTHER, name="张丽")
     act(store, objected, "notify", NOTIFIED, notified_on=NOTIFIED, notify_method="直接送达")
     act(store, objected, "object", date(2026, 10, 9), raised_on=date(2026, 10, 9), reason="异议")
-    ending = published(store, id_number=THIRD, name="王五", months=3)   # term ends 2027-01-20
+    ending = published(store, id_number=THIRD, name="王五", months=3)  # term ends 2027-01-20
     day = date(2026, 10, 14)
     due = view.deadlines(today_records(store, day), day)
-    assert list(zip(due["kind"], due["record_id"], due["due"])) == [
-        ("异议答复期限", objected, date(2026, 10, 15)), ("异议期届满", window, date(2026, 10, 20))]
+    assert list(zip(due["kind"], due["record_id"], due["due"], strict=True)) == [
+        ("异议答复期限", objected, date(2026, 10, 15)),
+        ("异议期届满", window, date(2026, 10, 20)),
+    ]
     later = date(2026, 12, 28)
     due = view.deadlines(today_records(store, later), later)
-    assert list(zip(due["kind"], due["record_id"])) == [("异议答复期限", objected),
-                                                       ("公布期满", ending)]
+    assert list(zip(due["kind"], due["record_id"], strict=True)) == [
+        ("异议答复期限", objected),
+        ("公布期满", ending),
+    ]
     table = view.deadlines_table(due, later)
     assert table["已超期"].to_list() == ["是", ""]
     assert not any(FULL_ID.search(str(v)) for v in table["身份证号"].to_list())
 
 
 def test_candidates_are_verified_findings_under_recovery_not_yet_recorded():
-    findings = pl.DataFrame({
-        "finding_id": ["F1", "F2", "F3", "F4"], "street": ["华阳路街道"] * 4,
-        "case_id": ["C1", "C2", "C3", "C4"], "amount_fen": [100, 200, 300, 400],
-        "summary": ["s"] * 4, "state": ["recovering", "recovered", "confirmed", "recovered"]})
+    findings = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F2", "F3", "F4"],
+            "street": ["华阳路街道"] * 4,
+            "case_id": ["C1", "C2", "C3", "C4"],
+            "amount_fen": [100, 200, 300, 400],
+            "summary": ["s"] * 4,
+            "state": ["recovering", "recovered", "confirmed", "recovered"],
+        }
+    )
     records = pl.DataFrame({"finding_id": ["F4", None]}, schema={"finding_id": pl.String})
     recoveries = pl.DataFrame({"finding_id": ["F1", "F1"], "amount_fen": [30, 20]})
     c = view.candidates(findings, records, recoveries, people={"F1": PERSON})
@@ -124,14 +164,16 @@ def test_candidates_are_verified_findings_under_recovery_not_yet_recorded():
 def test_publication_numbers_a_batch_once_and_is_idempotent(store):
     a = published(store)
     b = published(store, id_number=OTHER, name="张丽", decision_no="长民失〔2026〕2号")
-    new(store, id_number=THIRD, name="王五")                 # proposed: not due
+    new(store, id_number=THIRD, name="王五")  # proposed: not due
     first = view.publish_batch(store, "联席办", TODAY, calendar=CAL, rules_=RULES)
     assert first.number == "长宁区救助失信公布〔2026〕1号"
     assert (first.on, first.record_ids) == (TODAY, (a, b))
     assert view.publish_batch(store, "联席办", TODAY, calendar=CAL, rules_=RULES) is None
     records = today_records(store)
-    assert records.filter(pl.col("record_id").is_in([a, b]))["publication_no"].to_list() == \
-        [first.number] * 2
+    assert (
+        records.filter(pl.col("record_id").is_in([a, b]))["publication_no"].to_list()
+        == [first.number] * 2
+    )
     assert view.due_for_publication(records).height == 0
     # the history says so, and the version moved on (a form drawn before is stale)
     assert view.history_table(store, a)["操作"].to_list()[-1] == "编入公布文件"
@@ -149,9 +191,10 @@ def test_publication_numbers_a_batch_once_and_is_idempotent(store):
 
 
 def test_an_expired_term_is_not_published(store):
-    published(store, months=3)                                # term ends 2027-01-20
-    assert view.publish_batch(store, "联席办", date(2027, 1, 21), calendar=CAL,
-                              rules_=RULES) is None
+    published(store, months=3)  # term ends 2027-01-20
+    assert (
+        view.publish_batch(store, "联席办", date(2027, 1, 21), calendar=CAL, rules_=RULES) is None
+    )
 
 
 def _document(store):
@@ -166,8 +209,23 @@ def test_the_publication_table_holds_only_the_allowed_fields_masked(store):
     pub, table = _document(store)
     assert tuple(table.columns) == view.PUBLICATION_COLUMNS
     assert table.rows() == [
-        ("1", "李明", "310105********1237", "隐瞒", "长民失〔2026〕1号", "2026-10-21 至 2027-04-20"),
-        ("2", "张丽", "310105********224X", "隐瞒", "长民失〔2026〕2号", "2026-10-21 至 2027-04-20")]
+        (
+            "1",
+            "李明",
+            "310105********1237",
+            "隐瞒",
+            "长民失〔2026〕1号",
+            "2026-10-21 至 2027-04-20",
+        ),
+        (
+            "2",
+            "张丽",
+            "310105********224X",
+            "隐瞒",
+            "长民失〔2026〕2号",
+            "2026-10-21 至 2027-04-20",
+        ),
+    ]
     workbook = view.publication_excel(table, pub.number, pub.on)
     with zipfile.ZipFile(io.BytesIO(workbook)) as z:
         xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
@@ -186,8 +244,9 @@ def test_the_publication_pdf_is_numbered_dated_and_masked(store, tmp_path):
     assert data.startswith(b"%PDF-")
     path = tmp_path / "publication.pdf"
     path.write_bytes(data)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True).stdout.decode("utf-8")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     assert "长宁区社会救助失信名单" in text and pub.number in text and "2026年11月2日" in text
     assert "310105********1237" in text and "310105********224X" in text
     assert PERSON not in text and OTHER not in text and not FULL_ID.search(text.replace(" ", ""))

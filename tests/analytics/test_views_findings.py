@@ -30,10 +30,11 @@ def district(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
 def raw_identifiers(drop: Path) -> set[str]:
     """Every ID number, account number and phone of the drop, as the files hold them."""
     values: set[str] = set()
-    for name, columns in (("persons.csv", ("id_number", "phone")),
-                          ("staff.csv", ("id_number",)),
-                          ("accounts.csv", ("account_no", "holder_id_number",
-                                            "custodian_id_number"))):
+    for name, columns in (
+        ("persons.csv", ("id_number", "phone")),
+        ("staff.csv", ("id_number",)),
+        ("accounts.csv", ("account_no", "holder_id_number", "custodian_id_number")),
+    ):
         frame = pl.read_csv(drop / name, infer_schema_length=0)
         for column in columns:
             if column in frame.columns:
@@ -91,8 +92,9 @@ def test_table_and_export_hold_no_raw_identifier(district):
     raw = raw_identifiers(drop)
     assert not [v for v in raw if v in shown]
 
-    exported = pl.read_excel(io.BytesIO(view.findings_excel(visible)), sheet_name=view.SHEET,
-                             infer_schema_length=0)
+    exported = pl.read_excel(
+        io.BytesIO(view.findings_excel(visible)), sheet_name=view.SHEET, infer_schema_length=0
+    )
     assert exported.height == table.height
     assert exported["编号"].to_list() == table["编号"].to_list()
 
@@ -109,28 +111,61 @@ def test_table_and_export_carry_the_workflow_state_when_the_findings_do(district
     _, findings = district
     visible = view.visible_findings(findings)
     first, second, third = visible["finding_id"].head(3).to_list()
-    base = {"present": True, "seen_while_closed": False, "expires_on": None, "cycle": 1,
-            "first_run": 1, "last_run": 1, "gone_run": None, "first_seen_at": None,
-            "updated_at": None}
-    states = pl.DataFrame([
-        {**base, "finding_id": first, "state": "verifying", "version": 2, "assignee": "李四",
-         "assignee_street": "华阳路街道", "due_date": date(2026, 11, 1)},
-        {**base, "finding_id": second, "state": "unfounded", "version": 3, "assignee": None,
-         "assignee_street": None, "due_date": None, "seen_while_closed": True},
-    ], schema=FINDING_STATE_SCHEMA)
+    base = {
+        "present": True,
+        "seen_while_closed": False,
+        "expires_on": None,
+        "cycle": 1,
+        "first_run": 1,
+        "last_run": 1,
+        "gone_run": None,
+        "first_seen_at": None,
+        "updated_at": None,
+    }
+    states = pl.DataFrame(
+        [
+            {
+                **base,
+                "finding_id": first,
+                "state": "verifying",
+                "version": 2,
+                "assignee": "李四",
+                "assignee_street": "华阳路街道",
+                "due_date": date(2026, 11, 1),
+            },
+            {
+                **base,
+                "finding_id": second,
+                "state": "unfounded",
+                "version": 3,
+                "assignee": None,
+                "assignee_street": None,
+                "due_date": None,
+                "seen_while_closed": True,
+            },
+        ],
+        schema=FINDING_STATE_SCHEMA,
+    )
     with_states = triage.with_states(visible, states, today=date(2026, 11, 10))
     table = view.findings_table(with_states)
-    assert table.columns == ["编号", *view.STATE_HEADERS.values(),
-                             *list(view.HEADERS.values())[1:]]
+    assert table.columns == ["编号", *view.STATE_HEADERS.values(), *list(view.HEADERS.values())[1:]]
     rows = {r["编号"]: r for r in table.head(3).iter_rows(named=True)}
-    assert (rows[first]["状态"], rows[first]["承办"], rows[first]["期限"], rows[first]["逾期"]) \
-        == ("核实中", "华阳路街道 · 李四", date(2026, 11, 1), "是")
+    assert (rows[first]["状态"], rows[first]["承办"], rows[first]["期限"], rows[first]["逾期"]) == (
+        "核实中",
+        "华阳路街道 · 李四",
+        date(2026, 11, 1),
+        "是",
+    )
     assert (rows[second]["状态"], rows[second]["发现情况"], rows[second]["逾期"]) == (
-        "不属实", "关闭后再次发现", None)
+        "不属实",
+        "关闭后再次发现",
+        None,
+    )
     assert rows[third]["状态"] == "未登记"
 
-    exported = pl.read_excel(io.BytesIO(view.findings_excel(with_states)), sheet_name=view.SHEET,
-                             infer_schema_length=0)
+    exported = pl.read_excel(
+        io.BytesIO(view.findings_excel(with_states)), sheet_name=view.SHEET, infer_schema_length=0
+    )
     assert exported.columns == table.columns and exported.height == table.height
     assert exported["状态"].head(3).to_list() == ["核实中", "不属实", "未登记"]
     assert exported["期限"][0].startswith("2026-11-01")
@@ -138,9 +173,12 @@ def test_table_and_export_carry_the_workflow_state_when_the_findings_do(district
 
 def test_scope_names_the_workflow_filters_too():
     assert view.scope_text() == "全部线索"
-    assert view.scope_text(streets=["华阳路街道"], states=["核实中", "未登记"],
-                           assignees=["李四"], due="7日内到期") == \
-        "街镇：华阳路街道；状态：核实中、未登记；承办：李四；期限：7日内到期"
+    assert (
+        view.scope_text(
+            streets=["华阳路街道"], states=["核实中", "未登记"], assignees=["李四"], due="7日内到期"
+        )
+        == "街镇：华阳路街道；状态：核实中、未登记；承办：李四；期限：7日内到期"
+    )
 
 
 def test_evidence_of_every_finding_shows_no_raw_identifier(district):
@@ -164,7 +202,8 @@ def test_evidence_path_is_shown_by_labels(district):
     assert all(set(n) == {"类型", "名称"} for n in shown["节点"])
     labels = {n["id"]: n["label"] for n in body["nodes"]}
     assert [(e["起点"], e["终点"]) for e in shown["关系"]] == [
-        (labels[e["from"]], labels[e["to"]]) for e in body["edges"]]
+        (labels[e["from"]], labels[e["to"]]) for e in body["edges"]
+    ]
     assert view.opens_in_graph(row)
 
 

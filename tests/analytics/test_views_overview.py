@@ -44,8 +44,8 @@ CELLS = {
     (A, "2026-03", "funds_findings_per_1000"): (20.0, 2, 100),
     (B, "2026-03", "funds_findings_per_1000"): (5.0, 1, 200),
     (C, "2026-03", "funds_findings_per_1000"): (0.0, 0, 50),
-    (A, "2026-03", "dynamic_leads"): (4.0, 4, 2),    # 2 per case
-    (B, "2026-03", "dynamic_leads"): (4.0, 4, 8),    # 0.5 per case
+    (A, "2026-03", "dynamic_leads"): (4.0, 4, 2),  # 2 per case
+    (B, "2026-03", "dynamic_leads"): (4.0, 4, 8),  # 0.5 per case
     (DISTRICT, "2026-03", "cases_active"): (12.0, 12.0, None),
     (DISTRICT, "2026-03", "money_paid"): (12345.6, 12345.6, None),
     (DISTRICT, "2026-03", "money_at_risk"): (300.0, 300.0, None),
@@ -67,34 +67,55 @@ FINDINGS = pl.DataFrame(
         ("relative_not_filed", "integrity", B, None, None, "310105197512120025", None, "未备案。"),
         ("late_disbursement", "funds", B, "2026-03", "C9", None, "6222020200112233445", "迟发。"),
     ],
-    schema={"check_id": pl.String, "family": pl.String, "street": pl.String, "month": pl.String,
-            "case_id": pl.String, "id_number": pl.String, "account_no": pl.String,
-            "summary": pl.String},
+    schema={
+        "check_id": pl.String,
+        "family": pl.String,
+        "street": pl.String,
+        "month": pl.String,
+        "case_id": pl.String,
+        "id_number": pl.String,
+        "account_no": pl.String,
+        "summary": pl.String,
+    },
     orient="row",
 ).with_columns(amount_fen=pl.lit(None, pl.Int64))
 
 
-@pytest.mark.parametrize(("period", "level", "label", "last"), [
-    ("2026-03", "month", "2026年3月", "2026-03"),
-    ("2026Q1", "quarter", "2026年第1季度", "2026-03"),
-    ("2026Q4", "quarter", "2026年第4季度", "2026-12"),
-    ("2026", "year", "2026年", "2026-12"),
-])
+@pytest.mark.parametrize(
+    ("period", "level", "label", "last"),
+    [
+        ("2026-03", "month", "2026年3月", "2026-03"),
+        ("2026Q1", "quarter", "2026年第1季度", "2026-03"),
+        ("2026Q4", "quarter", "2026年第4季度", "2026-12"),
+        ("2026", "year", "2026年", "2026-12"),
+    ],
+)
 def test_periods(period, level, label, last):
     assert (view.level_of(period), view.period_label(period), view.last_month(period)) == (
-        level, label, last)
+        level,
+        label,
+        last,
+    )
 
 
 def test_period_options_latest_first():
-    assert view.period_options(IND) == {"month": ["2026-03", "2026-02"], "quarter": ["2026Q1"],
-                                        "year": ["2026"]}
+    assert view.period_options(IND) == {
+        "month": ["2026-03", "2026-02"],
+        "quarter": ["2026Q1"],
+        "year": ["2026"],
+    }
 
 
-@pytest.mark.parametrize(("indicator", "value", "text"), [
-    ("approval_on_time_rate", 0.9524, "95.2%"), ("money_paid", 1234.5, "1,234.50"),
-    ("funds_findings_per_1000", 12.345, "12.3"), ("dynamic_leads", 3.0, "3"),
-    ("composite_score", None, "—"),
-])
+@pytest.mark.parametrize(
+    ("indicator", "value", "text"),
+    [
+        ("approval_on_time_rate", 0.9524, "95.2%"),
+        ("money_paid", 1234.5, "1,234.50"),
+        ("funds_findings_per_1000", 12.345, "12.3"),
+        ("dynamic_leads", 3.0, "3"),
+        ("composite_score", None, "—"),
+    ],
+)
 def test_format_value(indicator, value, text):
     assert view.format_value(indicator, value) == text
 
@@ -105,7 +126,7 @@ def test_ranking_orders_by_score_ties_share_a_rank_blank_last():
     assert r["street"].to_list()[:3] == [B, A, C]
     assert r["rank"].to_list()[:3] == [1, 2, 2]
     assert r["rank"][3] is None
-    marks = dict(zip(r["street"], r["training_mark"]))
+    marks = dict(zip(r["street"], r["training_mark"], strict=True))
     assert (marks[A], marks[B], marks[C]) == ("达标", "未达标", None)
 
 
@@ -125,15 +146,19 @@ def test_heat_scores():
 
 def test_overview_headline_and_leads():
     ov = view.overview(IND, FINDINGS, "2026-03")
-    assert (ov.headline.cases_active, ov.headline.money_paid, ov.headline.money_at_risk,
-            ov.headline.composite_score) == (12, 12345.6, 300, 75)
-    leads = dict(zip(ov.leads["family"], ov.leads["findings"]))
+    assert (
+        ov.headline.cases_active,
+        ov.headline.money_paid,
+        ov.headline.money_at_risk,
+        ov.headline.composite_score,
+    ) == (12, 12345.6, 300, 75)
+    leads = dict(zip(ov.leads["family"], ov.leads["findings"], strict=True))
     assert leads == {"funds": 1, "integrity": 1, "dynamic": 2, "process": 1}
     assert ov.headline.open_leads == 5
     # February: only the February finding has arisen by then; the one without a month counts
     # from the run's latest month (2026-03), so not yet.
     feb = view.overview(IND, FINDINGS, "2026-02")
-    assert dict(zip(feb.leads["family"], feb.leads["findings"]))["dynamic"] == 1
+    assert dict(zip(feb.leads["family"], feb.leads["findings"], strict=True))["dynamic"] == 1
     assert feb.headline.open_leads == 1 and feb.headline.money_paid == 9000
 
 
@@ -158,8 +183,14 @@ def test_tables_have_chinese_headers_and_display_values():
     row = table.row(0, named=True)
     assert (row["街镇"], row["审批及时率（%）"], row["培训达标"]) == (B, 100.0, "未达标")
     sheets = view.excel_sheets(view.overview(IND, FINDINGS, "2026-03"))
-    assert list(sheets) == ["街镇排名", "街镇指标值", "街镇指标得分", "月度趋势", "线索分类",
-                            "指标定义"]
+    assert list(sheets) == [
+        "街镇排名",
+        "街镇指标值",
+        "街镇指标得分",
+        "月度趋势",
+        "线索分类",
+        "指标定义",
+    ]
     assert sheets["街镇指标值"].height == sheets["街镇指标得分"].height == 10
 
 
@@ -170,6 +201,7 @@ def test_leads_by_street():
 
 
 # --- static blocks of the landing view ------------------------------------------------------
+
 
 class Cells(HTMLParser):
     """Every <th>/<td> of an HTML table as (text, style), row by row."""
@@ -209,11 +241,17 @@ def bar_width(style: str) -> float | None:
 RED, YELLOW, GREEN = (215, 48, 39), (254, 224, 139), (26, 152, 80)
 
 
-@pytest.mark.parametrize(("score", "rgb", "text"), [
-    (0.0, RED, "#ffffff"), (50.0, YELLOW, "#222222"), (100.0, GREEN, "#ffffff"),
-    (75.0, (140, 188, 110), "#222222"),  # halfway from yellow to green
-    (-5.0, RED, "#ffffff"), (130.0, GREEN, "#ffffff"),  # clipped to 0–100
-])
+@pytest.mark.parametrize(
+    ("score", "rgb", "text"),
+    [
+        (0.0, RED, "#ffffff"),
+        (50.0, YELLOW, "#222222"),
+        (100.0, GREEN, "#ffffff"),
+        (75.0, (140, 188, 110), "#222222"),  # halfway from yellow to green
+        (-5.0, RED, "#ffffff"),
+        (130.0, GREEN, "#ffffff"),  # clipped to 0–100
+    ],
+)
 def test_score_colour(score, rgb, text):
     style = pl.select(view.score_colour(pl.lit(score))).item()
     assert background(style) == rgb
@@ -223,7 +261,9 @@ def test_score_colour(score, rgb, text):
 def test_score_colour_and_bar_leave_a_missing_score_blank():
     blank = pl.lit(None, dtype=pl.Float64)
     assert pl.select(view.score_colour(blank), view.score_bar(blank).alias("bar")).row(0) == (
-        None, None)
+        None,
+        None,
+    )
 
 
 def test_heat_map_and_table_share_the_colour_scale():
@@ -248,14 +288,19 @@ def test_glance_table():
     assert (b[approval][0], background(b[approval][1])) == ("100.0%", GREEN)
     funds = col["funds_findings_per_1000"]
     assert [(row[funds][0], background(row[funds][1])) for row in (a, b, c)] == [
-        ("20.0", RED), ("5.0", (140, 188, 110)), ("0.0", GREEN)]
+        ("20.0", RED),
+        ("5.0", (140, 188, 110)),
+        ("0.0", GREEN),
+    ]
     # No score, no colour: a street without data, and money at risk, which is not scored.
     assert background(by_street[STREETS[5]][approval][1]) is None
     assert background(b[col["money_at_risk"]][1]) is None
     # The composite score is a bar as long as the score; none where there is no score.
     composite = col["composite_score"]
     assert [(row[composite][0], bar_width(row[composite][1])) for row in (b, a)] == [
-        ("90.0", 90.0), ("70.0", 70.0)]
+        ("90.0", 90.0),
+        ("70.0", 70.0),
+    ]
     assert bar_width(by_street[STREETS[5]][composite][1]) is None
     # The trainings of the year, and the street short of them marked.
     assert (a[-2][0], a[-1][0], b[-2][0], b[-1][0], c[-1][0]) == ("1", "达标", "0", "未达标", "—")
@@ -303,7 +348,7 @@ class Figures(HTMLParser):
 
     @property
     def figures(self) -> list[tuple[str, str, str | None]]:
-        pairs = zip(self.texts[::2], self.texts[1::2])
+        pairs = zip(self.texts[::2], self.texts[1::2], strict=True)
         return [(label.removesuffix(" ⓘ"), value, tip) for (label, tip), (value, _) in pairs]
 
 
@@ -314,8 +359,12 @@ def test_headline_metrics_drawn_as_figures():
     figures = Figures(view.metrics_html(rows)).figures
     # short labels with their unit; the period and what each counts in the help
     assert [(label, value) for label, value, _ in figures[:5]] == [
-        ("在册案件（件）", "12"), ("实发金额（元）", "12,345.60"), ("涉及金额（元）", "300.00"),
-        ("未处理线索（条）", "5"), ("综合得分（分）", "75.0")]
+        ("在册案件（件）", "12"),
+        ("实发金额（元）", "12,345.60"),
+        ("涉及金额（元）", "300.00"),
+        ("未处理线索（条）", "5"),
+        ("综合得分（分）", "75.0"),
+    ]
     helps = [tip for _, _, tip in figures[:5]]
     assert helps[0] == "2026年3月期末处于救助期的案件"
     assert helps[2].startswith("2026年3月的线索。") and amounts.HELP in helps[2]
@@ -324,7 +373,11 @@ def test_headline_metrics_drawn_as_figures():
     assert helps[4].startswith("未计入：审批及时率（本期无数据）、")
     assert "整改按期率（未计算）" in helps[4]
     assert dict((label, value) for label, value, _ in figures[5:]) == {
-        "资金比对（条）": "1", "廉洁风险（条）": "1", "动态管理（条）": "2", "审批流程（条）": "1"}
+        "资金比对（条）": "1",
+        "廉洁风险（条）": "1",
+        "动态管理（条）": "2",
+        "审批流程（条）": "1",
+    }
     # a row wraps rather than squeezing five figures into a narrow screen
     assert f"repeat(auto-fill, minmax({view.FIGURE_MIN_WIDTH}, 1fr))" in view.metrics_html(rows)
 
@@ -334,21 +387,25 @@ def test_static_blocks_escape_every_text():
     html = view.metrics_html([[(hostile, hostile, f'"{hostile}')]])
     assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     ranking = view.ranking(IND, "2026-03").with_columns(
-        pl.when(pl.col("rank") == 1).then(pl.lit(hostile)).otherwise(pl.col("street"))
-        .alias("street"))
+        pl.when(pl.col("rank") == 1)
+        .then(pl.lit(hostile))
+        .otherwise(pl.col("street"))
+        .alias("street")
+    )
     glance = view.glance_html(ranking, view.heat(IND, "2026-03"))
     assert "<img" not in glance and "&lt;img" in glance
 
 
 # --- 街镇 ----------------------------------------------------------------------------------------
 
+
 def test_street_view():
     sv = street_view.street_view(IND, FINDINGS, A, "month")
     assert sv.period == "2026-03" and sv.label == "2026年3月"
-    latest = dict(zip(sv.latest["indicator"], sv.latest["shown"]))
-    previous = dict(zip(sv.latest["indicator"], sv.latest["previous"]))
+    latest = dict(zip(sv.latest["indicator"], sv.latest["shown"], strict=True))
+    previous = dict(zip(sv.latest["indicator"], sv.latest["previous"], strict=True))
     assert (latest["composite_score"], previous["composite_score"]) == ("70.0", "60.0")
-    counts = dict(zip(sv.by_check["check_id"], sv.by_check["findings"]))
+    counts = dict(zip(sv.by_check["check_id"], sv.by_check["findings"], strict=True))
     assert counts["approval_overdue"] == 1 and counts["late_disbursement"] == 0
     assert sv.by_check["findings"][0] == 1
     assert sv.overdue["check_id"].to_list() == ["approval_overdue", "visit_overdue"]
@@ -376,6 +433,7 @@ def test_street_over_time_table():
 
 # --- figures -----------------------------------------------------------------------------------
 
+
 def test_ranking_bars_mark_trainings():
     fig = charts.ranking_bars(view.ranking(IND, "2026-03"))
     bar = fig.data[0]
@@ -402,11 +460,14 @@ def test_trend_lines_draw_the_district_bold():
     assert list(a.y) == [None, 50.0]
 
 
-@pytest.mark.parametrize("build", [
-    lambda: charts.ranking_bars(view.ranking(IND, "2026Q1")),
-    lambda: charts.leads_bars(view.open_leads(FINDINGS.clear(), "2026-03", "2026-03")),
-    lambda: charts.check_bars(street_view.street_view(IND, FINDINGS.clear(), A).by_check),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: charts.ranking_bars(view.ranking(IND, "2026Q1")),
+        lambda: charts.leads_bars(view.open_leads(FINDINGS.clear(), "2026-03", "2026-03")),
+        lambda: charts.check_bars(street_view.street_view(IND, FINDINGS.clear(), A).by_check),
+    ],
+)
 def test_empty_figures_say_so(build):
     fig = build()
     assert fig.layout.annotations[0].text == charts.EMPTY
@@ -418,30 +479,48 @@ FOLLOWUP = ("rectification_on_time_rate", "recurrence_rate", "file_audit_pass_ra
 # A run in a workspace: A completed two rectifications in March, one on time; B four, one of
 # which recurred; the other streets none (numerator 0, no value). A's file audit of March found
 # four of its five cases in order; no other street was audited.
-COMPUTED = indicators_frame({
-    **CELLS,
-    **{(s, p, n): (None, 0.0, 0.0) for s in (DISTRICT, *STREETS) for p in ("2026-02", "2026-03")
-       for n in FOLLOWUP},
-    (A, "2026-03", "rectification_on_time_rate"): (0.5, 1.0, 2.0),
-    (A, "2026-03", "recurrence_rate"): (0.0, 0.0, 2.0),
-    (B, "2026-03", "rectification_on_time_rate"): (1.0, 4.0, 4.0),
-    (B, "2026-03", "recurrence_rate"): (0.25, 1.0, 4.0),
-    (A, "2026-03", "file_audit_pass_rate"): (0.8, 4.0, 5.0),
-})
+COMPUTED = indicators_frame(
+    {
+        **CELLS,
+        **{
+            (s, p, n): (None, 0.0, 0.0)
+            for s in (DISTRICT, *STREETS)
+            for p in ("2026-02", "2026-03")
+            for n in FOLLOWUP
+        },
+        (A, "2026-03", "rectification_on_time_rate"): (0.5, 1.0, 2.0),
+        (A, "2026-03", "recurrence_rate"): (0.0, 0.0, 2.0),
+        (B, "2026-03", "rectification_on_time_rate"): (1.0, 4.0, 4.0),
+        (B, "2026-03", "recurrence_rate"): (0.25, 1.0, 4.0),
+        (A, "2026-03", "file_audit_pass_rate"): (0.8, 4.0, 5.0),
+    }
+)
 
 
 def workflow_frames() -> dict[str, pl.DataFrame]:
     """The workspace's frames: in March three leads found (A, A, B), two verified, one of B's
     rectified; 200 yuan of an A lead recovered in March and 150 in April."""
-    findings = pl.DataFrame({"finding_id": ["F1", "F2", "F3"], "street": [A, A, B],
-                             "amount_fen": [50_000, 20_000, 10_000]})
-    history = pl.DataFrame({
-        "finding_id": ["F1", "F2", "F3", "F1", "F3", "F3"],
-        "move": ["found", "found", "found", "confirm", "confirm", "rectified"],
-        "on_date": [date(2026, 3, 2)] * 3 + [date(2026, 3, 9)] * 2 + [date(2026, 3, 30)]})
-    recoveries = pl.DataFrame({"finding_id": ["F1", "F1"],
-                               "paid_on": [date(2026, 3, 20), date(2026, 4, 1)],
-                               "amount_fen": [20_000, 15_000]})
+    findings = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F2", "F3"],
+            "street": [A, A, B],
+            "amount_fen": [50_000, 20_000, 10_000],
+        }
+    )
+    history = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F2", "F3", "F1", "F3", "F3"],
+            "move": ["found", "found", "found", "confirm", "confirm", "rectified"],
+            "on_date": [date(2026, 3, 2)] * 3 + [date(2026, 3, 9)] * 2 + [date(2026, 3, 30)],
+        }
+    )
+    recoveries = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F1"],
+            "paid_on": [date(2026, 3, 20), date(2026, 4, 1)],
+            "amount_fen": [20_000, 15_000],
+        }
+    )
     return {"findings": findings, "history": history, "recoveries": recoveries}
 
 
@@ -452,23 +531,32 @@ def test_followup_indicators_are_ranked_and_scored():
     assert (rows[A]["整改按期率（%）"], rows[A]["整改复发率（%）"]) == (50.0, 0.0)
     assert (rows[B]["整改按期率（%）"], rows[B]["整改复发率（%）"]) == (100.0, 25.0)
     assert rows[C]["整改按期率（%）"] is None  # no rectification: blank, never 0
-    score = {(s, i): v for s, i, v in view.heat(COMPUTED, "2026-03")
-             .select("street", "indicator", "score").iter_rows()}
+    score = {
+        (s, i): v
+        for s, i, v in view.heat(COMPUTED, "2026-03")
+        .select("street", "indicator", "score")
+        .iter_rows()
+    }
     assert score[(A, "rectification_on_time_rate")] == pytest.approx(50)
     assert score[(B, "recurrence_rate")] == pytest.approx(75)  # lower is better
     assert score[(C, "recurrence_rate")] is None
     assert score[(A, "file_audit_pass_rate")] == pytest.approx(80)
     assert score[(B, "file_audit_pass_rate")] is None  # not audited: not scored, never 0
     assert view.heat_table(view.heat(COMPUTED, "2026-03")).columns[-4:] == [
-        "整改按期率（%）", "整改复发率（%）", "档案核查合格率（%）", "综合得分（分）"]
+        "整改按期率（%）",
+        "整改复发率（%）",
+        "档案核查合格率（%）",
+        "综合得分（分）",
+    ]
 
 
 def test_followup_indicators_not_computed_show_so():
     # IND: a run outside a workspace, every numerator blank
     assert view.uncomputed(IND, "2026-03") == frozenset(FOLLOWUP)
     assert view.uncomputed(COMPUTED, "2026-03") == frozenset()
-    assert view.uncomputed(IND.filter(~pl.col("indicator").is_in(FOLLOWUP)), "2026-03") == \
-        frozenset(FOLLOWUP)  # results from before these indicators existed
+    assert view.uncomputed(
+        IND.filter(~pl.col("indicator").is_in(FOLLOWUP)), "2026-03"
+    ) == frozenset(FOLLOWUP)  # results from before these indicators existed
     ov = view.overview(IND, FINDINGS, "2026-03")
     rows = Cells(view.glance_html(ov.ranking, ov.heat, ov.uncomputed)).rows
     header = [text for text, _ in rows[0]]
@@ -489,12 +577,22 @@ def test_followup_indicators_not_computed_show_so():
 def test_overview_funnel_of_the_period():
     ov = view.overview(IND, FINDINGS, "2026-03", workflow=workflow_frames())
     assert ov.funnel.select("stage", "count", "amount_fen").rows() == [
-        ("leads", 3, 80_000), ("verified", 2, 60_000), ("rectified", 1, 10_000),
-        ("recovered", 1, 20_000)]
+        ("leads", 3, 80_000),
+        ("verified", 2, 60_000),
+        ("rectified", 1, 10_000),
+        ("recovered", 1, 20_000),
+    ]
     assert [len(row) for row in view.headline_metrics(ov)] == [5, 4]  # the funnel has its view
     sheets = view.excel_sheets(ov)
-    assert list(sheets) == ["街镇排名", "街镇指标值", "街镇指标得分", "月度趋势", "线索分类",
-                            "处置漏斗", "指标定义"]
+    assert list(sheets) == [
+        "街镇排名",
+        "街镇指标值",
+        "街镇指标得分",
+        "月度趋势",
+        "线索分类",
+        "处置漏斗",
+        "指标定义",
+    ]
     assert sheets["处置漏斗"]["线索数（条）"].to_list() == [3, 2, 1, 1]
     quarter = view.overview(IND, FINDINGS, "2026Q1", workflow=workflow_frames())
     assert quarter.funnel.filter(pl.col("stage") == "recovered")["amount_fen"].item() == 20_000
@@ -514,17 +612,23 @@ def test_street_funnel_and_rectification_metrics():
     sv = street_view.street_view(COMPUTED, FINDINGS, A, "month", workflow=workflow_frames())
     assert sv.period == "2026-03"
     assert sv.funnel.select("stage", "count", "amount_fen").rows() == [
-        ("leads", 2, 70_000), ("verified", 1, 50_000), ("rectified", 0, 0),
-        ("recovered", 1, 20_000)]
+        ("leads", 2, 70_000),
+        ("verified", 1, 50_000),
+        ("rectified", 0, 0),
+        ("recovered", 1, 20_000),
+    ]
     assert street_view.excel_sheets(sv)["处置漏斗"]["线索数（条）"].to_list() == [2, 1, 0, 1]
     metrics = street_view.rectification_metrics(sv)
-    assert [(t, v) for t, v, _ in metrics] == [("整改按期率（%）", "50.0%"),
-                                              ("整改复发率（%）", "0.0%"),
-                                              ("档案核查合格率（%）", "80.0%")]
+    assert [(t, v) for t, v, _ in metrics] == [
+        ("整改按期率（%）", "50.0%"),
+        ("整改复发率（%）", "0.0%"),
+        ("档案核查合格率（%）", "80.0%"),
+    ]
     # a street without rectifications or file audits in a workspace run: —, and why
     c = street_view.rectification_metrics(street_view.street_view(COMPUTED, FINDINGS, C))
     assert [(v, why) for _, v, why in c] == [("—", "本期没有完成整改的线索")] * 2 + [
-        ("—", "本期没有已签发的档案核查")]
+        ("—", "本期没有已签发的档案核查")
+    ]
     # outside a workspace: 未计算, and no funnel without the workspace's frames
     plain = street_view.street_view(IND, FINDINGS, A)
     assert [v for _, v, _ in street_view.rectification_metrics(plain)] == ["未计算"] * 3

@@ -39,8 +39,13 @@ peers_pandas = _load("peers_pandas")
 
 def _synthetic(tmp: Path):
     tables = data.build_tables(1500, seed=3)
-    return ReadResult(tables=tables, rejects=pl.DataFrame(schema=REJECTS_SCHEMA), files=[],
-                      ignored=[], missing_optional=[])
+    return ReadResult(
+        tables=tables,
+        rejects=pl.DataFrame(schema=REJECTS_SCHEMA),
+        files=[],
+        ignored=[],
+        missing_optional=[],
+    )
 
 
 def _generated(tmp: Path):
@@ -67,8 +72,7 @@ def found(district):
     drop = make_drop(read)
     con = peers_duckdb.connect(read.tables, drop.catalogue, threads=2)
     duck = peers_duckdb.run_funds(con, drop.settings)
-    pand = peers_pandas.run_funds(peers_pandas.frames(read.tables, drop.catalogue),
-                                  drop.settings)
+    pand = peers_pandas.run_funds(peers_pandas.frames(read.tables, drop.catalogue), drop.settings)
     return {
         check_id: {
             "polars": _found(spec.fn(drop).collect(), spec.keys),
@@ -107,12 +111,18 @@ def _after_termination(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     without any row) and ``amounts``."""
     key = ["case_id", "month", "item"]
     terminated = tables["cases"].filter(pl.col("termination_date").is_not_null())
-    ent = tables["entitlements"].group_by(key).agg(
-        (pl.col("kind") == "补发").all().alias("back_only"), pl.col("amount").alias("amounts"))
-    return (tables["ledger"].filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
-            .join(terminated.select("case_id", "termination_date"), on="case_id")
-            .filter(pl.col("month") > pl.col("termination_date").dt.strftime("%Y-%m"))
-            .join(ent, on=key, how="left"))
+    ent = (
+        tables["entitlements"]
+        .group_by(key)
+        .agg((pl.col("kind") == "补发").all().alias("back_only"), pl.col("amount").alias("amounts"))
+    )
+    return (
+        tables["ledger"]
+        .filter(pl.col("status") == "成功", pl.col("case_id").is_not_null())
+        .join(terminated.select("case_id", "termination_date"), on="case_id")
+        .filter(pl.col("month") > pl.col("termination_date").dt.strftime("%Y-%m"))
+        .join(ent, on=key, how="left")
+    )
 
 
 def test_districts_hold_back_pay_after_termination(district, found):
@@ -123,13 +133,16 @@ def test_districts_hold_back_pay_after_termination(district, found):
     name, read = district
     rows = _after_termination(read.tables)
     exempt = pl.col("back_only").fill_null(False) & pl.col("amounts").list.contains(
-        pl.col("amount"))
+        pl.col("amount")
+    )
     fired = {txn for txn, _ in found["paid_after_termination"]["polars"]}
     back_pay = set(rows.filter(exempt)["txn_id"])
     assert back_pay and not back_pay & fired
     if name == "synthetic":
-        kinds = {"no entitlement": pl.col("back_only").is_null(),
-                 "regular row": ~pl.col("back_only"),
-                 "back pay of another amount": pl.col("back_only") & ~exempt}
+        kinds = {
+            "no entitlement": pl.col("back_only").is_null(),
+            "regular row": ~pl.col("back_only"),
+            "back pay of another amount": pl.col("back_only") & ~exempt,
+        }
         for kind, rule in kinds.items():
             assert set(rows.filter(rule)["txn_id"]) & fired, kind

@@ -13,8 +13,12 @@ from analytics.minidrop import mini_drop
 from analytics.model import Drop, DropError
 from analytics.reference import PROJECT_ROOT
 from checks.engine import run_checks, shape_findings
-from checks.process import (ApprovalCalendarError, approval_assessment, unjudged_approvals,
-                            unjudged_note)
+from checks.process import (
+    ApprovalCalendarError,
+    approval_assessment,
+    unjudged_approvals,
+    unjudged_note,
+)
 from checks.registry import REGISTRY, load_all
 
 load_all()
@@ -22,11 +26,17 @@ AS_OF = date(2026, 10, 31)
 
 
 def case(case_id="C1", accepted=date(2026, 2, 2), decided=None, status=None, special=None):
-    return dict(case_id=case_id, household_id="H1", applicant_id_number="110101199001011237",
-                street="新泾镇", assistance_type="最低生活保障",
-                status=status or ("在册" if decided else "申请中"),
-                accepted_date=accepted.isoformat(), decided_date=decided and decided.isoformat(),
-                special_circumstance=special)
+    return dict(
+        case_id=case_id,
+        household_id="H1",
+        applicant_id_number="110101199001011237",
+        street="新泾镇",
+        assistance_type="最低生活保障",
+        status=status or ("在册" if decided else "申请中"),
+        accepted_date=accepted.isoformat(),
+        decided_date=decided and decided.isoformat(),
+        special_circumstance=special,
+    )
 
 
 def drop_of(*cases, as_of=AS_OF) -> Drop:
@@ -53,17 +63,17 @@ def run(drop: Drop) -> pl.DataFrame:
 @pytest.mark.parametrize(
     ("accepted", "special", "decided", "fires"),
     [
-        (date(2026, 2, 2), None, date(2026, 3, 6), False),     # on the 20th working day
+        (date(2026, 2, 2), None, date(2026, 3, 6), False),  # on the 20th working day
         (date(2026, 2, 2), None, date(2026, 3, 5), False),
-        (date(2026, 2, 2), None, date(2026, 3, 7), True),      # a day off, still after it
-        (date(2026, 2, 2), None, date(2026, 3, 9), True),      # the next working day
+        (date(2026, 2, 2), None, date(2026, 3, 7), True),  # a day off, still after it
+        (date(2026, 2, 2), None, date(2026, 3, 9), True),  # the next working day
         (date(2025, 9, 15), None, date(2025, 10, 17), False),
-        (date(2025, 9, 15), None, date(2025, 10, 18), True),   # a Saturday, but past the deadline
+        (date(2025, 9, 15), None, date(2025, 10, 18), True),  # a Saturday, but past the deadline
         (date(2024, 9, 20), None, date(2024, 10, 23), False),
         (date(2024, 9, 20), None, date(2024, 10, 24), True),
         (date(2026, 1, 5), "人户分离", date(2026, 3, 13), False),
         (date(2026, 1, 5), "人户分离", date(2026, 3, 16), True),
-        (date(2026, 1, 5), None, date(2026, 3, 13), True),     # without it only 20 days
+        (date(2026, 1, 5), None, date(2026, 3, 13), True),  # without it only 20 days
     ],
 )
 def test_decision_against_the_deadline(accepted, special, decided, fires):
@@ -74,7 +84,8 @@ def test_decision_against_the_deadline(accepted, special, decided, fires):
 def test_finding_names_the_deadline_and_how_it_was_computed():
     out = run(drop_of(case(accepted=date(2026, 2, 2), decided=date(2026, 3, 10))))
     assert out.row(0, named=True)["summary"] == (
-        "案件C1受理日2026-02-02，第20个工作日为2026-03-06，实际审批2026-03-10，超期2个工作日。")
+        "案件C1受理日2026-02-02，第20个工作日为2026-03-06，实际审批2026-03-10，超期2个工作日。"
+    )
     row = out.row(0, named=True)
     assert (row["case_id"], row["street"], row["month"]) == ("C1", "新泾镇", "2026-03")
     assert '"deadline":"2026-03-06"' in row["evidence"]
@@ -100,13 +111,17 @@ def test_pending_case_is_judged_on_the_as_of_date(as_of, fires):
     out = run(drop_of(case(accepted=date(2026, 9, 21)), as_of=as_of))
     assert out.height == int(fires)
     if fires:
-        assert out["summary"][0] == ("案件C1受理日2026-09-21，第20个工作日为2026-10-26，"
-                                     "截至2026-10-27仍未审批，超期1个工作日。")
+        assert out["summary"][0] == (
+            "案件C1受理日2026-09-21，第20个工作日为2026-10-26，"
+            "截至2026-10-27仍未审批，超期1个工作日。"
+        )
 
 
 def test_decision_on_a_day_off_after_the_deadline_says_so():
     out = run(drop_of(case(accepted=date(2026, 2, 2), decided=date(2026, 3, 7))))
-    assert out["summary"][0].endswith("实际审批2026-03-07，晚于时限（该日为休息日，超期不足1个工作日）。")
+    assert out["summary"][0].endswith(
+        "实际审批2026-03-07，晚于时限（该日为休息日，超期不足1个工作日）。"
+    )
 
 
 def test_blank_decision_outside_pending_is_not_judged():
@@ -117,8 +132,9 @@ def test_blank_decision_outside_pending_is_not_judged():
 def test_verdict_known_without_next_year_is_given():
     # Accepted mid-December, decided 31 December: the deadline lies in January of a year the
     # calendar does not know, but the decision is on time whatever that year's holidays are.
-    drop = drop_of(case(accepted=date(2026, 12, 14), decided=date(2026, 12, 31)),
-                   as_of=date(2027, 1, 31))
+    drop = drop_of(
+        case(accepted=date(2026, 12, 14), decided=date(2026, 12, 31)), as_of=date(2027, 1, 31)
+    )
     frame = approval_assessment(drop).collect()
     assert frame["overdue"].to_list() == [False]
     assert frame["deadline"].to_list() == [None]
@@ -127,7 +143,7 @@ def test_verdict_known_without_next_year_is_given():
 @pytest.mark.parametrize(
     ("row", "years"),
     [
-        (case(accepted=date(2026, 12, 14)), "2027年"),                        # pending into 2027
+        (case(accepted=date(2026, 12, 14)), "2027年"),  # pending into 2027
         (case(accepted=date(2026, 12, 14), decided=date(2027, 1, 20)), "2027年"),
         (case(accepted=date(2003, 12, 1), decided=date(2004, 1, 20)), "2003年"),
         (case(accepted=date(2001, 5, 8), decided=date(2001, 7, 20)), "2001—2003年"),
@@ -136,7 +152,7 @@ def test_verdict_known_without_next_year_is_given():
 )
 def test_verdict_needing_an_unknown_year_is_not_judged(row, years):
     drop = drop_of(row, as_of=date(2028, 12, 31))
-    assert run(drop).height == 0                          # neither passed nor guessed late
+    assert run(drop).height == 0  # neither passed nor guessed late
     assert approval_assessment(drop).collect().height == 0
     assert unjudged_approvals(drop).collect()["case_id"].to_list() == ["C1"]
     note = unjudged_note(drop)
@@ -144,10 +160,13 @@ def test_verdict_needing_an_unknown_year_is_not_judged(row, years):
     assert "data/calendar" in note and "不按周末推算" in note
 
 
-@pytest.mark.parametrize("row", [
-    case(accepted=date(2026, 12, 14)),
-    case(accepted=date(2003, 12, 1), decided=date(2004, 1, 20)),
-])
+@pytest.mark.parametrize(
+    "row",
+    [
+        case(accepted=date(2026, 12, 14)),
+        case(accepted=date(2003, 12, 1), decided=date(2004, 1, 20)),
+    ],
+)
 def test_strict_assessment_still_fails_closed(row):
     drop = drop_of(row, as_of=date(2027, 1, 31))
     with pytest.raises(ApprovalCalendarError, match="工作日历") as info:
@@ -158,13 +177,16 @@ def test_strict_assessment_still_fails_closed(row):
 def test_unjudged_cases_leave_the_rest_of_the_run_going():
     # Two cases the calendar cannot judge, one late case it can: the late one is a finding, the
     # summary's note counts the other two and names the year, and every other check runs.
-    drop = drop_of(case("C1", accepted=date(2026, 2, 2), decided=date(2026, 3, 10)),
-                   case("C2", accepted=date(2026, 12, 14)),
-                   case("C3", accepted=date(2026, 12, 21), decided=date(2027, 2, 1)),
-                   as_of=date(2027, 2, 28))
+    drop = drop_of(
+        case("C1", accepted=date(2026, 2, 2), decided=date(2026, 3, 10)),
+        case("C2", accepted=date(2026, 12, 14)),
+        case("C3", accepted=date(2026, 12, 21), decided=date(2027, 2, 1)),
+        as_of=date(2027, 2, 28),
+    )
     result = run_checks(drop)
-    assert result.findings.filter(pl.col("check_id") == "approval_overdue")["case_id"].to_list() \
-        == ["C1"]
+    assert result.findings.filter(pl.col("check_id") == "approval_overdue")[
+        "case_id"
+    ].to_list() == ["C1"]
     row = result.summary.filter(pl.col("check_id") == "approval_overdue").row(0, named=True)
     assert row["skipped"] is None and row["findings"] == 1
     assert row["note"].startswith("2件案件的审批期限需用到工作日历未收录的2027年，未判断")
@@ -174,12 +196,14 @@ def test_unjudged_cases_leave_the_rest_of_the_run_going():
     others = result.summary.filter(pl.col("check_id") != "approval_overdue")
     assert others.height == len(REGISTRY) - 1
     assert others.filter(pl.col("note").is_not_null())["check_id"].to_list() == [
-        "out_of_scope_spending"]
+        "out_of_scope_spending"
+    ]
 
 
 def test_a_verdict_known_without_next_year_leaves_no_note():
-    drop = drop_of(case(accepted=date(2026, 12, 14), decided=date(2026, 12, 31)),
-                   as_of=date(2027, 1, 31))
+    drop = drop_of(
+        case(accepted=date(2026, 12, 14), decided=date(2026, 12, 31)), as_of=date(2027, 1, 31)
+    )
     assert unjudged_note(drop) is None
     assert run_checks(drop, only=["approval_overdue"]).summary["note"].to_list() == [None]
 
@@ -190,15 +214,19 @@ def test_note_names_a_calendar_folder_outside_the_project(tmp_path):
     for year in (2025, 2026):
         shutil.copy(PROJECT_ROOT / "data" / "calendar" / f"{year}.csv", folder)
     cal = WorkdayCalendar.load(folder)
-    drop = mini_drop(as_of="2027-01-31", calendar=cal,
-                     cases=[case(accepted=date(2024, 12, 20), decided=date(2025, 1, 27))])
+    drop = mini_drop(
+        as_of="2027-01-31",
+        calendar=cal,
+        cases=[case(accepted=date(2024, 12, 20), decided=date(2025, 1, 27))],
+    )
     assert run(drop).height == 0
     assert f"请在 {folder} 中" in unjudged_note(drop)
 
 
 def test_known_deadline_with_unknown_decision_year_still_fires():
     # Deadline 2026-03-06 is known; a decision in 2027 is late whatever 2027's holidays are.
-    out = run(drop_of(case(accepted=date(2026, 2, 2), decided=date(2027, 1, 5)),
-                      as_of=date(2027, 1, 31)))
+    out = run(
+        drop_of(case(accepted=date(2026, 2, 2), decided=date(2027, 1, 5)), as_of=date(2027, 1, 31))
+    )
     assert out.height == 1
     assert "超期工作日数待补充" in out["summary"][0]

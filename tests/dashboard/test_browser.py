@@ -4,8 +4,9 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-def test_import_page_in_headless_chromium(run_dashboard, browser_page, browser_login,
-                                          wait_for_app, small_drop, tmp_path):
+def test_import_page_in_headless_chromium(
+    run_dashboard, browser_page, browser_login, wait_for_app, small_drop, tmp_path
+):
     base_url = run_dashboard(small_drop, tmp_path / "out")
     page = browser_page
 
@@ -37,9 +38,9 @@ def test_import_page_in_headless_chromium(run_dashboard, browser_page, browser_l
     assert rejects["值"].item().count("*") == 8
 
 
-def test_a_deep_link_on_a_fresh_server_runs_the_entrypoint(run_dashboard, browser_page,
-                                                          browser_login, wait_for_app,
-                                                          small_drop, tmp_path):
+def test_a_deep_link_on_a_fresh_server_runs_the_entrypoint(
+    run_dashboard, browser_page, browser_login, wait_for_app, small_drop, tmp_path
+):
     base_url = run_dashboard(small_drop, tmp_path / "fresh-server")
     page = browser_page
 

@@ -48,23 +48,48 @@ def ws(tmp_path, monkeypatch):
 
 
 def new(store, id_number=PERSON, name="李明", street="华阳路街道") -> int:
-    return store_d.create_record(store, by="联席办", today=NOTIFIED, id_number=id_number,
-                                 name=name, conduct="隐瞒", description="隐瞒家庭成员就业收入",
-                                 severity="一般", basis="《上海市社会救助条例》第五十七条",
-                                 money_obtained_fen=300_000, street=street)
+    return store_d.create_record(
+        store,
+        by="联席办",
+        today=NOTIFIED,
+        id_number=id_number,
+        name=name,
+        conduct="隐瞒",
+        description="隐瞒家庭成员就业收入",
+        severity="一般",
+        basis="《上海市社会救助条例》第五十七条",
+        money_obtained_fen=300_000,
+        street=street,
+    )
 
 
 def act(store, rid, move, day, **given):
     v = store_d.records_frame(store).filter(pl.col("record_id") == rid)["version"].item()
-    store_d.apply(store, rid, move, Given(**given), by="联席办", expected_version=v, today=day,
-                  calendar=CAL, settings=RULES)
+    store_d.apply(
+        store,
+        rid,
+        move,
+        Given(**given),
+        by="联席办",
+        expected_version=v,
+        today=day,
+        calendar=CAL,
+        settings=RULES,
+    )
 
 
 def published(store, **kw) -> int:
     rid = new(store, **kw)
     act(store, rid, "notify", NOTIFIED, notified_on=NOTIFIED, notify_method="直接送达")
-    act(store, rid, "publish", DECIDED, decision_no="长民失〔2026〕1号", decision_date=DECIDED,
-        term_months=6)
+    act(
+        store,
+        rid,
+        "publish",
+        DECIDED,
+        decision_no="长民失〔2026〕1号",
+        decision_date=DECIDED,
+        term_months=6,
+    )
     return rid
 
 
@@ -87,10 +112,12 @@ def grid(at: AppTest, column: str):
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning")
-             for e in getattr(at, kind)]
-    for frame in at.dataframe:
-        parts.append(frame.value.to_csv())
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "success", "error", "warning")
+        for e in getattr(at, kind)
+    ]
+    parts.extend(frame.value.to_csv() for frame in at.dataframe)
     return "\n".join(str(p) for p in parts)
 
 
@@ -117,13 +144,17 @@ def test_a_move_through_the_form_and_a_stale_version_refused(ws):
     at.radio(key="dishonesty_move").set_value("notify").run()
     labels = [d.label for d in at.date_input] + [s.label for s in at.selectbox]
     assert "告知日期" in labels and "告知方式" in labels
-    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "告知方式")) \
-        .set_value("邮寄送达")
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "告知方式")).set_value(
+        "邮寄送达"
+    )
     at.button(key="dishonesty_move_submit").click().run()
     assert not at.exception
     record = state_of(ws.store, rid)
-    assert (record["state"], record["notified_on"], record["notify_method"]) == \
-        ("notified", TODAY, "邮寄送达")
+    assert (record["state"], record["notified_on"], record["notify_method"]) == (
+        "notified",
+        TODAY,
+        "邮寄送达",
+    )
     assert any("已告知当事人" in s.value for s in at.success)
     assert "王科长" in grid(at, "日期").to_csv()
     # in its objection window: no 公布 offered; an objection form asks for a date and a reason
@@ -159,13 +190,17 @@ def test_a_move_needs_a_login(ws):
     assert [e.value for e in at.error] == ["请先登录。"] and not at.dataframe
 
 
-@pytest.mark.parametrize("viewer", [
-    SUPERVISOR,
-    Viewer(name="纪检（测试）", role="discipline"),
-    Viewer(name="街镇（测试）", role="street", street="华阳路街道"),
-    Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局"),
-    Viewer(name="管理员（测试）", role="admin"),
-], ids=lambda v: v.role)
+@pytest.mark.parametrize(
+    "viewer",
+    [
+        SUPERVISOR,
+        Viewer(name="纪检（测试）", role="discipline"),
+        Viewer(name="街镇（测试）", role="street", street="华阳路街道"),
+        Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局"),
+        Viewer(name="管理员（测试）", role="admin"),
+    ],
+    ids=lambda v: v.role,
+)
 def test_only_the_joint_office_opens_the_list(ws, viewer):
     """Every other role is refused the page: no record, no name, no masked number, no form."""
     rid = published(ws.store)
@@ -181,7 +216,7 @@ def test_only_the_joint_office_opens_the_list(ws, viewer):
 def test_a_record_made_by_hand(ws):
     at = page(dishonesty_source="hand")
     fields = {t.label: t for t in at.text_input}
-    fields["身份证号"].input("310105198001011237")     # a wrong check digit: refused
+    fields["身份证号"].input("310105198001011237")  # a wrong check digit: refused
     fields["姓名"].input("李明")
     at.button(key="dishonesty_create").click().run()
     assert any("校验位" in e.value for e in at.error)
@@ -196,7 +231,8 @@ def test_a_record_made_by_hand(ws):
     assert not at.exception
     records = store_d.records_frame(ws.store)
     assert records.select("id_number", "name", "street", "state").rows() == [
-        (APPLICANT, "李明", "华阳路街道", "proposed")]
+        (APPLICANT, "李明", "华阳路街道", "proposed")
+    ]
     rid = records["record_id"].item()
     assert store_d.history_frame(ws.store, rid)["by"].to_list() == ["王科长"]
     assert at.selectbox(key="dishonesty_pick").value == rid
@@ -241,11 +277,25 @@ def test_a_published_record_corrected_keeps_its_earlier_version(ws):
     assert earlier[0]["money_recovered_fen"] == 0
     assert any("修改前的版本" in m.value for m in at.markdown)
     # someone else corrects it meanwhile: this page's form is stale and changes nothing
-    store_d.edit(ws.store, rid, {"basis": "另一依据"}, by="他人", reason="更正",
-                 expected_version=state_of(ws.store, rid)["version"], today=TODAY)
+    store_d.edit(
+        ws.store,
+        rid,
+        {"basis": "另一依据"},
+        by="他人",
+        reason="更正",
+        expected_version=state_of(ws.store, rid)["version"],
+        today=TODAY,
+    )
     at = page(dishonesty_pick=rid)
-    store_d.edit(ws.store, rid, {"basis": "第三依据"}, by="他人", reason="再更正",
-                 expected_version=state_of(ws.store, rid)["version"], today=TODAY)
+    store_d.edit(
+        ws.store,
+        rid,
+        {"basis": "第三依据"},
+        by="他人",
+        reason="再更正",
+        expected_version=state_of(ws.store, rid)["version"],
+        today=TODAY,
+    )
     next(t for t in at.text_area if t.key.endswith("_e_reason")).input("我的更正")
     next(t for t in at.text_area if t.key.endswith("_e_desc")).input("改写的事实")
     at.button(key="dishonesty_edit_submit").click().run()

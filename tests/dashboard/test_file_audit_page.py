@@ -32,7 +32,7 @@ from tests.dashboard.conftest import login
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "screens" / "file_audit.py"
 A, B = "华阳路街道", "江苏路街道"
-NEW = "file_audit_new_0"   # the start widgets' prefix before anything was started
+NEW = "file_audit_new_0"  # the start widgets' prefix before anything was started
 ACTOR = "王科长"
 # The district's supervisor who starts, answers and closes (the name the records keep).
 WANG = Viewer(name=ACTOR, role="civil_affairs", account="wangkz")
@@ -43,8 +43,10 @@ def more_cases(drop: Path) -> None:
     """Ten more cases beside the small drop's C001: six cases in street A, five in B."""
     with open(drop / "cases.csv", "a", encoding="utf-8") as fh:
         for n in range(2, 12):
-            fh.write(f"C{n:03d},H001,{APPLICANT},{A if n % 2 else B},最低生活保障,在册,"
-                     "2026-01-05,2026-02-10,S001\n")
+            fh.write(
+                f"C{n:03d},H001,{APPLICANT},{A if n % 2 else B},最低生活保障,在册,"
+                "2026-01-05,2026-02-10,S001\n"
+            )
 
 
 @pytest.fixture
@@ -52,8 +54,9 @@ def ws(tmp_path, monkeypatch, small_drop):
     more_cases(small_drop)
     monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "workspace"))
     workspace = Workspace.open()
-    recorded = tracking.record_check(workspace, small_drop, read_drop(small_drop), by="测试",
-                                     origin="test")
+    recorded = tracking.record_check(
+        workspace, small_drop, read_drop(small_drop), by="测试", origin="test"
+    )
     monkeypatch.setenv("AIDWATCH_OUT", str(recorded.out))
     monkeypatch.setenv("AIDWATCH_DROP", str(small_drop))
     yield workspace
@@ -64,11 +67,20 @@ def snapshot_of(ws: Workspace) -> str:
     return view.latest_snapshot(ws)[0]
 
 
-def started(ws: Workspace, seed: int = 7, title: str = "2026年2月档案材料集中核查",
-            **overrides) -> int:
+def started(
+    ws: Workspace, seed: int = 7, title: str = "2026年2月档案材料集中核查", **overrides
+) -> int:
     params = view.default_params("2026-02", seed=seed, **overrides)
-    return view.start_session(ws, snapshot_of(ws), params, held_on=date(2026, 3, 5),
-                              title=title, team=["张三", "李四"], by="督查科", origin="test")
+    return view.start_session(
+        ws,
+        snapshot_of(ws),
+        params,
+        held_on=date(2026, 3, 5),
+        title=title,
+        team=["张三", "李四"],
+        by="督查科",
+        origin="test",
+    )
 
 
 def page(viewer: Viewer | None = WANG, **params: str) -> AppTest:
@@ -98,21 +110,26 @@ def case_form(at: AppTest, sid: int, case_id: str) -> dict:
     return out
 
 
-def answer_all(ws: Workspace, sid: int, case_id: str, fail: dict[str, str] | None = None,
-               by: str = "张三") -> None:
+def answer_all(
+    ws: Workspace, sid: int, case_id: str, fail: dict[str, str] | None = None, by: str = "张三"
+) -> None:
     fail = fail or {}
-    given = {i.code: ("不符合", fail[i.code]) if i.code in fail else ("符合", None)
-             for i in view.checklist()}
+    given = {
+        i.code: ("不符合", fail[i.code]) if i.code in fail else ("符合", None)
+        for i in view.checklist()
+    }
     view.save_case(ws, sid, case_id, given, {}, by=by)
 
 
 def texts(at: AppTest, kind: str) -> list[str]:
     """The page's messages of a kind, as a person reads them (Markdown escapes undone)."""
-    return [re.sub(r"\\(.)", r"\1", str(e.value)).replace(WORD_JOINER, "")
-            for e in getattr(at, kind)]
+    return [
+        re.sub(r"\\(.)", r"\1", str(e.value)).replace(WORD_JOINER, "") for e in getattr(at, kind)
+    ]
 
 
 # --- starting a session ---------------------------------------------------------------------------
+
 
 def test_without_a_session_the_page_offers_to_start_one(ws):
     at = page()
@@ -121,15 +138,19 @@ def test_without_a_session_the_page_offers_to_start_one(ws):
     assert "每月档案材料集中核查" in at.caption[0].value
     assert [e.label for e in at.expander][0] == "发起核查"
     today = date.today()
-    last_month = (today.replace(day=1) - timedelta(days=1))
+    last_month = today.replace(day=1) - timedelta(days=1)
     assert at.text_input(key=f"{NEW}_month").value == last_month.strftime("%Y-%m")
-    assert at.text_input(key=f"{NEW}_title").value == \
-        f"{last_month.year}年{last_month.month}月档案材料集中核查"
+    assert (
+        at.text_input(key=f"{NEW}_title").value
+        == f"{last_month.year}年{last_month.month}月档案材料集中核查"
+    )
     assert at.date_input(key=f"{NEW}_held_on").value == today
     settings = view.default_params("2026-02", seed=0)
     assert at.number_input(key=f"{NEW}_per_street").value == settings.per_street
-    assert at.number_input(key=f"{NEW}_weight_open_findings").value == \
-        settings.risk_weights["open_findings"]
+    assert (
+        at.number_input(key=f"{NEW}_weight_open_findings").value
+        == settings.risk_weights["open_findings"]
+    )
     assert isinstance(at.number_input(key=f"{NEW}_seed").value, int)
     assert any("还没有档案核查" in i for i in texts(at, "info"))
     assert not at.selectbox and not at.get("download_button")
@@ -171,7 +192,12 @@ def test_a_session_started_through_the_page_keeps_what_was_typed(ws):
     sid = sessions["id"].item()
     info = stored.get_session(ws.store, sid)
     assert (info.title, info.team, info.month, info.held_on, info.created_by) == (
-        "二月档案核查", ("张三", "李四", "王五"), "2026-02", date.today(), ACTOR)
+        "二月档案核查",
+        ("张三", "李四", "王五"),
+        "2026-02",
+        date.today(),
+        ACTOR,
+    )
     assert info.params.seed == 12345 and sessions["seed"].item() == 12345
     assert (info.params.per_street, info.params.min_per_street, info.params.share) == (2, 1, 0.0)
     assert info.params.risk_weights["new_handler"] == 4.0
@@ -206,9 +232,13 @@ def test_a_session_is_refused_without_a_team_and_a_bad_month_is_said(ws):
 
 
 def test_a_preview_stores_nothing_and_the_same_seed_draws_the_same_cases(ws):
-    base = view.default_params("2026-02", seed=0, per_street=2, min_per_street=1,
-                               risk_weights={**view.default_params("2026-02", seed=0)
-                                             .risk_weights, "new_handler": 4.0})
+    base = view.default_params(
+        "2026-02",
+        seed=0,
+        per_street=2,
+        min_per_street=1,
+        risk_weights={**view.default_params("2026-02", seed=0).risk_weights, "new_handler": 4.0},
+    )
 
     def drawn(seed: int) -> list[str]:
         return view.draw(ws, snapshot_of(ws), replace(base, seed=seed))["case_id"].to_list()
@@ -219,8 +249,15 @@ def test_a_preview_stores_nothing_and_the_same_seed_draws_the_same_cases(ws):
     at.button(key="file_audit_preview_button").click().run()
     assert not at.exception, at.exception
     first = grid(at, "序号")
-    assert list(first.columns) == ["序号", "街镇", "救助编号", "救助类别", "经办人工号", "抽取原因",
-                                   "抽取权重"]
+    assert list(first.columns) == [
+        "序号",
+        "街镇",
+        "救助编号",
+        "救助类别",
+        "经办人工号",
+        "抽取原因",
+        "抽取权重",
+    ]
     assert first["救助编号"].tolist() == drawn(1)
     assert all(w.startswith("随机抽取") for w in first["抽取原因"])
     assert any("尚未保存" in c for c in texts(at, "caption"))
@@ -239,6 +276,7 @@ def test_a_preview_stores_nothing_and_the_same_seed_draws_the_same_cases(ws):
 
 # --- answering a case ----------------------------------------------------------------------------
 
+
 def test_a_case_answered_through_its_checklist(ws):
     sid = started(ws)
     case = stored.sample_frame(ws.store, sid)["case_id"][0]
@@ -247,9 +285,9 @@ def test_a_case_answered_through_its_checklist(ws):
     form = case_form(at, sid, case)
     assert all(radio.value is None for radio, _ in form.values())  # nothing answered: no default
     codes = list(form)
-    for code, (radio, _) in form.items():
+    for radio, _ in form.values():
         radio.set_value("符合")
-    form[codes[1]][0].set_value("不符合")      # without a note: refused
+    form[codes[1]][0].set_value("不符合")  # without a note: refused
     form[codes[2]][0].set_value("不适用")
     at.button(key="file_audit_save").click().run()
     assert not at.exception, at.exception
@@ -262,7 +300,7 @@ def test_a_case_answered_through_its_checklist(ws):
     assert not at.exception, at.exception
     answers = stored.answers_frame(ws.store, sid)
     assert answers.height == len(codes)
-    results = dict(zip(answers["item"], answers["result"]))
+    results = dict(zip(answers["item"], answers["result"], strict=True))
     assert results[codes[1]] == "fail" and results[codes[2]] == "na"
     assert {r for c, r in results.items() if c not in codes[1:3]} == {"pass"}
     assert answers.filter(pl.col("item") == codes[1])["note"].item() == "缺少入户调查签字"
@@ -316,7 +354,8 @@ def test_a_stale_form_is_refused_and_nothing_is_overwritten(ws):
     at.button(key="file_audit_save").click().run()
     answers = stored.answers_frame(ws.store, sid)
     assert answers.select("item", "result", "note", "by", "version").rows() == [
-        (first, "fail", "我的结论", ACTOR, 2)]
+        (first, "fail", "我的结论", ACTOR, 2)
+    ]
 
 
 def test_saving_needs_a_login(ws):
@@ -341,6 +380,7 @@ def test_saving_needs_a_login(ws):
 
 # --- closing -------------------------------------------------------------------------------------
 
+
 def test_closing_makes_the_failures_findings_to_rectify(ws):
     sid = started(ws)
     cases = stored.sample_frame(ws.store, sid)["case_id"].to_list()
@@ -357,7 +397,7 @@ def test_closing_makes_the_failures_findings_to_rectify(ws):
     answer_all(ws, sid, cases[0], fail={codes[3]: "无入户调查记录"})
     at = page()
     at.date_input(key=f"file_audit_close_{sid}_0_due").set_value(due)
-    at.button(key="file_audit_close").click().run()   # not confirmed
+    at.button(key="file_audit_close").click().run()  # not confirmed
     assert any("请先勾选确认" in e for e in texts(at, "error"))
     assert stored.get_session(ws.store, sid).state == "open"
     at.checkbox(key=f"file_audit_close_{sid}_0_confirm").check()
@@ -368,7 +408,8 @@ def test_closing_makes_the_failures_findings_to_rectify(ws):
     (success,) = texts(at, "success")
     assert "新转入线索清单 1 条" in success and due.isoformat() in success
     states = states_frame(ws.store).filter(
-        pl.col("finding_id") == stored.finding_id(cases[0], codes[3]))
+        pl.col("finding_id") == stored.finding_id(cases[0], codes[3])
+    )
     assert states.select("state", "due_date").rows() == [("rectifying", due)]
     # closed: read-only, no form and no closing
     assert not [r for r in at.radio if r.key and r.key.startswith("file_audit_f_")]
@@ -376,7 +417,16 @@ def test_closing_makes_the_failures_findings_to_rectify(ws):
     assert "file_audit_close" not in [b.key for b in at.button]
     assert any("结束并签发" in i for i in texts(at, "info"))
     answers = grid(at, "核查项")
-    assert answers["结论"].tolist() == ["符合", "符合", "符合", "不符合", "符合", "符合", "符合", "符合"]
+    assert answers["结论"].tolist() == [
+        "符合",
+        "符合",
+        "符合",
+        "不符合",
+        "符合",
+        "符合",
+        "符合",
+        "符合",
+    ]
     assert answers["说明"].tolist()[3] == "无入户调查记录"
 
 
@@ -384,9 +434,14 @@ def test_a_closed_session_has_no_form_and_its_report_downloads(ws, downloads):
     sid = started(ws)
     for case in stored.sample_frame(ws.store, sid)["case_id"]:
         answer_all(ws, sid, case)
-    stored.close_session(ws.store, sid, by="督查科", today=date.today(),
-                         rectify_due=date.today() + timedelta(days=30),
-                         expected_version=stored.get_session(ws.store, sid).version)
+    stored.close_session(
+        ws.store,
+        sid,
+        by="督查科",
+        today=date.today(),
+        rectify_due=date.today() + timedelta(days=30),
+        expected_version=stored.get_session(ws.store, sid).version,
+    )
     at = page()
     assert not at.exception, at.exception
     assert at.metric[0].value == str(stored.sample_frame(ws.store, sid).height)
@@ -395,7 +450,9 @@ def test_a_closed_session_has_no_form_and_its_report_downloads(ws, downloads):
     assert "已结束" in at.selectbox(key="file_audit_session").options[0]
     sv = view.session_view(ws, sid)
     assert [b.proto.label for b in at.get("download_button")] == [
-        "下载核查报告（PDF）", "下载核查台账（Excel）"]
+        "下载核查报告（PDF）",
+        "下载核查台账（Excel）",
+    ]
     pdf = downloads[report.file_name(sv, "pdf")]()
     assert pdf.startswith(b"%PDF-")
     xlsx = downloads[report.file_name(sv, "xlsx")]()
@@ -407,17 +464,18 @@ def test_the_session_in_the_link_is_chosen(ws):
     first = started(ws, title="第一期")
     second = started(ws, seed=8, title="第二期")
     at = page()
-    assert at.selectbox(key="file_audit_session").value == second   # the newest
+    assert at.selectbox(key="file_audit_session").value == second  # the newest
     assert at.subheader[0].value == "第二期"
     at = page(session=str(first))
     assert not at.exception
     assert at.selectbox(key="file_audit_session").value == first
     assert at.subheader[0].value == "第一期"
-    at = page(session="99")   # no such session: the newest
+    at = page(session="99")  # no such session: the newest
     assert at.selectbox(key="file_audit_session").value == second
 
 
 # --- roles ---------------------------------------------------------------------------------------
+
 
 def page_text(at: AppTest) -> str:
     """Everything the page drew, as text: every element's message (labels, values, options,
@@ -439,7 +497,7 @@ def page_text(at: AppTest) -> str:
 def test_a_street_sees_its_own_cases_read_only(ws, downloads):
     """A street office: no start form, no checklist form, no sign-off; the cases, figures,
     answers and report of its own street only (another street's named case too)."""
-    sid = started(ws, per_street=2, min_per_street=1, manual=("C004",))   # C004 is in street B
+    sid = started(ws, per_street=2, min_per_street=1, manual=("C004",))  # C004 is in street B
     sample = stored.sample_frame(ws.store, sid)
     own = sample.filter(pl.col("street") == A)["case_id"].to_list()
     others = sample.filter(pl.col("street") != A)["case_id"].to_list()
@@ -453,15 +511,19 @@ def test_a_street_sees_its_own_cases_read_only(ws, downloads):
     assert not at.error
     # no start form
     assert "发起核查" not in [e.label for e in at.expander]
-    assert not [w for w in (*at.text_input, *at.number_input, *at.text_area, *at.date_input)
-                if w.key and w.key.startswith("file_audit_new_")]
+    assert not [
+        w
+        for w in (*at.text_input, *at.number_input, *at.text_area, *at.date_input)
+        if w.key and w.key.startswith("file_audit_new_")
+    ]
     buttons = [b.key for b in at.button]
     assert "file_audit_start" not in buttons and "file_audit_preview_button" not in buttons
     # its own cases only
     assert at.selectbox(key="file_audit_street").options == ["全部街镇", A]
     assert grid(at, "序号")["救助编号"].tolist() == own
-    assert [o.split(". ", 1)[1].split("（")[0]
-            for o in at.selectbox(key="file_audit_case").options] == own
+    assert [
+        o.split(". ", 1)[1].split("（")[0] for o in at.selectbox(key="file_audit_case").options
+    ] == own
     assert at.metric[0].value == str(len(own))
     assert grid(at, "序号", 1)["问题说明"].tolist() == ["甲街镇缺少签字"]
     # read-only: the answers shown, no checklist form, no saving, no sign-off
@@ -497,17 +559,25 @@ def test_a_street_cannot_save_an_answer_even_through_a_form_drawn_before(ws):
     assert not at.radio and "file_audit_save" not in [b.key for b in at.button]
     assert stored.answers_frame(ws.store, sid).height == 0
     with pytest.raises(Exception, match="无权"):
-        view.save_case(ws, sid, case, {c: ("符合", None) for c in
-                                       (i.code for i in view.checklist())}, {},
-                       by=STREET_A.name, viewer=STREET_A)
+        view.save_case(
+            ws,
+            sid,
+            case,
+            {c: ("符合", None) for c in (i.code for i in view.checklist())},
+            {},
+            by=STREET_A.name,
+            viewer=STREET_A,
+        )
     assert stored.answers_frame(ws.store, sid).height == 0
 
 
 def test_other_roles_may_not_open_the_page(ws):
     started(ws)
-    for viewer in (Viewer(name="联席办（测试）", role="joint_office"),
-                   Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局"),
-                   Viewer(name="管理员（测试）", role="admin")):
+    for viewer in (
+        Viewer(name="联席办（测试）", role="joint_office"),
+        Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局"),
+        Viewer(name="管理员（测试）", role="admin"),
+    ):
         at = page(viewer=viewer)
         assert not at.exception, at.exception
         assert texts(at, "error") == ["当前账号无权查看本页。"], viewer.role

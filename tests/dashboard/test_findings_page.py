@@ -44,8 +44,9 @@ def district(tmp_path_factory) -> tuple[Path, Path]:
     return drop, out
 
 
-def open_page(monkeypatch, drop: Path, out: Path, viewer: Viewer | None = None,
-              **params: str) -> AppTest:
+def open_page(
+    monkeypatch, drop: Path, out: Path, viewer: Viewer | None = None, **params: str
+) -> AppTest:
     """The page run on its own, with the link's query parameters (finding=..., street=...),
     logged in as ``viewer`` (else as the conftest's supervisor)."""
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
@@ -75,15 +76,22 @@ def test_page_lists_every_finding_and_opens_the_first(monkeypatch, district):
     assert table["编号"].to_list() == findings["finding_id"].to_list()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["线索"] == f"{findings.height:,}"
-    for family, title in (("funds", "资金比对"), ("integrity", "廉洁风险"), ("dynamic", "动态管理"),
-                          ("process", "审批流程")):
+    for family, title in (
+        ("funds", "资金比对"),
+        ("integrity", "廉洁风险"),
+        ("dynamic", "动态管理"),
+        ("process", "审批流程"),
+    ):
         assert metrics[title] == f"{findings.filter(pl.col('family') == family).height:,}"
     first = findings.row(0, named=True)
     assert at.info[0].value == md_escape(first["summary"])
     assert any(m.value.startswith("**规则**：") for m in at.markdown)
     assert at.json
     assert [b.label for b in at.get("download_button")] == [
-        "导出 Excel", "导出核查单（PDF）", "下载原始证据（JSON）"]
+        "导出 Excel",
+        "导出核查单（PDF）",
+        "下载原始证据（JSON）",
+    ]
 
 
 def test_filters_narrow_the_list(monkeypatch, district):
@@ -112,8 +120,11 @@ def test_a_link_opens_its_finding_with_the_evidence_masked(monkeypatch, district
     assert at.selectbox(key="findings_pick").value == row["finding_id"]
     assert at.info[0].value == md_escape(row["summary"])
     raw = json.loads(row["evidence"])["member_events"][0]["id_number"]
-    (events,) = [pl.from_pandas(df.value) for df in at.dataframe
-                 if list(df.value.columns) == ["身份证号", "发生日期", "来源部门"]]
+    (events,) = [
+        pl.from_pandas(df.value)
+        for df in at.dataframe
+        if list(df.value.columns) == ["身份证号", "发生日期", "来源部门"]
+    ]
     assert events["身份证号"].to_list() == [raw[:6] + "********" + raw[-4:]]
     # the JSON offered beside it is masked too
     assert raw not in at.json[0].value
@@ -140,8 +151,9 @@ def test_without_a_run_the_page_says_how_to_make_one(monkeypatch, district, tmp_
 
 
 @pytest.mark.browser
-def test_findings_page_in_headless_chromium(run_dashboard, browser_page, browser_login,
-                                            wait_for_app, district, tmp_path):
+def test_findings_page_in_headless_chromium(
+    run_dashboard, browser_page, browser_login, wait_for_app, district, tmp_path
+):
     drop, out = district
     findings = view.visible_findings(load_findings(out))
     base_url = run_dashboard(drop, out)
@@ -175,7 +187,8 @@ def test_findings_page_in_headless_chromium(run_dashboard, browser_page, browser
     page.goto(f"{base_url}/findings?finding={integrity['finding_id']}")
     wait_for_app(page)
     page.locator('[data-testid="stAlertContentInfo"]').filter(
-        has_text=integrity["summary"][:20]).first.wait_for()
+        has_text=integrity["summary"][:20]
+    ).first.wait_for()
     page.get_by_role("link", name="在关系图谱中查看证据路径").click()
     page.wait_for_url(f"**/graph?finding={integrity['finding_id']}", timeout=30_000)
     wait_for_app(page)
@@ -205,13 +218,15 @@ def test_a_long_list_draws_its_first_rows_and_a_link_still_opens_any(monkeypatch
     at = open_page(monkeypatch, drop, out, finding=last["finding_id"])
     table = listed(at)
     assert table["编号"].to_list() == findings["finding_id"].head(25).to_list()
-    assert any(f"共 {findings.height:,} 条" in c.value and "前 25 条" in c.value
-               for c in at.caption)
+    assert any(
+        f"共 {findings.height:,} 条" in c.value and "前 25 条" in c.value for c in at.caption
+    )
     assert at.selectbox(key="findings_pick").value == last["finding_id"]
     assert at.info[0].value == md_escape(last["summary"])
 
 
 # --- triage: the district's run recorded in a workspace -------------------------------------------
+
 
 @pytest.fixture
 def workspace_run(monkeypatch, tmp_path, db_url, district) -> tuple[Path, Path, Workspace]:
@@ -230,12 +245,20 @@ def state_of(ws: Workspace, fid: str) -> dict:
     return states_frame(ws.store).filter(pl.col("finding_id") == fid).row(0, named=True)
 
 
-def moved(ws: Workspace, fid: str, name: str, by: str = "王五", today: date | None = None,
-          **given) -> None:
+def moved(
+    ws: Workspace, fid: str, name: str, by: str = "王五", today: date | None = None, **given
+) -> None:
     """A move made by someone else, straight into the database."""
-    apply_move(ws.store, fid, name, MoveInput(**given), by=by,
-               expected_version=state_of(ws, fid)["version"], today=today or date.today(),
-               default_due=date.today() + timedelta(days=14))
+    apply_move(
+        ws.store,
+        fid,
+        name,
+        MoveInput(**given),
+        by=by,
+        expected_version=state_of(ws, fid)["version"],
+        today=today or date.today(),
+        default_due=date.today() + timedelta(days=14),
+    )
 
 
 def labelled(elements, label: str):
@@ -263,20 +286,27 @@ def test_a_run_outside_the_workspace_lists_its_findings_as_unregistered(monkeypa
     assert not [b for b in at.button if b.key == "findings_move_submit"]
 
 
-def test_the_list_shows_each_state_and_filters_by_state_assignee_and_due_date(monkeypatch,
-                                                                           workspace_run):
+def test_the_list_shows_each_state_and_filters_by_state_assignee_and_due_date(
+    monkeypatch, workspace_run
+):
     drop, out, ws = workspace_run
     ids = view.visible_findings(load_findings(out))["finding_id"].to_list()
     late, soon, dismissed = ids[:3]
-    moved(ws, late, "assign", assignee_street="华阳路街道", today=date(2026, 1, 5),
-          due_date=date(2026, 1, 9))
+    moved(
+        ws,
+        late,
+        "assign",
+        assignee_street="华阳路街道",
+        today=date(2026, 1, 5),
+        due_date=date(2026, 1, 9),
+    )
     moved(ws, soon, "assign", assignee="李四", due_date=date.today() + timedelta(days=3))
     moved(ws, dismissed, "dismiss", reason="重复记录")
     at = open_page(monkeypatch, drop, out)
 
     table = listed(at)
     assert table["编号"].to_list() == ids
-    states = dict(zip(table["编号"], table["状态"]))
+    states = dict(zip(table["编号"], table["状态"], strict=True))
     assert (states[late], states[soon], states[dismissed]) == ("核实中", "核实中", "不属实")
     assert set(table["状态"][3:]) == {"待核实"}
     first = table.row(0, named=True)
@@ -299,9 +329,19 @@ def test_the_list_shows_each_state_and_filters_by_state_assignee_and_due_date(mo
     assert "未登记" not in at.multiselect(key="findings_states").options
 
     # The export holds the state columns of the rows on screen.
-    exported = pl.read_excel(io.BytesIO(view.findings_excel(
-        triage.with_states(view.visible_findings(load_findings(out)), states_frame(ws.store),
-                           today=date.today()))), sheet_name=view.SHEET, infer_schema_length=0)
+    exported = pl.read_excel(
+        io.BytesIO(
+            view.findings_excel(
+                triage.with_states(
+                    view.visible_findings(load_findings(out)),
+                    states_frame(ws.store),
+                    today=date.today(),
+                )
+            )
+        ),
+        sheet_name=view.SHEET,
+        infer_schema_length=0,
+    )
     assert exported.columns[:6] == ["编号", "状态", "承办", "期限", "逾期", "发现情况"]
     assert exported["状态"].to_list()[:3] == ["核实中", "核实中", "不属实"]
 
@@ -322,8 +362,10 @@ def test_assign_then_confirm_through_the_form(monkeypatch, workspace_run):
     at.button(key="findings_move_submit").click().run()
     assert not at.exception and not texts(at, "error")
     assert "已执行“分派核实”：待核实 → 核实中。" in texts(at, "success")
-    assert any(m.startswith("**当前状态**：核实中 · 承办：江苏路街道 · 李四 · 期限：")
-               for m in texts(at, "markdown"))
+    assert any(
+        m.startswith("**当前状态**：核实中 · 承办：江苏路街道 · 李四 · 期限：")
+        for m in texts(at, "markdown")
+    )
     row = listed(at).filter(pl.col("编号") == fid).row(0, named=True)
     assert (row["状态"], row["承办"]) == ("核实中", "江苏路街道 · 李四")
 
@@ -343,8 +385,9 @@ def test_assign_then_confirm_through_the_form(monkeypatch, workspace_run):
     assert "责令整改" in at.radio(key="findings_move").options
 
 
-def test_a_change_made_meanwhile_refuses_the_move_and_shows_the_latest_state(monkeypatch,
-                                                                          workspace_run):
+def test_a_change_made_meanwhile_refuses_the_move_and_shows_the_latest_state(
+    monkeypatch, workspace_run
+):
     drop, out, ws = workspace_run
     fid = view.visible_findings(load_findings(out))["finding_id"][0]
     at = open_page(monkeypatch, drop, out, ZHANG, finding=fid)
@@ -371,8 +414,9 @@ def test_bulk_dismiss_refuses_the_one_it_does_not_suit(monkeypatch, workspace_ru
     ids = view.visible_findings(load_findings(out))["finding_id"].to_list()
     moved(ws, ids[1], "dismiss", reason="已核实")
     at = open_page(monkeypatch, drop, out, ZHANG)
-    at.session_state["findings_table"] = {"selection": {"rows": [0, 1, 2], "columns": [],
-                                                        "cells": []}}
+    at.session_state["findings_table"] = {
+        "selection": {"rows": [0, 1, 2], "columns": [], "cells": []}
+    }
     at.run()
     assert "批量处理" in texts(at, "subheader")
     bulk = at.radio(key="findings_bulk_move")
@@ -419,6 +463,7 @@ def test_what_people_type_is_shown_as_typed(monkeypatch, workspace_run):
 
 # --- login and roles ---------------------------------------------------------------------------
 
+
 def page_text(at: AppTest) -> str:
     """Everything the page drew, as text: every element's message (labels, values, options,
     Markdown, JSON, the grids' data) and the grids' cells."""
@@ -449,8 +494,11 @@ def test_a_move_needs_a_login(monkeypatch, workspace_run):
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == ["请先登录。"]
     assert not at.title and not at.dataframe and not at.radio and not at.button
-    assert not [e for kind in ("markdown", "caption", "info", "success", "warning")
-                for e in getattr(at, kind)]
+    assert not [
+        e
+        for kind in ("markdown", "caption", "info", "success", "warning")
+        for e in getattr(at, kind)
+    ]
     assert fid not in page_text(at)
     assert state_of(ws, fid)["state"] == "new"
     assert history_frame(ws.store, fid)["by"].to_list() == ["系统（检查运行）"]
@@ -482,7 +530,7 @@ def test_a_street_sees_only_its_own_findings(monkeypatch, district):
     assert at.selectbox(key="findings_pick").value == own["finding_id"][0]
     assert at.info[0].value == md_escape(own["summary"][0])
     text = page_text(at)
-    assert own["finding_id"][0] in text                      # the page's text is all there
+    assert own["finding_id"][0] in text  # the page's text is all there
     leaked = [fid for fid in others["finding_id"] if fid in text]
     assert not leaked
     assert foreign["summary"] not in text

@@ -63,8 +63,10 @@ def metrics(at: AppTest) -> dict:
 
 # --- the finding picker ---------------------------------------------------------------------------
 
-def test_after_a_filter_change_the_box_shows_the_finding_whose_detail_is_shown(monkeypatch,
-                                                                              district):
+
+def test_after_a_filter_change_the_box_shows_the_finding_whose_detail_is_shown(
+    monkeypatch, district
+):
     drop, out = district
     findings = visible(out)
     picked = findings.filter(pl.col("family") == "integrity").row(1, named=True)
@@ -132,7 +134,8 @@ def test_a_link_to_a_finding_the_filters_hide_still_opens_it(monkeypatch, distri
     assert drawn_label(at) == label_of(hidden)
 
 
-# --- 涉及金额 and number formats ---------------------------------------------------------------------
+# --- 涉及金额 and number formats ------------------------------------------------------------
+
 
 def test_money_at_risk_is_the_one_definition(monkeypatch, district):
     drop, out = district
@@ -149,7 +152,8 @@ def test_money_at_risk_is_the_one_definition(monkeypatch, district):
     at.multiselect(key="findings_families").set_value(["funds"]).run()
     funds = findings.filter(pl.col("family") == "funds")
     assert metrics(at)["涉及金额（元）"].value == formats.money_fen(
-        amounts.money_at_risk_fen(funds))
+        amounts.money_at_risk_fen(funds)
+    )
 
 
 def test_grids_write_money_one_way_and_empty_cells_as_a_dash(monkeypatch, district):
@@ -164,24 +168,35 @@ def test_grids_write_money_one_way_and_empty_cells_as_a_dash(monkeypatch, distri
 
 # --- evidence ------------------------------------------------------------------------------------
 
-def test_evidence_is_the_rows_a_person_checks_with_the_json_to_download(monkeypatch, district,
-                                                                        downloads):
+
+def test_evidence_is_the_rows_a_person_checks_with_the_json_to_download(
+    monkeypatch, district, downloads
+):
     drop, out = district
-    finding = load_findings(out).filter(pl.col("check_id") == "amount_mismatch").row(
-        0, named=True)
+    finding = load_findings(out).filter(pl.col("check_id") == "amount_mismatch").row(0, named=True)
     body = json.loads(finding["evidence"])
     at = open_page(monkeypatch, drop, out, finding=finding["finding_id"])
     titles = [m.value for m in at.markdown]
     assert {"**核查要点**", "**应发名册**", "**资金实发明细**"} <= set(titles)
 
     (facts,) = [g for g in grids(at) if g.columns == ["项目", "内容"]]
-    assert dict(facts.rows()) == {"应发合计（元）": body["entitled_total"],
-                                  "实发合计（元）": body["paid_total"]}
+    assert dict(facts.rows()) == {
+        "应发合计（元）": body["entitled_total"],
+        "实发合计（元）": body["paid_total"],
+    }
     (entitled,) = [g for g in grids(at) if "应发金额（元）" in g.columns]
-    assert entitled.columns == ["发放月份", "救助编号", "身份证号", "救助项目", "类型",
-                                "应发金额（元）", "银行账号"]
+    assert entitled.columns == [
+        "发放月份",
+        "救助编号",
+        "身份证号",
+        "救助项目",
+        "类型",
+        "应发金额（元）",
+        "银行账号",
+    ]
     assert [Decimal(str(v)) for v in entitled["应发金额（元）"]] == [
-        Decimal(r["amount"].replace(",", "")) for r in body["entitlements"]]
+        Decimal(r["amount"].replace(",", "")) for r in body["entitlements"]
+    ]
     raw_id = body["entitlements"][0]["id_number"]
     assert entitled["身份证号"][0] == raw_id[:6] + "********" + raw_id[-4:]
     (paid,) = [g for g in grids(at) if "批次号" in g.columns]
@@ -200,20 +215,21 @@ def test_evidence_is_the_rows_a_person_checks_with_the_json_to_download(monkeypa
 
 def test_an_evidence_path_is_its_steps_by_masked_labels(monkeypatch, district):
     drop, out = district
-    finding = load_findings(out).filter(pl.col("check_id") == "staff_linked_account").row(
-        0, named=True)
+    finding = (
+        load_findings(out).filter(pl.col("check_id") == "staff_linked_account").row(0, named=True)
+    )
     body = json.loads(finding["evidence"])
     at = open_page(monkeypatch, drop, out, finding=finding["finding_id"])
     (steps,) = [g for g in grids(at) if g.columns == ["起点", "关系", "终点"]]
     labels = {n["id"]: n["label"] for n in body["nodes"]}
-    assert steps.rows() == [(labels[e["from"]], e["label"], labels[e["to"]])
-                            for e in body["edges"]]
+    assert steps.rows() == [(labels[e["from"]], e["label"], labels[e["to"]]) for e in body["edges"]]
     text = " ".join(str(v) for g in grids(at) for c in g.columns for v in g[c])
     assert not any(n["id"] in text for n in body["nodes"])  # the graph's raw keys
     assert not any(n["id"] in at.json[0].value for n in body["nodes"])
 
 
 # --- filters and the finding opened, kept across pages -------------------------------------------
+
 
 def _widgets(at: AppTest) -> set[str]:
     def walk(node):
@@ -229,8 +245,7 @@ def come_back(at: AppTest, **params: str) -> AppTest:
     query parameters, if any): the page's widget values are dropped, everything else the
     session holds is still there."""
     widgets = _widgets(at)
-    held = {k: v for k, v in at._session_state._state.filtered_state.items()
-            if k not in widgets}
+    held = {k: v for k, v in at._session_state._state.filtered_state.items() if k not in widgets}
     again = AppTest.from_file(PAGE, default_timeout=60)
     for key, value in held.items():
         again.session_state[key] = value
@@ -249,8 +264,9 @@ def test_filters_and_the_finding_opened_are_kept_across_pages(monkeypatch, distr
     at.multiselect(key="findings_severities").set_value(["高"]).run()
     at.text_input(key="findings_case").set_value("JZ2023").run()
     at.selectbox(key="findings_due").set_value("all").run()
-    expected = view.filter_findings(findings, families=["funds", "dynamic"], severities=["高"],
-                                    case="JZ2023")
+    expected = view.filter_findings(
+        findings, families=["funds", "dynamic"], severities=["高"], case="JZ2023"
+    )
     assert 2 < expected.height < findings.height
     assert listed(at)["编号"].to_list() == expected["finding_id"].to_list()
     third = expected.row(2, named=True)

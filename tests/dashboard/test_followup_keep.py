@@ -44,8 +44,7 @@ def come_back(at: AppTest, held: dict | None = None, **params: str) -> AppTest:
     """The page after a visit to another page: its widget values dropped by Streamlit,
     everything else the session holds (``held`` added) still there."""
     widgets = _widgets(at)
-    state = {k: v for k, v in at._session_state._state.filtered_state.items()
-             if k not in widgets}
+    state = {k: v for k, v in at._session_state._state.filtered_state.items() if k not in widgets}
     again = AppTest.from_file(PAGE, default_timeout=60)
     for key, value in {**state, **(held or {})}.items():
         again.session_state[key] = value
@@ -87,7 +86,8 @@ def test_counts_have_separators_and_empty_cells_a_dash(workspace):
     (summary,) = [df for df in at.dataframe if "未办结" in df.value.columns]
     config = json.loads(summary.proto.columns)
     assert {name: config[name]["type_config"]["format"] for name in view.COUNTS.values()} == {
-        name: formats.GRID_FORMAT[formats.COUNT] for name in view.COUNTS.values()}
+        name: formats.GRID_FORMAT[formats.COUNT] for name in view.COUNTS.values()
+    }
     (items,) = [df for df in at.dataframe if "阶段" in df.value.columns]
     assert items.proto.placeholder == formats.DASH
     config = json.loads(items.proto.columns)

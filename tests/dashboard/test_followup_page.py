@@ -19,8 +19,7 @@ from analytics.store import Workspace
 from analytics.store.findings import apply_move, ingest, start_run
 from analytics.views import followup as view
 from analytics.workflow.triage import MoveInput
-from tests.analytics.test_views_followup import (RECIPES, A, B, _frame, build_scenario,
-                                                 workflow_of)
+from tests.analytics.test_views_followup import RECIPES, A, B, _frame, build_scenario, workflow_of
 
 PAGES = Path(__file__).resolve().parents[2] / "dashboard" / "screens"
 RUN_DAY = date(2026, 3, 31)
@@ -65,8 +64,9 @@ def page(**params: str) -> AppTest:
 
 def expected(ws: Workspace) -> view.FollowupView:
     frames = workflow_of(ws.store)
-    return view.followup_view(frames["findings"], frames["history"], today=date.today(),
-                              rules=view.rules_from())
+    return view.followup_view(
+        frames["findings"], frames["history"], today=date.today(), rules=view.rules_from()
+    )
 
 
 def grid(at: AppTest, first_column: str, nth: int = 0) -> pl.DataFrame:
@@ -78,6 +78,7 @@ def grid(at: AppTest, first_column: str, nth: int = 0) -> pl.DataFrame:
 def as_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Every cell as the text a person reads: dates as ISO days, numbers without a trailing .0,
     blanks as None; what the grid and the workbook show compare equal."""
+
     def text(value):
         if value is None or value != value:  # NaN
             return None
@@ -88,8 +89,10 @@ def as_text(frame: pl.DataFrame) -> pl.DataFrame:
         value = str(value).removesuffix(" 00:00:00")
         return re.sub(r"^(-?\d+)\.0$", r"\1", value) or None
 
-    return pl.DataFrame({c: [text(v) for v in frame[c].to_list()] for c in frame.columns},
-                        schema={c: pl.String for c in frame.columns})
+    return pl.DataFrame(
+        {c: [text(v) for v in frame[c].to_list()] for c in frame.columns},
+        schema={c: pl.String for c in frame.columns},
+    )
 
 
 def shown(frame: pl.DataFrame) -> pl.DataFrame:
@@ -125,7 +128,7 @@ def test_a_streets_list_and_its_schedule(workspace):
     items = grid(at, "街镇", 1)
     assert items.equals(shown(view.items_table(view.items_of(fv, B))))
     assert sorted(items["编号"].to_list()) == ["F3", "F4", "F6"]
-    stages = dict(zip(items["编号"], items["阶段"]))
+    stages = dict(zip(items["编号"], items["阶段"], strict=True))
     assert stages == {"F3": "待回头看", "F4": "回头看复发", "F6": "容错免责"}
     schedule = grid(at, "回头看日期")
     assert schedule["编号"].to_list() == ["F3"]
@@ -175,10 +178,23 @@ def test_a_workspace_with_everything_closed_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "closed"))
     ws = Workspace.open()
     run_id = start_run(ws.store, kind="check", origin="test", by="测试")
-    ingest(ws.store, run_id, _frame([("F1", "duplicate_payment", "funds", A, 100)]),
-           recipes=RECIPES, complete_checks=RECIPES, on_date=RUN_DAY)
-    apply_move(ws.store, "F1", "dismiss", MoveInput(reason="核实不属实"), by="督查员",
-               expected_version=1, today=RUN_DAY)
+    ingest(
+        ws.store,
+        run_id,
+        _frame([("F1", "duplicate_payment", "funds", A, 100)]),
+        recipes=RECIPES,
+        complete_checks=RECIPES,
+        on_date=RUN_DAY,
+    )
+    apply_move(
+        ws.store,
+        "F1",
+        "dismiss",
+        MoveInput(reason="核实不属实"),
+        by="督查员",
+        expected_version=1,
+        today=RUN_DAY,
+    )
     ws.store.dispose()
     at = page()
     assert not at.exception
@@ -188,8 +204,9 @@ def test_a_workspace_with_everything_closed_says_so(tmp_path, monkeypatch):
 
 def test_an_unreachable_database_is_said_without_its_address(tmp_path, monkeypatch):
     monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "elsewhere"))
-    monkeypatch.setenv("AIDWATCH_DATABASE_URL",
-                       "postgresql+psycopg://aidwatch:secret@127.0.0.1:1/aidwatch")
+    monkeypatch.setenv(
+        "AIDWATCH_DATABASE_URL", "postgresql+psycopg://aidwatch:secret@127.0.0.1:1/aidwatch"
+    )
     at = page()
     assert not at.exception
     assert "无法读取工作区的处置记录" in at.error[0].value

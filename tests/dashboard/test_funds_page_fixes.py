@@ -36,8 +36,7 @@ def make_id(body: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-A1, A2, A3 = (make_id(b) for b in ("31010519800101123", "31010519751212002",
-                                   "31010519660303004"))
+A1, A2, A3 = (make_id(b) for b in ("31010519800101123", "31010519751212002", "31010519660303004"))
 STAFF = make_id("31010519700707031")
 ACC1, ACC2, ACC3 = "6222020200112233445", "6217000011112222333", "6228480012345678901"
 ACC9 = "6212260011223344556"
@@ -49,22 +48,32 @@ def write_drop(folder: Path) -> Path:
     a returned payment never re-paid, and the control totals that re-count them."""
     files = {
         "staff.csv": ["staff_id,name,id_number,role,street", f"S001,王芳,{STAFF},街镇经办,{H}"],
-        "persons.csv": ["id_number,name,household_id,street",
-                        f"{A1},李明,H1,{H}", f"{A2},张丽,H2,{J}", f"{A3},赵强,H3,{J}"],
+        "persons.csv": [
+            "id_number,name,household_id,street",
+            f"{A1},李明,H1,{H}",
+            f"{A2},张丽,H2,{J}",
+            f"{A3},赵强,H3,{J}",
+        ],
         "cases.csv": [
             "case_id,household_id,applicant_id_number,street,assistance_type,status,"
             "accepted_date,decided_date,termination_date",
             f"C1,H1,{A1},{H},最低生活保障,在册,2025-01-02,2025-01-20,",
             f"C2,H2,{A2},{J},最低生活保障,在册,2025-01-02,2025-01-20,",
-            f"C3,H3,{A3},{J},最低生活保障,终止,2025-01-02,2025-01-20,2026-02-15"],
-        "accounts.csv": ["case_id,account_no,holder_id_number",
-                         f"C1,{ACC1},{A1}", f"C2,{ACC2},{A2}", f"C3,{ACC3},{A3}"],
+            f"C3,H3,{A3},{J},最低生活保障,终止,2025-01-02,2025-01-20,2026-02-15",
+        ],
+        "accounts.csv": [
+            "case_id,account_no,holder_id_number",
+            f"C1,{ACC1},{A1}",
+            f"C2,{ACC2},{A2}",
+            f"C3,{ACC3},{A3}",
+        ],
         "entitlements.csv": [
             "month,case_id,id_number,item,kind,amount,account_no",
             f"2026-02,C1,{A1},低保金,正常,1550.00,{ACC1}",
             f"2026-03,C1,{A1},低保金,正常,1550.00,{ACC1}",
             f"2026-02,C2,{A2},低保金,正常,1200.00,{ACC2}",
-            f"2026-03,C2,{A2},低保金,正常,1200.00,{ACC2}"],
+            f"2026-03,C2,{A2},低保金,正常,1200.00,{ACC2}",
+        ],
         "ledger.csv": [
             "txn_id,batch_id,month,pay_date,street,fund_code,item,case_id,payee_id,payee_name,"
             "account_no,amount,status",
@@ -73,7 +82,8 @@ def write_drop(folder: Path) -> Path:
             f"T3,B03,2026-03,2026-03-12,{H},JZ01,低保金,C1,{A1},李明,{ACC1},1550.00,成功",
             f"T4,B03,2026-03,2026-03-20,{J},JZ01,低保金,C2,{A2},张丽,{ACC9},1000.00,成功",
             f"T5,B03,2026-03,2026-03-10,{J},JZ01,低保金,C3,{A3},赵强,{ACC3},800.00,成功",
-            f"T6,B02,2026-02,2026-02-10,{J},JZ01,低保金,C2,{A2},张丽,{ACC2},1200.00,退票"],
+            f"T6,B02,2026-02,2026-02-10,{J},JZ01,低保金,C2,{A2},张丽,{ACC2},1200.00,退票",
+        ],
     }
     folder.mkdir(parents=True, exist_ok=True)
     for name, lines in files.items():
@@ -93,8 +103,9 @@ def expected(out: Path) -> pl.DataFrame:
     return view.funds_findings(load_findings(out))
 
 
-def open_page(monkeypatch, drop: Path, out: Path, viewer: Viewer | None = None,
-              finding: str | None = None) -> AppTest:
+def open_page(
+    monkeypatch, drop: Path, out: Path, viewer: Viewer | None = None, finding: str | None = None
+) -> AppTest:
     monkeypatch.setenv("AIDWATCH_DROP", str(drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(out))
     at = AppTest.from_file(PAGE, default_timeout=60)
@@ -121,8 +132,11 @@ def config_of(element) -> dict:
 
 
 def street_chart(at: AppTest) -> dict:
-    (chart,) = [c for c in at.get("plotly_chart")
-                if "各街镇" in json.loads(c.proto.spec)["layout"]["title"]["text"]]
+    (chart,) = [
+        c
+        for c in at.get("plotly_chart")
+        if "各街镇" in json.loads(c.proto.spec)["layout"]["title"]["text"]
+    ]
     return json.loads(chart.proto.spec)
 
 
@@ -140,8 +154,10 @@ def drawn_label(at: AppTest) -> str:
 
 # --- the money figure ----------------------------------------------------------------------------
 
-def test_the_money_figure_is_the_one_definition_under_a_label_that_says_funds(monkeypatch,
-                                                                            funds_run):
+
+def test_the_money_figure_is_the_one_definition_under_a_label_that_says_funds(
+    monkeypatch, funds_run
+):
     drop, out = funds_run
     funds = expected(out)
     at = open_page(monkeypatch, drop, out)
@@ -156,10 +172,12 @@ def test_the_money_figure_is_the_one_definition_under_a_label_that_says_funds(mo
     at.multiselect(key="funds_streets").set_value([J]).run()
     (figure,) = [m for m in at.metric if "涉及金额" in m.label]
     assert figure.value == formats.money_fen(
-        amounts.money_at_risk_fen(funds.filter(pl.col("street") == J)))
+        amounts.money_at_risk_fen(funds.filter(pl.col("street") == J))
+    )
 
 
 # --- every street ---------------------------------------------------------------------------------
+
 
 def test_every_street_shows_in_the_charts_and_tables_with_zero(monkeypatch, funds_run):
     drop, out = funds_run
@@ -173,7 +191,8 @@ def test_every_street_shows_in_the_charts_and_tables_with_zero(monkeypatch, fund
     assert {float(v) for v in quiet["涉及金额（元）"]} == {0.0}
     j = streets.filter(pl.col("街镇") == J).row(0, named=True)
     assert float(j["涉及金额（元）"]) * 100 == amounts.money_at_risk_fen(
-        funds.filter(pl.col("street") == J))
+        funds.filter(pl.col("street") == J)
+    )
 
     counts, money = street_chart(at)["data"]
     assert counts["y"] == money["y"] == list(STREETS)
@@ -197,6 +216,7 @@ def test_a_street_user_sees_their_street_only(monkeypatch, funds_run):
 
 
 # --- the grids ------------------------------------------------------------------------------------
+
 
 def test_money_columns_are_formatted_in_every_grid(monkeypatch, funds_run):
     drop, out = funds_run
@@ -239,8 +259,10 @@ def test_the_comparison_is_stacked_with_its_amounts_in_view(monkeypatch, funds_r
 
 # --- the export ----------------------------------------------------------------------------------
 
-def test_the_export_holds_the_comparison_shown_with_money_as_numbers(monkeypatch, funds_run,
-                                                                    downloads):
+
+def test_the_export_holds_the_comparison_shown_with_money_as_numbers(
+    monkeypatch, funds_run, downloads
+):
     drop, out = funds_run
     funds = expected(out)
     dup = funds.filter(pl.col("check_id") == "duplicate_payment").row(0, named=True)
@@ -254,8 +276,7 @@ def test_the_export_holds_the_comparison_shown_with_money_as_numbers(monkeypatch
     header = [c.value for c in paid[1]]
     assert header[:4] == ["编号", "本条", "差异", "流水号"]
     rows = [[c.value for c in row] for row in paid.iter_rows(min_row=2)]
-    assert [(r[0], r[3]) for r in rows] == [(dup["finding_id"], "T2"),
-                                           (dup["finding_id"], "T3")]
+    assert [(r[0], r[3]) for r in rows] == [(dup["finding_id"], "T2"), (dup["finding_id"], "T3")]
     money = header.index("金额（元）")
     for row in paid.iter_rows(min_row=2):
         assert row[money].value == 1550 and row[money].number_format == "#,##0.00"
@@ -268,8 +289,10 @@ def test_the_export_holds_the_comparison_shown_with_money_as_numbers(monkeypatch
     amount, counted = header.index("涉及金额（元）"), header.index("计入合计")
     cells = list(sheet.iter_rows(min_row=2))
     assert len(cells) == funds.height
-    assert all(isinstance(r[amount].value, (int, float)) and r[amount].number_format == "#,##0.00"
-               for r in cells)
+    assert all(
+        isinstance(r[amount].value, (int, float)) and r[amount].number_format == "#,##0.00"
+        for r in cells
+    )
     assert {r[counted].value for r in cells} == {"是", "否（汇总数）", "否（同一流水已计）"}
     # the button says what it holds
     (button,) = [b for b in at.get("download_button") if b.label == "导出 Excel"]
@@ -277,6 +300,7 @@ def test_the_export_holds_the_comparison_shown_with_money_as_numbers(monkeypatch
 
 
 # --- the finding box and links --------------------------------------------------------------------
+
 
 def test_after_a_filter_change_the_box_names_the_finding_shown(monkeypatch, funds_run):
     drop, out = funds_run
@@ -308,8 +332,13 @@ def test_a_link_to_no_finding_says_so_in_chinese(monkeypatch, funds_run):
 
     # another street's finding reads the same
     other = funds.filter(pl.col("street") == J).row(0, named=True)
-    at = open_page(monkeypatch, drop, out, Viewer(name="街镇用户", role="street", street=H),
-                   finding=other["finding_id"])
+    at = open_page(
+        monkeypatch,
+        drop,
+        out,
+        Viewer(name="街镇用户", role="street", street=H),
+        finding=other["finding_id"],
+    )
     assert [w.value for w in at.warning if "链接" in w.value] == [view.LINK_NOT_FOUND]
 
     # a good link: no warning, its finding opened
@@ -340,8 +369,7 @@ def test_the_filters_are_kept_across_pages(monkeypatch, funds_run):
     # what Streamlit does when the user opens another page and comes back: the page's widget
     # values are dropped, everything else the session holds stays
     widgets = {"funds_months", "funds_streets", "funds_checks", "funds_pick", "funds_table"}
-    held = {k: v for k, v in at._session_state._state.filtered_state.items()
-            if k not in widgets}
+    held = {k: v for k, v in at._session_state._state.filtered_state.items() if k not in widgets}
     back = AppTest.from_file(PAGE, default_timeout=60)
     for key, value in held.items():
         back.session_state[key] = value
@@ -354,13 +382,29 @@ def test_the_filters_are_kept_across_pages(monkeypatch, funds_run):
 
 # --- in a browser ---------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 def test_the_box_shows_the_finding_shown_after_a_filter_change_in_chromium(
-        run_dashboard, browser_page, browser_login, wait_for_app, tmp_path):
+    run_dashboard, browser_page, browser_login, wait_for_app, tmp_path
+):
     drop, out = write_drop(tmp_path / "drop"), tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "analytics.cli", "check", str(drop), "--out", str(out),
-                    "--only", "funds", "--quiet"], cwd=PROJECT_ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics.cli",
+            "check",
+            str(drop),
+            "--out",
+            str(out),
+            "--only",
+            "funds",
+            "--quiet",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    )
     funds = expected(out)
     base_url = run_dashboard(drop, out)
     page = browser_page
@@ -385,6 +429,5 @@ def test_the_box_shows_the_finding_shown_after_a_filter_change_in_chromium(
     page.keyboard.press("Escape")
     wait_for_app(page)
     first = funds.filter(pl.col("street") == H).row(0, named=True)
-    page.locator('[data-testid="stAlertContentInfo"]').filter(
-        has_text=first["summary"]).wait_for()
+    page.locator('[data-testid="stAlertContentInfo"]').filter(has_text=first["summary"]).wait_for()
     assert box.input_value() == label_of(first)

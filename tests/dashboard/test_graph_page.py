@@ -35,29 +35,52 @@ def write_integrity_drop(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     street = "天山路街道"
     tables = {
-        "staff.csv": ["staff_id,name,id_number,role,street,phone,address,salary_account",
-                      f"S1,王芳,{STAFF},街镇经办,{street},{PHONE},天山路100弄5号301,{ACC3}",
-                      f"S2,李强,{_id('31010519810909042')},街镇审核,{street},,,"],
-        "persons.csv": ["id_number,name,household_id,street,phone,address",
-                        f"{A},甲,H1,{street},{PHONE},",
-                        f"{B},乙,H1,{street},,上海市长宁区天山路100弄5号301室",
-                        f"{X},丙,H2,{street},,", f"{Y},丁,H3,{street},,", f"{Z},戊,H4,{street},,"],
-        "cases.csv": ["case_id,household_id,applicant_id_number,street,assistance_type,status,"
-                      "accepted_date,decided_date,handler_id,reviewer_id"]
-        + [f"C{i},H{i},{who},{street},最低生活保障,在册,2025-01-02,2025-01-20,{h},S2"
-           for i, who, h in ((1, A, "S1"), (2, X, "S1"), (3, Y, "S2"), (4, Z, "S2"))],
-        "accounts.csv": ["case_id,account_no,holder_id_number,custodian_id_number",
-                         f"C1,{ACC1},{A},{PARENT}", f"C2,{ACC1},{STAFF},",
-                         f"C3,{ACC2},{Y},{PARENT}", f"C4,{ACC3},{Z},{PARENT}"],
+        "staff.csv": [
+            "staff_id,name,id_number,role,street,phone,address,salary_account",
+            f"S1,王芳,{STAFF},街镇经办,{street},{PHONE},天山路100弄5号301,{ACC3}",
+            f"S2,李强,{_id('31010519810909042')},街镇审核,{street},,,",
+        ],
+        "persons.csv": [
+            "id_number,name,household_id,street,phone,address",
+            f"{A},甲,H1,{street},{PHONE},",
+            f"{B},乙,H1,{street},,上海市长宁区天山路100弄5号301室",
+            f"{X},丙,H2,{street},,",
+            f"{Y},丁,H3,{street},,",
+            f"{Z},戊,H4,{street},,",
+        ],
+        "cases.csv": [
+            "case_id,household_id,applicant_id_number,street,assistance_type,status,"
+            "accepted_date,decided_date,handler_id,reviewer_id"
+        ]
+        + [
+            f"C{i},H{i},{who},{street},最低生活保障,在册,2025-01-02,2025-01-20,{h},S2"
+            for i, who, h in ((1, A, "S1"), (2, X, "S1"), (3, Y, "S2"), (4, Z, "S2"))
+        ],
+        "accounts.csv": [
+            "case_id,account_no,holder_id_number,custodian_id_number",
+            f"C1,{ACC1},{A},{PARENT}",
+            f"C2,{ACC1},{STAFF},",
+            f"C3,{ACC2},{Y},{PARENT}",
+            f"C4,{ACC3},{Z},{PARENT}",
+        ],
         "entitlements.csv": ["month,case_id,id_number,item,kind,amount,account_no"]
-        + [f"2026-03,C{i},{who},低保金,正常,1550.00,{acc}"
-           for i, who, acc in ((1, A, ACC1), (2, X, ACC1), (3, Y, ACC2), (4, Z, ACC3))],
-        "ledger.csv": ["txn_id,month,pay_date,street,fund_code,item,case_id,payee_id,account_no,"
-                       "amount,status"]
-        + [f"T{i},2026-03,2026-03-10,{street},JZ01,低保金,C{i},{who},{acc},1550.00,成功"
-           for i, who, acc in ((1, A, ACC1), (2, X, ACC1), (3, Y, ACC2), (4, Z, ACC3))],
-        "relations.csv": ["id_number_a,id_number_b,relation", f"{PARENT},{STAFF},父母",
-                          f"{PARENT},{X},父母", f"{STAFF},{Y},配偶"],
+        + [
+            f"2026-03,C{i},{who},低保金,正常,1550.00,{acc}"
+            for i, who, acc in ((1, A, ACC1), (2, X, ACC1), (3, Y, ACC2), (4, Z, ACC3))
+        ],
+        "ledger.csv": [
+            "txn_id,month,pay_date,street,fund_code,item,case_id,payee_id,account_no,amount,status"
+        ]
+        + [
+            f"T{i},2026-03,2026-03-10,{street},JZ01,低保金,C{i},{who},{acc},1550.00,成功"
+            for i, who, acc in ((1, A, ACC1), (2, X, ACC1), (3, Y, ACC2), (4, Z, ACC3))
+        ],
+        "relations.csv": [
+            "id_number_a,id_number_b,relation",
+            f"{PARENT},{STAFF},父母",
+            f"{PARENT},{X},父母",
+            f"{STAFF},{Y},配偶",
+        ],
         "relative_filings.csv": ["staff_id,relative_id_number,filed_date"],
         "custody_filings.csv": ["account_no,custodian_id_number,filed_date,valid_to"],
     }
@@ -98,8 +121,9 @@ def _figures(at) -> list[dict]:
 
 
 def _shown(at) -> str:
-    text = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning,
-                                           *at.metric))
+    text = " ".join(
+        str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.metric)
+    )
     for df in at.dataframe:
         text += " " + df.value.to_csv()
     for fig in _figures(at):
@@ -144,10 +168,14 @@ def test_no_raw_identifier_reaches_the_page(monkeypatch, integrity_run):
     assert not [raw for raw in RAW if raw in shown]
 
 
-@pytest.mark.parametrize(("start", "key", "value"), [
-    ("从人员", "graph_person", X),
-    ("从银行账户", "graph_account", ACC1),
-], ids=["person", "account"])
+@pytest.mark.parametrize(
+    ("start", "key", "value"),
+    [
+        ("从人员", "graph_person", X),
+        ("从银行账户", "graph_account", ACC1),
+    ],
+    ids=["person", "account"],
+)
 def test_start_from_a_person_or_an_account(monkeypatch, integrity_run, start, key, value):
     drop, out, _ = integrity_run
     at = run_page(monkeypatch, drop, out)
@@ -188,8 +216,9 @@ def test_missing_drop_folder_is_a_warning(monkeypatch, tmp_path):
 
 
 @pytest.mark.browser
-def test_page_opens_from_a_finding_in_chromium(run_dashboard, browser_page, browser_login,
-                                               wait_for_app, integrity_run, tmp_path):
+def test_page_opens_from_a_finding_in_chromium(
+    run_dashboard, browser_page, browser_login, wait_for_app, integrity_run, tmp_path
+):
     drop, out, findings = integrity_run
     fid = _finding(findings, "handled_relative_case")
     base_url = run_dashboard(drop, out)
@@ -202,7 +231,8 @@ def test_page_opens_from_a_finding_in_chromium(run_dashboard, browser_page, brow
     # The evidence path is drawn: a legend entry and a thick red line in the SVG.
     page.locator(".js-plotly-plot .legendtext", has_text="证据路径").first.wait_for()
     strokes = page.locator(".js-plotly-plot .scatterlayer path.js-line").evaluate_all(
-        "els => els.map(e => e.style.stroke)")
+        "els => els.map(e => e.style.stroke)"
+    )
     assert "rgb(230, 25, 75)" in strokes
     page.get_by_text("证据路径：", exact=False).first.wait_for()
     body = page.locator("body").inner_text()

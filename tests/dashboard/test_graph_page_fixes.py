@@ -32,7 +32,7 @@ CLUSTER_KEY_RE = re.compile(r"K[0-9A-F]{10}")
 class Demo:
     drop: Path
     out: Path
-    other_out: Path          # a run of another district's drop
+    other_out: Path  # a run of another district's drop
     findings: pl.DataFrame
     graph: linkgraph.LinkGraph
     staff: pl.DataFrame
@@ -55,12 +55,23 @@ def demo(tmp_path_factory) -> Demo:
     read = read_drop(drop)
     graph = linkgraph.build_link_graph(pipeline.make_drop(read))
     raw = set()
-    for table, columns in (("persons", ("id_number", "phone")), ("accounts", ("account_no",)),
-                           ("staff", ("id_number", "salary_account", "phone"))):
+    for table, columns in (
+        ("persons", ("id_number", "phone")),
+        ("accounts", ("account_no",)),
+        ("staff", ("id_number", "salary_account", "phone")),
+    ):
         for column in columns:
             raw |= set(read.tables[table][column].drop_nulls().to_list())
-    return Demo(drop, base / "out", base / "other-out", load_findings(base / "out"), graph,
-                read.tables["staff"], read.tables["cases"], frozenset(raw))
+    return Demo(
+        drop,
+        base / "out",
+        base / "other-out",
+        load_findings(base / "out"),
+        graph,
+        read.tables["staff"],
+        read.tables["cases"],
+        frozenset(raw),
+    )
 
 
 def run_page(monkeypatch, drop: Path, out: Path, finding: str | None = None) -> AppTest:
@@ -103,9 +114,16 @@ def test_staff_picker_lists_number_name_and_unit(monkeypatch, demo):
 def test_clusters_are_listed_by_readable_labels_and_ranked_by_findings(monkeypatch, demo):
     at = run_page(monkeypatch, demo.drop, demo.out)
     ranking = _ranking(at)
-    assert list(ranking.columns) == ["排名", "街镇", "户数", "线索数", "涉及金额（元）", "检查项",
-                                     "关联节点数"]
-    order = list(zip(ranking["线索数"], ranking["涉及金额（元）"]))
+    assert list(ranking.columns) == [
+        "排名",
+        "街镇",
+        "户数",
+        "线索数",
+        "涉及金额（元）",
+        "检查项",
+        "关联节点数",
+    ]
+    order = list(zip(ranking["线索数"], ranking["涉及金额（元）"], strict=True))
     assert order == sorted(order, reverse=True)  # findings, then money: not by street
     assert ranking["排名"].tolist() == list(range(1, len(ranking) + 1))
     streets = [s.split("、")[0] for s in ranking["街镇"]]
@@ -117,8 +135,10 @@ def test_clusters_are_listed_by_readable_labels_and_ranked_by_findings(monkeypat
     at.radio(key="graph_start").set_value("从线索群").run()
     box = at.selectbox(key="graph_cluster")
     assert box.options == expected["label"].to_list()
-    assert all(re.fullmatch(r"第\d+名 · \S+ · [\d,]+户 · [\d,]+条线索 · 涉及金额 [\d,]+\.\d\d元",
-                            o) for o in box.options)
+    assert all(
+        re.fullmatch(r"第\d+名 · \S+ · [\d,]+户 · [\d,]+条线索 · 涉及金额 [\d,]+\.\d\d元", o)
+        for o in box.options
+    )
     assert not [o for o in box.options if CLUSTER_KEY_RE.search(o)]
     box.set_value(expected["cluster"][1]).run()
     captions = [c.value for c in at.caption]
@@ -150,14 +170,19 @@ def test_money_is_money_at_risk_with_separators(monkeypatch, demo):
     assert money.value == formats.money_fen(amounts.money_at_risk_fen(view.findings))
     assert metrics["节点（个）"].value == formats.count(view.nodes.height)
     # hovers on cases: money with separators
-    hovers = [h for t in _figure(at)["data"] if t.get("name") == "案件"
-              for h in t.get("hovertext", [])]
+    hovers = [
+        h for t in _figure(at)["data"] if t.get("name") == "案件" for h in t.get("hovertext", [])
+    ]
     assert hovers and all(re.search(r"实发金额：[\d,]+\.\d\d元$", h) for h in hovers)
 
 
 def _account_of_a_finding(demo) -> str:
-    accounts = (demo.findings.filter(pl.col("family") == "integrity")["account_no"]
-                .drop_nulls().unique().sort())
+    accounts = (
+        demo.findings.filter(pl.col("family") == "integrity")["account_no"]
+        .drop_nulls()
+        .unique()
+        .sort()
+    )
     return next(a for a in accounts if len(a) >= 16)
 
 
@@ -165,7 +190,7 @@ def _account_of_a_finding(demo) -> str:
 def test_account_search_takes_the_spaced_form_the_page_shows(monkeypatch, demo, form):
     account = _account_of_a_finding(demo)
     typed = {
-        "spaced": " ".join(account[i:i + 4] for i in range(0, len(account), 4)),
+        "spaced": " ".join(account[i : i + 4] for i in range(0, len(account), 4)),
         "fullwidth": account.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
         "dashed": f" {account[:4]}-{account[4:]} ",
     }[form]
@@ -190,11 +215,20 @@ def test_account_search_takes_the_masked_form(monkeypatch, demo):
         assert f"有 {many.matches} 个银行账号与输入的脱敏号码相符" in _warnings(at)[0]
     else:
         assert _figure(at)["layout"]["title"]["text"].startswith(
-            f"银行账户 {mask_account(account)}")
+            f"银行账户 {mask_account(account)}"
+        )
 
 
-KEPT = ("graph_start", "graph_finding", "graph_cluster", "graph_staff", "graph_person",
-        "graph_account", "graph_street", "graph_export")
+KEPT = (
+    "graph_start",
+    "graph_finding",
+    "graph_cluster",
+    "graph_staff",
+    "graph_person",
+    "graph_account",
+    "graph_street",
+    "graph_export",
+)
 
 
 def _away_and_back(at: AppTest) -> AppTest:
@@ -235,8 +269,10 @@ def test_a_kept_choice_no_longer_offered_is_dropped(monkeypatch, demo):
     at.session_state["graph_start"] = "从线索群"
     at.run()
     assert not at.exception
-    assert at.selectbox(key="graph_cluster").value == views.rank_clusters(
-        demo.graph, demo.findings)["cluster"][0]
+    assert (
+        at.selectbox(key="graph_cluster").value
+        == views.rank_clusters(demo.graph, demo.findings)["cluster"][0]
+    )
 
 
 def test_a_run_of_another_drop_is_warned_about(monkeypatch, demo):
@@ -262,15 +298,23 @@ def test_every_selectbox_has_a_chinese_placeholder(monkeypatch, demo):
     for start in ("从线索", "从工作人员", "从线索群"):
         at.radio(key="graph_start").set_value(start).run()
         seen |= {box.key: box.proto.placeholder for box in at.selectbox}
-    assert set(seen) >= {"graph_finding", "graph_staff", "graph_cluster", "graph_street",
-                         "graph_export"}
+    assert set(seen) >= {
+        "graph_finding",
+        "graph_staff",
+        "graph_cluster",
+        "graph_street",
+        "graph_export",
+    }
     assert all(re.search(r"[\u4e00-\u9fff]", p) for p in seen.values()), seen
 
 
-@pytest.mark.parametrize("viewer", [
-    Viewer(name="街镇（测试）", role="street", street="华阳路街道", account="s"),
-    Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局", account="m"),
-])
+@pytest.mark.parametrize(
+    "viewer",
+    [
+        Viewer(name="街镇（测试）", role="street", street="华阳路街道", account="s"),
+        Viewer(name="成员单位（测试）", role="member_unit", unit="区住房保障局", account="m"),
+    ],
+)
 def test_the_graph_stays_a_district_roles_page(monkeypatch, demo, viewer):
     monkeypatch.setenv("AIDWATCH_DROP", str(demo.drop))
     monkeypatch.setenv("AIDWATCH_OUT", str(demo.out))

@@ -42,6 +42,7 @@ DOCUMENTS = {"findings_sheet", "overview_report", "dishonesty_pdf", "file_audit_
 
 # --- reading what was written ---------------------------------------------------------------------
 
+
 def _unxml(fragment: str) -> str:
     text = unescape("".join(re.findall(r"<t[^>]*>(.*?)</t>", fragment, re.S)))
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
@@ -52,8 +53,9 @@ def xlsx_texts(content: bytes, where: str) -> list[str]:
     fails on any formula or hyperlink."""
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         names = archive.namelist()
-        shared = (archive.read("xl/sharedStrings.xml").decode()
-                  if "xl/sharedStrings.xml" in names else "")
+        shared = (
+            archive.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in names else ""
+        )
         strings = [_unxml(s) for s in re.findall(r"<si>(.*?)</si>", shared, re.S)]
         texts = []
         for name in names:
@@ -79,8 +81,7 @@ def csv_texts(path: Path) -> list[str]:
 
 
 def assert_inert(texts: list[str], where: str) -> None:
-    live = [t for t in texts
-            if FORMULA.match(t) and not re.fullmatch(export.PLAIN_NUMBER, t)]
+    live = [t for t in texts if FORMULA.match(t) and not re.fullmatch(export.PLAIN_NUMBER, t)]
     assert live == [], f"{where}: formula-like cells {live[:5]}"
 
 
@@ -92,6 +93,7 @@ def assert_masked(texts: list[str], identifiers: frozenset, where: str) -> None:
 
 # --- every export of the pages ------------------------------------------------------------------
 
+
 def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
     """Every Excel download of every page, as the pages build them: name -> (download key,
     builder). Periods, streets and clusters: all of them."""
@@ -101,46 +103,68 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
     funds = funds_view.funds_findings(findings)
     exports: dict[str, tuple[str, Callable[[], bytes]]] = {
         "线索清单": ("findings_download", lambda: findings_view.findings_excel(visible)),
-        "资金比对（本页）": ("funds_download",
-                      lambda: funds_view.findings_excel(funds.head(funds_view.MAX_ROWS))),
+        "资金比对（本页）": (
+            "funds_download",
+            lambda: funds_view.findings_excel(funds.head(funds_view.MAX_ROWS)),
+        ),
         "资金比对（全部）": ("funds_download_all", lambda: funds_view.findings_excel(funds)),
         "检查规则": ("rules_download", lambda: rules_view.rules_excel(load_settings())),
-        "拒收记录": ("import_rejects_download", lambda: ui.excel_bytes(
-            {"拒收记录": ui.rejects_for_display(read_drop(run.drop).rejects)})),
+        "拒收记录": (
+            "import_rejects_download",
+            lambda: ui.excel_bytes(
+                {"拒收记录": ui.rejects_for_display(read_drop(run.drop).rejects)}
+            ),
+        ),
     }
     from analytics import pipeline
 
     graph = build_link_graph(pipeline.make_drop(read_drop(run.drop)))
     for cluster in graph_view.rank_clusters(graph, findings)["cluster"].unique().sort():
-        exports[f"线索群{cluster}"] = ("graph_export_download",
-                                    lambda c=cluster: graph_view.cluster_excel(graph, findings, c))
+        exports[f"线索群{cluster}"] = (
+            "graph_export_download",
+            lambda c=cluster: graph_view.cluster_excel(graph, findings, c),
+        )
     for periods in overview_view.period_options(indicators).values():
         for period in periods:
-            exports[f"总览_{period}"] = ("overview_download", lambda p=period: ui.excel_bytes(
-                overview_view.excel_sheets(overview_view.overview(indicators, findings, p))))
+            exports[f"总览_{period}"] = (
+                "overview_download",
+                lambda p=period: ui.excel_bytes(
+                    overview_view.excel_sheets(overview_view.overview(indicators, findings, p))
+                ),
+            )
     with followup_workspace(run) as frames:
-        view = followup_view.followup_view(frames["findings"], frames["history"],
-                                           today=date(2026, 12, 5))
+        view = followup_view.followup_view(
+            frames["findings"], frames["history"], today=date(2026, 12, 5)
+        )
     with open_workspace(run) as workspace:
         from analytics.views import dishonesty as listing
 
         records = listing.records_today(workspace.store, date(2026, 11, 3))
         for number, on in listing.publications(workspace.store).select("number", "on").iter_rows():
             table = listing.publication_table(listing.publication_records(records, number))
-            exports[f"失信公布_{number}"] = ("dishonesty_xlsx", lambda t=table, n=number, d=on:
-                                           listing.publication_excel(t, n, d))
+            exports[f"失信公布_{number}"] = (
+                "dishonesty_xlsx",
+                lambda t=table, n=number, d=on: listing.publication_excel(t, n, d),
+            )
         from analytics.store import dishonesty as records
         from analytics.views import member_query
 
         listed = records.records_frame(workspace.store)["id_number"].to_list()
         asked = member_query.parse_typed(listed[0])
-        answers = records.member_query(workspace.store, asked.numbers, unit="=区住房保障局",
-                                       purpose="保障性住房资格审核", by="@测试",
-                                       today=date(2026, 11, 3))
+        answers = records.member_query(
+            workspace.store,
+            asked.numbers,
+            unit="=区住房保障局",
+            purpose="保障性住房资格审核",
+            by="@测试",
+            today=date(2026, 11, 3),
+        )
         table = member_query.answers_table(asked, answers)
         assert table["查询结果"].to_list() == ["已列入"]
-        exports["失信查询"] = ("member_query_download",
-                           lambda t=table: ui.excel_bytes({"查询结果": t}))
+        exports["失信查询"] = (
+            "member_query_download",
+            lambda t=table: ui.excel_bytes({"查询结果": t}),
+        )
         from analytics.access import Viewer
         from analytics.views import audit_log
 
@@ -154,17 +178,23 @@ def page_exports(run) -> dict[str, tuple[str, Callable[[], bytes]]]:
 
         for sid in audits.sessions_frame(workspace.store)["id"].to_list():
             session = audit.session_view(workspace, sid)
-            exports[f"档案核查_{sid}"] = ("file_audit_xlsx", lambda s=session:
-                                      file_audit_report.session_excel(s))
+            exports[f"档案核查_{sid}"] = (
+                "file_audit_xlsx",
+                lambda s=session: file_audit_report.session_excel(s),
+            )
     for street in followup_view.street_choices(view):
-        exports[f"回头看_{street}"] = ("followup_download", lambda s=street, v=view:
-                                     followup_view.answer_excel(v, s))
+        exports[f"回头看_{street}"] = (
+            "followup_download",
+            lambda s=street, v=view: followup_view.answer_excel(v, s),
+        )
     for street in street_view.street_options(indicators):
         for level in overview_view.LEVELS:
-            exports[f"街镇_{street}_{level}"] = ("street_download", lambda s=street, lv=level:
-                                               ui.excel_bytes(street_view.excel_sheets(
-                                                   street_view.street_view(
-                                                       indicators, findings, s, lv))))
+            exports[f"街镇_{street}_{level}"] = (
+                "street_download",
+                lambda s=street, lv=level: ui.excel_bytes(
+                    street_view.excel_sheets(street_view.street_view(indicators, findings, s, lv))
+                ),
+            )
     return exports
 
 
@@ -187,8 +217,10 @@ def followup_workspace(run):
 
     workspace = Workspace(run.workspace)
     try:
-        yield {"findings": stored.findings_frame(workspace.store),
-               "history": stored.history_frame(workspace.store)}
+        yield {
+            "findings": stored.findings_frame(workspace.store),
+            "history": stored.history_frame(workspace.store),
+        }
     finally:
         workspace.close()
 
@@ -198,8 +230,11 @@ def download_keys() -> set[str]:
     keys = set()
     for path in SCREENS.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("download_button", "download_excel")):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("download_button", "download_excel")
+            ):
                 (key,) = [k.value.value for k in node.keywords if k.arg == "key"]
                 keys.add(key)
     return keys
@@ -221,24 +256,49 @@ def test_no_page_export_holds_a_formula_a_link_or_a_raw_identifier(hostile_run):
         planted += [t for t in texts if t.startswith("'")]
     # The hostile items, case, staff and transaction numbers and rejected values were exported,
     # neutralised; a rejected negative amount stays the plain number it is.
-    for text in ('\'=HYPERLINK("http://evil.example/f","点我")', "'=cmd|' /C calc'!A0", "'+1+1",
-                 "'@SUM(1)", "'-2+3", "'=1+1", "'@LS(1)"):
+    for text in (
+        '\'=HYPERLINK("http://evil.example/f","点我")',
+        "'=cmd|' /C calc'!A0",
+        "'+1+1",
+        "'@SUM(1)",
+        "'-2+3",
+        "'=1+1",
+        "'@LS(1)",
+    ):
         assert text in planted, text
     rejects = xlsx_texts(exports["拒收记录"][1](), "拒收记录")
     assert "-12.50" in rejects and "'=1+1" in rejects
     # the 档案核查 session's hostile case number, notes, title and team
     audit = xlsx_texts(exports[f"档案核查_{hostile_run.audit_session}"][1](), "档案核查")
-    for text in ("'" + hostile_run.case_id, '\'=HYPERLINK("http://evil.example/f","点我")',
-                 hostile_run.markup, "'@SUM(1)", "'" + hostile_run.name,
-                 f"'{hostile_run.name}、+1+1"):
+    for text in (
+        "'" + hostile_run.case_id,
+        '\'=HYPERLINK("http://evil.example/f","点我")',
+        hostile_run.markup,
+        "'@SUM(1)",
+        "'" + hostile_run.name,
+        f"'{hostile_run.name}、+1+1",
+    ):
         assert text in audit, text
 
 
 def test_the_cli_files_hold_no_formula(hostile_run, tmp_path):
     out = tmp_path / "cli"
-    done = subprocess.run([sys.executable, "-m", "analytics.cli", "check", str(hostile_run.drop),
-                           "--out", str(out), "--quiet"], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics.cli",
+            "check",
+            str(hostile_run.drop),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
         assert (out / name).read_bytes() == (hostile_run.out / name).read_bytes(), name
@@ -274,18 +334,25 @@ def open_page(monkeypatch, run, page: str, **params: str) -> AppTest:
 
 def markdown_bodies(at: AppTest) -> list[str]:
     """Every Markdown string the page handed to Streamlit, labels included."""
-    bodies = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "error",
-                                        "success", "toast") for e in at.get(kind)]
+    bodies = [
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "toast")
+        for e in at.get(kind)
+    ]
     bodies += [e.label for e in at.expander]
     return bodies
 
 
-@pytest.mark.parametrize("page", ["findings", "funds", "graph", "import_data", "overview",
-                                  "street", "rules", "file_audit"])
-def test_pages_show_hostile_data_only_escaped_and_grids_neutralised(monkeypatch, hostile_run,
-                                                                   page):
-    finding = {"findings": hostile_run.markup_finding, "funds": hostile_run.markup_finding,
-               "graph": hostile_run.graph_finding}.get(page)
+@pytest.mark.parametrize(
+    "page",
+    ["findings", "funds", "graph", "import_data", "overview", "street", "rules", "file_audit"],
+)
+def test_pages_show_hostile_data_only_escaped_and_grids_neutralised(monkeypatch, hostile_run, page):
+    finding = {
+        "findings": hostile_run.markup_finding,
+        "funds": hostile_run.markup_finding,
+        "graph": hostile_run.graph_finding,
+    }.get(page)
     params = {"finding": finding} if finding else {}
     if page == "file_audit":  # its session is in the run's workspace
         monkeypatch.setenv("AIDWATCH_WORKSPACE", str(hostile_run.workspace))
@@ -301,15 +368,16 @@ def test_pages_show_hostile_data_only_escaped_and_grids_neutralised(monkeypatch,
     grids = [pl.from_pandas(df.value) for df in at.dataframe]
     assert grids or page == "overview"  # its landing view is static HTML, escaped by its view
     for grid in grids:
-        texts = [*grid.columns, *(str(v) for c in grid.columns
-                                  for v in grid[c].drop_nulls() if isinstance(v, str))]
+        texts = [
+            *grid.columns,
+            *(str(v) for c in grid.columns for v in grid[c].drop_nulls() if isinstance(v, str)),
+        ]
         assert_inert(texts, f"{page} grid")
     if page in ("findings", "funds"):
         shown = " ".join(bodies)
         assert export.md_escape("[点此核实](http://evil.example/link)") in shown
     if page == "graph":
-        assert export.md_escape("+S1[工号](http://evil.example/staff)<b>工</b>") in " ".join(
-            bodies)
+        assert export.md_escape("+S1[工号](http://evil.example/staff)<b>工</b>") in " ".join(bodies)
     if page == "import_data":
         assert export.md_escape(hostile_run.header) in " ".join(bodies)
     if page == "file_audit":
@@ -320,11 +388,17 @@ def test_pages_show_hostile_data_only_escaped_and_grids_neutralised(monkeypatch,
 def test_every_grid_goes_through_show_table():
     """Pages never call st.dataframe themselves: ui.show_table neutralises what the grid holds
     (and what its own CSV download writes)."""
-    calls = [(path.name, n) for path in SCREENS.glob("*.py")
-             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if "st.dataframe(" in line]
-    calls += [(path.name, n) for path in (PROJECT_ROOT / "dashboard").glob("*.py")
-              if path.name != "ui.py"
-              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-              if "st.dataframe(" in line]
+    calls = [
+        (path.name, n)
+        for path in SCREENS.glob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "st.dataframe(" in line
+    ]
+    calls += [
+        (path.name, n)
+        for path in (PROJECT_ROOT / "dashboard").glob("*.py")
+        if path.name != "ui.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "st.dataframe(" in line
+    ]
     assert calls == []

@@ -58,8 +58,9 @@ def assert_nothing_made(page, run, where: str) -> None:
     assert page.evaluate(FOUND_MADE_UP, words) == [], where
 
 
-def test_hostile_text_is_shown_as_typed_on_every_page(run_dashboard, browser_page, browser_login,
-                                                     wait_for_app, hostile_run):
+def test_hostile_text_is_shown_as_typed_on_every_page(
+    run_dashboard, browser_page, browser_login, wait_for_app, hostile_run
+):
     run = hostile_run
     base = run_dashboard(run.drop, run.out)
     page = browser_page
@@ -93,7 +94,8 @@ def test_hostile_text_is_shown_as_typed_on_every_page(run_dashboard, browser_pag
     assert re.search(r"证据路径：.*310105\*{8}\d{3}[\dX]", text)
     labels = page.evaluate(
         "() => Array.from(document.querySelectorAll('.js-plotly-plot text'))"
-        ".map(t => t.textContent)")
+        ".map(t => t.textContent)"
+    )
     assert any(run.staff_id in label for label in labels)
     assert_nothing_made(page, run, "关系图谱")
 

@@ -44,7 +44,8 @@ def test_no_unmasked_id_reaches_the_page(monkeypatch, small_drop):
     ids = [line.split(",")[0] for line in lines[1:]]
     at = run_page(monkeypatch, small_drop)
     shown = " ".join(
-        str(v) for frame in frames(at) for column in frame.columns for v in frame[column])
+        str(v) for frame in frames(at) for column in frame.columns for v in frame[column]
+    )
     shown += " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning))
     assert not any(id_number in shown for id_number in ids)
 
@@ -79,8 +80,11 @@ def test_missing_folder_is_a_warning(monkeypatch, tmp_path):
 
 def test_partial_upload_is_read_table_by_table(small_drop, tmp_path, monkeypatch):
     monkeypatch.setattr(data, "UPLOAD_ROOT", tmp_path / "uploads")
-    uploads = [(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())
-               if p.name in ("persons.csv", "会议记录.csv")]
+    uploads = [
+        (p.name, p.read_bytes())
+        for p in sorted(small_drop.iterdir())
+        if p.name in ("persons.csv", "会议记录.csv")
+    ]
     folder = data.save_uploads(uploads)
     assert folder.parent == tmp_path / "uploads"
     assert data.save_uploads(list(reversed(uploads))) == folder
@@ -119,8 +123,11 @@ def test_old_uploads_are_deleted_and_the_current_one_kept(small_drop, tmp_path, 
     assert recent.exists() and current.exists()
     # Uploading the same files again renews their folder: it is not deleted while in use.
     os.utime(current, (0, 0))
-    assert data.save_uploads([(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())]) \
-        == current and current.exists()
+    assert (
+        data.save_uploads([(p.name, p.read_bytes()) for p in sorted(small_drop.iterdir())])
+        == current
+        and current.exists()
+    )
     assert data.uploads_keep_days() == 30
     monkeypatch.setenv("AIDWATCH_UPLOADS_KEEP_DAYS", "nonsense")
     assert data.uploads_keep_days() == 30

@@ -45,8 +45,11 @@ def frames(at: AppTest) -> list[pl.DataFrame]:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("caption", "markdown", "info", "warning", "error",
-                                          "success") for e in getattr(at, kind))
+    return "\n".join(
+        e.value
+        for kind in ("caption", "markdown", "info", "warning", "error", "success")
+        for e in getattr(at, kind)
+    )
 
 
 @pytest.fixture
@@ -59,6 +62,7 @@ def clean_drop(small_drop) -> Path:
 
 
 # --- the check date -----------------------------------------------------------------------------
+
 
 def test_a_check_date_before_the_data_is_refused_before_running(monkeypatch, small_drop):
     at = open_page(monkeypatch, small_drop)
@@ -89,8 +93,10 @@ def test_a_look_back_date_runs_only_once_the_user_says_so(monkeypatch, small_dro
 
 # --- one folder box -----------------------------------------------------------------------------
 
-def test_the_page_reads_the_sidebars_folder_and_has_no_box_of_its_own(monkeypatch, small_drop,
-                                                                       tmp_path):
+
+def test_the_page_reads_the_sidebars_folder_and_has_no_box_of_its_own(
+    monkeypatch, small_drop, tmp_path
+):
     other = tmp_path / "other"
     other.mkdir()
     (other / "persons.csv").write_bytes((small_drop / "persons.csv").read_bytes())
@@ -106,7 +112,8 @@ def test_the_page_reads_the_sidebars_folder_and_has_no_box_of_its_own(monkeypatc
 
 
 def test_in_the_app_the_sidebar_box_is_the_only_one_and_the_page_follows_it(
-        monkeypatch, small_drop, tmp_path):
+    monkeypatch, small_drop, tmp_path
+):
     other = tmp_path / "other"
     other.mkdir()
     (other / "persons.csv").write_bytes((small_drop / "persons.csv").read_bytes())
@@ -114,8 +121,14 @@ def test_in_the_app_the_sidebar_box_is_the_only_one_and_the_page_follows_it(
     monkeypatch.setenv("AIDWATCH_OUT", str(tmp_path / "no-run-yet"))
     ws = Workspace.open(None)
     try:
-        accounts.add_user(ws.store, username="admin", display_name="测试管理员", role="admin",
-                          password=TEST_PASSWORD, by="测试")
+        accounts.add_user(
+            ws.store,
+            username="admin",
+            display_name="测试管理员",
+            role="admin",
+            password=TEST_PASSWORD,
+            by="测试",
+        )
         token = accounts.start_session(ws.store, "admin")
     finally:
         ws.close()
@@ -136,6 +149,7 @@ def test_in_the_app_the_sidebar_box_is_the_only_one_and_the_page_follows_it(
 
 # --- no server paths ----------------------------------------------------------------------------
 
+
 def test_a_supervisor_is_told_no_server_path(monkeypatch, tmp_path):
     nowhere = tmp_path / "nowhere"
     at = open_page(monkeypatch, nowhere)  # a district supervisor (conftest)
@@ -149,8 +163,9 @@ def test_a_supervisor_is_told_no_server_path(monkeypatch, tmp_path):
 
 def test_how_to_run_names_the_folder_to_an_administrator_only(monkeypatch):
     out = Path("/srv/aidwatch/out")
-    monkeypatch.setattr(auth, "viewer", lambda: Viewer(name="督查", role="civil_affairs",
-                                                       account="x"))
+    monkeypatch.setattr(
+        auth, "viewer", lambda: Viewer(name="督查", role="civil_affairs", account="x")
+    )
     text = ui.how_to_run(out)
     assert "/srv" not in text and "aidwatch check" in text and "管理员" in text
     monkeypatch.setattr(auth, "viewer", lambda: ADMIN)
@@ -164,13 +179,17 @@ def drop_with_duplicate(small_drop):
     ledger = small_drop / "资金实发明细.csv"
     first = ledger.read_bytes().decode("gb18030").splitlines()[1]
     with ledger.open("ab") as fh:
-        fh.write((first.replace("T0001", "T0002").replace("2026-03-10", "2026-03-11")
-                  + "\n").encode("gb18030"))
+        fh.write(
+            (first.replace("T0001", "T0002").replace("2026-03-10", "2026-03-11") + "\n").encode(
+                "gb18030"
+            )
+        )
     return small_drop
 
 
 def test_the_finished_run_is_told_without_a_path_and_with_the_one_money_at_risk(
-        monkeypatch, drop_with_duplicate):
+    monkeypatch, drop_with_duplicate
+):
     drop = drop_with_duplicate
     ws = Workspace.open(None)  # the page's own (AIDWATCH_WORKSPACE of the test)
     try:
@@ -182,9 +201,11 @@ def test_the_finished_run_is_told_without_a_path_and_with_the_one_money_at_risk(
     plain = int(findings["amount_fen"].sum())
     assert "control_total_mismatch" in findings["check_id"].to_list() and plain > at_risk > 0
 
-    at = open_page(monkeypatch, drop, **{ui.LAST_RUN_KEY: {"source": str(drop),
-                                                           "out": str(out)},
-                                         ui.OUT_KEY: str(out)})
+    at = open_page(
+        monkeypatch,
+        drop,
+        **{ui.LAST_RUN_KEY: {"source": str(drop), "out": str(out)}, ui.OUT_KEY: str(out)},
+    )
     (success,) = at.success
     assert success.value.startswith("检查完成：运行 ")
     assert f"涉及金额 {formats.money_fen(at_risk)} 元" in success.value
@@ -199,6 +220,7 @@ def test_the_finished_run_is_told_without_a_path_and_with_the_one_money_at_risk(
 
 
 # --- what the drop holds ------------------------------------------------------------------------
+
 
 def test_a_file_with_an_unknown_name_is_listed_and_no_green_all_clear(monkeypatch, clean_drop):
     at = open_page(monkeypatch, clean_drop)  # 会议记录.csv is no table
@@ -238,8 +260,9 @@ def missing_warning(at: AppTest) -> str:
     return warning
 
 
-def test_a_folder_and_an_upload_missing_tables_get_the_same_warning(monkeypatch, small_drop,
-                                                                    tmp_path):
+def test_a_folder_and_an_upload_missing_tables_get_the_same_warning(
+    monkeypatch, small_drop, tmp_path
+):
     folder = tmp_path / "partial"
     folder.mkdir()
     for name in ("persons.csv", "会议记录.csv"):
@@ -255,9 +278,10 @@ def test_a_folder_and_an_upload_missing_tables_get_the_same_warning(monkeypatch,
             return self._bytes
 
     monkeypatch.setattr(data, "UPLOAD_ROOT", tmp_path / "uploads")
-    monkeypatch.setattr(streamlit, "file_uploader",
-                        lambda *a, **k: [Upload(p) for p in sorted(folder.iterdir())])
-    from_upload = open_page(monkeypatch, folder, **{"import_source": "上传文件"})
+    monkeypatch.setattr(
+        streamlit, "file_uploader", lambda *a, **k: [Upload(p) for p in sorted(folder.iterdir())]
+    )
+    from_upload = open_page(monkeypatch, folder, import_source="上传文件")
     assert not from_upload.error
 
     assert missing_warning(from_folder) == missing_warning(from_upload)

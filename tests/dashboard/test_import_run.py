@@ -31,8 +31,11 @@ def drop(small_drop):
     ledger = small_drop / "资金实发明细.csv"
     first = ledger.read_bytes().decode("gb18030").splitlines()[1]
     with ledger.open("ab") as fh:
-        fh.write((first.replace("T0001", "T0002").replace("2026-03-10", "2026-03-11")
-                  + "\n").encode("gb18030"))
+        fh.write(
+            (first.replace("T0001", "T0002").replace("2026-03-10", "2026-03-11") + "\n").encode(
+                "gb18030"
+            )
+        )
     return small_drop
 
 
@@ -67,8 +70,9 @@ def outputs_elsewhere(drop: Path, tmp_path: Path) -> Path:
     """What a run of ``drop`` in a fresh workspace of its own writes."""
     other = Workspace.open(tmp_path / "elsewhere")
     try:
-        return tracking.record_check(other, drop, reader.read_drop(drop), by="测试",
-                                     origin="test").out
+        return tracking.record_check(
+            other, drop, reader.read_drop(drop), by="测试", origin="test"
+        ).out
     finally:
         other.store.dispose()
 
@@ -82,13 +86,11 @@ def open_page(monkeypatch, drop, tmp_path) -> AppTest:
 
 
 def history(at: AppTest) -> pl.DataFrame:
-    (listed,) = [pl.from_pandas(df.value) for df in at.dataframe
-                 if "完成时间" in df.value.columns]
+    (listed,) = [pl.from_pandas(df.value) for df in at.dataframe if "完成时间" in df.value.columns]
     return listed
 
 
-def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, drop, tmp_path,
-                                                                   ws):
+def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, drop, tmp_path, ws):
     at = open_page(monkeypatch, drop, tmp_path)
     assert not [df for df in at.dataframe if "完成时间" in df.value.columns]  # no run yet
     button = at.button(key=RUN_KEY)
@@ -104,7 +106,8 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
     assert out.name == "000001"
     # ... recorded under the logged-in user's name
     assert runs_frame(ws.store).select("id", "kind", "origin", "by", "status").rows() == [
-        (1, "check", "browser", SUPERVISOR.name, "ok")]
+        (1, "check", "browser", SUPERVISOR.name, "ok")
+    ]
     elsewhere = outputs_elsewhere(drop, tmp_path)
     for name in ("findings.csv", "rejects.csv", "indicators.csv", "checks.csv"):
         assert (out / name).read_bytes() == (elsewhere / name).read_bytes(), name
@@ -120,8 +123,7 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
     # no folder of the server in the message
     assert str(out) not in success.value and ui.md(out) not in success.value
     assert "已记入工作区的运行记录（第 1 次）" in success.value
-    (summary,) = [pl.from_pandas(df.value) for df in at.dataframe
-                  if "检查项" in df.value.columns]
+    (summary,) = [pl.from_pandas(df.value) for df in at.dataframe if "检查项" in df.value.columns]
     assert summary.columns[:2] == ["检查项", "类别"]
     assert summary["线索数"].sum() == findings.height
     with_findings = (summary["线索数"] > 0).to_list()
@@ -133,13 +135,19 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
     listed = history(at)
     assert listed.height == 1
     row = listed.row(0, named=True)
-    assert (row["编号"], row["来源"], row["操作人"], row["数据来源"], row["检查基准日"],
-            row["检查范围"], row["线索数"], row["备注"]) == (
-        1, "浏览器", SUPERVISOR.name, str(drop), "2026-03-31", "全部", findings.height, "")
+    assert (
+        row["编号"],
+        row["来源"],
+        row["操作人"],
+        row["数据来源"],
+        row["检查基准日"],
+        row["检查范围"],
+        row["线索数"],
+        row["备注"],
+    ) == (1, "浏览器", SUPERVISOR.name, str(drop), "2026-03-31", "全部", findings.height, "")
 
 
-def test_the_record_lists_the_check_runs_of_the_command_line_too(monkeypatch, drop, tmp_path,
-                                                                 ws):
+def test_the_record_lists_the_check_runs_of_the_command_line_too(monkeypatch, drop, tmp_path, ws):
     read = reader.read_drop(drop)
     cli = tracking.record_check(ws, drop, read, by="审计员", origin="cli", only=["funds"])
     gone = tracking.record_check(ws, drop, read, by="审计员", origin="cli")
@@ -159,8 +167,9 @@ def test_the_record_lists_the_check_runs_of_the_command_line_too(monkeypatch, dr
 
 
 def test_a_run_log_that_cannot_be_read_is_said_so(monkeypatch, drop, tmp_path):
-    monkeypatch.setenv("AIDWATCH_DATABASE_URL",
-                       "postgresql+psycopg://auditor:s3cret@127.0.0.1:1/aidwatch")
+    monkeypatch.setenv(
+        "AIDWATCH_DATABASE_URL", "postgresql+psycopg://auditor:s3cret@127.0.0.1:1/aidwatch"
+    )
     at = open_page(monkeypatch, drop, tmp_path)
     (warning,) = [w.value for w in at.warning if "运行记录" in w.value]
     assert warning.startswith("无法读取工作区的运行记录（") and "s3cret" not in warning
@@ -223,8 +232,14 @@ def test_while_the_run_goes_on_the_page_shows_its_progress(monkeypatch, drop, tm
 def logged_in_app(ws: Workspace, role: str = "civil_affairs") -> AppTest:
     """The whole app (app.py), logged in as an account of ``role`` of the workspace: the login
     session's token, as the login form leaves it in the browser session."""
-    accounts.add_user(ws.store, username=role, display_name=f"测试{role}", role=role,
-                      password=TEST_PASSWORD, by="测试")
+    accounts.add_user(
+        ws.store,
+        username=role,
+        display_name=f"测试{role}",
+        role=role,
+        password=TEST_PASSWORD,
+        by="测试",
+    )
     at = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=120)
     at.session_state[auth.TOKEN_KEY] = accounts.start_session(ws.store, role)
     return at
@@ -276,8 +291,7 @@ def test_a_choice_of_families_runs_only_those(monkeypatch, drop, tmp_path, ws):
     assert at.button(key=RUN_KEY).disabled
 
 
-def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, drop, tmp_path,
-                                                                  ws):
+def test_a_run_that_cannot_be_judged_says_why_and_writes_nothing(monkeypatch, drop, tmp_path, ws):
     run = Controlled(monkeypatch, drop, tmp_path)
     at = open_page(monkeypatch, drop, tmp_path)
     at = at.button(key=RUN_KEY).click().run()
@@ -302,8 +316,9 @@ def test_partial_drop_folder_offers_no_run(monkeypatch, small_drop, tmp_path):
     (small_drop / "entitlements.csv").rename(tmp_path / "entitlements.csv")
     at = open_page(monkeypatch, small_drop, tmp_path)
     # a drop folder must hold every required table: said as for an upload, not as an error
-    assert any("缺少必需的数据表" in w.value and "应发名册（entitlements）" in w.value
-               for w in at.warning)
+    assert any(
+        "缺少必需的数据表" in w.value and "应发名册（entitlements）" in w.value for w in at.warning
+    )
     assert not at.error
     assert not at.button
 
@@ -327,16 +342,17 @@ def pick_run(page, wait_for_app, row: int) -> None:
     page.get_by_role("heading", name="检查记录").wait_for()
     row_height = 35
     page.locator(".st-key-import_history .dvn-scroller").click(
-        position={"x": 15, "y": row_height * (row + 1) + row_height // 2})
+        position={"x": 15, "y": row_height * (row + 1) + row_height // 2}
+    )
     wait_for_app(page)
 
 
 @pytest.mark.browser
-def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browser_page,
-                                                           browser_login, chromium,
-                                                           wait_for_app, drop, tmp_path):
+def test_run_in_headless_chromium_then_every_page_shows_it(
+    run_dashboard, browser_page, browser_login, chromium, wait_for_app, drop, tmp_path
+):
     out = tmp_path / "no-run-yet"
-    root = tmp_path / "runs"   # the server's workspace
+    root = tmp_path / "runs"  # the server's workspace
     base_url = run_dashboard(drop, out, root)
     page = browser_page
 
@@ -370,7 +386,12 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
 
     links = page.get_by_test_id("stPageLink")
     assert [links.nth(i).inner_text().split()[-1] for i in range(links.count())] == [
-        "查看总览", "查看线索清单", "查看资金比对", "查看关系图谱", "查看街镇"]
+        "查看总览",
+        "查看线索清单",
+        "查看资金比对",
+        "查看关系图谱",
+        "查看街镇",
+    ]
     # The link on the page opens 资金比对 on this run.
     page.get_by_role("link", name="查看资金比对").click()
     page.wait_for_url("**/funds", timeout=30_000)
@@ -419,8 +440,9 @@ def test_run_in_headless_chromium_then_every_page_shows_it(run_dashboard, browse
 
 
 @pytest.mark.browser
-def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, browser_login,
-                                                 wait_for_app, drop, tmp_path):
+def test_uploaded_files_run_in_headless_chromium(
+    run_dashboard, browser_page, browser_login, wait_for_app, drop, tmp_path
+):
     base_url = run_dashboard(tmp_path / "no-drop", tmp_path / "no-run-yet", tmp_path / "runs")
     page = browser_page
 
@@ -430,7 +452,8 @@ def test_uploaded_files_run_in_headless_chromium(run_dashboard, browser_page, br
     page.get_by_text("上传文件", exact=True).click()
     wait_for_app(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-        sorted(str(p) for p in drop.iterdir()))
+        sorted(str(p) for p in drop.iterdir())
+    )
     page.get_by_text("已识别的数据表").wait_for(timeout=60_000)
     wait_for_app(page)
     page.get_by_role("button", name="运行全部检查").click()

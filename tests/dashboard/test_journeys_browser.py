@@ -47,38 +47,60 @@ pytestmark = pytest.mark.browser
 
 # The test accounts (tests/conftest.py, add_test_accounts), as the records name them.
 ACTOR = {role: f"测试{label}（{role}）" for role, label in ROLES.items()}
-NOTIFIED = date(2026, 11, 2)    # the record's notice; its objection window of 10 working
+NOTIFIED = date(2026, 11, 2)  # the record's notice; its objection window of 10 working
 OBJECTIONS_END = date(2026, 11, 16)  # days ends on this day
 DECISION_NO = "长民失〔2026〕7号"
 ASSIGN_NOTE = "请街镇入户核实家庭收入和银行账户"
-UNLISTED = make_id("31010519991231", "998")   # a valid number of nobody on the list
+UNLISTED = make_id("31010519991231", "998")  # a valid number of nobody on the list
 TIMEOUT = 30_000
-GRID = 'table[role="grid"]'   # a data grid's accessible table, in the DOM behind its canvas
-FIRST_RUN = "000001"   # the outputs folder of the workspace's first check run
+GRID = 'table[role="grid"]'  # a data grid's accessible table, in the DOM behind its canvas
+FIRST_RUN = "000001"  # the outputs folder of the workspace's first check run
 
 
 @dataclass(frozen=True)
 class Site:
     url: str
     drop: Path
-    ws: Workspace        # the server's workspace and database, opened here to read what it wrote
-    person: dict         # the drop's person whose dishonesty record the office publishes
+    ws: Workspace  # the server's workspace and database, opened here to read what it wrote
+    person: dict  # the drop's person whose dishonesty record the office publishes
     record_id: int
 
 
 def _start_server(drop: Path, out: Path, root: Path, private: Path, db_url: str, log: Path):
     """``streamlit run dashboard/app.py`` as run_dashboard starts it, but on ``db_url``."""
-    env = dict(os.environ, AIDWATCH_DROP=str(drop), AIDWATCH_OUT=str(out),
-               AIDWATCH_WORKSPACE=str(root), AIDWATCH_PRIVATE_DIR=str(private),
-               AIDWATCH_DATABASE_URL=db_url)
+    env = dict(
+        os.environ,
+        AIDWATCH_DROP=str(drop),
+        AIDWATCH_OUT=str(out),
+        AIDWATCH_WORKSPACE=str(root),
+        AIDWATCH_PRIVATE_DIR=str(private),
+        AIDWATCH_DATABASE_URL=db_url,
+    )
     port = _free_port()
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard/app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
@@ -112,20 +134,48 @@ def site(db_url, tmp_path, monkeypatch) -> Site:
     assert UNLISTED not in persons["id_number"].to_list()
     person = persons.filter(pl.col("street") == TEST_STREET).row(0, named=True)
     calendar, settings = WorkdayCalendar.load(), rules.rules_from(load_settings().dishonesty)
-    rid = records.create_record(ws.store, by=ACTOR["joint_office"], today=NOTIFIED,
-                                id_number=person["id_number"], name=person["name"],
-                                conduct="隐瞒", description="隐瞒家庭成员就业收入",
-                                severity="一般", basis="《上海市社会救助条例》第五十七条",
-                                money_obtained_fen=300_000, street=TEST_STREET)
-    records.apply(ws.store, rid, "notify", Given(notified_on=NOTIFIED, notify_method="直接送达"),
-                  by=ACTOR["joint_office"], expected_version=1, today=NOTIFIED,
-                  calendar=calendar, settings=settings)
-    assert rules.window_end(rules.Record(state="notified", severity="一般", notified_on=NOTIFIED),
-                            calendar, settings) == OBJECTIONS_END
+    rid = records.create_record(
+        ws.store,
+        by=ACTOR["joint_office"],
+        today=NOTIFIED,
+        id_number=person["id_number"],
+        name=person["name"],
+        conduct="隐瞒",
+        description="隐瞒家庭成员就业收入",
+        severity="一般",
+        basis="《上海市社会救助条例》第五十七条",
+        money_obtained_fen=300_000,
+        street=TEST_STREET,
+    )
+    records.apply(
+        ws.store,
+        rid,
+        "notify",
+        Given(notified_on=NOTIFIED, notify_method="直接送达"),
+        by=ACTOR["joint_office"],
+        expected_version=1,
+        today=NOTIFIED,
+        calendar=calendar,
+        settings=settings,
+    )
+    assert (
+        rules.window_end(
+            rules.Record(state="notified", severity="一般", notified_on=NOTIFIED),
+            calendar,
+            settings,
+        )
+        == OBJECTIONS_END
+    )
     # The results folder the server shows every login (AIDWATCH_OUT) is where the workspace puts
     # its first run: a run started in the browser switches only the session that started it.
-    url, proc = _start_server(drop, root / "runs" / FIRST_RUN, root,
-                              tmp_path / "aidwatch-private", db_url, tmp_path / "server.log")
+    url, proc = _start_server(
+        drop,
+        root / "runs" / FIRST_RUN,
+        root,
+        tmp_path / "aidwatch-private",
+        db_url,
+        tmp_path / "server.log",
+    )
     try:
         yield Site(url=url, drop=drop, ws=ws, person=person, record_id=rid)
     finally:
@@ -139,8 +189,9 @@ def new_page(chromium):
     made = []
 
     def make():
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000},
-                                       locale="zh-CN", accept_downloads=True)
+        context = chromium.new_context(
+            viewport={"width": 1400, "height": 1000}, locale="zh-CN", accept_downloads=True
+        )
         context.set_default_timeout(TIMEOUT)
         made.append(context)
         return context.new_page()
@@ -151,6 +202,7 @@ def new_page(chromium):
 
 
 # --- helpers --------------------------------------------------------------------------------
+
 
 def no_exception(page, where: str) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, where
@@ -171,8 +223,11 @@ def choose(page, scope, label: str, option: str) -> None:
 
 def set_date(scope, label: str, day: date) -> None:
     """Type ``day`` into the date input ``label`` of ``scope``, segment by segment."""
-    for part, value in (("year", f"{day.year}"), ("month", f"{day.month:02d}"),
-                        ("day", f"{day.day:02d}")):
+    for part, value in (
+        ("year", f"{day.year}"),
+        ("month", f"{day.month:02d}"),
+        ("day", f"{day.day:02d}"),
+    ):
         segment = scope.get_by_role("spinbutton", name=f"{part}, {label}")
         segment.click()
         segment.press_sequentially(value)
@@ -180,16 +235,17 @@ def set_date(scope, label: str, day: date) -> None:
 
 def expect_grid_rows(scope, rows: int) -> None:
     """The data grid in ``scope`` comes to hold ``rows`` rows (its header row besides)."""
-    expect(scope.locator(GRID)).to_have_attribute("aria-rowcount", str(rows + 1),
-                                                     timeout=TIMEOUT)
+    expect(scope.locator(GRID)).to_have_attribute("aria-rowcount", str(rows + 1), timeout=TIMEOUT)
 
 
 def grid_cells(table) -> list[dict[str, str]]:
     """The rows a data grid has drawn (``table``: its GRID), by column header."""
     table.wait_for(state="attached")
     headers = table.locator("th").all_text_contents()
-    return [dict(zip(headers, row.locator("td").all_text_contents()))
-            for row in table.locator("tbody tr").all()]
+    return [
+        dict(zip(headers, row.locator("td").all_text_contents(), strict=True))
+        for row in table.locator("tbody tr").all()
+    ]
 
 
 def download(page, button: str) -> bytes:
@@ -205,6 +261,7 @@ def lap(timings: dict, name: str, since: list) -> None:
 
 
 # --- the journeys ---------------------------------------------------------------------------
+
 
 def visitor_gets_only_the_login_page(site: Site, page, finding_id: str | None = None) -> None:
     paths = ["", "findings", "import_data", "dishonesty", "member_query"]
@@ -269,7 +326,8 @@ def supervisor_assigns_a_finding(site: Site, page, fid: str) -> None:
     _wait_for_app(page)
     no_exception(page, "线索清单 after 分派核实")
     assert status.first.inner_text() == (
-        f"当前状态：核实中 · 承办：{TEST_STREET} · 期限：{due.isoformat()}")
+        f"当前状态：核实中 · 承办：{TEST_STREET} · 期限：{due.isoformat()}"
+    )
 
     # The history on the page: found, then assigned under the supervisor's name.
     history = page.locator(".st-key-findings_history")
@@ -277,17 +335,28 @@ def supervisor_assigns_a_finding(site: Site, page, fid: str) -> None:
     rows = grid_cells(history.locator(GRID))
     assert [row["操作"] for row in rows] == ["发现线索", "分派核实"]
     assert (rows[1]["操作人"], rows[1]["状态变化"], rows[1]["备注"], rows[1]["期限"]) == (
-        ACTOR["civil_affairs"], "待核实 → 核实中", ASSIGN_NOTE, due.isoformat())
+        ACTOR["civil_affairs"],
+        "待核实 → 核实中",
+        ASSIGN_NOTE,
+        due.isoformat(),
+    )
 
     # ... and in the database.
     moves = history_frame(site.ws.store, fid)
     assert moves["move"].to_list() == ["found", "assign"]
     assigned = moves.row(1, named=True)
     assert (assigned["by"], assigned["from_state"], assigned["to_state"], assigned["note"]) == (
-        ACTOR["civil_affairs"], "new", "verifying", ASSIGN_NOTE)
+        ACTOR["civil_affairs"],
+        "new",
+        "verifying",
+        ASSIGN_NOTE,
+    )
     state = states_frame(site.ws.store).filter(pl.col("finding_id") == fid).row(0, named=True)
     assert (state["state"], state["assignee_street"], state["due_date"]) == (
-        "verifying", TEST_STREET, due)
+        "verifying",
+        TEST_STREET,
+        due,
+    )
 
 
 def office_publishes_the_record(site: Site, page) -> str:
@@ -317,11 +386,16 @@ def office_publishes_the_record(site: Site, page) -> str:
     (shown,) = grid_cells(page.locator(GRID).filter(has_text="决定书文号"))
     assert (shown["姓名"], shown["决定书文号"]) == (site.person["name"], DECISION_NO)
     number = site.person["id_number"]
-    assert shown["身份证号"] == number[:6] + "*" * 8 + number[-4:]   # masked
-    document = pl.read_excel(io.BytesIO(download(page, "下载 Excel")), sheet_name="失信名单",
-                             engine="calamine", infer_schema_length=0)
+    assert shown["身份证号"] == number[:6] + "*" * 8 + number[-4:]  # masked
+    document = pl.read_excel(
+        io.BytesIO(download(page, "下载 Excel")),
+        sheet_name="失信名单",
+        engine="calamine",
+        infer_schema_length=0,
+    )
     assert document.select("姓名", "身份证号", "决定书文号").rows() == [
-        (shown["姓名"], shown["身份证号"], DECISION_NO)]
+        (shown["姓名"], shown["身份证号"], DECISION_NO)
+    ]
     record = records.records_frame(site.ws.store).row(0, named=True)
     assert (record["state"], record["decision_no"]) == ("published", DECISION_NO)
     assert record["publication_no"]
@@ -344,8 +418,11 @@ def member_unit_queries(site: Site, page, reference: str) -> None:
         page.get_by_text(f"共查询 1 个身份证号，其中已列入失信名单 {listed} 个").wait_for()
         _wait_for_app(page)
         no_exception(page, f"失信查询 of {'a listed' if listed else 'an unlisted'} number")
-        answers = pl.read_excel(io.BytesIO(download(page, "下载查询结果（Excel）")),
-                                engine="calamine", infer_schema_length=0)
+        answers = pl.read_excel(
+            io.BytesIO(download(page, "下载查询结果（Excel）")),
+            engine="calamine",
+            infer_schema_length=0,
+        )
         row = answers.row(0, named=True)
         if listed:
             assert (row["查询结果"], row["失信记录编号"]) == ("已列入", reference)
@@ -360,11 +437,12 @@ def member_unit_queries(site: Site, page, reference: str) -> None:
             assert word not in body, word
     logged = records.query_log(site.ws.store)
     assert logged.select("by", "unit", "numbers", "listed").rows() == [
-        (ACTOR["member_unit"], "区住房保障局", 1, 0), (ACTOR["member_unit"], "区住房保障局", 1, 1)]
+        (ACTOR["member_unit"], "区住房保障局", 1, 0),
+        (ACTOR["member_unit"], "区住房保障局", 1, 1),
+    ]
 
 
-def street_user_sees_only_its_street(site: Site, page, own: pl.DataFrame,
-                                     other: dict) -> None:
+def street_user_sees_only_its_street(site: Site, page, own: pl.DataFrame, other: dict) -> None:
     """A 街镇 user given another street's finding's address gets no trace of it; its export
     holds its own street's findings only."""
     login(page, site.url, "street", f"findings?finding={other['finding_id']}")
@@ -388,8 +466,12 @@ def street_user_sees_only_its_street(site: Site, page, own: pl.DataFrame,
     assert page.get_by_role("option").all_inner_texts() == ["没有匹配项"]
     box.press("Escape")
     _wait_for_app(page)
-    exported = pl.read_excel(io.BytesIO(download(page, "导出 Excel")), sheet_name=view.SHEET,
-                             engine="calamine", infer_schema_length=0)
+    exported = pl.read_excel(
+        io.BytesIO(download(page, "导出 Excel")),
+        sheet_name=view.SHEET,
+        engine="calamine",
+        infer_schema_length=0,
+    )
     assert exported.height == own.height
     assert set(exported["街镇"].to_list()) == {TEST_STREET}
     assert sorted(exported["编号"].to_list()) == sorted(own["finding_id"].to_list())

@@ -22,8 +22,9 @@ FRONTEND = Path(streamlit.__file__).parent / "static" / "static" / "js"
 @pytest.fixture(scope="module")
 def frontend() -> str:
     """The installed Streamlit frontend's code, all of it."""
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace")
-                     for path in FRONTEND.glob("*.js"))
+    return "\n".join(
+        path.read_text(encoding="utf-8", errors="replace") for path in FRONTEND.glob("*.js")
+    )
 
 
 def as_python(pattern: str, replacement: str) -> tuple[re.Pattern, str]:
@@ -42,26 +43,32 @@ def chinese(text: str, patterns=locale.PATTERNS) -> str | None:
     return None
 
 
-@pytest.mark.parametrize(("english", "expected"), [
-    ("Choose an option", "请选择"),
-    ("Choose options", "请选择"),
-    ("Select all", "全选"),
-    ("Upload", "上传文件"),
-    ("200MB per file", "单个文件不超过 200 MB"),
-    ("20MB per file", "单个文件不超过 20 MB"),
-    ("1.5GB per file", "单个文件不超过 1.5 GB"),
-    ("Select 12 matches", "选择全部 12 个匹配项"),
-    ("3 options available.", "共 3 个选项。"),
-    (".exe files are not allowed.", "不接受 .exe 类型的文件。"),
-    ("Press Enter to apply", "按回车键确认"),
-    ("Press Enter to submit form", "按回车键提交"),
-    ("Stop", "停止"),
-    ("Running...", "正在运行…"),
-    ("yyyy", "年"),
-    ("View 2 more", "再显示 2 个"),
-    ("You have requested page /import_data, but no corresponding file was found in the app's "
-     "pages/ directory. Running the app's main page.", "所请求的页面不存在，已打开首页。"),
-])
+@pytest.mark.parametrize(
+    ("english", "expected"),
+    [
+        ("Choose an option", "请选择"),
+        ("Choose options", "请选择"),
+        ("Select all", "全选"),
+        ("Upload", "上传文件"),
+        ("200MB per file", "单个文件不超过 200 MB"),
+        ("20MB per file", "单个文件不超过 20 MB"),
+        ("1.5GB per file", "单个文件不超过 1.5 GB"),
+        ("Select 12 matches", "选择全部 12 个匹配项"),
+        ("3 options available.", "共 3 个选项。"),
+        (".exe files are not allowed.", "不接受 .exe 类型的文件。"),
+        ("Press Enter to apply", "按回车键确认"),
+        ("Press Enter to submit form", "按回车键提交"),
+        ("Stop", "停止"),
+        ("Running...", "正在运行…"),
+        ("yyyy", "年"),
+        ("View 2 more", "再显示 2 个"),
+        (
+            "You have requested page /import_data, but no corresponding file was found in the "
+            "app's pages/ directory. Running the app's main page.",
+            "所请求的页面不存在，已打开首页。",
+        ),
+    ],
+)
 def test_streamlits_english_becomes_chinese(english, expected):
     assert chinese(english) == expected
 
@@ -72,8 +79,10 @@ def written(english: str, frontend: str) -> bool:
     if english in frontend:
         return True
     parts = re.fullmatch(r"Press (?:Enter|Ctrl\+Enter|⌘\+Enter) to (apply|submit form)", english)
-    return bool(parts) and all(piece in frontend for piece in (
-        "`Press Enter to ${", "+Enter to ${", f"`{parts[1]}`", "`Ctrl`", "`⌘`"))
+    return bool(parts) and all(
+        piece in frontend
+        for piece in ("`Press Enter to ${", "+Enter to ${", f"`{parts[1]}`", "`Ctrl`", "`⌘`")
+    )
 
 
 def test_every_word_is_one_the_installed_streamlit_writes(frontend):
@@ -95,17 +104,30 @@ def test_every_place_named_is_a_marker_of_the_installed_streamlit(frontend):
     markers = set()
     for text in selectors:
         markers.update(re.findall(r'data-testid="([A-Za-z-]+)"', text))
-    assert {"stFileUploader", "stFileUploaderDropzoneInstructions", "stStatusWidget",
-            "InputInstructions", "stDateInputField", "stMetricValue", "stMetricLabel",
-            "stHorizontalBlock", "stColumn", "stMainMenu", "stDataFrame",
-            "stDataFrameColumnMenu", "stElementToolbar", "stTooltipContent"} <= markers
+    assert {
+        "stFileUploader",
+        "stFileUploaderDropzoneInstructions",
+        "stStatusWidget",
+        "InputInstructions",
+        "stDateInputField",
+        "stMetricValue",
+        "stMetricLabel",
+        "stHorizontalBlock",
+        "stColumn",
+        "stMainMenu",
+        "stDataFrame",
+        "stDataFrameColumnMenu",
+        "stElementToolbar",
+        "stTooltipContent",
+    } <= markers
     for marker in markers:
         assert f"`{marker}`" in frontend or f'"{marker}"' in frontend, marker
     # the multiselect's bulk choices are told apart by their keys
     for key in ("__select_all__", "__select_matches__"):
         assert f"`{key}`" in frontend
-        assert any(f'[data-key="{key}"]' == where for *_, where in
-                   (*locale.WORDS, *locale.PATTERNS))
+        assert any(
+            f'[data-key="{key}"]' == where for *_, where in (*locale.WORDS, *locale.PATTERNS)
+        )
 
 
 def test_every_word_has_its_place():
@@ -129,8 +151,9 @@ def test_every_word_has_its_place():
 
 def test_the_script_carries_its_words_as_data():
     script = locale.script()
-    words = json.loads(re.search(r"for \(const \[en, zh, where\] of (\[.*?\]\]?)\) \{",
-                                 script).group(1))
+    words = json.loads(
+        re.search(r"for \(const \[en, zh, where\] of (\[.*?\]\]?)\) \{", script).group(1)
+    )
     assert [tuple(w) for w in words] == [tuple(w) for w in locale.WORDS]
     assert "__WORDS__" not in script and "__PATTERNS__" not in script
     assert json.dumps(locale.EMPTY_GRID, ensure_ascii=False) in script
@@ -148,35 +171,46 @@ def test_apply_sends_the_style_sheet_and_the_script():
     assert not at.exception
     style, code = sorted(at.get("html"), key=lambda e: e.proto.unsafe_allow_javascript)
     assert style.proto.body == f"<style>{locale.CSS}</style>"
-    assert not style.proto.unsafe_allow_javascript   # style only: the event container
+    assert not style.proto.unsafe_allow_javascript  # style only: the event container
     assert code.proto.unsafe_allow_javascript
-    assert code.proto.body == (f'<span class="aidwatch-locale"></span>'
-                               f"<script>{locale.script()}</script>")
+    assert code.proto.body == (
+        f'<span class="aidwatch-locale"></span><script>{locale.script()}</script>'
+    )
     # the element that holds the script is hidden by the style sheet
-    assert ':has(.aidwatch-locale) { display: none !important; }' in locale.CSS
+    assert ":has(.aidwatch-locale) { display: none !important; }" in locale.CSS
 
 
 def test_key_figures_wrap_and_shrink():
     css = locale.CSS
-    assert re.search(r'\[data-testid="stMetricLabel"\] \[data-testid="stMarkdownContainer"\] p'
-                     r' \{\s*white-space: normal; overflow: visible; text-overflow: clip;', css)
+    assert re.search(
+        r'\[data-testid="stMetricLabel"\] \[data-testid="stMarkdownContainer"\] p'
+        r" \{\s*white-space: normal; overflow: visible; text-overflow: clip;",
+        css,
+    )
     assert "font-size: clamp(1rem, calc(14cqi / var(--aidwatch-columns)), 2.25rem);" in css
     # a row of seven figures counts seven columns
-    assert ('[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]:nth-child(7)) '
-            "{ --aidwatch-columns: 7; }") in css
+    assert (
+        '[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]:nth-child(7)) '
+        "{ --aidwatch-columns: 7; }"
+    ) in css
 
 
 def test_streamlit_options_hide_the_developer_menu_and_error_links():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     client = config["client"]
-    assert client["toolbarMode"] == "viewer"   # no Deploy, no developer items; keeps 停止
+    assert client["toolbarMode"] == "viewer"  # no Deploy, no developer items; keeps 停止
     assert client["showErrorLinks"] is False
-    assert '[data-testid="stMainMenu"], [data-testid="stAppDeployButton"] { display: none' \
+    assert (
+        '[data-testid="stMainMenu"], [data-testid="stAppDeployButton"] { display: none'
         in locale.CSS
+    )
 
 
 def test_the_entrypoint_applies_it_before_the_login():
     app = (ROOT / "dashboard" / "app.py").read_text(encoding="utf-8")
-    config, apply, login = (app.index("st.set_page_config("), app.index("locale.apply()"),
-                            app.index("auth.resolve("))
+    config, apply, login = (
+        app.index("st.set_page_config("),
+        app.index("locale.apply()"),
+        app.index("auth.resolve("),
+    )
     assert config < apply < login

@@ -20,9 +20,21 @@ from tests.conftest import PROJECT_ROOT, _free_port, _wait_healthy
 
 pytestmark = pytest.mark.browser
 
-ENGLISH = ("Browse files", "Drag and drop", "200MB", "per file", "Choose an option",
-           "Choose options", "Select all", "Deploy", "Upload", "Press Enter", "Running...",
-           "Stop", "Skip to main content")
+ENGLISH = (
+    "Browse files",
+    "Drag and drop",
+    "200MB",
+    "per file",
+    "Choose an option",
+    "Choose options",
+    "Select all",
+    "Deploy",
+    "Upload",
+    "Press Enter",
+    "Running...",
+    "Stop",
+    "Skip to main content",
+)
 
 
 def visible_text(page) -> str:
@@ -30,8 +42,10 @@ def visible_text(page) -> str:
 
 
 def placeholders(page) -> list[str]:
-    return page.evaluate("() => Array.from(document.querySelectorAll('[placeholder]'),"
-                         " (e) => e.getAttribute('placeholder'))")
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('[placeholder]'),"
+        " (e) => e.getAttribute('placeholder'))"
+    )
 
 
 def assert_no_english(page, where: str) -> str:
@@ -54,8 +68,9 @@ def workspace_run(tmp_path):
     return drop, out, tmp_path / "ws"
 
 
-def test_the_import_and_findings_pages_speak_chinese(run_dashboard, browser_page, browser_login,
-                                                     wait_for_app, workspace_run):
+def test_the_import_and_findings_pages_speak_chinese(
+    run_dashboard, browser_page, browser_login, wait_for_app, workspace_run
+):
     drop, out, root = workspace_run
     base_url = run_dashboard(drop, out, root)
     page = browser_page
@@ -87,8 +102,8 @@ def test_the_import_and_findings_pages_speak_chinese(run_dashboard, browser_page
     box.fill("不存在的类别")
     dropdown.get_by_text("没有匹配项").wait_for()
     assert "No results" not in visible_text(page)
-    box.press("Escape")   # clears the search text
-    box.press("Escape")   # closes the list
+    box.press("Escape")  # clears the search text
+    box.press("Escape")  # closes the list
     dropdown.wait_for(state="detached")
     # a text box's instructions while typing
     search = page.get_by_role("textbox", name="救助编号")
@@ -105,7 +120,7 @@ def test_the_import_and_findings_pages_speak_chinese(run_dashboard, browser_page
     assert "Page not found" not in dialog.inner_text()
 
 
-GALLERY = '''
+GALLERY = """
 import time
 
 import plotly.graph_objects as go
@@ -131,10 +146,13 @@ st.date_input("日期", value=None, key="day")
 st.plotly_chart(go.Figure(go.Bar(x=["甲", "乙"], y=[3, 5])))
 if st.button("慢"):
     time.sleep(8)
-'''
+"""
 
-FIGURES = {"2026年10月实发金额（元）": "1,006,540.00", "2026年10月涉及金额（元）": "828,590.00",
-           "未处理线索（条）": "1,376"}
+FIGURES = {
+    "2026年10月实发金额（元）": "1,006,540.00",
+    "2026年10月涉及金额（元）": "828,590.00",
+    "未处理线索（条）": "1,376",
+}
 
 
 @pytest.fixture
@@ -147,11 +165,28 @@ def gallery(tmp_path):
     log = tmp_path / "server.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-            stdout=fh, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(app),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
@@ -169,7 +204,7 @@ DRAWN = """() => { window.__drawn = [];
     const grids = Array.from(document.querySelectorAll('[data-testid="stDataFrame"]'));
     window.__drawn.push([grid ? grids.indexOf(grid) : null, String(text)]);
     return fillText.call(this, text, ...rest); }; }"""
-EMPTY, ONE_ROW = 0, 1   # the gallery's grids
+EMPTY, ONE_ROW = 0, 1  # the gallery's grids
 
 FIGURE_BOXES = """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]'), (m) => {
   const label = m.querySelector('[data-testid="stMetricLabel"] p');
@@ -187,8 +222,9 @@ FIGURE_BOXES = """() => Array.from(document.querySelectorAll('[data-testid="stMe
 
 
 @pytest.mark.parametrize("width", [1280, 820])
-def test_streamlits_widgets_speak_chinese_and_figures_stay_whole(chromium, gallery, wait_for_app,
-                                                                 width):
+def test_streamlits_widgets_speak_chinese_and_figures_stay_whole(
+    chromium, gallery, wait_for_app, width
+):
     context = chromium.new_context(viewport={"width": width, "height": 1000}, locale="zh-CN")
     page = context.new_page()
     # the texts drawn on a data grid's canvas, in the order drawn (installed before the page's
@@ -203,11 +239,17 @@ def test_streamlits_widgets_speak_chinese_and_figures_stay_whole(chromium, galle
         assert placeholders(page)[:2] == ["请选择", "请选择"]
         # an empty st.date_input: 年/月/日, not yyyy/mm/dd
         field = page.get_by_test_id("stDateInputField")
-        assert [s.strip() for s in field.get_by_role("spinbutton").all_inner_texts()] \
-            == ["年", "月", "日"]
+        assert [s.strip() for s in field.get_by_role("spinbutton").all_inner_texts()] == [
+            "年",
+            "月",
+            "日",
+        ]
         # the empty grid says （无记录）; a cell whose value is "empty" is drawn as it is
-        page.wait_for_function(f"() => window.__drawn.some(([g, t]) => g === {ONE_ROW}"
-                               " && t === '数据里的 empty 原样显示')", timeout=10_000)
+        page.wait_for_function(
+            f"() => window.__drawn.some(([g, t]) => g === {ONE_ROW}"
+            " && t === '数据里的 empty 原样显示')",
+            timeout=10_000,
+        )
         drawn = page.evaluate("() => window.__drawn")
         empty_grid = {text for grid, text in drawn if grid == EMPTY}
         one_row = {text for grid, text in drawn if grid == ONE_ROW}
@@ -224,8 +266,9 @@ def test_streamlits_widgets_speak_chinese_and_figures_stay_whole(chromium, galle
         page.get_by_test_id("stMultiSelectDropdown").wait_for(state="detached")
         # key figures: every label and value whole, inside its column, one size per row
         figures = page.evaluate(FIGURE_BOXES)
-        assert {f["label"]: f["value"] for f in figures} | FIGURES == \
-            {f["label"]: f["value"] for f in figures}
+        assert {f["label"]: f["value"] for f in figures} | FIGURES == {
+            f["label"]: f["value"] for f in figures
+        }
         for figure in figures:
             assert not figure["labelCut"] and not figure["valueCut"], figure
             assert figure["valueRight"] <= figure["column"] + 1, figure
@@ -234,8 +277,10 @@ def test_streamlits_widgets_speak_chinese_and_figures_stay_whole(chromium, galle
 
         # a chart's own toolbar
         page.locator(".js-plotly-plot").hover()
-        titles = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn'),"
-                               " (e) => e.getAttribute('data-title'))")
+        titles = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.modebar-btn'),"
+            " (e) => e.getAttribute('data-title'))"
+        )
         assert {"下载为 PNG 图片", "框选放大", "平移", "自动缩放", "还原坐标轴"} <= set(titles)
         assert all(re.fullmatch(r"[^A-Za-z]*(PNG)?[^A-Za-z]*", t) for t in titles), titles
 

@@ -21,7 +21,7 @@ from tests.conftest import TEST_PASSWORD, TEST_STREET, write_small_drop
 pytestmark = pytest.mark.browser
 
 COOKIE = "aidwatch_session"
-LOCKOUT_USER = "lockout.test"   # an account of its own, which the lockout test locks
+LOCKOUT_USER = "lockout.test"  # an account of its own, which the lockout test locks
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Site:
     url: str
     drop: Path
     out: Path
-    ws: Workspace               # the server's workspace, opened here to read what it recorded
+    ws: Workspace  # the server's workspace, opened here to read what it recorded
     finding_id: str
     finding_summary: str
 
@@ -43,11 +43,23 @@ def site(tmp_path_factory, run_dashboard) -> Site:
     pipeline.write_outputs(pipeline.run(drop), out)
     finding = load_findings(out).row(0, named=True)
     ws = Workspace.open(root)
-    accounts.add_user(ws.store, username=LOCKOUT_USER, display_name="锁定测试",
-                      role="civil_affairs", password=TEST_PASSWORD, by="测试")
+    accounts.add_user(
+        ws.store,
+        username=LOCKOUT_USER,
+        display_name="锁定测试",
+        role="civil_affairs",
+        password=TEST_PASSWORD,
+        by="测试",
+    )
     try:
-        yield Site(url=run_dashboard(drop, out, root), drop=drop, out=out, ws=ws,
-                   finding_id=finding["finding_id"], finding_summary=finding["summary"])
+        yield Site(
+            url=run_dashboard(drop, out, root),
+            drop=drop,
+            out=out,
+            ws=ws,
+            finding_id=finding["finding_id"],
+            finding_summary=finding["summary"],
+        )
     finally:
         ws.close()
 
@@ -60,8 +72,7 @@ def new_page(chromium):
 
     def make(context=None):
         if context is None:
-            context = chromium.new_context(viewport={"width": 1400, "height": 1000},
-                                           locale="zh-CN")
+            context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
             made.append(context)
         return context.new_page()
 
@@ -83,8 +94,7 @@ def text_of(page) -> str:
 
 
 def session_cookie(context) -> str | None:
-    return next((c["value"] for c in context.cookies() if c["name"] == COOKIE and c["value"]),
-                None)
+    return next((c["value"] for c in context.cookies() if c["name"] == COOKIE and c["value"]), None)
 
 
 def nav_pages(page) -> list[str]:
@@ -113,8 +123,12 @@ def assert_login_page(page, site: Site | None = None) -> None:
         assert title not in body, title
     if site is not None:
         html = page.content()
-        for secret in (site.finding_summary, site.finding_summary[:12], str(site.drop),
-                       str(site.out)):
+        for secret in (
+            site.finding_summary,
+            site.finding_summary[:12],
+            str(site.drop),
+            str(site.out),
+        ):
             assert secret not in body and secret not in html, secret
 
 
@@ -125,7 +139,8 @@ def submit_login(page, username: str, password: str) -> None:
 
 
 def close_dialog(page) -> None:
-    """Dismiss Streamlit's 页面不存在 (Page not found) dialog, which makes the page behind it inert."""
+    """Dismiss Streamlit's 页面不存在 (Page not found) dialog, which makes the page behind it
+    inert."""
     dialog = page.get_by_role("dialog")
     if dialog.count():
         page.keyboard.press("Escape")
@@ -134,8 +149,10 @@ def close_dialog(page) -> None:
 
 # --- a visitor ------------------------------------------------------------------------------
 
-def test_a_visitor_gets_only_the_login_page_at_every_address(site, browser_page, browser_login,
-                                                           wait_for_app):
+
+def test_a_visitor_gets_only_the_login_page_at_every_address(
+    site, browser_page, browser_login, wait_for_app
+):
     page = browser_page
     deep_link = f"findings?finding={site.finding_id}"
     for path in ("", deep_link, "import_data"):
@@ -149,21 +166,23 @@ def test_a_visitor_gets_only_the_login_page_at_every_address(site, browser_page,
     browser_login(page, site.url, path=deep_link)
     page.get_by_role("heading", name="线索清单").wait_for()
     summary = page.locator('[data-testid="stAlertContentInfo"]').filter(
-        has_text=site.finding_summary[:12])
+        has_text=site.finding_summary[:12]
+    )
     summary.wait_for()
     assert site.finding_summary in summary.inner_text().replace(WORD_JOINER, "")
 
 
 # --- passwords and the lockout --------------------------------------------------------------
 
+
 def failures(site: Site) -> int:
     """The failed logins of the lockout account the server has recorded."""
-    return audit.entries_frame(site.ws.store, actions=["login_failed"],
-                               actor=LOCKOUT_USER).height
+    return audit.entries_frame(site.ws.store, actions=["login_failed"], actor=LOCKOUT_USER).height
 
 
-def test_wrong_passwords_are_refused_and_enough_of_them_lock_the_account(site, browser_page,
-                                                                         wait_for_app):
+def test_wrong_passwords_are_refused_and_enough_of_them_lock_the_account(
+    site, browser_page, wait_for_app
+):
     limit = load_settings().accounts.lockout_failures
     assert limit >= 2
     page = browser_page
@@ -202,24 +221,37 @@ def test_wrong_passwords_are_refused_and_enough_of_them_lock_the_account(site, b
 
 ROLE_VIEWS = {
     # role: (the caption naming the user, the landing page's heading, pages listed, not listed)
-    "street": (f"当前用户：测试街镇（street）（街镇 · {TEST_STREET}）", "总览",
-               {"线索清单", "总览", "资金比对", "街镇"},
-               {"失信名单", "数据导入", "关系图谱", "失信查询"}),
-    "member_unit": ("当前用户：测试成员单位（member_unit）（成员单位 · 区住房保障局）",
-                    "失信查询", set(),
-                    {"总览", "线索清单", "失信名单", "数据导入", "关系图谱", "检查规则"}),
-    "admin": ("当前用户：测试管理员（admin）（管理员）", "数据导入",
-              {"数据导入", "检查规则"},
-              {"总览", "线索清单", "失信名单", "关系图谱", "失信查询"}),
-    "civil_affairs": ("当前用户：测试民政监督（civil_affairs）（民政监督）", "总览",
-                      {"总览", "线索清单", "关系图谱", "数据导入", "检查规则"},
-                      {"失信名单", "失信查询"}),
+    "street": (
+        f"当前用户：测试街镇（street）（街镇 · {TEST_STREET}）",
+        "总览",
+        {"线索清单", "总览", "资金比对", "街镇"},
+        {"失信名单", "数据导入", "关系图谱", "失信查询"},
+    ),
+    "member_unit": (
+        "当前用户：测试成员单位（member_unit）（成员单位 · 区住房保障局）",
+        "失信查询",
+        set(),
+        {"总览", "线索清单", "失信名单", "数据导入", "关系图谱", "检查规则"},
+    ),
+    "admin": (
+        "当前用户：测试管理员（admin）（管理员）",
+        "数据导入",
+        {"数据导入", "检查规则"},
+        {"总览", "线索清单", "失信名单", "关系图谱", "失信查询"},
+    ),
+    "civil_affairs": (
+        "当前用户：测试民政监督（civil_affairs）（民政监督）",
+        "总览",
+        {"总览", "线索清单", "关系图谱", "数据导入", "检查规则"},
+        {"失信名单", "失信查询"},
+    ),
 }
 
 
 @pytest.mark.parametrize("role", list(ROLE_VIEWS))
-def test_a_login_shows_the_user_and_only_the_pages_of_the_role(site, browser_page,
-                                                               browser_login, role):
+def test_a_login_shows_the_user_and_only_the_pages_of_the_role(
+    site, browser_page, browser_login, role
+):
     caption, landing, listed, unlisted = ROLE_VIEWS[role]
     page = browser_page
     browser_login(page, site.url, role=role)
@@ -232,8 +264,10 @@ def test_a_login_shows_the_user_and_only_the_pages_of_the_role(site, browser_pag
     if role == "member_unit":
         # 失信查询 is its only page: Streamlit draws no menu for a single page.
         assert pages == [], pages
-    boxes = {box.get_attribute("aria-label"): box.input_value()
-             for box in sidebar.get_by_role("textbox").all()}
+    boxes = {
+        box.get_attribute("aria-label"): box.input_value()
+        for box in sidebar.get_by_role("textbox").all()
+    }
     if role == "admin":
         # Only an administrator may point the app at a folder on the server.
         assert boxes == {"数据文件夹": str(site.drop), "检查结果文件夹": str(site.out)}
@@ -245,9 +279,10 @@ def test_a_login_shows_the_user_and_only_the_pages_of_the_role(site, browser_pag
 
 # --- the login session ----------------------------------------------------------------------
 
-def test_the_login_lasts_across_reloads_and_tabs_until_logout_ends_it(site, browser_page,
-                                                                      browser_login, new_page,
-                                                                      wait_for_app):
+
+def test_the_login_lasts_across_reloads_and_tabs_until_logout_ends_it(
+    site, browser_page, browser_login, new_page, wait_for_app
+):
     page = browser_page
     context = page.context
     browser_login(page, site.url)
@@ -303,12 +338,17 @@ def test_the_login_lasts_across_reloads_and_tabs_until_logout_ends_it(site, brow
 
 # --- pages by address -----------------------------------------------------------------------
 
-def test_a_street_user_does_not_get_district_pages_by_address(site, browser_page, browser_login,
-                                                              wait_for_app):
+
+def test_a_street_user_does_not_get_district_pages_by_address(
+    site, browser_page, browser_login, wait_for_app
+):
     page = browser_page
     browser_login(page, site.url, role="street")
-    for path, title in ((f"graph?finding={site.finding_id}", "关系图谱"),
-                        ("dishonesty", "失信名单"), ("import_data", "数据导入")):
+    for path, title in (
+        (f"graph?finding={site.finding_id}", "关系图谱"),
+        ("dishonesty", "失信名单"),
+        ("import_data", "数据导入"),
+    ):
         page.goto(f"{site.url}/{path}")
         wait_for_app(page)
         # Streamlit serves the role's first page instead, and says the page asked for is none.

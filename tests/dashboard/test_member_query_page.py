@@ -40,8 +40,20 @@ def page(viewer: Viewer | None) -> AppTest:
 
 def texts(at: AppTest) -> str:
     """Every text the page drew: markdown, captions, messages, and the grids' cells."""
-    parts = [e.value for kind in ("markdown", "caption", "title", "subheader", "success",
-                                  "warning", "error", "info") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in (
+            "markdown",
+            "caption",
+            "title",
+            "subheader",
+            "success",
+            "warning",
+            "error",
+            "info",
+        )
+        for e in getattr(at, kind)
+    ]
     parts += [df.value.to_string() for df in at.dataframe]
     return "\n".join(str(p) for p in parts)
 
@@ -95,11 +107,15 @@ def test_a_query_is_answered_listed_or_not_and_logged_without_the_number(workspa
     # Logged under the account's unit and name; the office sees the log.
     logged = stored.query_log(workspace.store)
     assert logged.select("unit", "by", "numbers", "listed").rows() == [
-        ("区住房保障局", "王科员", 1, 0), ("区住房保障局", "王科员", 1, 1)]
+        ("区住房保障局", "王科员", 1, 0),
+        ("区住房保障局", "王科员", 1, 1),
+    ]
     at = page(OFFICE)
     assert "查询记录" in [s.value for s in at.subheader]
-    assert log_rows(at) == [["区住房保障局", "王科员", PURPOSE, 1, 0],
-                            ["区住房保障局", "王科员", PURPOSE, 1, 1]]
+    assert log_rows(at) == [
+        ["区住房保障局", "王科员", PURPOSE, 1, 0],
+        ["区住房保障局", "王科员", PURPOSE, 1, 1],
+    ]
     shown = texts(at)
     assert "共 2 次查询，最近的在前" in shown
     assert LISTED not in shown and CLEAR not in shown and "李明" not in shown
@@ -121,7 +137,7 @@ def test_a_query_needs_a_purpose_and_a_valid_number(workspace):
 
 def test_an_office_account_without_a_unit_names_the_unit(workspace):
     at = page(OFFICE)
-    assert [t.label for t in at.sidebar.text_input] == ["查询单位"]   # no 查询人: the account's
+    assert [t.label for t in at.sidebar.text_input] == ["查询单位"]  # no 查询人: the account's
     at = query(at, LISTED)
     assert "请在左侧填写查询单位" in at.error[0].value
     assert stored.query_log(workspace.store).height == 0
@@ -130,12 +146,16 @@ def test_an_office_account_without_a_unit_names_the_unit(workspace):
     assert log_rows(at) == [["区民政局", "联席办李科长", PURPOSE, 1, 1]]
 
 
-@pytest.mark.parametrize("viewer", [
-    SUPERVISOR,
-    Viewer(name="纪检（测试）", role="discipline"),
-    Viewer(name="街镇（测试）", role="street", street="华阳路街道"),
-    Viewer(name="管理员（测试）", role="admin"),
-], ids=lambda v: v.role)
+@pytest.mark.parametrize(
+    "viewer",
+    [
+        SUPERVISOR,
+        Viewer(name="纪检（测试）", role="discipline"),
+        Viewer(name="街镇（测试）", role="street", street="华阳路街道"),
+        Viewer(name="管理员（测试）", role="admin"),
+    ],
+    ids=lambda v: v.role,
+)
 def test_other_roles_may_not_query(workspace, viewer):
     at = page(viewer)
     assert not at.exception, at.exception

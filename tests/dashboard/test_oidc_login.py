@@ -26,8 +26,10 @@ from tests.conftest import CHROMIUM, PROJECT_ROOT, _free_port, _wait_healthy
 # fails to launch it instead, so that the test cannot silently stop running there.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                       reason=f"Chromium is not installed ({CHROMIUM}; apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+        reason=f"Chromium is not installed ({CHROMIUM}; apt-get install chromium)",
+    ),
     # The mock's ID tokens are signed through Authlib's older get_jwt_config hook, which
     # Authlib 1.9 warns about; in the provider's thread the warning (an error under this
     # project's filters) would fail the token request.
@@ -42,15 +44,18 @@ CLIENT_SECRET = "aidwatch-test-secret"
 
 @dataclass(frozen=True)
 class OidcApp:
-    base_url: str   # the dashboard
-    issuer: str     # the identity provider
+    base_url: str  # the dashboard
+    issuer: str  # the identity provider
 
     def set_claims(self, subject: str, claims: dict) -> None:
         """The claims the provider puts in ``subject``'s ID token (the mock's PUT /users/<sub>;
         its authorize form itself only asks for the subject)."""
         request = urllib.request.Request(
-            f"{self.issuer}/users/{quote(subject)}", method="PUT",
-            data=json.dumps(claims).encode(), headers={"Content-Type": "application/json"})
+            f"{self.issuer}/users/{quote(subject)}",
+            method="PUT",
+            data=json.dumps(claims).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 204
 
@@ -70,8 +75,9 @@ def oidc_app(small_drop, tmp_path) -> Iterator[OidcApp]:
     # Any client id and secret are accepted unless registration is required.
     with run_server_in_thread(port=0, require_client_registration=False) as provider:
         issuer = f"http://127.0.0.1:{provider.server_port}"
-        with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration",
-                                    timeout=10) as response:
+        with urllib.request.urlopen(
+            f"{issuer}/.well-known/openid-configuration", timeout=10
+        ) as response:
             assert json.load(response)["issuer"] == issuer
 
         port = _free_port()
@@ -84,20 +90,44 @@ def oidc_app(small_drop, tmp_path) -> Iterator[OidcApp]:
             f'client_id = "{CLIENT_ID}"\n'
             f'client_secret = "{CLIENT_SECRET}"\n'
             f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n',
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         log = tmp_path / "streamlit.log"
         env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
-        env.update({"AIDWATCH_DROP": str(small_drop), "AIDWATCH_OUT": str(tmp_path / "out"),
-                    "AIDWATCH_WORKSPACE": str(tmp_path / "workspace"),
-                    "AIDWATCH_PRIVATE_DIR": str(tmp_path / "private")})
+        env.update(
+            {
+                "AIDWATCH_DROP": str(small_drop),
+                "AIDWATCH_OUT": str(tmp_path / "out"),
+                "AIDWATCH_WORKSPACE": str(tmp_path / "workspace"),
+                "AIDWATCH_PRIVATE_DIR": str(tmp_path / "private"),
+            }
+        )
         with log.open("wb") as fh:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-                 "--secrets.files", str(secrets_file),
-                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                 "--server.headless", "true", "--server.fileWatcherType", "none",
-                 "--browser.gatherUsageStats", "false"],
-                cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "dashboard/app.py",
+                    "--secrets.files",
+                    str(secrets_file),
+                    "--server.port",
+                    str(port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.headless",
+                    "true",
+                    "--server.fileWatcherType",
+                    "none",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
         try:
             _wait_healthy(base_url, proc, log)
             yield OidcApp(base_url=base_url, issuer=issuer)
@@ -116,8 +146,9 @@ def nav_links(page) -> list[str]:
     if nav.count() == 0:
         return []
     # A link's text is its icon's ligature name, then its title.
-    return [link.inner_text().strip().splitlines()[-1].strip()
-            for link in nav.get_by_role("link").all()]
+    return [
+        link.inner_text().strip().splitlines()[-1].strip() for link in nav.get_by_role("link").all()
+    ]
 
 
 def provider_login(page, app: OidcApp, wait_for_app, subject: str, claims: dict) -> None:
@@ -148,7 +179,8 @@ def fresh_page(chromium):
 
 
 def test_login_through_the_identity_provider_serves_the_claimed_role(
-        oidc_app, browser_page, chromium, wait_for_app):
+    oidc_app, browser_page, chromium, wait_for_app
+):
     app, page = oidc_app, browser_page
 
     # A visitor: the login page only, whatever address they open.
@@ -161,8 +193,13 @@ def test_login_through_the_identity_provider_serves_the_claimed_role(
 
     # A street user (the role's code in the claim): their street in the sidebar, the street's
     # pages and none of the joint office's or the administrator's.
-    provider_login(page, app, wait_for_app, "zhangsan",
-                   {"name": "张三", "aidwatch_role": "street", "aidwatch_street": "华阳路街道"})
+    provider_login(
+        page,
+        app,
+        wait_for_app,
+        "zhangsan",
+        {"name": "张三", "aidwatch_role": "street", "aidwatch_street": "华阳路街道"},
+    )
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("当前用户：张三（街镇 · 华阳路街道）").wait_for(timeout=30_000)
     links = nav_links(page)
@@ -185,10 +222,16 @@ def test_login_through_the_identity_provider_serves_the_claimed_role(
     # only, its unit in the sidebar.
     context, page = fresh_page(chromium)
     try:
-        provider_login(page, app, wait_for_app, "lisi",
-                       {"name": "李四", "aidwatch_role": "成员单位", "aidwatch_unit": "区住房保障局"})
+        provider_login(
+            page,
+            app,
+            wait_for_app,
+            "lisi",
+            {"name": "李四", "aidwatch_role": "成员单位", "aidwatch_unit": "区住房保障局"},
+        )
         page.get_by_test_id("stSidebar").get_by_text(
-            "当前用户：李四（成员单位 · 区住房保障局）").wait_for(timeout=30_000)
+            "当前用户：李四（成员单位 · 区住房保障局）"
+        ).wait_for(timeout=30_000)
         page.get_by_role("heading", name="失信查询").wait_for()
         assert nav_links(page) in ([], ["失信查询"])  # one page: Streamlit hides the menu
         assert page.get_by_role("heading", name="线索清单").count() == 0
@@ -204,8 +247,9 @@ def test_login_through_the_identity_provider_serves_the_claimed_role(
     # A role the application does not know: authenticated, yet only the login page, and why.
     context, page = fresh_page(chromium)
     try:
-        provider_login(page, app, wait_for_app, "wangwu",
-                       {"name": "王五", "aidwatch_role": "guest"})
+        provider_login(
+            page, app, wait_for_app, "wangwu", {"name": "王五", "aidwatch_role": "guest"}
+        )
         page.get_by_text(NO_ROLE).wait_for(timeout=30_000)
         assert_login_page_only(page)
         for path in ("findings", "member_query"):

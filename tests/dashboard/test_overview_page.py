@@ -48,8 +48,11 @@ def test_overview_lands_on_the_static_view(out_dir):
     assert at.title[0].value == "总览"
     metrics, glance = (h.proto.body for h in at.html)
     lines = html_text(metrics).splitlines()
-    for label, value in [("在册案件（件） ⓘ", "1"), ("实发金额（元） ⓘ", "1,550.00"),
-                         ("审批流程（条） ⓘ", "1")]:  # the small drop's one late approval
+    for label, value in [
+        ("在册案件（件） ⓘ", "1"),
+        ("实发金额（元） ⓘ", "1,550.00"),
+        ("审批流程（条） ⓘ", "1"),
+    ]:  # the small drop's one late approval
         assert lines[lines.index(label) + 1] == value
     assert at.segmented_control(key="overview_view").value == "glance"
     # The landing view holds no chart and no data grid: their browser code is fetched only when
@@ -59,7 +62,7 @@ def test_overview_lands_on_the_static_view(out_dir):
     table = html_text(glance).splitlines()
     # each header's unit on a line of its own
     assert table[:6] == ["排名", "街镇", "综合得分", "（分）", "审批及时率", "（%）"]
-    assert table[table.index("培训达标") + 1:][:2] == ["1", "华阳路街道"]
+    assert table[table.index("培训达标") + 1 :][:2] == ["1", "华阳路街道"]
     assert at.caption[1].value.startswith("**2026年3月** · 全区")
     assert at.caption[2].value.startswith("2026年3月。排名按综合得分从高到低")
     labels = [b.proto.label for b in at.get("download_button")]
@@ -76,12 +79,15 @@ def test_overview_period_filter_changes_the_view(out_dir):
     assert "2026年。排名" in at.caption[2].value
 
 
-@pytest.mark.parametrize(("shown", "columns"), [
-    ("ranking", ["排名", "街镇"]),
-    ("heat", ["街镇", "审批及时率（%）"]),
-    ("trend", ["月份", "全区（分）"]),
-    ("leads", ["类别", "线索数"]),
-])
+@pytest.mark.parametrize(
+    ("shown", "columns"),
+    [
+        ("ranking", ["排名", "街镇"]),
+        ("heat", ["街镇", "审批及时率（%）"]),
+        ("trend", ["月份", "全区（分）"]),
+        ("leads", ["类别", "线索数"]),
+    ],
+)
 def test_overview_views_draw_their_chart_and_table(out_dir, shown, columns):
     at = page("overview.py")
     at.segmented_control(key="overview_view").set_value(shown).run()
@@ -166,6 +172,7 @@ def test_pages_without_a_run_say_what_to_do(name, tmp_path, monkeypatch):
 
 # --- the follow-up loop: the funnel and the rectification indicators ----------------------------
 
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch, small_drop):
     """The small drop's run taken into a workspace on 31 March 2026, then two months of work
@@ -206,18 +213,22 @@ def test_overview_shows_the_funnel_of_the_period(workspace):
     assert funnel_rows(at)[-1] == ("追回资金", 1, 500.0)
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None,
-                    reason="pdftotext (poppler-utils) is not installed")
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+)
 def test_the_yearly_report_holds_the_years_funnel(workspace, downloads, tmp_path):
     at = page("overview.py")
     assert not at.exception
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(downloads["街镇绩效评价_2026.pdf"]())
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          check=True).stdout.decode("utf-8")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     flat = " ".join(text.split())
-    assert ("2026年全区发现线索 8 条（涉及金额 930.00 元），核实属实 5 条，整改完成 3 条，"
-            "追回资金 500.00 元（1 条线索）。") in flat
+    assert (
+        "2026年全区发现线索 8 条（涉及金额 930.00 元），核实属实 5 条，整改完成 3 条，"
+        "追回资金 500.00 元（1 条线索）。"
+    ) in flat
     assert "整改按期率" in text and "整改复发率" in text
 
 
@@ -229,8 +240,9 @@ def test_street_page_shows_its_own_funnel(workspace):
     # A's leads: the run's late approval, F1, F2, F7; F1 and F7 verified, F7 rectified
     assert mine["count"].to_list() == [4, 2, 1, 1]
     assert funnel_rows(at) == expected_rows(mine)
-    figure = json.loads(next(c.proto.spec for c in at.get("plotly_chart")
-                             if '"funnel"' in c.proto.spec))
+    figure = json.loads(
+        next(c.proto.spec for c in at.get("plotly_chart") if '"funnel"' in c.proto.spec)
+    )
     assert figure["data"][0]["x"] == [4, 2, 1, 1]
     at.selectbox(key="street_name").set_value("新泾镇").run()
     theirs = overview_view.funnel_of(workflow_of(workspace.store), "2026-03", ["新泾镇"])
@@ -255,8 +267,9 @@ def test_pages_without_a_workspace_say_so_and_leave_the_indicators_uncomputed(ou
 
 def test_an_unreachable_workspace_leaves_the_rest_of_the_pages(out_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("AIDWATCH_WORKSPACE", str(tmp_path / "elsewhere"))
-    monkeypatch.setenv("AIDWATCH_DATABASE_URL",
-                       "postgresql+psycopg://aidwatch:secret@127.0.0.1:1/aidwatch")
+    monkeypatch.setenv(
+        "AIDWATCH_DATABASE_URL", "postgresql+psycopg://aidwatch:secret@127.0.0.1:1/aidwatch"
+    )
     at = page("overview.py")
     assert not at.exception and not at.warning  # the landing view does not read it
     at.segmented_control(key="overview_view").set_value("funnel").run()
@@ -269,16 +282,24 @@ def test_an_unreachable_workspace_leaves_the_rest_of_the_pages(out_dir, tmp_path
     assert any("摘要" in df.value.columns for df in at.dataframe)  # the overdue items still
 
 
-def test_pages_show_the_rectification_indicators_of_a_workspace_run(small_drop, tmp_path,
-                                                                     monkeypatch):
+def test_pages_show_the_rectification_indicators_of_a_workspace_run(
+    small_drop, tmp_path, monkeypatch
+):
     """A run in a workspace: 华阳路街道 completed two rectifications in March, one on time;
     新泾镇 one, on time, which recurred; the other streets none."""
     outcome = pipeline.run(small_drop)
-    facts = pl.DataFrame({"street": [A, A, "新泾镇"], "month": ["2026-03"] * 3,
-                          "on_time": [True, False, True], "recurred": [False, False, True]})
+    facts = pl.DataFrame(
+        {
+            "street": [A, A, "新泾镇"],
+            "month": ["2026-03"] * 3,
+            "on_time": [True, False, True],
+            "recurred": [False, False, True],
+        }
+    )
     out = tmp_path / "out"
-    pipeline.write_outputs(dataclasses.replace(
-        outcome, indicators=compute(outcome.drop, outcome.findings, facts)), out)
+    pipeline.write_outputs(
+        dataclasses.replace(outcome, indicators=compute(outcome.drop, outcome.findings, facts)), out
+    )
     monkeypatch.setenv("AIDWATCH_OUT", str(out))
     monkeypatch.setenv("AIDWATCH_DROP", str(small_drop))
     at = page("street.py")
@@ -290,21 +311,22 @@ def test_pages_show_the_rectification_indicators_of_a_workspace_run(small_drop, 
     assert metrics["整改按期率（%）"] == "—"  # none completed: blank, never 0
     at = page("overview.py")
     glance = html_text(at.html[1].proto.body).splitlines()
-    row = glance[glance.index(A):]
+    row = glance[glance.index(A) :]
     assert "50.0%" in row[:14] and "未计算" not in glance
     assert "未计算" not in at.caption[2].value
     at.segmented_control(key="overview_view").set_value("heat").run()
     values = next(df.value for df in at.dataframe if "整改复发率（%）" in df.value.columns)
-    rates = dict(zip(values["街镇"], values["整改复发率（%）"]))
+    rates = dict(zip(values["街镇"], values["整改复发率（%）"], strict=True))
     assert rates["新泾镇"] == 100.0 and rates[A] == 0.0  # the rates themselves, in %
     scores = next(df.value for df in at.dataframe if "整改复发率得分（分）" in df.value.columns)
-    scores = dict(zip(scores["街镇"], scores["整改复发率得分（分）"]))
+    scores = dict(zip(scores["街镇"], scores["整改复发率得分（分）"], strict=True))
     assert scores["新泾镇"] == 0.0 and scores[A] == 100.0  # lower is better
 
 
 @pytest.mark.browser
-def test_overview_in_headless_chromium(run_dashboard, browser_page, browser_login, wait_for_app,
-                                       small_drop, tmp_path):
+def test_overview_in_headless_chromium(
+    run_dashboard, browser_page, browser_login, wait_for_app, small_drop, tmp_path
+):
     out = tmp_path / "out"
     pipeline.write_outputs(pipeline.run(small_drop), out)
     base_url = run_dashboard(small_drop, out)

@@ -79,13 +79,14 @@ def come_back(at: AppTest, name: str) -> AppTest:
 
 # --- a run of one family -----------------------------------------------------------------------
 
+
 def test_overview_of_a_run_of_one_family_says_unchecked(funds_only):
     at = page("overview.py")
     assert not at.exception
     assert figure(at, "廉洁风险（条）") == figure(at, "动态管理（条）") == "未检查"
     assert figure(at, "资金比对（条）") != "未检查"
     glance = html_text(at.html[1].proto.body)
-    header = glance[:glance.index("培训达标") + 1]
+    header = glance[: glance.index("培训达标") + 1]
     assert header[header.index("廉洁风险线索") + 1] == "（个）"
     assert glance.count("未检查") == 2 * 10  # two indicators, ten streets; never a 0
     caption = next(c.value for c in at.caption if "排名按综合得分" in c.value)
@@ -107,6 +108,7 @@ def test_street_of_a_run_of_one_family_says_unchecked(funds_only):
 
 # --- 总览's tables and trend --------------------------------------------------------------------
 
+
 def test_heat_view_values_equal_the_indicators(full):
     from analytics.results import load_indicators
 
@@ -119,8 +121,11 @@ def test_heat_view_values_equal_the_indicators(full):
     assert "资金线索率（每千笔）" not in scores.columns
     period = at.pills(key="overview_period_month").value
     for street in (XJ, JS):
-        want = indicators.filter((pl.col("street") == street) & (pl.col("period") == period)
-                                 & (pl.col("indicator") == "funds_findings_per_1000"))["value"]
+        want = indicators.filter(
+            (pl.col("street") == street)
+            & (pl.col("period") == period)
+            & (pl.col("indicator") == "funds_findings_per_1000")
+        )["value"]
         got = values.filter(pl.col("街镇") == street)["资金线索率（每千笔）"].item()
         assert got == pytest.approx(round(want.item(), 1))
     caption = next(c.value for c in at.caption if "颜色表示该项得分" in c.value)
@@ -148,6 +153,7 @@ def test_trend_view_picks_streets_and_writes_money_whole(full):
 
 # --- 9. choices kept when the user leaves and comes back ---------------------------------------
 
+
 def test_overview_choices_survive_leaving_the_page(full):
     at = page("overview.py")
     at.pills(key="overview_period_month").set_value("2026-09").run()
@@ -168,8 +174,10 @@ def test_street_takes_the_period_chosen_on_overview_and_keeps_its_own(full):
     overview = page("overview.py")
     overview.pills(key="overview_period_month").set_value("2026-09").run()
     overview.run()  # the choice is kept at the top of the next run of the page
-    kept = {key: overview.session_state[key] for key in
-            (ui.KEEP_PREFIX + "overview_level", ui.KEEP_PREFIX + "overview_period_month")}
+    kept = {
+        key: overview.session_state[key]
+        for key in (ui.KEEP_PREFIX + "overview_level", ui.KEEP_PREFIX + "overview_period_month")
+    }
     assert kept[ui.KEEP_PREFIX + "overview_period_month"] == "2026-09"
 
     street = AppTest.from_file(str(PAGES / "street.py"), default_timeout=60)
@@ -217,11 +225,17 @@ def test_street_headline_figures_three_to_a_row_with_help(full):
     at = page("street.py")
     assert not at.exception
     labels = [m.label for m in at.metric][:6]
-    assert labels == ["综合得分", "审批及时率", "发放及时率", "探访合规率", "资金线索率",
-                      "动态管理线索"]
+    assert labels == [
+        "综合得分",
+        "审批及时率",
+        "发放及时率",
+        "探访合规率",
+        "资金线索率",
+        "动态管理线索",
+    ]
     helps = [m.proto.help for m in at.metric][:6]
     assert helps[1].startswith("审批及时率（%）") and "上一期：" in helps[1]
-    values = dict(zip(labels, [m.value for m in at.metric][:6]))
+    values = dict(zip(labels, [m.value for m in at.metric][:6], strict=True))
     assert re.fullmatch(r"\d+\.\d", values["综合得分"])  # a score: one decimal
     assert re.fullmatch(r"\d+\.\d%", values["发放及时率"])  # a rate: 100.0%
     assert re.fullmatch(r"\d+\.\d%|—", values["审批及时率"])
@@ -229,11 +243,12 @@ def test_street_headline_figures_three_to_a_row_with_help(full):
 
 # --- 13. 检查规则: the definitions in Chinese, with their values ---------------------------------
 
+
 def test_rules_page_publishes_the_definitions_with_setting_values(full):
     at = AppTest.from_file(str(PAGES / "rules.py"), default_timeout=60).run()
     assert not at.exception
     params = pl.from_pandas(at.dataframe[0].value)
-    weights = dict(zip(params["参数"], params["当前值"]))["综合得分各项权重"]
+    weights = dict(zip(params["参数"], params["当前值"], strict=True))["综合得分各项权重"]
     assert weights.startswith("审批及时率 0.2、")
     at.session_state["rules_definitions"] = True
     at.run()

@@ -28,9 +28,12 @@ DENIED = "当前账号无权查看本页。"
 
 
 def viewer_of(role: str, street: str) -> Viewer:
-    return Viewer(name=f"矩阵{access.ROLES[role]}", role=role,
-                  street=street if role == "street" else None,
-                  unit="区住房保障局" if role == "member_unit" else None)
+    return Viewer(
+        name=f"矩阵{access.ROLES[role]}",
+        role=role,
+        street=street if role == "street" else None,
+        unit="区住房保障局" if role == "member_unit" else None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,9 @@ def hostile_run_pg(hostile_run, postgres_server, tmp_path_factory):
     try:
         ws = Workspace.open(root)
         try:
-            out = tracking.record_check(ws, hostile_run.drop, read_drop(hostile_run.drop),
-                                        by="测试", origin="test").out
+            out = tracking.record_check(
+                ws, hostile_run.drop, read_drop(hostile_run.drop), by="测试", origin="test"
+            ).out
             publish_hostile_record(ws, hostile_run.drop)
             session = audit_hostile_session(ws)
         finally:
@@ -79,8 +83,12 @@ def district(monkeypatch, run):
     monkeypatch.setenv("AIDWATCH_OUT", str(run.out))
     monkeypatch.setenv("AIDWATCH_WORKSPACE", str(run.workspace))
     findings = load_findings(run.out)
-    counts = (findings.filter(pl.col("street").is_in(STREETS)).group_by("street").len()
-              .sort("len", "street", descending=[True, False]))
+    counts = (
+        findings.filter(pl.col("street").is_in(STREETS))
+        .group_by("street")
+        .len()
+        .sort("len", "street", descending=[True, False])
+    )
     own = counts["street"][0]
     others = findings.filter(pl.col("street").is_not_null() & (pl.col("street") != own))
     return own, others
@@ -97,8 +105,21 @@ def open_as(viewer: Viewer, page: str, **params: str) -> AppTest:
 def page_texts(at: AppTest) -> list[str]:
     """Everything the page put in front of the viewer: texts, grids, options, chart data."""
     texts = []
-    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title",
-                 "subheader", "header", "metric", "text", "code", "json"):
+    for kind in (
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "title",
+        "subheader",
+        "header",
+        "metric",
+        "text",
+        "code",
+        "json",
+    ):
         for element in at.get(kind):
             texts.append(str(getattr(element, "value", "")))
             texts.append(str(getattr(element, "label", "")))
@@ -119,8 +140,9 @@ def pdf_text(content: bytes) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.pdf"
         path.write_bytes(content)
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+        ).stdout
 
 
 def export_texts(made: dict) -> list[str]:
@@ -163,8 +185,7 @@ STREET_PAGES = [p for p in PAGES if "street" in access.PAGES[p]]
 
 @pytest.mark.parametrize("page", STREET_PAGES)
 @pytest.mark.parametrize("how", ["plain", "finding", "street"])
-def test_a_street_user_never_receives_another_streets_row(district, run, downloads, page,
-                                                         how):
+def test_a_street_user_never_receives_another_streets_row(district, run, downloads, page, how):
     own, others = district
     other_streets = sorted(set(STREETS) - {own})
     params = {}
@@ -204,11 +225,22 @@ def test_a_street_user_may_not_move_another_streets_finding(district, run):
         street_user = viewer_of("street", own)
         assert triage.moves_for(finding, street_user) == []
         with pytest.raises(MoveError, match="其他街镇"):
-            triage.make_move(ws, finding, "assign", triage.move_input(assignee="某人"),
-                             by=street_user.name, expected_version=version,
-                             today=__import__("datetime").date(2026, 12, 5),
-                             deadlines=triage.Deadlines.load(), viewer=street_user)
-        assert states_frame(ws.store).filter(
-            pl.col("finding_id") == row["finding_id"])["version"].item() == version
+            triage.make_move(
+                ws,
+                finding,
+                "assign",
+                triage.move_input(assignee="某人"),
+                by=street_user.name,
+                expected_version=version,
+                today=__import__("datetime").date(2026, 12, 5),
+                deadlines=triage.Deadlines.load(),
+                viewer=street_user,
+            )
+        assert (
+            states_frame(ws.store)
+            .filter(pl.col("finding_id") == row["finding_id"])["version"]
+            .item()
+            == version
+        )
     finally:
         ws.close()

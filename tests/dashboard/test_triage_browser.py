@@ -37,8 +37,11 @@ ACTOR = "测试民政监督（civil_affairs）"
 
 def set_date(field, day: date) -> None:
     """Type a date into a date input, segment by segment (year, month, day)."""
-    for part, value in (("year", f"{day.year}"), ("month", f"{day.month:02d}"),
-                        ("day", f"{day.day:02d}")):
+    for part, value in (
+        ("year", f"{day.year}"),
+        ("month", f"{day.month:02d}"),
+        ("day", f"{day.day:02d}"),
+    ):
         segment = field.get_by_role("spinbutton", name=f"{part}, 期限")
         segment.click()
         segment.press_sequentially(value)
@@ -46,7 +49,8 @@ def set_date(field, day: date) -> None:
 
 @pytest.mark.browser
 def test_a_finding_is_triaged_through_the_page_and_its_history_shown(
-        run_dashboard, browser_page, browser_login, wait_for_app, workspace_run):
+    run_dashboard, browser_page, browser_login, wait_for_app, workspace_run
+):
     drop, out, ws = workspace_run
     fid = view.visible_findings(load_findings(out))["finding_id"][0]
     base_url = run_dashboard(drop, out, ws.root)
@@ -78,9 +82,12 @@ def test_a_finding_is_triaged_through_the_page_and_its_history_shown(
     page.locator(".st-key-findings_move").get_by_text("核实不属实").click()
     wait_for_app(page)
     form = page.get_by_test_id("stForm")
-    form.get_by_role("textbox", name="理由（必填）").fill("入户核实：收款账户系家庭自行更正前的旧账户")
+    form.get_by_role("textbox", name="理由（必填）").fill(
+        "入户核实：收款账户系家庭自行更正前的旧账户"
+    )
     form.locator('input[type="file"]').set_input_files(
-        [{"name": "核查报告.txt", "mimeType": "text/plain", "buffer": "核查报告".encode()}])
+        [{"name": "核查报告.txt", "mimeType": "text/plain", "buffer": "核查报告".encode()}]
+    )
     form.get_by_text("核查报告.txt").wait_for()
     form.get_by_role("button", name="执行“核实不属实”").click()
     wait_for_app(page)
