@@ -204,13 +204,21 @@ class Settings:
 
 
 @lru_cache(maxsize=4)
-def _load_settings(path: str) -> Settings:
+def _load_settings(path: str, stamp: tuple[int, int]) -> Settings:
     with open(path, "rb") as fh:
         return Settings.from_toml(tomllib.load(fh))
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    return _load_settings(str(path or data_dir() / "settings.toml"))
+    """The settings in ``path`` (default: settings.toml of the reference data), read again once
+    the file changes: a running server picks up an administrator's edit without a restart."""
+    where = str(path or data_dir() / "settings.toml")
+    try:
+        info = os.stat(where)
+        stamp = (info.st_mtime_ns, info.st_size)
+    except OSError:
+        stamp = (0, 0)  # opening it says what is wrong
+    return _load_settings(where, stamp)
 
 
 def storage_setting(name: str) -> str:

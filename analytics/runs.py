@@ -466,6 +466,14 @@ HISTORY_HEADERS = {
 RUN_MARKER = ".aidwatch-run"
 
 
+def _folder_name(label: str | None) -> str | None:
+    """A run's 数据来源 without the server's folders: '/srv/drops/十月' -> '十月'; a label that
+    is no path stays as it is."""
+    if label is None or not (label.startswith("/") or "\\" in label):
+        return label
+    return Path(label.replace("\\", "/")).name or label
+
+
 def mark_outputs(out_dir: Path, run_id: int) -> None:
     """Note in an outputs folder written by ``aidwatch check --out`` which workspace run it is a
     copy of, so that 检查记录 marks that run 当前显示 when the pages show this folder."""
@@ -482,11 +490,22 @@ def marked_run(out_dir: str | Path | None) -> int | None:
         return None
 
 
-def history_table(runs: pl.DataFrame, current: str | Path | None = None) -> pl.DataFrame:
+def history_table(
+    runs: pl.DataFrame, current: str | Path | None = None, *, paths: bool = True
+) -> pl.DataFrame:
     """The list of runs as the page shows it, Chinese headers, same order; 当前显示 marks the
     run whose outputs folder is ``current``, or that ``current`` is a copy of (mark_outputs);
-    备注 says when its outputs are gone."""
+    备注 says when its outputs are gone. ``paths`` False (a viewer who is not shown the server's
+    folders): a 数据来源 that is a folder on the server is shown by its last part only."""
     copy_of = marked_run(current)
+    if not paths:
+        runs = runs.with_columns(
+            pl.Series(
+                "label",
+                [_folder_name(label) for label in runs["label"].to_list()],
+                pl.String,
+            )
+        )
     current = str(Path(current).resolve()) if current else None
     resolved = [str(Path(p).resolve()) for p in runs["out"]]
     replay = pl.format("（重放第 {} 次）", pl.col("replay_of"))

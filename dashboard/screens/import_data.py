@@ -284,7 +284,7 @@ def history_section() -> None:
         "选中一次检查后点击下方按钮，各页面即显示该次结果。"
     )
     current = ui.current_out_dir()
-    table = runs.history_table(past, current)
+    table = runs.history_table(past, current, paths=ui.shows_paths())
     picked = ui.show_table(
         table,
         key="import_history",

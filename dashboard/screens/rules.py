@@ -29,7 +29,10 @@ with st.container(key="rules_table"):
 
 st.subheader("参数")
 settings = load_settings()
-st.caption("规则所用的阈值，由管理员在 data/settings.toml 中设定；修改后重新运行检查即生效。")
+st.caption(
+    "规则所用的阈值，由管理员在 data/settings.toml 中设定；修改后本页即显示新值，"
+    "重新运行检查后用于检查。"
+)
 ui.show_table(
     view.parameters_table(settings),
     key="rules_parameters",

@@ -225,6 +225,12 @@ def test_history_lists_the_check_runs_of_the_run_log_newest_first(
     marked = runs.history_table(past, current=tmp_path / "cli")
     assert marked["当前显示"].to_list() == ["", "", "✓"]
     assert runs.history_table(past, current=tmp_path)["当前显示"].to_list() == ["", "", ""]
+    # 数据来源 names the drop's folder; a viewer not shown the server's folders sees its name
+    on_server = past.with_columns(pl.lit("/srv/drops/三月数据").alias("label"))
+    assert runs.history_table(on_server)["数据来源"].to_list() == ["/srv/drops/三月数据"] * 3
+    hidden = runs.history_table(on_server, paths=False)["数据来源"].to_list()
+    assert hidden == ["三月数据"] * 3
+    assert runs.history_table(past, paths=False)["数据来源"].to_list() == [small_drop.name] * 3
     assert table["来源"].to_list() == [f"命令行（重放第 {browser.run_id} 次）", "浏览器", "命令行"]
     assert table["备注"].to_list() == ["", "结果文件夹已不在工作区中", ""]
     assert table["检查基准日"].to_list() == ["2026-03-31"] * 3

@@ -131,7 +131,8 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
     assert "重复拨付" in summary.filter(pl.col("线索数") > 0)["检查项"].to_list()
     assert {m.label: m.value for m in at.metric}["线索"] == f"{findings.height:,}"
 
-    # The run is listed under 检查记录, named by its drop folder.
+    # The run is listed under 检查记录, named by its drop folder (by its name: a supervisor is
+    # not shown the server's folders).
     listed = history(at)
     assert listed.height == 1
     row = listed.row(0, named=True)
@@ -144,7 +145,7 @@ def test_running_all_checks_records_the_run_and_shows_its_summary(monkeypatch, d
         row["检查范围"],
         row["线索数"],
         row["备注"],
-    ) == (1, "浏览器", SUPERVISOR.name, str(drop), "2026-03-31", "全部", findings.height, "")
+    ) == (1, "浏览器", SUPERVISOR.name, drop.name, "2026-03-31", "全部", findings.height, "")
 
 
 def test_the_record_lists_the_check_runs_of_the_command_line_too(monkeypatch, drop, tmp_path, ws):
