@@ -107,18 +107,6 @@ def per_thousand(x: float | None) -> str:
     return f"{float(x):.1f}"
 
 
-def wan(yuan: float | int | None, digits: int = 1) -> str:
-    """For chart axes and ticks only: 4472290 -> '447.2万'; under 10,000 the yuan figure."""
-    if yuan is None:
-        return DASH
-    value = float(yuan)
-    if abs(value) >= 1e8:
-        return f"{value / 1e8:,.{digits + 1}f}亿"
-    if abs(value) >= 1e4:
-        return f"{value / 1e4:,.{digits}f}万"
-    return f"{value:,.0f}"
-
-
 #: How :func:`text` writes a figure of each kind.
 _NUMBER_TEXT: dict[str, Callable[[float], str]] = {
     MONEY: money,

@@ -466,12 +466,12 @@ HISTORY_HEADERS = {
 RUN_MARKER = ".aidwatch-run"
 
 
-def _folder_name(label: str | None) -> str | None:
+def folder_name(label: pl.Expr) -> pl.Expr:
     """A run's 数据来源 without the server's folders: '/srv/drops/十月' -> '十月'; a label that
     is no path stays as it is."""
-    if label is None or not (label.startswith("/") or "\\" in label):
-        return label
-    return Path(label.replace("\\", "/")).name or label
+    last = label.str.extract(r"([^/\\]+)[/\\]*$")
+    is_path = label.str.starts_with("/") | label.str.contains("\\", literal=True)
+    return pl.when(is_path & last.is_not_null()).then(last).otherwise(label)
 
 
 def mark_outputs(out_dir: Path, run_id: int) -> None:
@@ -499,13 +499,7 @@ def history_table(
     folders): a 数据来源 that is a folder on the server is shown by its last part only."""
     copy_of = marked_run(current)
     if not paths:
-        runs = runs.with_columns(
-            pl.Series(
-                "label",
-                [_folder_name(label) for label in runs["label"].to_list()],
-                pl.String,
-            )
-        )
+        runs = runs.with_columns(folder_name(pl.col("label")))
     current = str(Path(current).resolve()) if current else None
     resolved = [str(Path(p).resolve()) for p in runs["out"]]
     replay = pl.format("（重放第 {} 次）", pl.col("replay_of"))

@@ -23,6 +23,7 @@ value from a data drop, a label, an option) is never rewritten.
 from __future__ import annotations
 
 import json
+from functools import cache
 
 import streamlit as st
 
@@ -293,8 +294,10 @@ SCRIPT = r"""
 """
 
 
+@cache
 def script() -> str:
-    """The script with its words in place (JSON: nothing in them can end the script early)."""
+    """The script with its words in place (JSON: nothing in them can end the script early);
+    built once per process, sent on every run."""
 
     def js(value) -> str:
         return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")

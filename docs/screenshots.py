@@ -22,12 +22,10 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -201,16 +199,12 @@ def add_accounts(workspace: Path, drop: Path, roles: set[str]) -> dict[str, str]
     return passwords
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(tmp: Path, drop: Path, out: Path, workspace: Path) -> Iterator[str]:
     """The dashboard on the demo workspace, on a free port of this machine: its address."""
-    port = free_port()
+    sys.path.insert(0, str(ROOT))
+    from dashboard import serve as server
+
     env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
     env.update(
         {
@@ -220,50 +214,11 @@ def serve(tmp: Path, drop: Path, out: Path, workspace: Path) -> Iterator[str]:
             "AIDWATCH_PRIVATE_DIR": str(tmp / "p"),
         }
     )
-    log = tmp / "server.log"
-    with log.open("wb") as fh:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard/app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    url, proc = server.start(env, tmp / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not start:\n{log.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop(proc)
 
 
 def wait_ready(page, timeout_ms: int = 60_000) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from stdnum.cn import ric
+
+from dashboard import serve
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -101,24 +99,9 @@ def small_drop(tmp_path) -> Path:
     return write_small_drop(tmp_path / "drop")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"streamlit not healthy after {timeout} s:\n{log.read_text()}")
+# The helpers of dashboard/serve.py, under the names the browser tests import.
+_free_port = serve.free_port
+_wait_healthy = serve.wait_healthy
 
 
 # The accounts every test server's workspace has: one per role, user name = role code.
@@ -164,7 +147,6 @@ def run_dashboard(tmp_path_factory):
         key = (str(drop_dir), str(out_dir), str(workspace or default_workspace))
         if key not in servers:
             add_test_accounts(Path(key[2]))
-            port = _free_port()
             log = tmp_path_factory.mktemp("streamlit") / "server.log"
             env = {k: v for k, v in os.environ.items() if k != "AIDWATCH_DATABASE_URL"}
             env.update(
@@ -175,43 +157,12 @@ def run_dashboard(tmp_path_factory):
                     "AIDWATCH_PRIVATE_DIR": str(tmp_path_factory.mktemp("private")),
                 }
             )
-            with log.open("wb") as fh:
-                proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "streamlit",
-                        "run",
-                        "dashboard/app.py",
-                        "--server.port",
-                        str(port),
-                        "--server.address",
-                        "127.0.0.1",
-                        "--server.headless",
-                        "true",
-                        "--server.fileWatcherType",
-                        "none",
-                        "--browser.gatherUsageStats",
-                        "false",
-                    ],
-                    cwd=PROJECT_ROOT,
-                    env=env,
-                    stdout=fh,
-                    stderr=subprocess.STDOUT,
-                )
-            url = f"http://127.0.0.1:{port}"
-            servers[key] = (url, proc)
-            _wait_healthy(url, proc, log)
+            servers[key] = serve.start(env, log)
         return servers[key][0]
 
     yield start
     for _, proc in servers.values():
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        serve.stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,12 @@ The page only renders what these functions return; who may see which street is d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from analytics.evidence import NODE_KINDS
 from analytics.masking import mask_account_expr
 from analytics.views import funds as funds_view
 
@@ -49,51 +47,6 @@ STATE_HEADERS = {
 }
 # Keys of the evidence of the integrity, dynamic and process checks, in Chinese (the funds
 # checks' keys are labelled by the funds view).
-EVIDENCE_LABELS = {
-    "path": "证据路径",
-    "nodes": "节点",
-    "edges": "关系",
-    "kind": "类型",
-    "label": "名称",
-    "from": "起点",
-    "to": "终点",
-    "how": "关联方式",
-    "relation": "亲属关系",
-    "staff_count": "涉及工作人员数",
-    "accepted_date": "受理日期",
-    "special_circumstance": "特殊情形",
-    "working_days": "办理时限（工作日）",
-    "calendar": "工作日历",
-    "deadline": "审批期限",
-    "status": "案件状态",
-    "decided_date": "审批日期",
-    "judged_on": "判定日",
-    "overdue_workdays": "超期工作日",
-    "dishonesty": "失信记录",
-    "start_date": "公布开始",
-    "end_date": "公布结束",
-    "event_type": "事件类型",
-    "member_events": "家庭成员事件",
-    "event_date": "事件日期",
-    "source": "来源部门",
-    "as_of": "检查基准日",
-    "days_since_death": "身故天数",
-    "grace_days": "宽限天数",
-    "difficulty": "困难程度",
-    "cycle_months": "探访周期（月）",
-    "last_visit": "最近一次探访",
-    "due": "应探访日期",
-    "days_overdue": "逾期天数",
-    "session": "核查期次",
-    "session_title": "核查名称",
-    "held_on": "核查日期",
-    "audit_item": "核查项",
-    "audit_note": "问题说明",
-    "audited_by": "核查人",
-    "team": "核查组",
-}
-
-
 # --- the findings -------------------------------------------------------------------------------
 
 
@@ -302,38 +255,6 @@ def rule(check_id: str) -> Rule | None:
     if spec is None:
         return None
     return Rule(spec.title, FINDING_FAMILIES[spec.family], spec.severity, spec.description)
-
-
-def evidence_for_display(evidence: str | None) -> dict[str, Any]:
-    """A finding's evidence with every sensitive value masked and keys in Chinese.
-
-    The nodes of an evidence path carry raw identifiers as their ids; those never reach the
-    screen: nodes are shown by kind and masked label, relations by the labels they join."""
-    body = json.loads(evidence or "{}")
-    if isinstance(body.get("nodes"), list):
-        labels = {n.get("id"): n.get("label") for n in body["nodes"]}
-        body["edges"] = [
-            {
-                "from": labels.get(e.get("from"), "—"),
-                "label": e.get("label"),
-                "to": labels.get(e.get("to"), "—"),
-            }
-            for e in body.get("edges") or []
-        ]
-        body["nodes"] = [
-            {"kind": NODE_KINDS.get(n.get("kind"), n.get("kind")), "label": n.get("label")}
-            for n in body["nodes"]
-        ]
-    shown = funds_view.evidence_for_display(json.dumps(body, ensure_ascii=False))
-
-    def relabel(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {EVIDENCE_LABELS.get(k, k): relabel(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [relabel(v) for v in value]
-        return value
-
-    return relabel(shown)
 
 
 UNMASKABLE = {"id_number": "身份证号", "account_no": "银行账号"}

@@ -8,7 +8,6 @@ only renders what these functions return.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,12 +15,9 @@ from typing import Any, Protocol
 import polars as pl
 from polars._typing import PolarsDataType
 
-from analytics import amounts, export, formats, schema
+from analytics import amounts, export, schema
 from analytics.masking import (
-    SENSITIVE_COLUMNS,
-    mask_account,
     mask_account_expr,
-    mask_id,
     mask_id_expr,
 )
 
@@ -115,28 +111,6 @@ OWN_ROW_CELLS = {
     "payee_not_registered": ("account_no",),
     "late_disbursement": ("pay_date",),
 }
-EVIDENCE_LABELS = {
-    "finding_id": "发现编号",
-    "reason": "原因",
-    "catalogue_fund_code": "目录资金科目",
-    "ledger": "资金实发明细",
-    "entitlements": "应发名册",
-    "entitlement_rows": "应发笔数",
-    "entitled_rows": "应发笔数",
-    "paid_rows": "实发笔数",
-    "entitled_total": "应发合计（元）",
-    "paid_total": "实发合计（元）",
-    "returned_rows": "退票笔数",
-    "termination_date": "终止日期",
-    "death_date": "身故日期",
-    "death_source": "来源部门",
-    "registered_account": "登记收款账户",
-    "due_date": "规定发放日",
-    "days_late": "迟延天数",
-    "cap": "上限（元）",
-    "amount": "金额（元）",
-}
-_EXTRA_SENSITIVE = {"registered_account": "account"}
 
 
 class Viewer(Protocol):
@@ -360,22 +334,6 @@ def metrics(findings: pl.DataFrame, summary: pl.DataFrame) -> Metrics:
 
 
 # --- what the screen and the export show ---------------------------------------------------------
-
-
-def yuan_text(fen: int) -> str:
-    """155000 -> '1,550.00' (analytics.formats.money_fen)."""
-    return formats.money_fen(fen)
-
-
-def yuan_short(fen: int) -> str:
-    """Money for a headline figure that must fit its box: 155000 -> '1,550.00', and from a
-    million yuan on in 万 or 亿 (12345678900 -> '1.23亿'); the full amount goes in its help."""
-    yuan = int(fen) / 100
-    if abs(yuan) >= 1e8:
-        return f"{yuan / 1e8:,.2f}亿"
-    if abs(yuan) >= 1e6:
-        return f"{yuan / 1e4:,.1f}万"
-    return yuan_text(fen)
 
 
 def yuan_expr(fen: pl.Expr) -> pl.Expr:
@@ -810,40 +768,3 @@ def styled(frame: pl.DataFrame, cells: Collection[tuple[int, str]], colour: str 
 def money_columns(frame: pl.DataFrame) -> list[str]:
     """The yuan columns of a screen frame (exact decimals), for the page's number format."""
     return [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
-
-
-# --- evidence --------------------------------------------------------------------------------
-
-
-def _label_map() -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for table in ("ledger", "entitlements", "cases", "accounts"):
-        for column in schema.TABLES[table].columns:
-            labels.setdefault(column.name, column.zh)
-    labels.update(EVIDENCE_LABELS)
-    return labels
-
-
-def _mask_value(key: str, value: Any) -> Any:
-    kind = _EXTRA_SENSITIVE.get(key) or SENSITIVE_COLUMNS.get(key)
-    if not isinstance(value, str) or kind is None:
-        return value
-    if kind == "account":
-        return mask_account(value)
-    if kind == "id" and (key != "payee_id" or re.match(PERSON_ID, value)):
-        return mask_id(value)
-    return value
-
-
-def evidence_for_display(evidence: str | None) -> dict[str, Any]:
-    """The evidence JSON of a finding with sensitive values masked and keys in Chinese."""
-    labels = _label_map()
-
-    def walk(value: Any, key: str = "") -> Any:
-        if isinstance(value, dict):
-            return {labels.get(k, k): walk(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, key) for v in value]
-        return _mask_value(key, value)
-
-    return walk(json.loads(evidence or "{}"))

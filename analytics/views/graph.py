@@ -776,7 +776,11 @@ def run_label(folder: Path, findings: pl.DataFrame, record: dict | None = None) 
         if record.get("as_of"):
             text += f"，检查基准日 {record['as_of']}"
         if record.get("label"):
-            text += f"，检查的数据为 {record['label']}"
+            # the drop by its name: a folder of the server is not for every viewer to see
+            from analytics import runs
+
+            name = pl.select(runs.folder_name(pl.lit(record["label"], pl.String))).item()
+            text += f"，检查的数据为 {name}"
         return text
     span = _span(findings.get_column("month") if "month" in findings.columns else None)
     return text + (f"，线索月份 {span}" if span else "")

@@ -21,14 +21,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import polars as pl
 
-from analytics import access, reference
+from analytics import access, formats, reference
 from analytics.access import Viewer
 from analytics.calendar import CalendarError, WorkdayCalendar
 from analytics.store import Workspace
 from analytics.store import findings as stored
 from analytics.store.attachments import MAX_BYTES, add_attachment
 from analytics.store.findings import ConcurrentEditError
-from analytics.views.funds import yuan_expr, yuan_text
+from analytics.views.funds import yuan_expr
 from analytics.workflow.triage import (
     CLOSED,
     MOVES,
@@ -623,7 +623,7 @@ class Recovered:
 
     @property
     def text(self) -> str:
-        return f"已追回 {yuan_text(self.total_fen)} 元（{self.payments.height} 笔）"
+        return f"已追回 {formats.money_fen(self.total_fen)} 元（{self.payments.height} 笔）"
 
 
 def recovered(ws: Workspace, finding_id: str) -> Recovered:

@@ -25,9 +25,6 @@ from analytics import export, formats
         (formats.rate, 1.0, "100.0%"),
         (formats.rate, 0.0, "0.0%"),
         (formats.per_thousand, 0.0, "0.0"),
-        (formats.wan, 4472290, "447.2万"),
-        (formats.wan, 9000, "9,000"),
-        (formats.wan, 123456789, "1.23亿"),
     ],
 )
 def test_each_kind_is_written_one_way(fn, value, text):
@@ -43,7 +40,6 @@ def test_each_kind_is_written_one_way(fn, value, text):
         formats.score,
         formats.rate,
         formats.per_thousand,
-        formats.wan,
     ],
 )
 def test_nothing_is_a_dash_never_none(fn):
@@ -110,3 +106,25 @@ def test_a_money_axis_has_one_unit():
     ticks, labels = formats.axis_wan([0, 15_000])
     assert labels == ["0", "0.5万", "1.0万", "1.5万"]
     assert formats.axis_wan([0, 900])[1][-1] == "1,000"
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (0, "0.00"),
+        (5, "0.05"),
+        (155000, "1,550.00"),
+        (123456789012, "1,234,567,890.12"),
+        (-20000, "-200.00"),
+    ],
+)
+def test_money_in_fen_is_written_exactly(fen, text):
+    assert formats.money_fen(fen) == text
+
+
+def test_a_value_is_written_as_its_kind_says():
+    assert formats.text(formats.MONEY, 804530) == "804,530.00"
+    assert formats.text(formats.COUNT, 124.0) == "124"
+    assert formats.text(formats.RATE, 100.0) == "100.0%"  # a rate column holds percent values
+    assert formats.text(None, "华阳路街道") == "华阳路街道"
+    assert formats.text(formats.SCORE, None) == "—"

@@ -517,6 +517,11 @@ def test_run_label_uses_the_run_log_when_it_has_the_run():
     assert views.run_label(Path("/w/runs/000007"), pl.DataFrame(), record) == (
         "文件夹 000007，第 7 次检查，检查基准日 2026-10-31，检查的数据为 十月数据"
     )
+    # a drop recorded by its folder on the server is named by the folder's name only
+    on_server = {**record, "label": "/srv/drops/十月数据"}
+    assert views.run_label(Path("/w/runs/000007"), pl.DataFrame(), on_server).endswith(
+        "检查的数据为 十月数据"
+    )
 
 
 @pytest.mark.parametrize(

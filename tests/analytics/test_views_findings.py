@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import pipeline
+from analytics import evidence, pipeline
 from analytics.generate import generate
 from analytics.results import load_findings
 from analytics.views import findings as view
@@ -186,8 +186,14 @@ def test_evidence_of_every_finding_shows_no_raw_identifier(district):
     raw = raw_identifiers(drop)
     assert raw
     leaks = []
-    for finding_id, evidence in findings.select("finding_id", "evidence").iter_rows():
-        shown = json.dumps(view.evidence_for_display(evidence), ensure_ascii=False)
+    for finding_id, body in findings.select("finding_id", "evidence").iter_rows():
+        cells = [
+            str(v)
+            for part in evidence.sections(body)
+            for c in part.table.columns
+            for v in part.table[c]
+        ]
+        shown = " ".join(cells) + json.dumps(evidence.masked(body), ensure_ascii=False)
         leaks += [(finding_id, v) for v in raw if v in shown]
     assert leaks == []
 
@@ -196,12 +202,12 @@ def test_evidence_path_is_shown_by_labels(district):
     _, findings = district
     row = findings.filter(pl.col("check_id") == "staff_linked_account").row(0, named=True)
     body = json.loads(row["evidence"])
-    shown = view.evidence_for_display(row["evidence"])
-    assert shown["证据路径"] == body["path"]
-    assert [n["名称"] for n in shown["节点"]] == [n["label"] for n in body["nodes"]]
-    assert all(set(n) == {"类型", "名称"} for n in shown["节点"])
+    parts = {part.title: part.table for part in evidence.sections(row["evidence"])}
+    assert dict(parts["核查要点"].rows())["证据路径"] == body["path"]
+    assert parts["涉及对象"]["名称"].to_list() == [n["label"] for n in body["nodes"]]
+    assert parts["涉及对象"].columns == ["类型", "名称"]
     labels = {n["id"]: n["label"] for n in body["nodes"]}
-    assert [(e["起点"], e["终点"]) for e in shown["关系"]] == [
+    assert parts["关系链"].select("起点", "终点").rows() == [
         (labels[e["from"]], labels[e["to"]]) for e in body["edges"]
     ]
     assert view.opens_in_graph(row)

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from stdnum.cn import ric
 
-from analytics import amounts
+from analytics import amounts, evidence
 from analytics.minidrop import mini_drop
 from analytics.results import load_check_summary, load_findings
 from analytics.views import funds as view
@@ -335,35 +335,6 @@ def test_metrics_report_skipped_and_unrun_checks(run, funds):
     assert view.metrics(funds, run.summary.head(0)).checks_run == len(FUNDS)
 
 
-@pytest.mark.parametrize(
-    ("fen", "text"),
-    [
-        (0, "0.00"),
-        (5, "0.05"),
-        (155000, "1,550.00"),
-        (123456789012, "1,234,567,890.12"),
-        (-20000, "-200.00"),
-    ],
-)
-def test_yuan_text(fen, text):
-    assert view.yuan_text(fen) == text
-
-
-@pytest.mark.parametrize(
-    ("fen", "text"),
-    [
-        (155000, "1,550.00"),
-        (99_999_999, "999,999.99"),
-        (100_000_000, "100.0万"),
-        (26_547_438_400, "2.65亿"),
-        (-123_456_789, "-123.5万"),
-        (0, "0.00"),
-    ],
-)
-def test_yuan_short(fen, text):
-    assert view.yuan_short(fen) == text
-
-
 # --- what the screen and the export show --------------------------------------------------------
 
 
@@ -667,21 +638,31 @@ def test_charts_draw_data_labels_as_text():
 # --- evidence --------------------------------------------------------------------------------
 
 
+def evidence_text(raw: str) -> str:
+    """Every cell of the evidence's sections and its downloadable JSON, as one text."""
+    cells = [
+        str(v) for part in evidence.sections(raw) for c in part.table.columns for v in part.table[c]
+    ]
+    return " ".join(cells) + json.dumps(evidence.masked(raw), ensure_ascii=False)
+
+
 def test_evidence_is_masked_and_labelled_in_chinese(funds):
     raw = one(funds, "payee_not_registered")["evidence"]
     assert ACC9 in raw and ACC2 in raw  # the check's own JSON names the rows
 
-    shown = view.evidence_for_display(raw)
+    parts = {part.title: part.table for part in evidence.sections(raw)}
 
-    assert not any(value in json.dumps(shown, ensure_ascii=False) for value in RAW)
-    assert shown["原因"] == "收款账号与案件登记的账户不一致"
-    assert shown["登记收款账户"] == "6217 **** **** *** 2333"
-    ledger = shown["资金实发明细"][0]
+    assert not any(value in evidence_text(raw) for value in RAW)
+    facts = dict(parts["核查要点"].rows())
+    assert facts["原因"] == "收款账号与案件登记的账户不一致"
+    assert facts["登记收款账户"] == "6217 **** **** *** 2333"
+    ledger = parts["资金实发明细"].row(0, named=True)
     assert ledger["流水号"] == "T4" and ledger["收款人证件号"] == A2[:6] + "*" * 8 + A2[-4:]
-    assert shown["发现编号"].startswith("F")
+    assert evidence.masked(raw)["finding_id"].startswith("F")
 
 
 def test_evidence_keeps_an_organisations_code(funds):
-    shown = view.evidence_for_display(one(funds, "out_of_scope_spending")["evidence"])
-    assert shown["资金实发明细"][0]["收款人证件号"] == SHOP
-    assert view.evidence_for_display(None) == {}
+    raw = one(funds, "out_of_scope_spending")["evidence"]
+    parts = {part.title: part.table for part in evidence.sections(raw)}
+    assert parts["资金实发明细"].row(0, named=True)["收款人证件号"] == SHOP
+    assert evidence.sections(None) == []

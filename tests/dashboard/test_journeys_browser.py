@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,12 +30,10 @@ from analytics.store.findings import history_frame, runs_frame, states_frame
 from analytics.views import findings as view
 from analytics.workflow import dishonesty as rules
 from analytics.workflow.dishonesty import Given
+from dashboard import serve
 from tests.conftest import (
-    PROJECT_ROOT,
     TEST_STREET,
-    _free_port,
     _wait_for_app,
-    _wait_healthy,
     add_test_accounts,
     make_id,
 )
@@ -76,47 +72,7 @@ def _start_server(drop: Path, out: Path, root: Path, private: Path, db_url: str,
         AIDWATCH_PRIVATE_DIR=str(private),
         AIDWATCH_DATABASE_URL=db_url,
     )
-    port = _free_port()
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard/app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
-    except BaseException:
-        _stop(proc)
-        raise
-    return url, proc
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return serve.start(env, log)
 
 
 @pytest.fixture
@@ -179,7 +135,7 @@ def site(db_url, tmp_path, monkeypatch) -> Site:
     try:
         yield Site(url=url, drop=drop, ws=ws, person=person, record_id=rid)
     finally:
-        _stop(proc)
+        serve.stop(proc)
         ws.close()
 
 

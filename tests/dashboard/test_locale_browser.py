@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
@@ -16,7 +14,8 @@ from analytics import tracking
 from analytics.generate import generate
 from analytics.reader import read_drop
 from analytics.store import Workspace
-from tests.conftest import PROJECT_ROOT, _free_port, _wait_healthy
+from dashboard import serve
+from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -161,39 +160,13 @@ def gallery(tmp_path):
     project folder, with its .streamlit/config.toml); its address."""
     app = tmp_path / "gallery.py"
     app.write_text(GALLERY, encoding="utf-8")
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(app),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    url, proc = serve.start(
+        {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, tmp_path / "server.log", app=app
+    )
     try:
-        _wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        serve.stop(proc)
 
 
 # Records each text drawn on a grid's canvas: [the grid's place among the page's grids, text].

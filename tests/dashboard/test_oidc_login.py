@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 import urllib.request
 import warnings
 from collections.abc import Iterator
@@ -20,7 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import CHROMIUM, PROJECT_ROOT, _free_port, _wait_healthy
+from dashboard import serve
+from tests.conftest import CHROMIUM
 
 # Where Chromium is missing, skipped on a developer's machine; in CI the `chromium` fixture
 # fails to launch it instead, so that the test cannot silently stop running there.
@@ -80,7 +79,7 @@ def oidc_app(small_drop, tmp_path) -> Iterator[OidcApp]:
         ) as response:
             assert json.load(response)["issuer"] == issuer
 
-        port = _free_port()
+        port = serve.free_port()
         base_url = f"http://127.0.0.1:{port}"
         secrets_file = tmp_path / "secrets.toml"
         secrets_file.write_text(
@@ -102,42 +101,11 @@ def oidc_app(small_drop, tmp_path) -> Iterator[OidcApp]:
                 "AIDWATCH_PRIVATE_DIR": str(tmp_path / "private"),
             }
         )
-        with log.open("wb") as fh:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "dashboard/app.py",
-                    "--secrets.files",
-                    str(secrets_file),
-                    "--server.port",
-                    str(port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.headless",
-                    "true",
-                    "--server.fileWatcherType",
-                    "none",
-                    "--browser.gatherUsageStats",
-                    "false",
-                ],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
+        url, proc = serve.start(env, log, port=port, options=["--secrets.files", str(secrets_file)])
         try:
-            _wait_healthy(base_url, proc, log)
-            yield OidcApp(base_url=base_url, issuer=issuer)
+            yield OidcApp(base_url=url, issuer=issuer)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            serve.stop(proc)
 
 
 def nav_links(page) -> list[str]:
